@@ -1,0 +1,108 @@
+/**
+ * Physical memory: a configured number of 4 KiB frames as struct-of-arrays typed arrays (the model's
+ * struct page). Frame 0 is the shared zero page. Allocation and freeing are O(1) through a free stack.
+ */
+
+export const ZERO_PFN = 0;
+
+/** Frame flags (a subset of the kernel's page flags). */
+export const PG_ANON = 1;
+export const PG_KSM = 2;
+export const PG_ZERO = 4;
+export const PG_DIRTY = 8;
+export const PG_LOCKED = 16;
+/** PageAnonExclusive (v5.19+): this mm alone may write the page without a COW. */
+export const PG_ANON_EXCLUSIVE = 32;
+
+/** mapcount is 16 bits wide in the table; the rare larger counts overflow into a map. */
+const MAPCOUNT_OVERFLOW = 0xffff;
+
+export class FrameTable {
+  readonly refcount: Int32Array;
+  readonly flags: Uint8Array;
+  /** Hash-consed content id of the frame's bytes (see ContentStore). */
+  readonly content: Uint32Array;
+  /** anon_vma id (0 = none) and page index within it: the anonymous rmap (page->mapping, page->index). */
+  readonly anonVma: Uint32Array;
+  readonly index: Uint32Array;
+  private readonly mapcount16: Uint16Array;
+  private readonly mapcountBig = new Map<number, number>();
+  private readonly freeStack: Int32Array;
+  private freeTop = 0;
+
+  constructor(readonly count: number) {
+    if (count < 2) throw new RangeError('a machine needs at least 2 frames');
+    this.refcount = new Int32Array(count);
+    this.flags = new Uint8Array(count);
+    this.content = new Uint32Array(count);
+    this.anonVma = new Uint32Array(count);
+    this.index = new Uint32Array(count);
+    this.mapcount16 = new Uint16Array(count);
+    this.freeStack = new Int32Array(count);
+    // hand out low frames first: push in reverse
+    for (let pfn = count - 1; pfn >= 1; pfn--) this.freeStack[this.freeTop++] = pfn;
+    this.flags[ZERO_PFN] = PG_ZERO;
+    this.refcount[ZERO_PFN] = 1; // reserved; mappings of the zero page are not counted (pte_special)
+  }
+
+  get free(): number {
+    return this.freeTop;
+  }
+
+  get used(): number {
+    return this.count - 1 - this.freeTop;
+  }
+
+  /** A free frame with refcount 1, or -1 when memory is exhausted (the caller turns that into ENOMEM). */
+  alloc(): number {
+    if (this.freeTop === 0) return -1;
+    const pfn = this.freeStack[--this.freeTop];
+    this.refcount[pfn] = 1;
+    this.flags[pfn] = 0;
+    this.content[pfn] = 0;
+    this.anonVma[pfn] = 0;
+    this.index[pfn] = 0;
+    this.mapcount16[pfn] = 0;
+    return pfn;
+  }
+
+  isFree(pfn: number): boolean {
+    return pfn !== ZERO_PFN && this.refcount[pfn] === 0;
+  }
+
+  /** Return a frame whose refcount reached zero (free_unref_page). */
+  release(pfn: number): void {
+    this.flags[pfn] = 0;
+    this.mapcount16[pfn] = 0;
+    this.mapcountBig.delete(pfn);
+    this.freeStack[this.freeTop++] = pfn;
+  }
+
+  mapcount(pfn: number): number {
+    const m = this.mapcount16[pfn];
+    return m === MAPCOUNT_OVERFLOW ? this.mapcountBig.get(pfn)! : m;
+  }
+
+  incMapcount(pfn: number): void {
+    const m = this.mapcount16[pfn];
+    if (m < MAPCOUNT_OVERFLOW - 1) this.mapcount16[pfn] = m + 1;
+    else if (m === MAPCOUNT_OVERFLOW) this.mapcountBig.set(pfn, this.mapcountBig.get(pfn)! + 1);
+    else {
+      this.mapcount16[pfn] = MAPCOUNT_OVERFLOW;
+      this.mapcountBig.set(pfn, m + 1);
+    }
+  }
+
+  decMapcount(pfn: number): void {
+    const m = this.mapcount16[pfn];
+    if (m !== MAPCOUNT_OVERFLOW) {
+      this.mapcount16[pfn] = m - 1;
+      return;
+    }
+    const big = this.mapcountBig.get(pfn)! - 1;
+    if (big < MAPCOUNT_OVERFLOW - 1) {
+      this.mapcount16[pfn] = big;
+      this.mapcountBig.delete(pfn);
+    } else this.mapcountBig.set(pfn, big);
+  }
+}

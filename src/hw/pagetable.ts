@@ -1,0 +1,121 @@
+/**
+ * An x86-64 four-level page table (PGD -> PUD -> PMD -> PTE page), 512 entries a level, for one mm.
+ * Leaf pages are typed arrays; upper levels are sparse arrays created on demand (pte_alloc).
+ */
+
+const ENTRIES = 512;
+const PTRS_PER_PUD_SPAN = 2 ** 27; // vpns covered by one PGD entry
+
+export class PtePage {
+  /** A pte is split over two arrays (5 bytes, not 8): the pfn and the 8 flag bits (see pte.ts). */
+  readonly pfn = new Uint32Array(ENTRIES);
+  readonly bits = new Uint8Array(ENTRIES);
+  /** Present entries in this page, so empty pages can be freed. */
+  used = 0;
+  constructor(readonly baseVpn: number) {}
+}
+
+type Level<T> = (T | undefined)[];
+
+export class PageTable {
+  private readonly pgd: Level<Level<Level<PtePage>>> = [];
+  /** Number of PTE pages allocated (page-table memory the kernel would account). */
+  ptePages = 0;
+  private lastKey = -1;
+  private lastPage: PtePage | undefined;
+
+  /** The PTE page covering `vpn`, or undefined (no allocation). */
+  lookupPage(vpn: number): PtePage | undefined {
+    const key = Math.floor(vpn / ENTRIES);
+    if (key === this.lastKey) return this.lastPage;
+    const pud = this.pgd[Math.floor(vpn / PTRS_PER_PUD_SPAN) & 511];
+    if (pud === undefined) return undefined;
+    const pmd = pud[(vpn >>> 18) & 511];
+    if (pmd === undefined) return undefined;
+    const page = pmd[(vpn >>> 9) & 511];
+    if (page !== undefined) {
+      this.lastKey = key;
+      this.lastPage = page;
+    }
+    return page;
+  }
+
+  /** The PTE page covering `vpn`, allocated if missing (__pte_alloc). */
+  allocPage(vpn: number): PtePage {
+    const found = this.lookupPage(vpn);
+    if (found !== undefined) return found;
+    const i4 = Math.floor(vpn / PTRS_PER_PUD_SPAN) & 511;
+    let pud = this.pgd[i4];
+    if (pud === undefined) this.pgd[i4] = pud = [];
+    const i3 = (vpn >>> 18) & 511;
+    let pmd = pud[i3];
+    if (pmd === undefined) pud[i3] = pmd = [];
+    const i2 = (vpn >>> 9) & 511;
+    let page = pmd[i2];
+    if (page === undefined) {
+      pmd[i2] = page = new PtePage(vpn - (vpn % ENTRIES));
+      this.ptePages++;
+    }
+    this.lastKey = Math.floor(vpn / ENTRIES);
+    this.lastPage = page;
+    return page;
+  }
+
+  /** The pte at `vpn` (0 if none). */
+  get(vpn: number): number {
+    const page = this.lookupPage(vpn);
+    if (page === undefined) return 0;
+    const i = vpn & 511;
+    return page.pfn[i] * 256 + page.bits[i];
+  }
+
+  /** Store a pte value (set_pte_at's store); keeps the page's present count. */
+  set(vpn: number, pte: number): void {
+    const page = pte === 0 ? this.lookupPage(vpn) : this.allocPage(vpn);
+    if (page === undefined) return;
+    const i = vpn & 511;
+    const was = page.bits[i] !== 0 || page.pfn[i] !== 0;
+    if (!was && pte !== 0) page.used++;
+    else if (was && pte === 0) page.used--;
+    page.pfn[i] = Math.floor(pte / 256);
+    page.bits[i] = pte & 255;
+  }
+
+  /** Free empty PTE pages in [startVpn, endVpn) (free_pgtables). */
+  freeEmpty(startVpn: number, endVpn: number): void {
+    for (let base = startVpn - (startVpn % ENTRIES); base < endVpn; base += ENTRIES) {
+      const i4 = Math.floor(base / PTRS_PER_PUD_SPAN) & 511;
+      const pmd = this.pgd[i4]?.[(base >>> 18) & 511];
+      if (pmd === undefined) continue;
+      const i2 = (base >>> 9) & 511;
+      const page = pmd[i2];
+      if (page !== undefined && page.used === 0) {
+        pmd[i2] = undefined;
+        this.ptePages--;
+        if (this.lastPage === page) {
+          this.lastKey = -1;
+          this.lastPage = undefined;
+        }
+      }
+    }
+  }
+
+  /** Visit every pte that is not none (present or PROT_NONE) in [startVpn, endVpn), in address order. */
+  forEachMapped(startVpn: number, endVpn: number, visit: (vpn: number, pte: number) => void): void {
+    let base = startVpn - (startVpn % ENTRIES);
+    while (base < endVpn) {
+      const page = this.lookupPage(base);
+      if (page === undefined || page.used === 0) {
+        base += ENTRIES;
+        continue;
+      }
+      const from = Math.max(startVpn, base);
+      const to = Math.min(endVpn, base + ENTRIES);
+      for (let vpn = from; vpn < to; vpn++) {
+        const pte = page.pfn[vpn - base] * 256 + page.bits[vpn - base];
+        if (pte !== 0) visit(vpn, pte);
+      }
+      base += ENTRIES;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Per-CPU TLBs: direct-mapped caches of (mm, vpn) -> pte. A CPU access that hits uses the cached pte
+ * without walking the page table, as hardware does — so a missing flush in a modelled path lets a CPU
+ * use a stale translation, and the invariants see it.
+ */
+
+const TLB_ENTRIES = 256;
+
+export class Tlb {
+  private readonly tagMm = new Int32Array(TLB_ENTRIES).fill(-1);
+  private readonly tagVpn = new Float64Array(TLB_ENTRIES);
+  private readonly cached = new Float64Array(TLB_ENTRIES);
+
+  /** The cached pte for (mm, vpn), or 0 on a miss. */
+  lookup(mm: number, vpn: number): number {
+    const i = vpn & (TLB_ENTRIES - 1);
+    return this.tagMm[i] === mm && this.tagVpn[i] === vpn ? this.cached[i] : 0;
+  }
+
+  fill(mm: number, vpn: number, pte: number): void {
+    const i = vpn & (TLB_ENTRIES - 1);
+    this.tagMm[i] = mm;
+    this.tagVpn[i] = vpn;
+    this.cached[i] = pte;
+  }
+
+  flushPage(mm: number, vpn: number): void {
+    const i = vpn & (TLB_ENTRIES - 1);
+    if (this.tagMm[i] === mm && this.tagVpn[i] === vpn) this.tagMm[i] = -1;
+  }
+
+  flushMm(mm: number): void {
+    for (let i = 0; i < TLB_ENTRIES; i++) if (this.tagMm[i] === mm) this.tagMm[i] = -1;
+  }
+
+  /** Every cached entry of `mm`, for the coherence check. */
+  forEach(mm: number, visit: (vpn: number, pte: number) => void): void {
+    for (let i = 0; i < TLB_ENTRIES; i++) if (this.tagMm[i] === mm) visit(this.tagVpn[i], this.cached[i]);
+  }
+}

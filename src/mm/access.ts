@@ -1,0 +1,145 @@
+/**
+ * A task's loads and stores: the CPU looks in its TLB, walks the page table on a miss (setting the
+ * accessed and dirty bits as x86 hardware does), and takes a page fault when the pte does not allow the
+ * access (arch/x86/mm/fault.c do_user_addr_fault, v5.0). Bad accesses deliver SIGSEGV to the task.
+ */
+import type { ContentId } from '../hw/content.js';
+import { ZERO_PFN } from '../hw/frames.js';
+import { PTE_DIRTY, pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
+import { type Agent, lockShared, type Path, preemptPoint, unlockShared } from '../sim/exec.js';
+import type { Kernel, Task } from './kernel.js';
+import { handleMmFault } from './memory.js';
+import type { Mm } from './mm.js';
+import { VM_EXEC, VM_READ, VM_WRITE } from './vma.js';
+
+/** What a store writes: bytes at the address, or whole pages given by content id. */
+export type StoreSource = { bytes: Uint8Array } | { pages: (pageIndex: number) => ContentId };
+
+export type AccessOutcome = { ok: true; data?: Uint8Array } | { ok: false; error: 'SIGSEGV' | 'ENOMEM' };
+
+const P_BETWEEN_PAGES = preemptPoint('user access: between pages');
+
+/** do_user_addr_fault: find the vma, check the access against it, handle_mm_fault under mmap_sem. */
+export function* doUserAddrFault(
+  k: Kernel,
+  task: Task,
+  address: number,
+  write: boolean,
+): Path<'done' | 'SIGSEGV' | 'ENOMEM'> {
+  const mm = task.mm;
+  const agent = task.agent;
+  yield* lockShared(agent, mm.mmapLock);
+  try {
+    const vma = mm.findVma(address);
+    const allowed =
+      vma === undefined
+        ? false
+        : write
+          ? (vma.flags & VM_WRITE) !== 0
+          : (vma.flags & (VM_READ | VM_EXEC | VM_WRITE)) !== 0;
+    if (vma === undefined || !allowed) {
+      task.signals.push('SIGSEGV');
+      k.counters.add('faults.sigsegv');
+      if (k.recording) {
+        k.log({
+          agent: agent.name,
+          cpu: agent.cpu,
+          kind: 'fault',
+          what: 'SIGSEGV',
+          mm: mm.id,
+          start: address,
+          detail: write ? 'write' : 'read',
+        });
+      }
+      return 'SIGSEGV';
+    }
+    if (k.recording) {
+      k.log({
+        agent: agent.name,
+        cpu: agent.cpu,
+        kind: 'fault',
+        what: write ? 'write fault' : 'read fault',
+        mm: mm.id,
+        start: address,
+      });
+    }
+    const r = yield* handleMmFault(k, agent, vma, address, write);
+    return r === 'oom' ? 'ENOMEM' : 'done';
+  } finally {
+    unlockShared(mm.mmapLock);
+  }
+}
+
+/**
+ * The frame a CPU access to `vpn` uses, after any TLB fill and page walk; -1 if the pte does not allow
+ * it (a fault is needed). Hardware sets accessed (and dirty on a write) in the pte it walked.
+ */
+export function translate(k: Kernel, agent: Agent, mm: Mm, vpn: number, write: boolean): number {
+  const tlb = k.machine.tlbs[agent.cpu];
+  const cached = tlb.lookup(mm.id, vpn);
+  if (cached !== 0 && (!write || (pteWrite(cached) && (cached & PTE_DIRTY) !== 0))) {
+    return pteSpecial(cached) ? ZERO_PFN : ptePfn(cached);
+  }
+  const pte = mm.pt.get(vpn);
+  if (!ptePresent(pte) || (write && !pteWrite(pte))) return -1;
+  let walked = pteMkyoung(pte);
+  if (write) walked = pteMkdirty(walked);
+  if (walked !== pte) mm.pt.set(vpn, walked);
+  tlb.fill(mm.id, vpn, walked);
+  return pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
+}
+
+/**
+ * A load (`source` undefined) or store of `len` bytes at `address` by `task`, page by page.
+ * Loads return the bytes when `wantData`.
+ */
+export function* userAccess(
+  k: Kernel,
+  task: Task,
+  address: number,
+  len: number,
+  source: StoreSource | undefined,
+  wantData = false,
+): Path<AccessOutcome> {
+  const write = source !== undefined;
+  const mm = task.mm;
+  const agent = task.agent;
+  mm.cpumask.add(agent.cpu);
+  const out = wantData ? new Uint8Array(len) : undefined;
+  const contents = k.contents;
+  const frames = k.frames;
+  const observe = k.observers.length > 0;
+  let done = 0;
+  let pageIndex = 0;
+  while (done < len) {
+    const addr = address + done;
+    const vpn = Math.floor(addr / 4096);
+    const off = addr - vpn * 4096;
+    const chunk = Math.min(4096 - off, len - done);
+    let pfn = translate(k, agent, mm, vpn, write);
+    for (let tries = 0; pfn < 0; tries++) {
+      if (tries > 8) throw new Error(`fault loop at 0x${addr.toString(16)}`);
+      const r = yield* doUserAddrFault(k, task, addr, write);
+      if (r !== 'done') return { ok: false, error: r };
+      pfn = translate(k, agent, mm, vpn, write);
+    }
+    const before = frames.content[pfn];
+    let after = before;
+    if (write) {
+      if ('bytes' in source) after = contents.write(before, off, source.bytes.subarray(done, done + chunk));
+      else after = source.pages(pageIndex);
+      if (pfn === ZERO_PFN) throw new Error('store into the zero page');
+      k.setContent(pfn, after);
+    } else if (out !== undefined) {
+      out.set(contents.read(before, off, chunk), done);
+    }
+    if (observe) {
+      const rec = { agent, mm, address: addr, write, pfn, before, after, via: 'cpu' };
+      for (const o of k.observers) o.onAccess?.(rec);
+    }
+    done += chunk;
+    pageIndex++;
+    if (done < len) yield P_BETWEEN_PAGES;
+  }
+  return out === undefined ? { ok: true } : { ok: true, data: out };
+}

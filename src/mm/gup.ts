@@ -1,0 +1,82 @@
+/**
+ * get_user_pages / pin_user_pages (mm/gup.c v5.0; FOLL_PIN's bias from v5.6+): follow_page, and
+ * faultin_page when the pte is missing or not writable for a write. The reference (or pin) is held in
+ * the page's refcount until released — which is what KSM's write_protect_page refcount check sees.
+ */
+import { ZERO_PFN } from '../hw/frames.js';
+import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
+import { type Agent, lockShared, type Path, unlockShared } from '../sim/exec.js';
+import type { Errno, Kernel } from './kernel.js';
+import { handleMmFault } from './memory.js';
+import type { Mm } from './mm.js';
+import { VM_READ, VM_WRITE } from './vma.js';
+
+export interface GupResult {
+  pfns: number[];
+  /** References taken per page (1 for get_user_pages, the pin bias for pin_user_pages). */
+  refs: number;
+}
+
+/** follow_page_pte: the pfn to reference, or -1 if a fault is needed first. Caller holds mmap_sem. */
+export function followPage(mm: Mm, address: number, write: boolean): number {
+  const pte = mm.pt.get(Math.floor(address / 4096));
+  if (!ptePresent(pte)) return -1;
+  if (write && !pteWrite(pte)) return -1;
+  return pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
+}
+
+/** __get_user_pages: `pages` pages from `address`, faulting them in as needed. */
+export function* getUserPages(
+  k: Kernel,
+  agent: Agent,
+  mm: Mm,
+  address: number,
+  pages: number,
+  opts: { write: boolean; pin: boolean },
+): Path<GupResult | Errno> {
+  const refs = opts.pin ? k.profile.pinBias : 1;
+  const pfns: number[] = [];
+  yield* lockShared(agent, mm.mmapLock);
+  try {
+    for (let i = 0; i < pages; i++) {
+      const addr = address + i * 4096;
+      const vma = mm.findVma(addr);
+      const needed = opts.write ? VM_WRITE : VM_READ;
+      if (vma === undefined || (vma.flags & needed) === 0 || mm.exiting) {
+        release(k, pfns, refs);
+        return 'EFAULT';
+      }
+      let pfn = followPage(mm, addr, opts.write);
+      for (let tries = 0; pfn < 0 && tries < 4; tries++) {
+        const r = yield* handleMmFault(k, agent, vma, addr, opts.write); // faultin_page
+        if (r === 'oom') {
+          release(k, pfns, refs);
+          return 'ENOMEM';
+        }
+        pfn = followPage(mm, addr, opts.write);
+      }
+      if (pfn < 0) {
+        release(k, pfns, refs);
+        return 'EFAULT';
+      }
+      if (pfn !== ZERO_PFN) k.frames.refcount[pfn] += refs;
+      pfns.push(pfn);
+    }
+  } finally {
+    unlockShared(mm.mmapLock);
+  }
+  return { pfns, refs };
+}
+
+/** put_page / unpin_user_pages for every page of a GUP result. */
+export function putUserPages(k: Kernel, result: GupResult): void {
+  release(k, result.pfns, result.refs);
+}
+
+function release(k: Kernel, pfns: number[], refs: number): void {
+  for (const pfn of pfns) {
+    if (pfn === ZERO_PFN) continue;
+    k.frames.refcount[pfn] -= refs - 1;
+    k.putPage(pfn);
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * The kernel instance: the machine, the profile, tasks and their mms, and the small primitives every
+ * mm path shares (page references, rmap, pte stores with their log entries, TLB flushes).
+ */
+
+import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import { Machine } from '../hw/machine.js';
+import { formatPte, ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
+import type { KernelProfile } from '../kernel/profiles.js';
+import type { Agent, Path } from '../sim/exec.js';
+import type { LogEvent } from '../sim/log.js';
+import { AnonVmaRegistry } from './anon-vma.js';
+import { Mm } from './mm.js';
+import type { NotifierRange } from './notifier-port.js';
+import type { Vma } from './vma.js';
+
+/** How a kernel path stored a pte (what the seed's rule and the validator care about). */
+export type PteWriter =
+  | 'set_pte_at'
+  | 'set_pte_at_notify'
+  | 'ptep_clear_flush'
+  | 'ptep_get_and_clear'
+  | 'ptep_set_wrprotect'
+  | 'ptep_set_access_flags'
+  | 'change_pte_range';
+
+/** Something that watches the kernel (the invariant checker, the flag validator, tests). */
+export interface KernelObserver {
+  onPteChange?(agent: Agent, mm: Mm, vpn: number, oldPte: number, newPte: number, via: PteWriter): void;
+  /** A CPU (or a secondary MMU, for the host's view) read or wrote bytes in a frame. */
+  onAccess?(access: AccessRecord): void;
+  /** An invalidation range opens or closes (whether or not the mm has subscribers). */
+  onRangeStart?(agent: Agent, range: NotifierRange): void;
+  onRangeEnd?(agent: Agent, range: NotifierRange): void;
+  /** A whole mm went away (exit). */
+  onMmGone?(mm: Mm): void;
+}
+
+export interface AccessRecord {
+  agent: Agent;
+  /** The mm whose address was used, and the address (bytes). */
+  mm: Mm;
+  address: number;
+  write: boolean;
+  /** The frame the access used (through a TLB, a secondary MMU or a page walk). */
+  pfn: number;
+  /** Content id of the page before and after (equal for reads). */
+  before: number;
+  after: number;
+  /** Who translated the address: 'cpu', 'kvm:vm1', 'dev:gpu', 'iommu:sva0'. */
+  via: string;
+}
+
+/** A broken invariant (DESIGN.md §4), as reported to the user. */
+export interface Violation {
+  /** 'coherence' | 'stale-write' | 'data' | 'accounting' | 'use-change-pte' (with the §4 number in text). */
+  invariant: string;
+  message: string;
+  agents: string[];
+  addresses: string[];
+  /** The scenario step (0-based) during which it was seen; -1 outside steps. */
+  step: number;
+  /** Event-log sequence number when it was seen. */
+  seq: number;
+}
+
+export type Errno =
+  | 'ENOMEM'
+  | 'EEXIST'
+  | 'EFAULT'
+  | 'EINVAL'
+  | 'ENOENT'
+  | 'EBUSY'
+  | 'EAGAIN'
+  | 'EPERM'
+  | 'EOPNOTSUPP';
+
+export class Task {
+  readonly signals: string[] = [];
+  alive = true;
+  constructor(
+    readonly pid: number,
+    readonly name: string,
+    public mm: Mm,
+    readonly agent: Agent,
+  ) {}
+}
+
+export interface KernelConfig {
+  profile: KernelProfile;
+  /** RAM in frames (including the zero page). */
+  frames: number;
+  cpus: number;
+  recording: boolean;
+}
+
+export class Kernel {
+  readonly machine: Machine;
+  readonly profile: KernelProfile;
+  readonly tasks = new Map<string, Task>();
+  readonly mms = new Map<number, Mm>();
+  readonly anonVmas = new AnonVmaRegistry();
+  readonly observers: KernelObserver[] = [];
+  readonly agents: Agent[] = [];
+  readonly violations: Violation[] = [];
+  /**
+   * "What if the kernel set MMU_NOTIFIER_USE_CHANGE_PTE here too": kernel functions (range `by` names,
+   * e.g. 'change_protection') whose ranges get the flag. Empty in every real profile; experiments use it.
+   */
+  readonly forceUseChangePteAt = new Set<string>();
+  /** The scenario step being run (for reports). */
+  step = -1;
+  private nextMm = 1;
+  private nextVma = 1;
+  private nextPid = 1;
+  nextShmem = 1;
+
+  constructor(config: KernelConfig) {
+    this.profile = config.profile;
+    this.machine = new Machine({ frames: config.frames, cpus: config.cpus, recording: config.recording });
+  }
+
+  get counters() {
+    return this.machine.counters;
+  }
+
+  get frames() {
+    return this.machine.frames;
+  }
+
+  get contents() {
+    return this.machine.contents;
+  }
+
+  get recording(): boolean {
+    return this.machine.log.recording;
+  }
+
+  /** A new agent (a task's thread, ksmd, a vCPU, a device engine). CPUs are handed out round robin. */
+  newAgent(name: string, cpu?: number): Agent {
+    const agent: Agent = {
+      id: this.agents.length + 1,
+      name,
+      cpu: cpu ?? this.agents.length % this.machine.config.cpus,
+    };
+    this.agents.push(agent);
+    return agent;
+  }
+
+  newMm(owner: string): Mm {
+    const mm = new Mm(this.nextMm++, owner);
+    this.mms.set(mm.id, mm);
+    return mm;
+  }
+
+  newVmaId(): number {
+    return this.nextVma++;
+  }
+
+  /** A new process with an empty mm. */
+  spawn(name: string): Task {
+    if (this.tasks.has(name)) throw new Error(`process ${name} exists`);
+    const mm = this.newMm(name);
+    const task = new Task(this.nextPid++, name, mm, this.newAgent(name));
+    mm.cpumask.add(task.agent.cpu);
+    this.tasks.set(name, task);
+    return task;
+  }
+
+  reportViolation(v: Omit<Violation, 'step' | 'seq'>): void {
+    const full = { ...v, step: this.step, seq: this.machine.log.length };
+    this.violations.push(full);
+    this.log({
+      agent: v.agents[0] ?? 'checker',
+      cpu: -1,
+      kind: 'violation',
+      what: v.invariant,
+      detail: v.message,
+    });
+  }
+
+  log(e: Omit<LogEvent, 'seq'>): void {
+    this.machine.log.record(e);
+  }
+
+  // ---- page references (include/linux/mm.h get_page/put_page, mm/rmap.c) ----
+
+  getPage(pfn: number): void {
+    if (pfn !== ZERO_PFN) this.frames.refcount[pfn]++;
+  }
+
+  /** put_page: drop a reference; the frame returns to the free pool at zero. */
+  putPage(pfn: number): void {
+    if (pfn === ZERO_PFN) return;
+    const f = this.frames;
+    const r = --f.refcount[pfn];
+    if (r > 0) return;
+    if (r < 0) throw new Error(`refcount underflow on pfn ${pfn}`);
+    this.contents.unref(f.content[pfn]);
+    f.release(pfn);
+  }
+
+  /** A freshly allocated frame holding `content`, refcount 1; -1 if RAM is exhausted. */
+  allocPage(content: number): number {
+    const pfn = this.frames.alloc();
+    if (pfn < 0) return -1;
+    this.frames.content[pfn] = content;
+    this.contents.ref(content);
+    return pfn;
+  }
+
+  /** Replace a frame's bytes (a store landed in it). */
+  setContent(pfn: number, content: number): void {
+    const f = this.frames;
+    const old = f.content[pfn];
+    if (old === content) return;
+    this.contents.ref(content);
+    f.content[pfn] = content;
+    this.contents.unref(old);
+  }
+
+  /** page_add_new_anon_rmap: first mapping of a new anonymous page. */
+  pageAddNewAnonRmap(pfn: number, vma: Vma, vpn: number): void {
+    const f = this.frames;
+    f.flags[pfn] |= PG_ANON;
+    f.incMapcount(pfn);
+    const av = vma.anonVma!;
+    f.anonVma[pfn] = av.id;
+    f.index[pfn] = vpn - av.baseVpn;
+    vma.mm.anonRss++;
+  }
+
+  /** page_add_anon_rmap / page_dup_rmap: one more pte maps an existing page. */
+  pageDupRmap(pfn: number, mm: Mm): void {
+    if (pfn === ZERO_PFN) return;
+    this.frames.incMapcount(pfn);
+    if (this.frames.flags[pfn] & (PG_ANON | PG_KSM)) mm.anonRss++;
+    else mm.shmemRss++;
+  }
+
+  /** page_remove_rmap: a pte stops mapping the page. */
+  pageRemoveRmap(pfn: number, mm: Mm): void {
+    if (pfn === ZERO_PFN) return;
+    this.frames.decMapcount(pfn);
+    if (this.frames.flags[pfn] & (PG_ANON | PG_KSM)) mm.anonRss--;
+    else mm.shmemRss--;
+  }
+
+  /** Every (mm, address) whose pte maps `pfn` — by walking the anon_vma, or every mm for KSM pages. */
+  rmapWalk(pfn: number): { mm: Mm; address: number }[] {
+    const out: { mm: Mm; address: number }[] = [];
+    const f = this.frames;
+    if (f.flags[pfn] & PG_KSM || f.anonVma[pfn] === 0) {
+      // KSM pages are reached through their stable node in the kernel; here a page-table scan stands in.
+      for (const mm of this.mms.values()) {
+        for (const vma of mm.vmas) {
+          mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (vpn, pte) => {
+            if (!pteSpecial(pte) && ptePfn(pte) === pfn) out.push({ mm, address: vpn * 4096 });
+          });
+        }
+      }
+      return out;
+    }
+    const av = this.anonVmas.get(f.anonVma[pfn]);
+    if (av === undefined) return out;
+    const vpn = av.baseVpn + f.index[pfn];
+    for (const vma of av.members) {
+      if (vpn * 4096 < vma.start || vpn * 4096 >= vma.end) continue;
+      const pte = vma.mm.pt.get(vpn);
+      if (ptePresent(pte) && !pteSpecial(pte) && ptePfn(pte) === pfn)
+        out.push({ mm: vma.mm, address: vpn * 4096 });
+    }
+    return out;
+  }
+
+  // ---- pte stores ----
+
+  /** Store a pte and tell the observers (and the log) how it was done. */
+  writePte(agent: Agent, mm: Mm, vpn: number, pte: number, via: PteWriter): void {
+    const old = mm.pt.get(vpn);
+    mm.pt.set(vpn, pte);
+    if (this.observers.length > 0) {
+      for (const o of this.observers) o.onPteChange?.(agent, mm, vpn, old, pte, via);
+    }
+    if (this.machine.log.recording) {
+      this.log({
+        agent: agent.name,
+        cpu: agent.cpu,
+        kind: 'pte',
+        what: via,
+        mm: mm.id,
+        start: vpn * 4096,
+        oldPte: formatPte(old),
+        newPte: formatPte(pte),
+      });
+    }
+  }
+
+  /** flush_tlb_page / flush_tlb_range on the mm's CPUs (and, on v6.6+ profiles, its secondary TLBs). */
+  *flushTlbRange(agent: Agent, mm: Mm, start: number, end: number): Path {
+    this.machine.flushTlb(agent.cpu, mm.id, mm.cpumask, start / 4096, end / 4096);
+    if (this.machine.log.recording) {
+      this.log({
+        agent: agent.name,
+        cpu: agent.cpu,
+        kind: 'tlb',
+        what: 'flush_tlb_range',
+        mm: mm.id,
+        start,
+        end,
+      });
+    }
+    if (this.profile.secondaryTlbsFollowCpuFlush && mm.notifiers !== null) {
+      yield* mm.notifiers.cpuTlbFlushed(agent, mm, start, end);
+    }
+  }
+}

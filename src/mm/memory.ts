@@ -1,0 +1,297 @@
+/**
+ * Page-fault handling for anonymous and shared-anonymous memory, modelled on mm/memory.c of v5.0
+ * (v6.10 differences — PageAnonExclusive reuse — come from the profile). Every function is a path:
+ * it yields at preemption points and waits for the locks it takes.
+ */
+import { ZERO_CONTENT } from '../hw/content.js';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import {
+  mkPte,
+  PTE_ACCESSED,
+  PTE_RW,
+  PTE_SPECIAL,
+  pteMkdirty,
+  pteMkwrite,
+  pteMkyoung,
+  ptePfn,
+  pteSpecial,
+  pteWrite,
+} from '../hw/pte.js';
+import { type Agent, lock, type Path, preemptPoint, tryLock, unlock } from '../sim/exec.js';
+import type { Kernel } from './kernel.js';
+import { MMU_NOTIFIER_USE_CHANGE_PTE, MMU_NOTIFY_CLEAR } from './notifier-port.js';
+import {
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeStart,
+  mmuNotifierRangeInit,
+  ptepClearFlush,
+  ptepClearFlushNotify,
+  setPteAtNotify,
+} from './notify.js';
+import { pageLock } from './page-lock.js';
+import { VM_SHARED, VM_WRITE, type Vma } from './vma.js';
+
+/** What a fault handler reports (VM_FAULT_* reduced to the outcomes the model distinguishes). */
+export type FaultResult = 'done' | 'oom' | 'sigbus';
+
+const P_ANON_ALLOC = preemptPoint('do_anonymous_page: page allocated, before the ptl');
+const P_PTE_READ = preemptPoint('handle_pte_fault: pte read, before the ptl');
+const P_COPY_DONE = preemptPoint('wp_page_copy: page copied, before the ptl');
+const P_SHARED = preemptPoint('do_shared_fault: page found, before the ptl');
+
+/** A vma's prot for new ptes: vm_page_prot plus the accessed bit x86's protection_map carries. */
+function newPteBits(vma: Vma): number {
+  const prot = vma.pageProt();
+  return prot === 0 ? 0 : prot | PTE_ACCESSED;
+}
+
+/** handle_mm_fault → handle_pte_fault (mm/memory.c v5.0). Caller holds mmap_sem for read. */
+export function* handleMmFault(
+  k: Kernel,
+  agent: Agent,
+  vma: Vma,
+  address: number,
+  write: boolean,
+): Path<FaultResult> {
+  const mm = vma.mm;
+  const vpn = Math.floor(address / 4096);
+  const orig = mm.pt.get(vpn);
+  if (orig === 0) {
+    if (vma.shmem !== null) return yield* doSharedFault(k, agent, vma, vpn, write);
+    return yield* doAnonymousPage(k, agent, vma, vpn, write);
+  }
+  yield P_PTE_READ;
+  yield* lock(agent, mm.ptl);
+  const pte = mm.pt.get(vpn);
+  if (pte !== orig) {
+    unlock(agent, mm.ptl); // someone else changed it: let the access retry
+    return 'done';
+  }
+  if (write && !pteWrite(pte)) return yield* doWpPage(k, agent, vma, vpn, pte);
+  let entry = pteMkyoung(pte);
+  if (write) entry = pteMkdirty(entry);
+  if (entry !== pte) k.writePte(agent, mm, vpn, entry, 'ptep_set_access_flags');
+  unlock(agent, mm.ptl);
+  return 'done';
+}
+
+/** do_anonymous_page (mm/memory.c v5.0): zero page on read, a fresh zeroed page on write. No notifier. */
+export function* doAnonymousPage(
+  k: Kernel,
+  agent: Agent,
+  vma: Vma,
+  vpn: number,
+  write: boolean,
+): Path<FaultResult> {
+  const mm = vma.mm;
+  const c = k.counters;
+  if (!write) {
+    const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
+    yield* lock(agent, mm.ptl);
+    if (mm.pt.get(vpn) === 0) {
+      k.writePte(agent, mm, vpn, entry, 'set_pte_at');
+      c.values[c.slot('faults.anon_read_zero')]++;
+    }
+    unlock(agent, mm.ptl);
+    return 'done';
+  }
+  anonVmaPrepare(k, vma);
+  const pfn = k.allocPage(ZERO_CONTENT);
+  if (pfn < 0) return 'oom';
+  let entry = mkPte(pfn, newPteBits(vma));
+  if (vma.flags & VM_WRITE) entry = pteMkwrite(pteMkdirty(entry));
+  yield P_ANON_ALLOC;
+  yield* lock(agent, mm.ptl);
+  if (mm.pt.get(vpn) !== 0) {
+    unlock(agent, mm.ptl);
+    k.putPage(pfn);
+    return 'done';
+  }
+  k.pageAddNewAnonRmap(pfn, vma, vpn);
+  k.frames.flags[pfn] |= PG_ANON_EXCLUSIVE;
+  k.writePte(agent, mm, vpn, entry, 'set_pte_at');
+  c.values[c.slot('faults.anon_write')]++;
+  unlock(agent, mm.ptl);
+  return 'done';
+}
+
+/** anon_vma_prepare: a private vma gets its anon_vma on first anonymous page. */
+export function anonVmaPrepare(k: Kernel, vma: Vma): void {
+  if (vma.anonVma !== null) return;
+  vma.anonVma = k.anonVmas.create(vma.start / 4096);
+  vma.anonVma.members.add(vma);
+}
+
+/**
+ * do_wp_page (mm/memory.c v5.0), entered with the ptl held on a write to a present read-only pte:
+ * reuse the page if this mapping is its only user (never a KSM page), else copy it.
+ */
+export function* doWpPage(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: number): Path<FaultResult> {
+  const mm = vma.mm;
+  const pfn = ptePfn(orig);
+  if (pteSpecial(orig)) {
+    unlock(agent, mm.ptl);
+    return yield* wpPageCopy(k, agent, vma, vpn, orig, -1);
+  }
+  const f = k.frames;
+  const flags = f.flags[pfn];
+  if (vma.flags & VM_SHARED) {
+    // wp_page_shared: a shared writable mapping just becomes writable
+    yield* wpPageReuse(k, agent, vma, vpn, orig);
+    return 'done';
+  }
+  if (flags & PG_ANON && !(flags & PG_KSM)) {
+    if (k.profile.wpReuse === 'anon-exclusive') {
+      if (flags & PG_ANON_EXCLUSIVE || f.refcount[pfn] === 1) {
+        f.flags[pfn] |= PG_ANON_EXCLUSIVE;
+        yield* wpPageReuse(k, agent, vma, vpn, orig);
+        return 'done';
+      }
+    } else {
+      const pl = pageLock(k, pfn);
+      if (!tryLock(agent, pl)) {
+        // drop the ptl, sleep on the page lock, re-check the pte
+        k.getPage(pfn);
+        unlock(agent, mm.ptl);
+        yield* lock(agent, pl);
+        yield* lock(agent, mm.ptl);
+        if (mm.pt.get(vpn) !== orig) {
+          unlock(agent, mm.ptl);
+          unlock(agent, pl);
+          k.putPage(pfn);
+          return 'done';
+        }
+        k.putPage(pfn);
+      }
+      // reuse_swap_page(): no swap in the model, so "the only mapping" is the test
+      if (f.mapcount(pfn) === 1) {
+        unlock(agent, pl);
+        yield* wpPageReuse(k, agent, vma, vpn, orig);
+        return 'done';
+      }
+      unlock(agent, pl);
+    }
+  }
+  k.getPage(pfn);
+  unlock(agent, mm.ptl);
+  return yield* wpPageCopy(k, agent, vma, vpn, orig, pfn);
+}
+
+/**
+ * wp_page_reuse (mm/memory.c v5.0): make the pte writable in place. No mmu-notifier call at all —
+ * secondary MMUs keep their read-only translation (v6.6+ profiles tell secondary TLBs, as the 2023 fix did).
+ * Caller holds the ptl; this releases it.
+ */
+export function* wpPageReuse(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: number): Path {
+  const mm = vma.mm;
+  let entry = pteMkdirty(pteMkyoung(orig));
+  if (vma.flags & VM_WRITE) entry = pteMkwrite(entry);
+  k.writePte(agent, mm, vpn, entry, 'ptep_set_access_flags');
+  k.counters.add('faults.cow_reuse');
+  unlock(agent, mm.ptl);
+  // the 2023 fix (arm64 ptep_set_access_flags → arch_invalidate_secondary_tlbs), on v6.6+ profiles
+  if (k.profile.secondaryTlbsFollowCpuFlush && mm.notifiers !== null) {
+    yield* mm.notifiers.cpuTlbFlushed(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+  }
+}
+
+/**
+ * wp_page_copy (mm/memory.c v5.0): copy the page (or take a zeroed one for the zero page), then inside
+ * an invalidation range: ptep_clear_flush_notify, set_pte_at_notify, invalidate_range_only_end.
+ * `oldPfn` is -1 for the zero page; otherwise the caller holds a reference that this drops.
+ */
+export function* wpPageCopy(
+  k: Kernel,
+  agent: Agent,
+  vma: Vma,
+  vpn: number,
+  orig: number,
+  oldPfn: number,
+): Path<FaultResult> {
+  const mm = vma.mm;
+  const f = k.frames;
+  const p = k.profile;
+  anonVmaPrepare(k, vma);
+  const newPfn = k.allocPage(oldPfn < 0 ? ZERO_CONTENT : f.content[oldPfn]); // cow_user_page before any notifier
+  if (newPfn < 0) {
+    if (oldPfn >= 0) k.putPage(oldPfn);
+    return 'oom';
+  }
+  const wasKsm = oldPfn >= 0 && (f.flags[oldPfn] & PG_KSM) !== 0;
+  const flag = p.useChangePteFlagAt.wpPageCopy ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
+  const address = vpn * 4096;
+  const range = mmuNotifierRangeInit(
+    'wp_page_copy',
+    MMU_NOTIFY_CLEAR,
+    flag,
+    vma,
+    mm,
+    address,
+    address + 4096,
+  );
+  if (p.wrapChangePteInRange) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
+  yield P_COPY_DONE;
+  yield* lock(agent, mm.ptl);
+  let release = newPfn;
+  if (mm.pt.get(vpn) === orig) {
+    let entry = pteMkdirty(mkPte(newPfn, newPteBits(vma)));
+    if (vma.flags & VM_WRITE) entry = pteMkwrite(entry);
+    // v3.2 (before the range wrap): plain ptep_clear_flush, change_pte alone tells the secondaries
+    if (p.wrapChangePteInRange) yield* ptepClearFlushNotify(k, agent, mm, vpn);
+    else yield* ptepClearFlush(k, agent, mm, vpn);
+    k.pageAddNewAnonRmap(newPfn, vma, vpn);
+    f.flags[newPfn] |= PG_ANON_EXCLUSIVE;
+    yield* setPteAtNotify(k, agent, mm, vpn, entry);
+    if (oldPfn >= 0) {
+      k.pageRemoveRmap(oldPfn, mm); // only after the pte switch
+      release = oldPfn; // the put below drops the old page's pte reference
+    } else release = -1;
+    const kind = oldPfn < 0 ? 'faults.anon_write' : wasKsm ? 'faults.ksm_cow' : 'faults.cow_copy';
+    k.counters.add(kind);
+  }
+  if (release >= 0) k.putPage(release);
+  unlock(agent, mm.ptl);
+  if (p.wrapChangePteInRange) yield* mmuNotifierInvalidateRangeEnd(k, agent, range, true);
+  if (oldPfn >= 0) k.putPage(oldPfn);
+  return 'done';
+}
+
+/** do_shared_fault / do_read_fault for a shared anonymous (shmem) mapping: map the object's page. */
+export function* doSharedFault(
+  k: Kernel,
+  agent: Agent,
+  vma: Vma,
+  vpn: number,
+  write: boolean,
+): Path<FaultResult> {
+  const mm = vma.mm;
+  const obj = vma.shmem!;
+  const index = vma.shmemPgoff + (vpn - vma.start / 4096);
+  let pfn = obj.pages.get(index);
+  if (pfn === undefined) {
+    pfn = k.allocPage(ZERO_CONTENT); // shmem_getpage: a new zeroed page, the cache holds this reference
+    if (pfn < 0) return 'oom';
+    obj.pages.set(index, pfn);
+  }
+  k.getPage(pfn);
+  yield P_SHARED;
+  yield* lock(agent, mm.ptl);
+  if (mm.pt.get(vpn) !== 0) {
+    unlock(agent, mm.ptl);
+    k.putPage(pfn);
+    return 'done';
+  }
+  let entry = mkPte(pfn, newPteBits(vma));
+  if (write) entry = pteMkdirty(entry);
+  k.pageDupRmap(pfn, mm);
+  k.writePte(agent, mm, vpn, entry, 'set_pte_at');
+  k.counters.add(write ? 'faults.shmem_write' : 'faults.shmem_read');
+  unlock(agent, mm.ptl);
+  return 'done';
+}
+
+/** PageAnon && !PageKsm: used by callers that must not touch KSM pages. */
+export function isPlainAnon(k: Kernel, pfn: number): boolean {
+  const fl = k.frames.flags[pfn];
+  return (fl & PG_ANON) !== 0 && (fl & PG_KSM) === 0;
+}

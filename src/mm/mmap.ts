@@ -1,0 +1,282 @@
+/**
+ * mmap(2), munmap(2), mprotect(2) and madvise(2) for anonymous memory (mm/mmap.c, mm/mprotect.c,
+ * mm/madvise.c, v5.0). Each takes mmap_sem as the kernel does and is a path.
+ */
+import {
+  mkPte,
+  PTE_ACCESSED,
+  PTE_DIRTY,
+  PTE_PRESENT,
+  PTE_SOFT_DIRTY,
+  PTE_SPECIAL,
+  pteBits,
+  ptePfn,
+} from '../hw/pte.js';
+import { type Agent, lock, lockShared, type Path, unlock, unlockShared } from '../sim/exec.js';
+import type { Errno, Kernel } from './kernel.js';
+import type { KsmHooks } from './ksm-port.js';
+import type { Mm } from './mm.js';
+import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_VMA, MMU_NOTIFY_UNMAP } from './notifier-port.js';
+import {
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeStart,
+  mmuNotifierRangeInit,
+} from './notify.js';
+import { ShmemObject } from './shmem.js';
+import {
+  VM_EXEC,
+  VM_MERGEABLE,
+  VM_NOHUGEPAGE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  Vma,
+  vmFlagsFor,
+} from './vma.js';
+import { zapPageRange } from './zap.js';
+
+/** Lowest address handed out when the caller does not choose one (mmap_base grows down in Linux; up here). */
+export const MMAP_BASE = 0x7f00_0000_0000;
+/** TASK_SIZE on x86-64 with 4-level paging. */
+export const TASK_SIZE = 0x7fff_ffff_f000;
+
+export interface Prot {
+  read: boolean;
+  write: boolean;
+  exec: boolean;
+}
+
+export function parseProt(s: string): Prot | undefined {
+  if (s === 'none') return { read: false, write: false, exec: false };
+  if (!/^r?w?x?$/.test(s) || s === '') return undefined;
+  return { read: s.includes('r'), write: s.includes('w'), exec: s.includes('x') };
+}
+
+function pageAligned(x: number): boolean {
+  return Number.isInteger(x) && x % 4096 === 0;
+}
+
+/** get_unmapped_area: the lowest gap of `len` bytes at or above MMAP_BASE. */
+function getUnmappedArea(mm: Mm, len: number): number {
+  let addr = MMAP_BASE;
+  for (const v of mm.vmas) {
+    if (v.end <= addr) continue;
+    if (v.start >= addr + len) break;
+    addr = v.end;
+  }
+  return addr + len <= TASK_SIZE ? addr : -1;
+}
+
+/** do_mmap for MAP_ANONYMOUS (| MAP_SHARED), optionally MAP_FIXED_NOREPLACE at `at`. */
+export function* doMmap(
+  k: Kernel,
+  agent: Agent,
+  mm: Mm,
+  len: number,
+  prot: Prot,
+  opts: { at?: number; shared?: boolean } = {},
+): Path<number | Errno> {
+  if (len <= 0 || !Number.isFinite(len)) return 'EINVAL';
+  len = Math.ceil(len / 4096) * 4096;
+  yield* lock(agent, mm.mmapLock);
+  try {
+    let addr: number;
+    if (opts.at !== undefined) {
+      if (!pageAligned(opts.at) || opts.at + len > TASK_SIZE || opts.at < 4096) return 'EINVAL';
+      addr = opts.at;
+      for (const v of mm.vmas) if (v.start < addr + len && v.end > addr) return 'EEXIST';
+    } else {
+      addr = getUnmappedArea(mm, len);
+      if (addr < 0) return 'ENOMEM';
+    }
+    const shared = opts.shared === true;
+    let shmem: ShmemObject | null = null;
+    if (shared) {
+      shmem = new ShmemObject(k.nextShmem++);
+      shmem.users = 1;
+    }
+    mm.insertVma(new Vma(k.newVmaId(), mm, addr, addr + len, vmFlagsFor(prot, shared), null, shmem, 0));
+    return addr;
+  } finally {
+    unlock(agent, mm.mmapLock);
+  }
+}
+
+/** Split vmas so that `addr` is a boundary (__split_vma); both halves share anon_vma and shmem. */
+export function splitVmaAt(k: Kernel, mm: Mm, addr: number): void {
+  const v = mm.findVma(addr);
+  if (v === undefined || v.start === addr) return;
+  const tail = new Vma(
+    k.newVmaId(),
+    mm,
+    addr,
+    v.end,
+    v.flags,
+    v.anonVma,
+    v.shmem,
+    v.shmemPgoff + (addr - v.start) / 4096,
+  );
+  v.end = addr;
+  if (tail.anonVma !== null) tail.anonVma.members.add(tail);
+  if (tail.shmem !== null) tail.shmem.users++;
+  mm.insertVma(tail);
+}
+
+/** The vmas overlapping [start, end), after splitting at both ends. */
+function vmasIn(k: Kernel, mm: Mm, start: number, end: number): Vma[] {
+  splitVmaAt(k, mm, start);
+  splitVmaAt(k, mm, end);
+  return mm.vmas.filter((v) => v.start >= start && v.end <= end);
+}
+
+/** Drop a vma from its mm, its anon_vma and its shmem object (remove_vma). */
+export function removeVma(k: Kernel, vma: Vma): void {
+  vma.mm.removeVma(vma);
+  if (vma.anonVma !== null) {
+    vma.anonVma.members.delete(vma);
+    k.anonVmas.prune(vma.anonVma);
+  }
+  if (vma.shmem !== null && --vma.shmem.users === 0) {
+    for (const pfn of vma.shmem.pages.values()) k.putPage(pfn);
+    vma.shmem.pages.clear();
+  }
+}
+
+/** do_munmap (mm/mmap.c v5.0): unmap_region with event UNMAP, then the vmas go. */
+export function* doMunmap(k: Kernel, agent: Agent, mm: Mm, start: number, len: number): Path<Errno | null> {
+  if (!pageAligned(start) || len <= 0) return 'EINVAL';
+  const end = start + Math.ceil(len / 4096) * 4096;
+  if (end > TASK_SIZE) return 'EINVAL';
+  yield* lock(agent, mm.mmapLock);
+  try {
+    const vmas = vmasIn(k, mm, start, end);
+    if (vmas.length === 0) return null;
+    yield* zapPageRange(k, agent, mm, vmas, start, end, MMU_NOTIFY_UNMAP, 'unmap_region');
+    for (const v of vmas) removeVma(k, v);
+    return null;
+  } finally {
+    unlock(agent, mm.mmapLock);
+  }
+}
+
+/** change_pte_range's pte_modify: keep pfn, accessed, dirty, soft-dirty, special; take the new prot. */
+function pteModify(pte: number, prot: number): number {
+  const keep = pteBits(pte) & (PTE_ACCESSED | PTE_DIRTY | PTE_SOFT_DIRTY | PTE_SPECIAL);
+  const bits = prot === 0 ? keep & ~PTE_PRESENT : prot | keep;
+  return mkPte(ptePfn(pte), bits);
+}
+
+/** mprotect(2): mprotect_fixup → change_protection inside a PROTECTION_VMA range (mm/mprotect.c v5.0). */
+export function* doMprotect(
+  k: Kernel,
+  agent: Agent,
+  mm: Mm,
+  start: number,
+  len: number,
+  prot: Prot,
+): Path<Errno | null> {
+  if (!pageAligned(start) || len <= 0) return 'EINVAL';
+  const end = start + Math.ceil(len / 4096) * 4096;
+  yield* lock(agent, mm.mmapLock);
+  try {
+    // every page of the range must be mapped (ENOMEM otherwise), checked before anything changes
+    let cursor = start;
+    for (const v of mm.vmas) {
+      if (v.end <= cursor) continue;
+      if (v.start > cursor || cursor >= end) break;
+      cursor = v.end;
+    }
+    if (cursor < end) return 'ENOMEM';
+    for (const vma of vmasIn(k, mm, start, end)) {
+      const newFlags =
+        (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
+        (vmFlagsFor(prot, false) & (VM_READ | VM_WRITE | VM_EXEC));
+      if (newFlags === vma.flags) continue;
+      vma.flags = newFlags;
+      const range = mmuNotifierRangeInit(
+        'change_protection',
+        MMU_NOTIFY_PROTECTION_VMA,
+        0,
+        vma,
+        mm,
+        vma.start,
+        vma.end,
+      );
+      yield* mmuNotifierInvalidateRangeStart(k, agent, range);
+      yield* lock(agent, mm.ptl);
+      const prot2 = vma.pageProt();
+      const changes: { vpn: number; pte: number }[] = [];
+      mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (vpn, pte) => {
+        const next = pteModify(pte, prot2 === 0 ? 0 : prot2 | PTE_ACCESSED);
+        if (next !== pte) changes.push({ vpn, pte: next });
+      });
+      for (const c of changes) k.writePte(agent, mm, c.vpn, c.pte, 'change_pte_range');
+      unlock(agent, mm.ptl);
+      if (changes.length > 0) yield* k.flushTlbRange(agent, mm, vma.start, vma.end);
+      yield* mmuNotifierInvalidateRangeEnd(k, agent, range);
+    }
+    return null;
+  } finally {
+    unlock(agent, mm.mmapLock);
+  }
+}
+
+export type Advice = 'mergeable' | 'unmergeable' | 'dontneed' | 'nohugepage';
+
+/** madvise(2) (mm/madvise.c v5.0; MADV_MERGEABLE/UNMERGEABLE through ksm_madvise). */
+export function* doMadvise(
+  k: Kernel,
+  agent: Agent,
+  mm: Mm,
+  start: number,
+  len: number,
+  advice: Advice,
+  ksm: KsmHooks | null,
+): Path<Errno | null> {
+  if (!pageAligned(start) || len < 0) return 'EINVAL';
+  const end = start + Math.ceil(len / 4096) * 4096;
+  const exclusive = advice !== 'dontneed'; // madvise_need_mmap_write
+  if (exclusive) yield* lock(agent, mm.mmapLock);
+  else yield* lockShared(agent, mm.mmapLock);
+  try {
+    const covered = mm.vmas.filter((v) => v.start < end && v.end > start);
+    if (covered.length === 0) return 'ENOMEM';
+    switch (advice) {
+      case 'dontneed': {
+        // MADV_DONTNEED: zap_page_range; anonymous memory reads back as zeroes afterwards
+        yield* zapPageRange(k, agent, mm, covered, start, end, MMU_NOTIFY_CLEAR, 'zap_page_range');
+        return null;
+      }
+      case 'nohugepage': {
+        for (const v of vmasIn(k, mm, start, end)) v.flags |= VM_NOHUGEPAGE;
+        return null;
+      }
+      case 'mergeable': {
+        for (const v of vmasIn(k, mm, start, end)) {
+          if (v.flags & VM_SHARED || v.flags & VM_MERGEABLE) continue; // KSM merges private anonymous memory only
+          if (ksm !== null) {
+            const err = yield* ksm.madviseMergeable(agent, v);
+            if (err !== null) return err;
+          }
+          v.flags |= VM_MERGEABLE;
+        }
+        return null;
+      }
+      case 'unmergeable': {
+        for (const v of vmasIn(k, mm, start, end)) {
+          if (!(v.flags & VM_MERGEABLE)) continue;
+          if (ksm !== null) {
+            const err = yield* ksm.madviseUnmergeable(agent, v, v.start, v.end);
+            if (err !== null) return err;
+          }
+          v.flags &= ~VM_MERGEABLE;
+        }
+        return null;
+      }
+    }
+    return null;
+  } finally {
+    if (exclusive) unlock(agent, mm.mmapLock);
+    else unlockShared(mm.mmapLock);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The primary MMU's notifier call sites: mmu_notifier_range_init, invalidate_range_start/end/only_end,
+ * ptep_clear_flush(_notify), set_pte_at_notify (include/linux/mmu_notifier.h, v5.0/v5.2; pgtable-generic.c).
+ * Each asks the kernel profile, so the same path behaves as v3.2, v5.0, the RFC or v6.10.
+ */
+import { formatPte } from '../hw/pte.js';
+import type { Agent, Path } from '../sim/exec.js';
+import type { Kernel } from './kernel.js';
+import type { Mm } from './mm.js';
+import {
+  EVENT_NAMES,
+  formatRangeFlags,
+  MMU_NOTIFIER_RANGE_BLOCKABLE,
+  MMU_NOTIFIER_USE_CHANGE_PTE,
+  type NotifierRange,
+} from './notifier-port.js';
+import type { Vma } from './vma.js';
+
+/** mmu_notifier_range_init (v5.2 signature: event, flags, vma, mm, start, end). */
+export function mmuNotifierRangeInit(
+  by: string,
+  event: number,
+  flags: number,
+  vma: Vma | null,
+  mm: Mm,
+  start: number,
+  end: number,
+): NotifierRange {
+  return { by, event, flags, vma, mm, start, end };
+}
+
+function logNotify(k: Kernel, agent: Agent, what: string, range: NotifierRange, phase?: 'B' | 'E'): void {
+  if (!k.recording) return;
+  k.log({
+    agent: agent.name,
+    cpu: agent.cpu,
+    kind: 'notify',
+    what,
+    mm: range.mm.id,
+    start: range.start,
+    end: range.end,
+    event: EVENT_NAMES[range.event],
+    flags: formatRangeFlags(range.flags),
+    detail: range.by,
+    phase,
+  });
+}
+
+/** mmu_notifier_invalidate_range_start: tell every subscriber the range is about to change. */
+export function* mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: NotifierRange): Path {
+  if (k.forceUseChangePteAt.has(range.by)) range.flags |= MMU_NOTIFIER_USE_CHANGE_PTE;
+  for (const o of k.observers) o.onRangeStart?.(agent, range);
+  const port = range.mm.notifiers;
+  if (port === null) return;
+  range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+  logNotify(k, agent, `invalidate_range_start ${range.by}`, range, 'B');
+  yield* port.invalidateRangeStart(agent, range);
+}
+
+/** mmu_notifier_invalidate_range_end (with ->invalidate_range) or, with onlyEnd, _only_end (without). */
+export function* mmuNotifierInvalidateRangeEnd(
+  k: Kernel,
+  agent: Agent,
+  range: NotifierRange,
+  onlyEnd = false,
+): Path {
+  const port = range.mm.notifiers;
+  if (port === null) {
+    for (const o of k.observers) o.onRangeEnd?.(agent, range);
+    return;
+  }
+  // v6.6+ has no ->invalidate_range at end: secondary TLBs follow the CPU flush instead
+  const only = onlyEnd || !k.profile.hasInvalidateRange || k.profile.secondaryTlbsFollowCpuFlush;
+  yield* port.invalidateRangeEnd(agent, range, only);
+  logNotify(k, agent, `invalidate_range_end ${range.by}`, range, 'E');
+  for (const o of k.observers) o.onRangeEnd?.(agent, range);
+}
+
+/** ptep_clear_flush: clear the pte and flush the CPU TLBs; returns the old pte. No notifier. */
+export function* ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
+  const old = mm.pt.get(vpn);
+  k.writePte(agent, mm, vpn, 0, 'ptep_clear_flush');
+  yield* k.flushTlbRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+  return old;
+}
+
+/** ptep_clear_flush_notify: ptep_clear_flush, then ->invalidate_range for the page (doc case B). */
+export function* ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
+  const old = yield* ptepClearFlush(k, agent, mm, vpn);
+  if (mm.notifiers !== null && k.profile.hasInvalidateRange && !k.profile.secondaryTlbsFollowCpuFlush) {
+    yield* mm.notifiers.invalidateRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+  }
+  return old;
+}
+
+/**
+ * set_pte_at_notify: ->change_pte first, then the store ("the secondary MMU must be updated first").
+ * v6.10 has neither: a plain set_pte_at.
+ */
+export function* setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
+  if (!k.profile.hasChangePte) {
+    k.writePte(agent, mm, vpn, pte, 'set_pte_at');
+    return;
+  }
+  if (mm.notifiers !== null) {
+    if (k.recording) {
+      k.log({
+        agent: agent.name,
+        cpu: agent.cpu,
+        kind: 'notify',
+        what: 'change_pte',
+        mm: mm.id,
+        start: vpn * 4096,
+        newPte: formatPte(pte),
+      });
+    }
+    yield* mm.notifiers.changePte(agent, mm, vpn * 4096, pte);
+  }
+  k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
+}

@@ -1,0 +1,8 @@
+/** A shared anonymous mapping's backing object (mm/shmem.c, reduced): a page cache of index -> pfn. */
+export class ShmemObject {
+  /** Page index -> pfn; the cache holds one reference on each page. */
+  readonly pages = new Map<number, number>();
+  /** Vmas that map this object (the object dies with the last one). */
+  users = 0;
+  constructor(readonly id: number) {}
+}

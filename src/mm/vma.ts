@@ -1,0 +1,77 @@
+/** struct vm_area_struct and its flags (include/linux/mm.h). Addresses are bytes, page aligned. */
+import { PTE_NX, PTE_PRESENT, PTE_RW, PTE_USER } from '../hw/pte.js';
+import type { AnonVma } from './anon-vma.js';
+import type { Mm } from './mm.js';
+import type { ShmemObject } from './shmem.js';
+
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+export const VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10;
+export const VM_MAYWRITE = 0x20;
+export const VM_MAYEXEC = 0x40;
+export const VM_MAYSHARE = 0x80;
+export const VM_DONTFORK = 0x2_0000;
+export const VM_NOHUGEPAGE = 0x4000_0000;
+/** VM_MERGEABLE: KSM may merge pages of this vma (kernel bit 31; bit 28 here keeps JS bit operations positive). */
+export const VM_MERGEABLE = 0x1000_0000;
+
+export class Vma {
+  /** Stable identity for logs and the rmap. */
+  constructor(
+    readonly id: number,
+    readonly mm: Mm,
+    public start: number,
+    public end: number,
+    public flags: number,
+    public anonVma: AnonVma | null,
+    /** The shmem object behind a shared anonymous mapping, with this vma's page offset into it. */
+    public shmem: ShmemObject | null,
+    public shmemPgoff: number,
+  ) {}
+
+  get pages(): number {
+    return (this.end - this.start) / 4096;
+  }
+
+  contains(addr: number): boolean {
+    return addr >= this.start && addr < this.end;
+  }
+
+  /** vm_page_prot: private writable mappings start read-only (write faults COW or mkwrite). */
+  pageProt(): number {
+    if ((this.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return 0; // PROT_NONE: not present
+    let bits = PTE_PRESENT | PTE_USER;
+    if ((this.flags & VM_EXEC) === 0) bits |= PTE_NX;
+    if ((this.flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE)) bits |= PTE_RW;
+    return bits;
+  }
+
+  /** is_cow_mapping(): private and may become writable. */
+  isCowMapping(): boolean {
+    return (this.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+  }
+}
+
+/** mmap's PROT_* and MAP_SHARED to vm_flags (calc_vm_prot_bits + the VM_MAY* an anonymous map gets). */
+export function vmFlagsFor(prot: { read: boolean; write: boolean; exec: boolean }, shared: boolean): number {
+  let f = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (prot.read) f |= VM_READ;
+  if (prot.write) f |= VM_WRITE;
+  if (prot.exec) f |= VM_EXEC;
+  if (shared) f |= VM_SHARED | VM_MAYSHARE;
+  return f;
+}
+
+export function formatVmFlags(f: number): string {
+  const parts: string[] = [];
+  parts.push(
+    f & VM_READ ? 'r' : '-',
+    f & VM_WRITE ? 'w' : '-',
+    f & VM_EXEC ? 'x' : '-',
+    f & VM_SHARED ? 's' : 'p',
+  );
+  if (f & VM_MERGEABLE) parts.push(' mergeable');
+  return parts.join('');
+}

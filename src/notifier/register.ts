@@ -1,0 +1,59 @@
+/**
+ * mmu_notifier_register / unregister and mmu_interval_notifier_insert / remove (mm/mmu_notifier.c).
+ * The first subscriber attaches a NotifierChain to the mm (mm->mmu_notifier_mm); until then every
+ * notifier call site in mm/ is a no-op, as mm_has_notifiers() makes it in the kernel.
+ */
+import type { Kernel } from '../mm/kernel.js';
+import type { Mm } from '../mm/mm.js';
+import { type Agent, type Path, runToCompletion } from '../sim/exec.js';
+import { NotifierChain } from './chain.js';
+import type { MmuIntervalNotifier, MmuNotifier } from './ops.js';
+
+/** The mm's chain, created on first use. */
+export function chainOf(k: Kernel, mm: Mm): NotifierChain {
+  if (mm.notifiers instanceof NotifierChain) return mm.notifiers;
+  const chain = new NotifierChain(k, mm);
+  mm.notifiers = chain;
+  return chain;
+}
+
+export function mmuNotifierRegister(k: Kernel, mm: Mm, mn: MmuNotifier): void {
+  if (mm.dead || mm.exiting) throw new Error(`cannot register ${mn.name}: mm ${mm.id} is exiting`);
+  chainOf(k, mm).add(mn);
+}
+
+/** mmu_notifier_unregister: ->release (unless exit already ran it), then off the list. */
+export function* mmuNotifierUnregister(k: Kernel, agent: Agent, mm: Mm, mn: MmuNotifier): Path {
+  const chain = chainOf(k, mm);
+  if (!chain.list.includes(mn)) return;
+  if (mn.ops.release !== undefined) yield* mn.ops.release(agent, mm);
+  chain.remove(mn);
+}
+
+export function mmuIntervalNotifierInsert(k: Kernel, sub: MmuIntervalNotifier): void {
+  chainOf(k, sub.mm).insertInterval(sub);
+}
+
+export function mmuIntervalNotifierRemove(k: Kernel, agent: Agent, sub: MmuIntervalNotifier): void {
+  runToCompletion(chainOf(k, sub.mm).removeInterval(agent, sub));
+}
+
+/** mmu_interval_set_seq: called by the subscriber's invalidate, under its own lock. */
+export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): void {
+  sub.invalidateSeq = curSeq;
+}
+
+/** mmu_interval_read_retry: must be called under the subscriber's lock. */
+export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  return sub.invalidateSeq !== seq;
+}
+
+/** mmu_interval_check_retry: a lockless hint. */
+export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  return sub.invalidateSeq !== seq;
+}
+
+/** mmu_interval_read_begin. */
+export function mmuIntervalReadBegin(k: Kernel, sub: MmuIntervalNotifier): Path<number> {
+  return chainOf(k, sub.mm).readBegin(sub);
+}

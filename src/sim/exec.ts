@@ -1,0 +1,124 @@
+/**
+ * Kernel paths are written once, as generators: they `yield` at every preemption point and whenever
+ * they must wait for a lock. The sequential runner drives a path to completion; the interleaving
+ * model checker (later) resumes several paths in the order it chooses. One model, two drivers.
+ */
+
+/** What a path tells its driver when it pauses. */
+export type Pause = PreemptPoint | LockWait | WaitFor;
+
+/** A point where another agent may run before this one continues. */
+export interface PreemptPoint {
+  readonly kind: 'preempt';
+  readonly label: string;
+}
+
+/** The path cannot continue until `lock` is released. */
+export interface LockWait {
+  readonly kind: 'lock-wait';
+  readonly lock: Lock;
+}
+
+/** The path sleeps until `ready()` holds (wait_event on a wait queue). */
+export interface WaitFor {
+  readonly kind: 'wait';
+  readonly label: string;
+  readonly ready: () => boolean;
+}
+
+/** wait_event(label, ready): sleep until the condition holds. */
+export function* waitEvent(label: string, ready: () => boolean): Path {
+  while (!ready()) yield { kind: 'wait', label, ready };
+}
+
+/** A kernel path: a resumable computation returning R. */
+export type Path<R = void> = Generator<Pause, R, void>;
+
+/** Who runs a path: a task's CPU, ksmd, a vCPU, a device. */
+export interface Agent {
+  readonly id: number;
+  readonly name: string;
+  /** The CPU the agent runs on (devices use -1). */
+  cpu: number;
+}
+
+const preemptPoints = new Map<string, PreemptPoint>();
+
+/** The (shared, allocation-free) preemption point with this label. */
+export function preemptPoint(label: string): PreemptPoint {
+  let p = preemptPoints.get(label);
+  if (p === undefined) {
+    p = { kind: 'preempt', label };
+    preemptPoints.set(label, p);
+  }
+  return p;
+}
+
+/** A lock in the model (mmap_lock, a page-table lock, a page lock, kvm->mmu_lock, a driver mutex). */
+export class Lock {
+  owner: Agent | null = null;
+  /** Readers holding a reader/writer lock in read mode. */
+  readers = 0;
+  readonly wait: LockWait;
+
+  constructor(readonly name: string) {
+    this.wait = { kind: 'lock-wait', lock: this };
+  }
+
+  get held(): boolean {
+    return this.owner !== null || this.readers > 0;
+  }
+}
+
+/** Raised when a path is driven into a state no kernel could reach: a bug in mmsim, never user input. */
+export class ModelBug extends Error {
+  override name = 'ModelBug';
+}
+
+/** Take `lock` exclusively, waiting while another agent holds it (spin_lock, mutex_lock, down_write). */
+export function* lock(agent: Agent, l: Lock): Path {
+  while (l.owner !== null || l.readers > 0) {
+    if (l.owner === agent) throw new ModelBug(`${agent.name} takes ${l.name} twice`);
+    yield l.wait;
+  }
+  l.owner = agent;
+}
+
+/** Take `lock` shared (down_read). */
+export function* lockShared(_agent: Agent, l: Lock): Path {
+  while (l.owner !== null) yield l.wait;
+  l.readers++;
+}
+
+/** Try to take `lock` without waiting (trylock_page, mutex_trylock). */
+export function tryLock(agent: Agent, l: Lock): boolean {
+  if (l.owner !== null || l.readers > 0) return false;
+  l.owner = agent;
+  return true;
+}
+
+export function unlock(agent: Agent, l: Lock): void {
+  if (l.owner !== agent) throw new ModelBug(`${agent.name} releases ${l.name} it does not hold`);
+  l.owner = null;
+}
+
+export function unlockShared(l: Lock): void {
+  if (l.readers <= 0) throw new ModelBug(`read-unlock of ${l.name} with no readers`);
+  l.readers--;
+}
+
+/**
+ * The sequential driver: run a path to completion. Preemption points pass straight through; a lock
+ * wait can only mean the path waits for itself or for a path that is not running, which is a deadlock.
+ */
+export function runToCompletion<R>(path: Path<R>): R {
+  for (;;) {
+    const r = path.next();
+    if (r.done === true) return r.value;
+    if (r.value.kind === 'lock-wait') {
+      throw new ModelBug(
+        `deadlock: ${r.value.lock.name} is held by ${r.value.lock.owner?.name ?? 'readers'}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/** FNV-1a over 32-bit words, two lanes: a fast, deterministic 64-bit digest (not cryptographic). */
+export class Digest {
+  private a = 0x811c9dc5;
+  private b = 0x01000193 ^ 0x5bd1e995;
+
+  word(x: number): void {
+    this.a = Math.imul(this.a ^ (x >>> 0), 0x01000193);
+    this.b = Math.imul(this.b ^ ((x >>> 0) + 0x9e3779b9), 0x5bd1e995);
+    this.b ^= this.b >>> 15;
+  }
+
+  number(x: number): void {
+    // exact for integers below 2^53: split into high and low words
+    const hi = Math.floor(x / 0x1_0000_0000);
+    this.word(hi);
+    this.word(x >>> 0);
+  }
+
+  string(s: string): void {
+    this.word(s.length);
+    for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
+  }
+
+  hex(): string {
+    return (this.a >>> 0).toString(16).padStart(8, '0') + (this.b >>> 0).toString(16).padStart(8, '0');
+  }
+}
+
+/** Hash of a whole byte array, used to hash-cons page contents. */
+export function hashBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  return h >>> 0;
+}
