@@ -132,6 +132,7 @@ export function* doFork(
     }
     yield* k.flushTlbRange(agent, pm, 0, 2 ** 47); // flush_tlb_mm(oldmm)
     if (ksm !== null) ksm.fork(pm, cm);
+    for (const o of k.observers) o.onFork?.(pm, cm);
   } finally {
     unlock(agent, pm.mmapLock);
   }

@@ -32,6 +32,8 @@ export interface KernelObserver {
   /** An invalidation range opens or closes (whether or not the mm has subscribers). */
   onRangeStart?(agent: Agent, range: NotifierRange): void;
   onRangeEnd?(agent: Agent, range: NotifierRange): void;
+  /** fork copied `parent` into `child` (after the page tables are copied). */
+  onFork?(parent: Mm, child: Mm): void;
   /** A whole mm went away (exit). */
   onMmGone?(mm: Mm): void;
 }
