@@ -252,7 +252,8 @@ export class InvariantChecker implements KernelObserver {
         );
       }
     }
-    for (const p of this.sources.ksmProblems?.() ?? []) this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
+    for (const p of this.sources.ksmProblems?.() ?? [])
+      this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
   }
 }
 

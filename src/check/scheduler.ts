@@ -89,7 +89,9 @@ export class Scheduler {
       if (ready.length === 0) {
         const blocked = this.threads.filter((t) => !t.done);
         if (blocked.length === 0) return;
-        throw new ModelBug(`deadlock: ${blocked.map((t) => `${t.name} waits (${describe(t.paused)})`).join(', ')}`);
+        throw new ModelBug(
+          `deadlock: ${blocked.map((t) => `${t.name} waits (${describe(t.paused)})`).join(', ')}`,
+        );
       }
       this.step(rng === null ? ready[0] : ready[rng.below(ready.length)]);
     }
@@ -97,7 +99,8 @@ export class Scheduler {
 
   private stepOther(blocked: Thread): void {
     const other = this.threads.find((t) => t !== blocked && this.runnable(t));
-    if (other === undefined) throw new ModelBug(`deadlock: ${blocked.name} waits (${describe(blocked.paused)}) and nobody can run`);
+    if (other === undefined)
+      throw new ModelBug(`deadlock: ${blocked.name} waits (${describe(blocked.paused)}) and nobody can run`);
     this.step(other);
   }
 }

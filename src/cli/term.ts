@@ -1,9 +1,15 @@
 /** Terminal helpers: colour only on a TTY, and a progress bar for long work. */
 
 /** ANSI styling, only when the stream is a terminal and NO_COLOR is unset. */
-export function styler(stream: { isTTY?: boolean }): { bold(s: string): string; red(s: string): string; green(s: string): string; dim(s: string): string } {
+export function styler(stream: { isTTY?: boolean }): {
+  bold(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  dim(s: string): string;
+} {
   const on = stream.isTTY === true && process.env.NO_COLOR === undefined;
-  const wrap = (code: number, close: number) => (s: string) => (on ? `\u001b[${code}m${s}\u001b[${close}m` : s);
+  const wrap = (code: number, close: number) => (s: string) =>
+    on ? `\u001b[${code}m${s}\u001b[${close}m` : s;
   return { bold: wrap(1, 22), red: wrap(31, 39), green: wrap(32, 39), dim: wrap(2, 22) };
 }
 
@@ -25,7 +31,9 @@ export class Progress {
     this.shown = true;
     const width = 30;
     const filled = Math.round((done / Math.max(this.total, 1)) * width);
-    process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total}`);
+    process.stderr.write(
+      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total}`,
+    );
   }
 
   done(): void {

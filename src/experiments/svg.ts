@@ -25,9 +25,13 @@ export function renderBarChart(chart: BarChart): string {
   const groupW = plotW / Math.max(1, chart.categories.length);
   const barW = (groupW * 0.8) / Math.max(1, chart.series.length);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  parts.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`,
+  );
   for (let t = 0; t <= 5; t++) {
     const v = (niceMax * t) / 5;
     const y = margin.top + plotH - (plotH * t) / 5;
@@ -35,7 +39,9 @@ export function renderBarChart(chart: BarChart): string {
     parts.push(`<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${formatTick(v)}</text>`);
   }
   if (chart.yLabel) {
-    parts.push(`<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`);
+    parts.push(
+      `<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
+    );
   }
   chart.categories.forEach((cat, ci) => {
     const gx = margin.left + ci * groupW + groupW * 0.1;
@@ -44,14 +50,20 @@ export function renderBarChart(chart: BarChart): string {
       const h = (plotH * v) / niceMax;
       const x = gx + si * barW;
       const y = margin.top + plotH - h;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLOURS[si % COLOURS.length]}"><title>${escapeXml(`${cat}: ${s.name} = ${v}`)}</title></rect>`);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLOURS[si % COLOURS.length]}"><title>${escapeXml(`${cat}: ${s.name} = ${v}`)}</title></rect>`,
+      );
     });
-    parts.push(`<text x="${(gx + groupW * 0.4).toFixed(1)}" y="${margin.top + plotH + 16}" text-anchor="middle">${escapeXml(cat)}</text>`);
+    parts.push(
+      `<text x="${(gx + groupW * 0.4).toFixed(1)}" y="${margin.top + plotH + 16}" text-anchor="middle">${escapeXml(cat)}</text>`,
+    );
   });
   chart.series.forEach((s, si) => {
     const x = margin.left + (si % 3) * 230;
     const y = height - 45 + Math.floor(si / 3) * 16;
-    parts.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${COLOURS[si % COLOURS.length]}"/>`);
+    parts.push(
+      `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${COLOURS[si % COLOURS.length]}"/>`,
+    );
     parts.push(`<text x="${x + 16}" y="${y}">${escapeXml(s.name)}</text>`);
   });
   parts.push('</svg>');

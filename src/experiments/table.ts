@@ -23,17 +23,28 @@ export function renderTable(columns: Column[], rows: (string | number)[][], maxW
     if (widest < 0 || widths[widest] <= 8) break;
     widths[widest]--;
   }
-  const fit = (s: string, w: number, right: boolean): string => {
+  const fitCell = (s: string, w: number, right: boolean): string => {
     const t = s.length > w ? `${s.slice(0, w - 1)}~` : s;
     return right ? t.padStart(w) : t.padEnd(w);
   };
   const lines: string[] = [];
   for (let l = 0; l < headerLines; l++) {
     const pad = (h: string[]): string => h[l - (headerLines - h.length)] ?? '';
-    lines.push(columns.map((c, i) => fit(pad(headers[i]), widths[i], c.align === 'right')).join('  ').trimEnd());
+    lines.push(
+      columns
+        .map((c, i) => fitCell(pad(headers[i]), widths[i], c.align === 'right'))
+        .join('  ')
+        .trimEnd(),
+    );
   }
   lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of cells) lines.push(columns.map((c, i) => fit(r[i] ?? '', widths[i], c.align === 'right')).join('  ').trimEnd());
+  for (const r of cells)
+    lines.push(
+      columns
+        .map((c, i) => fitCell(r[i] ?? '', widths[i], c.align === 'right'))
+        .join('  ')
+        .trimEnd(),
+    );
   return lines.join('\n');
 }
 

@@ -111,14 +111,26 @@ export class ContentStore {
 
   /** `len` bytes from `offset` (within one page). */
   read(id: ContentId, offset: number, len: number): Uint8Array {
-    if (id < FILL_LIMIT) return new Uint8Array(len).fill(id);
-    return this.materialize(id).subarray(offset, offset + len);
+    const out = new Uint8Array(len);
+    this.readInto(id, offset, len, out, 0);
+    return out;
+  }
+
+  /** Copy `len` bytes from `offset` of the page into `out` at `at` (no whole-page copy on the way). */
+  readInto(id: ContentId, offset: number, len: number, out: Uint8Array, at: number): void {
+    if (id < FILL_LIMIT) {
+      out.fill(id, at, at + len);
+      return;
+    }
+    const bytes = id < PATTERN_BASE ? this.explicit.get(id) : undefined;
+    const page = bytes ?? this.materialize(id);
+    out.set(page.subarray(offset, offset + len), at);
   }
 
   /** One byte. */
   byteAt(id: ContentId, offset: number): number {
     if (id < FILL_LIMIT) return id;
-    return this.materialize(id)[offset];
+    return (id < PATTERN_BASE ? this.explicit.get(id) : undefined)?.[offset] ?? this.materialize(id)[offset];
   }
 
   /** The content that results from storing `bytes` at `offset` into a page holding `id`. */

@@ -39,7 +39,7 @@ export function* doUserAddrFault(
           : (vma.flags & (VM_READ | VM_EXEC | VM_WRITE)) !== 0;
     if (vma === undefined || !allowed) {
       task.signals.push('SIGSEGV');
-      k.counters.add('faults.sigsegv');
+      k.faultCounters.sigsegv.inc();
       if (k.recording) {
         k.log({
           agent: agent.name,
@@ -104,7 +104,7 @@ export function* userAccess(
   const write = source !== undefined;
   const mm = task.mm;
   const agent = task.agent;
-  mm.cpumask.add(agent.cpu);
+  if (!mm.cpumask.has(agent.cpu)) mm.cpumask.add(agent.cpu);
   const out = wantData ? new Uint8Array(len) : undefined;
   const contents = k.contents;
   const frames = k.frames;
@@ -126,12 +126,18 @@ export function* userAccess(
     const before = frames.content[pfn];
     let after = before;
     if (write) {
-      if ('bytes' in source) after = contents.write(before, off, source.bytes.subarray(done, done + chunk));
-      else after = source.pages(pageIndex);
+      if ('bytes' in source) {
+        const b = source.bytes;
+        after = contents.write(
+          before,
+          off,
+          done === 0 && chunk === b.length ? b : b.subarray(done, done + chunk),
+        );
+      } else after = source.pages(pageIndex);
       if (pfn === ZERO_PFN) throw new Error('store into the zero page');
       k.setContent(pfn, after);
     } else if (out !== undefined) {
-      out.set(contents.read(before, off, chunk), done);
+      contents.readInto(before, off, chunk, out, done);
     }
     if (observe) {
       const rec = { agent, mm, address: addr, write, pfn, before, after, via: 'cpu' };

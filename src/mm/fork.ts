@@ -16,6 +16,7 @@ import {
   pteWrprotect,
 } from '../hw/pte.js';
 import { type Agent, lock, type Path, preemptPoint, unlock } from '../sim/exec.js';
+import { doExit } from './exit.js';
 import type { Errno, Kernel, Task } from './kernel.js';
 import type { KsmHooks } from './ksm-port.js';
 import type { Mm } from './mm.js';
@@ -136,5 +137,11 @@ export function* doFork(
   } finally {
     unlock(agent, pm.mmapLock);
   }
-  return err ?? child;
+  if (err !== null) {
+    // dup_mmap failed: copy_process drops the half-built mm (mmput -> exit_mmap) and no child exists
+    yield* doExit(k, child.agent, child, null);
+    k.tasks.delete(childName);
+    return err;
+  }
+  return child;
 }

@@ -7,7 +7,8 @@ import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { Machine } from '../hw/machine.js';
 import { formatPte, ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import type { KernelProfile } from '../kernel/profiles.js';
-import type { Agent, Path } from '../sim/exec.js';
+import { CounterRef } from '../sim/counters.js';
+import { type Agent, DONE, type Path } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
 import { AnonVmaRegistry } from './anon-vma.js';
 import { Mm } from './mm.js';
@@ -110,6 +111,17 @@ export class Kernel {
    * e.g. 'change_protection') whose ranges get the flag. Empty in every real profile; experiments use it.
    */
   readonly forceUseChangePteAt = new Set<string>();
+  /** The fault counters (SCENARIO.md names), pre-resolved for the fault paths. */
+  readonly faultCounters: {
+    readonly anonReadZero: CounterRef;
+    readonly anonWrite: CounterRef;
+    readonly cowCopy: CounterRef;
+    readonly cowReuse: CounterRef;
+    readonly ksmCow: CounterRef;
+    readonly shmemRead: CounterRef;
+    readonly shmemWrite: CounterRef;
+    readonly sigsegv: CounterRef;
+  };
   /** The scenario step being run (for reports). */
   step = -1;
   private nextMm = 1;
@@ -120,6 +132,17 @@ export class Kernel {
   constructor(config: KernelConfig) {
     this.profile = config.profile;
     this.machine = new Machine({ frames: config.frames, cpus: config.cpus, recording: config.recording });
+    const c = this.machine.counters;
+    this.faultCounters = {
+      anonReadZero: new CounterRef(c, 'faults.anon_read_zero'),
+      anonWrite: new CounterRef(c, 'faults.anon_write'),
+      cowCopy: new CounterRef(c, 'faults.cow_copy'),
+      cowReuse: new CounterRef(c, 'faults.cow_reuse'),
+      ksmCow: new CounterRef(c, 'faults.ksm_cow'),
+      shmemRead: new CounterRef(c, 'faults.shmem_read'),
+      shmemWrite: new CounterRef(c, 'faults.shmem_write'),
+      sigsegv: new CounterRef(c, 'faults.sigsegv'),
+    };
   }
 
   get counters() {
@@ -299,7 +322,7 @@ export class Kernel {
   }
 
   /** flush_tlb_page / flush_tlb_range on the mm's CPUs (and, on v6.6+ profiles, its secondary TLBs). */
-  *flushTlbRange(agent: Agent, mm: Mm, start: number, end: number): Path {
+  flushTlbRange(agent: Agent, mm: Mm, start: number, end: number): Path {
     this.machine.flushTlb(agent.cpu, mm.id, mm.cpumask, start / 4096, end / 4096);
     if (this.machine.log.recording) {
       this.log({
@@ -313,7 +336,8 @@ export class Kernel {
       });
     }
     if (this.profile.secondaryTlbsFollowCpuFlush && mm.notifiers !== null) {
-      yield* mm.notifiers.cpuTlbFlushed(agent, mm, start, end);
+      return mm.notifiers.cpuTlbFlushed(agent, mm, start, end);
     }
+    return DONE;
   }
 }

@@ -84,13 +84,12 @@ export function* doAnonymousPage(
   write: boolean,
 ): Path<FaultResult> {
   const mm = vma.mm;
-  const c = k.counters;
   if (!write) {
     const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
     yield* lock(agent, mm.ptl);
     if (mm.pt.get(vpn) === 0) {
       k.writePte(agent, mm, vpn, entry, 'set_pte_at');
-      c.values[c.slot('faults.anon_read_zero')]++;
+      k.faultCounters.anonReadZero.inc();
     }
     unlock(agent, mm.ptl);
     return 'done';
@@ -110,7 +109,7 @@ export function* doAnonymousPage(
   k.pageAddNewAnonRmap(pfn, vma, vpn);
   k.frames.flags[pfn] |= PG_ANON_EXCLUSIVE;
   k.writePte(agent, mm, vpn, entry, 'set_pte_at');
-  c.values[c.slot('faults.anon_write')]++;
+  k.faultCounters.anonWrite.inc();
   unlock(agent, mm.ptl);
   return 'done';
 }
@@ -187,7 +186,7 @@ export function* wpPageReuse(k: Kernel, agent: Agent, vma: Vma, vpn: number, ori
   let entry = pteMkdirty(pteMkyoung(orig));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(entry);
   k.writePte(agent, mm, vpn, entry, 'ptep_set_access_flags');
-  k.counters.add('faults.cow_reuse');
+  k.faultCounters.cowReuse.inc();
   unlock(agent, mm.ptl);
   // the 2023 fix (arm64 ptep_set_access_flags → arch_invalidate_secondary_tlbs), on v6.6+ profiles
   if (k.profile.secondaryTlbsFollowCpuFlush && mm.notifiers !== null) {
@@ -246,8 +245,8 @@ export function* wpPageCopy(
       k.pageRemoveRmap(oldPfn, mm); // only after the pte switch
       release = oldPfn; // the put below drops the old page's pte reference
     } else release = -1;
-    const kind = oldPfn < 0 ? 'faults.anon_write' : wasKsm ? 'faults.ksm_cow' : 'faults.cow_copy';
-    k.counters.add(kind);
+    const fc = k.faultCounters;
+    (oldPfn < 0 ? fc.anonWrite : wasKsm ? fc.ksmCow : fc.cowCopy).inc();
   }
   if (release >= 0) k.putPage(release);
   unlock(agent, mm.ptl);
@@ -285,7 +284,7 @@ export function* doSharedFault(
   if (write) entry = pteMkdirty(entry);
   k.pageDupRmap(pfn, mm);
   k.writePte(agent, mm, vpn, entry, 'set_pte_at');
-  k.counters.add(write ? 'faults.shmem_write' : 'faults.shmem_read');
+  (write ? k.faultCounters.shmemWrite : k.faultCounters.shmemRead).inc();
   unlock(agent, mm.ptl);
   return 'done';
 }

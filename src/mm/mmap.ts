@@ -35,8 +35,10 @@ import {
 } from './vma.js';
 import { zapPageRange } from './zap.js';
 
-/** Lowest address handed out when the caller does not choose one (mmap_base grows down in Linux; up here). */
-export const MMAP_BASE = 0x7f00_0000_0000;
+/** mmap_base with ASLR off on x86-64 (below an 8 MiB stack gap): mappings are placed top-down from here. */
+export const MMAP_BASE = 0x7fff_f7ff_f000;
+/** The lowest address get_unmapped_area hands out. */
+export const MMAP_MIN = 0x1_0000;
 /** TASK_SIZE on x86-64 with 4-level paging. */
 export const TASK_SIZE = 0x7fff_ffff_f000;
 
@@ -56,15 +58,16 @@ function pageAligned(x: number): boolean {
   return Number.isInteger(x) && x % 4096 === 0;
 }
 
-/** get_unmapped_area: the lowest gap of `len` bytes at or above MMAP_BASE. */
+/** get_unmapped_area, top-down (arch_get_unmapped_area_topdown): the highest gap of `len` bytes below MMAP_BASE. */
 function getUnmappedArea(mm: Mm, len: number): number {
-  let addr = MMAP_BASE;
-  for (const v of mm.vmas) {
-    if (v.end <= addr) continue;
-    if (v.start >= addr + len) break;
-    addr = v.end;
+  let end = MMAP_BASE;
+  for (let i = mm.vmas.length - 1; i >= 0; i--) {
+    const v = mm.vmas[i];
+    if (v.start >= end) continue;
+    if (v.end <= end - len) break;
+    end = v.start;
   }
-  return addr + len <= TASK_SIZE ? addr : -1;
+  return end - len >= MMAP_MIN ? end - len : -1;
 }
 
 /** do_mmap for MAP_ANONYMOUS (| MAP_SHARED), optionally MAP_FIXED_NOREPLACE at `at`. */
@@ -166,7 +169,11 @@ function pteModify(pte: number, prot: number): number {
   return mkPte(ptePfn(pte), bits);
 }
 
-/** mprotect(2): mprotect_fixup → change_protection inside a PROTECTION_VMA range (mm/mprotect.c v5.0). */
+/**
+ * mprotect(2): do_mprotect_pkey → mprotect_fixup → change_protection inside a PROTECTION_VMA range
+ * (mm/mprotect.c v5.0). Vmas are changed in address order; a hole stops the walk with ENOMEM, leaving
+ * the vmas before it changed (as the kernel does).
+ */
 export function* doMprotect(
   k: Kernel,
   agent: Agent,
@@ -175,19 +182,22 @@ export function* doMprotect(
   len: number,
   prot: Prot,
 ): Path<Errno | null> {
-  if (!pageAligned(start) || len <= 0) return 'EINVAL';
+  if (!pageAligned(start) || len < 0) return 'EINVAL';
+  if (len === 0) return null;
   const end = start + Math.ceil(len / 4096) * 4096;
   yield* lock(agent, mm.mmapLock);
   try {
-    // every page of the range must be mapped (ENOMEM otherwise), checked before anything changes
+    // how far from start the range is mapped without a hole
     let cursor = start;
     for (const v of mm.vmas) {
       if (v.end <= cursor) continue;
       if (v.start > cursor || cursor >= end) break;
       cursor = v.end;
     }
-    if (cursor < end) return 'ENOMEM';
-    for (const vma of vmasIn(k, mm, start, end)) {
+    const mappedEnd = Math.min(cursor, end);
+    const result: Errno | null = mappedEnd < end ? 'ENOMEM' : null;
+    if (mappedEnd === start) return result;
+    for (const vma of vmasIn(k, mm, start, mappedEnd)) {
       const newFlags =
         (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
         (vmFlagsFor(prot, false) & (VM_READ | VM_WRITE | VM_EXEC));
@@ -215,7 +225,7 @@ export function* doMprotect(
       if (changes.length > 0) yield* k.flushTlbRange(agent, mm, vma.start, vma.end);
       yield* mmuNotifierInvalidateRangeEnd(k, agent, range);
     }
-    return null;
+    return result;
   } finally {
     unlock(agent, mm.mmapLock);
   }
@@ -223,7 +233,10 @@ export function* doMprotect(
 
 export type Advice = 'mergeable' | 'unmergeable' | 'dontneed' | 'nohugepage';
 
-/** madvise(2) (mm/madvise.c v5.0; MADV_MERGEABLE/UNMERGEABLE through ksm_madvise). */
+/**
+ * madvise(2) (mm/madvise.c v5.0; MADV_MERGEABLE/UNMERGEABLE through ksm_madvise). A length of zero does
+ * nothing; the advice applies to the mapped parts of the range, and any hole makes the result ENOMEM.
+ */
 export function* doMadvise(
   k: Kernel,
   agent: Agent,
@@ -234,6 +247,7 @@ export function* doMadvise(
   ksm: KsmHooks | null,
 ): Path<Errno | null> {
   if (!pageAligned(start) || len < 0) return 'EINVAL';
+  if (len === 0) return null;
   const end = start + Math.ceil(len / 4096) * 4096;
   const exclusive = advice !== 'dontneed'; // madvise_need_mmap_write
   if (exclusive) yield* lock(agent, mm.mmapLock);
@@ -241,15 +255,18 @@ export function* doMadvise(
   try {
     const covered = mm.vmas.filter((v) => v.start < end && v.end > start);
     if (covered.length === 0) return 'ENOMEM';
+    let mapped = 0;
+    for (const v of covered) mapped += Math.min(end, v.end) - Math.max(start, v.start);
+    const unmapped: Errno | null = mapped < end - start ? 'ENOMEM' : null;
     switch (advice) {
       case 'dontneed': {
         // MADV_DONTNEED: zap_page_range; anonymous memory reads back as zeroes afterwards
         yield* zapPageRange(k, agent, mm, covered, start, end, MMU_NOTIFY_CLEAR, 'zap_page_range');
-        return null;
+        return unmapped;
       }
       case 'nohugepage': {
         for (const v of vmasIn(k, mm, start, end)) v.flags |= VM_NOHUGEPAGE;
-        return null;
+        return unmapped;
       }
       case 'mergeable': {
         for (const v of vmasIn(k, mm, start, end)) {
@@ -260,7 +277,7 @@ export function* doMadvise(
           }
           v.flags |= VM_MERGEABLE;
         }
-        return null;
+        return unmapped;
       }
       case 'unmergeable': {
         for (const v of vmasIn(k, mm, start, end)) {
@@ -271,7 +288,7 @@ export function* doMadvise(
           }
           v.flags &= ~VM_MERGEABLE;
         }
-        return null;
+        return unmapped;
       }
     }
     return null;

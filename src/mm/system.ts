@@ -3,7 +3,7 @@
  * path to completion. Errors are the model's (errno values, SIGSEGV to the task), never exceptions.
  */
 import { PAGE_SIZE } from '../hw/content.js';
-import { profile as profileOf, type KernelName } from '../kernel/profiles.js';
+import { type KernelName, profile as profileOf } from '../kernel/profiles.js';
 import { runToCompletion } from '../sim/exec.js';
 import { type AccessOutcome, type StoreSource, userAccess } from './access.js';
 import { doExit } from './exit.js';
@@ -47,7 +47,12 @@ export class MmSystem {
     return this.kernel.spawn(name);
   }
 
-  mmap(proc: string, len: number, prot: string, opts: { at?: number; shared?: boolean } = {}): number | Errno {
+  mmap(
+    proc: string,
+    len: number,
+    prot: string,
+    opts: { at?: number; shared?: boolean } = {},
+  ): number | Errno {
     const p = parseProt(prot);
     if (p === undefined) return 'EINVAL';
     const t = this.task(proc);
@@ -106,7 +111,12 @@ export class MmSystem {
   }
 
   /** get_user_pages (or pin_user_pages with pin), kept under `name` until unpin. */
-  gup(proc: string, addr: number, pages: number, opts: { write: boolean; pin: boolean; name: string }): Errno | null {
+  gup(
+    proc: string,
+    addr: number,
+    pages: number,
+    opts: { write: boolean; pin: boolean; name: string },
+  ): Errno | null {
     const t = this.task(proc);
     const r = runToCompletion(getUserPages(this.kernel, t.agent, t.mm, addr, pages, opts));
     if (typeof r === 'string') return r;

@@ -12,8 +12,8 @@ import {
   type NotifierRange,
 } from '../mm/notifier-port.js';
 import { type Agent, type Path, waitEvent } from '../sim/exec.js';
-import { type MmuIntervalNotifier, type MmuNotifier } from './ops.js';
-import { mmuNotifierRangeBlockable, mmuNotifierRangeUseChangePte } from './range.js';
+import type { MmuIntervalNotifier, MmuNotifier } from './ops.js';
+import { mmuNotifierRangeBlockable } from './range.js';
 
 export class NotifierChain implements MmuNotifierPort {
   /** Most recently registered first (hlist_add_head). */
@@ -111,7 +111,6 @@ export class NotifierChain implements MmuNotifierPort {
   *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
     const c = this.k.counters;
     c.add('notifier.invalidate_range_start');
-    if (mmuNotifierRangeUseChangePte(range)) c.add('notifier.use_change_pte');
     this.openRanges.push(range);
     let ret = 0;
     if (this.itree.length > 0) {
@@ -162,7 +161,8 @@ export class NotifierChain implements MmuNotifierPort {
       this.itreeInvEnd();
     }
     for (const mn of [...this.list]) {
-      if (!onlyEnd && mn.ops.invalidateRange !== undefined) yield* mn.ops.invalidateRange(agent, range.mm, range.start, range.end);
+      if (!onlyEnd && mn.ops.invalidateRange !== undefined)
+        yield* mn.ops.invalidateRange(agent, range.mm, range.start, range.end);
       if (mn.ops.invalidateRangeEnd !== undefined) yield* mn.ops.invalidateRangeEnd(agent, range);
     }
     const i = this.openRanges.indexOf(range);
@@ -221,7 +221,8 @@ export class NotifierChain implements MmuNotifierPort {
   *clearFlushYoung(agent: Agent, mm: Mm, start: number, end: number): Path<boolean> {
     let young = false;
     for (const mn of [...this.list]) {
-      if (mn.ops.clearFlushYoung !== undefined) young = (yield* mn.ops.clearFlushYoung(agent, mm, start, end)) || young;
+      if (mn.ops.clearFlushYoung !== undefined)
+        young = (yield* mn.ops.clearFlushYoung(agent, mm, start, end)) || young;
     }
     return young;
   }

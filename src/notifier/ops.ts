@@ -3,9 +3,10 @@
  * callbacks with v5.2 ranges; interval notifiers from v5.5). A library user writes a secondary MMU by
  * implementing any subset of these; every callback is a path, so it may take locks and be interleaved.
  */
-import type { Agent, Path } from '../sim/exec.js';
+
 import type { Mm } from '../mm/mm.js';
 import type { NotifierRange } from '../mm/notifier-port.js';
+import type { Agent, Path } from '../sim/exec.js';
 
 export interface MmuNotifierOps {
   /** exit_mmap or unregister: tear down every secondary mapping and freeze. */

@@ -41,7 +41,9 @@ export function transitionVerdict(orig: number, next: number, rule: UseChangePte
     rule === 'strict'
       ? (oldW && !newW && same) || (!oldW && newW && !same)
       : (oldW && !newW && same) || (!oldW && newW) || (!oldW && !newW);
-  return allowed ? null : `${kind} is not allowed by the ${rule === 'strict' ? 'RFC v1 text' : 'RFC v2 rule'}`;
+  return allowed
+    ? null
+    : `${kind} is not allowed by the ${rule === 'strict' ? 'RFC v1 text' : 'RFC v2 rule'}`;
 }
 
 export class UseChangePteValidator implements KernelObserver {
@@ -86,9 +88,11 @@ export class UseChangePteValidator implements KernelObserver {
     if (net.length > 1) problems.push(`${net.length} ptes changed, not one`);
     for (const [vpn, c] of net) {
       const where = `0x${(vpn * 4096).toString(16)}`;
-      if (c.via !== 'set_pte_at_notify') problems.push(`the pte at ${where} was last written by ${c.via}, not set_pte_at_notify`);
+      if (c.via !== 'set_pte_at_notify')
+        problems.push(`the pte at ${where} was last written by ${c.via}, not set_pte_at_notify`);
       const verdict = transitionVerdict(c.orig, c.last, this.rule);
-      if (verdict !== null) problems.push(`at ${where}: ${verdict} (${formatPte(c.orig)} -> ${formatPte(c.last)})`);
+      if (verdict !== null)
+        problems.push(`at ${where}: ${verdict} (${formatPte(c.orig)} -> ${formatPte(c.last)})`);
     }
     if (problems.length === 0) return;
     this.misuses++;
@@ -97,7 +101,10 @@ export class UseChangePteValidator implements KernelObserver {
       invariant: 'use-change-pte',
       message: `${range.by} (${EVENT_NAMES[range.event]}) carries USE_CHANGE_PTE but ${problems.join('; ')}`,
       agents: [o.agent.name],
-      addresses: net.length > 0 ? net.map(([vpn]) => `mm${range.mm.id}:0x${(vpn * 4096).toString(16)}`) : [`mm${range.mm.id}:0x${range.start.toString(16)}`],
+      addresses:
+        net.length > 0
+          ? net.map(([vpn]) => `mm${range.mm.id}:0x${(vpn * 4096).toString(16)}`)
+          : [`mm${range.mm.id}:0x${range.start.toString(16)}`],
     });
   }
 }

@@ -39,3 +39,22 @@ export class Counters {
     return out;
   }
 }
+
+/**
+ * One counter, resolved to its slot on first use: hot paths bump it without a string lookup, and a
+ * counter that never moves stays absent from the snapshot (as with `add`).
+ */
+export class CounterRef {
+  private s = -1;
+
+  constructor(
+    private readonly counters: Counters,
+    readonly name: string,
+  ) {}
+
+  inc(n = 1): void {
+    let s = this.s;
+    if (s < 0) this.s = s = this.counters.slot(this.name);
+    this.counters.values[s] += n;
+  }
+}

@@ -34,6 +34,38 @@ export function* waitEvent(label: string, ready: () => boolean): Path {
 /** A kernel path: a resumable computation returning R. */
 export type Path<R = void> = Generator<Pause, R, void>;
 
+/**
+ * A path that is already complete: `yield*` on it returns `value` at once. A kernel function returns one
+ * when it finds nothing to wait for (no subscriber to call, the lock free) instead of allocating a
+ * generator — the same behaviour as a generator that ran to its end without pausing.
+ */
+class DonePath<R> implements Generator<Pause, R, void> {
+  private readonly result: IteratorReturnResult<R>;
+  constructor(value: R) {
+    this.result = { done: true, value };
+  }
+  next(): IteratorResult<Pause, R> {
+    return this.result;
+  }
+  return(value: R): IteratorResult<Pause, R> {
+    return { done: true, value };
+  }
+  throw(e: unknown): IteratorResult<Pause, R> {
+    throw e;
+  }
+  [Symbol.iterator](): Generator<Pause, R, void> {
+    return this;
+  }
+}
+
+/** The complete path with no result (shared). */
+export const DONE: Path = new DonePath<void>(undefined);
+
+/** A complete path returning `value`. */
+export function done<R>(value: R): Path<R> {
+  return new DonePath(value);
+}
+
 /** Who runs a path: a task's CPU, ksmd, a vCPU, a device. */
 export interface Agent {
   readonly id: number;

@@ -1,0 +1,383 @@
+/**
+ * The mmsim command: run, validate, experiment, list. Bad input is reported as file:line:col (or the
+ * option at fault) with exit code 2 and nothing written; a failed expectation or a broken invariant
+ * exits 1.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { EXPERIMENTS, findExperiment } from '../experiments/index.js';
+import { renderBarChart } from '../experiments/svg.js';
+import { renderCsv, renderTable } from '../experiments/table.js';
+import { isKernelName, KERNEL_NAMES, type KernelName, PROFILES } from '../kernel/profiles.js';
+import { formatError, parseScenario } from '../scenario/parse.js';
+import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
+import { toChromeTrace } from '../sim/log.js';
+import { Progress, styler } from './term.js';
+
+/** A usage problem: message for stderr, exit code 2. */
+export class UsageError extends Error {}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  stdoutIsTty: boolean;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  stdoutIsTty: process.stdout.isTTY === true,
+};
+
+const HELP: Record<string, string> = {
+  main: `mmsim — an executable model of Linux memory management and MMU notifiers
+
+Usage: mmsim <command> [options]
+
+Commands:
+  run FILE          run a scenario file (YAML or JSON) and check its expectations
+  validate FILE     check a scenario file without running it
+  experiment NAME   run a named experiment across kernel profiles
+  list              list experiments, kernel profiles and counters
+
+Run 'mmsim <command> --help' for a command's options.
+
+Examples:
+  mmsim experiment change-pte
+  mmsim run examples/01-zero-page.yaml --kernel v6.10
+  mmsim list
+`,
+  run: `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps]
+
+Runs a scenario: every step, the invariants after each step, then every expectation.
+Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
+
+Options:
+  --kernel K        override the scenario's kernel (${KERNEL_NAMES.join(', ')})
+  --seed N          override the scenario's seed (a non-negative integer)
+  --json            print the result as JSON
+  --trace FILE      write the event log as Chrome trace-event JSON (opens in Perfetto)
+  --steps           print every step with the events it caused
+
+Examples:
+  mmsim run examples/03-ksm-merge.yaml
+  mmsim run examples/03-ksm-merge.yaml --kernel rfc-2019 --json
+  mmsim run examples/05-guest-after-merge.yaml --trace trace.json
+`,
+  validate: `Usage: mmsim validate FILE
+
+Checks a scenario file against the format (SCENARIO.md) without running it.
+Exit code 0 if valid, 2 with file:line:col errors otherwise.
+
+Example:
+  mmsim validate examples/01-zero-page.yaml
+`,
+  experiment: `Usage: mmsim experiment NAME [--kernel K,...] [--format table|json|csv] [--svg out.svg] [--seed N] [--scale X]
+
+Runs a named experiment on each kernel profile and prints one table.
+
+Options:
+  --kernel K,...    the kernel profiles to compare (default: the experiment's own list)
+  --format F        table (default), json or csv
+  --svg FILE        also write the chart as SVG
+  --seed N          the seed (default 1)
+  --scale X         workload size factor (default 1; e.g. 0.25 for a quick look)
+
+Examples:
+  mmsim experiment change-pte
+  mmsim experiment change-pte --kernel v5.0,rfc-2019 --format csv
+  mmsim experiment flag-misuse --svg misuse.svg
+`,
+  list: `Usage: mmsim list
+
+Lists the experiments, the kernel profiles and the counter names scenarios can test.
+`,
+};
+
+function readScenario(file: string) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new UsageError(`${file}: cannot read the file (${code})`);
+  }
+  const parsed = parseScenario(text, file);
+  if (!parsed.ok) throw new UsageError(parsed.errors.map(formatError).join('\n'));
+  return parsed.scenario;
+}
+
+function kernelOption(v: string | undefined): KernelName | undefined {
+  if (v === undefined) return undefined;
+  if (!isKernelName(v))
+    throw new UsageError(`--kernel: unknown kernel '${v}'; expected one of ${KERNEL_NAMES.join(', ')}`);
+  return v;
+}
+
+function seedOption(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > 0xffff_ffff)
+    throw new UsageError(`--seed: expected a non-negative integer below 2^32, got '${v}'`);
+  return Number(v);
+}
+
+/** Write a file atomically: nothing half-written if anything fails. */
+function writeAtomically(path: string, content: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, path);
+  } catch (e) {
+    throw new UsageError(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`);
+  }
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
+
+function parse(
+  args: string[],
+  options: OptionSpec,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+}
+
+function cmdRun(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, {
+    kernel: { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'boolean' },
+    trace: { type: 'string' },
+    steps: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(HELP.run);
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw new UsageError('run: expected one scenario FILE (see mmsim run --help)');
+  const file = positionals[0];
+  const kernel = kernelOption(values.kernel as string | undefined);
+  const seed = seedOption(values.seed as string | undefined);
+  const scenario = readScenario(file);
+  const stepLines: string[] = [];
+  let seen = 0;
+  const run = new ScenarioRun(scenario, {
+    kernel,
+    seed,
+    file,
+    onStep: values.steps
+      ? (index, step, world) => {
+          const events = world.kernel.machine.log.events;
+          stepLines.push(`step ${index} ${step.op} (${step.pos.file}:${step.pos.line}:${step.pos.col})`);
+          for (; seen < events.length; seen++)
+            if (events[seen].kind !== 'step') stepLines.push(`  ${formatEvent(events[seen])}`);
+        }
+      : undefined,
+  });
+  let result: RunResult;
+  try {
+    result = run.run();
+  } catch (e) {
+    if (e instanceof ScenarioRuntimeError)
+      throw new UsageError(`${e.pos.file}:${e.pos.line}:${e.pos.col}: error: ${e.message}`);
+    throw e;
+  }
+  if (values.trace) writeAtomically(values.trace as string, `${JSON.stringify(toChromeTrace(run.events))}\n`);
+  if (values.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    if (stepLines.length > 0) io.out(`${stepLines.join('\n')}\n\n`);
+    io.out(formatRunResult(result, styler({ isTTY: io.stdoutIsTty })));
+  }
+  return result.ok ? 0 : 1;
+}
+
+export function formatRunResult(r: RunResult, s = styler({})): string {
+  const lines: string[] = [];
+  lines.push(
+    `${s.bold(r.name)}  kernel ${r.kernel}  seed ${r.seed}  ${r.ok ? s.green('OK') : s.red('FAILED')}`,
+  );
+  for (const e of r.expectations) {
+    const mark = e.ok ? s.green('ok  ') : s.red('FAIL');
+    lines.push(
+      `  ${mark} ${e.text}${e.ok ? '' : `  (actual: ${typeof e.actual === 'string' ? e.actual : JSON.stringify(e.actual)}; ${e.at})`}`,
+    );
+  }
+  for (const o of r.outcomes)
+    lines.push(`  ${s.dim('note')} step ${o.step} ${o.op} returned ${o.result} (${o.at})`);
+  for (const v of r.violations) {
+    lines.push(`  ${s.red('VIOLATION')} ${v.invariant}: ${v.message}`);
+    lines.push(
+      `    step ${v.step}${v.at ? ` (${v.at})` : ''}; agents ${v.agents.join(', ')}; at ${v.addresses.join(', ')}`,
+    );
+    lines.push(`    replay: ${v.trace.replay}`);
+    for (const e of v.trace.events) lines.push(`      ${e}`);
+  }
+  const interesting = Object.entries(r.counters).filter(([, v]) => v !== 0);
+  if (interesting.length > 0) {
+    lines.push('  counters:');
+    for (const [k, v] of interesting) lines.push(`    ${k.padEnd(36)} ${String(v).padStart(10)}`);
+  }
+  lines.push(`  trace hash ${r.traceHash}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function cmdValidate(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, {});
+  if (values.help) {
+    io.out(HELP.validate);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('validate: expected one scenario FILE');
+  const s = readScenario(positionals[0]);
+  io.out(
+    `${positionals[0]}: ok (${s.name}: ${s.steps.length} steps, ${s.expect.length} expectations, kernel ${s.kernel})\n`,
+  );
+  return 0;
+}
+
+function cmdList(args: string[], io: Io): number {
+  const { values } = parse(args, {});
+  if (values.help) {
+    io.out(HELP.list);
+    return 0;
+  }
+  const lines = ['Experiments:'];
+  for (const e of EXPERIMENTS) lines.push(`  ${e.name.padEnd(14)} ${e.description}`);
+  lines.push('', 'Kernel profiles:');
+  for (const k of KERNEL_NAMES) lines.push(`  ${k.padEnd(14)} ${PROFILES[k].description}`);
+  lines.push('', 'Counters:');
+  for (const c of COUNTER_NAMES) lines.push(`  ${c}`);
+  io.out(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export const COUNTER_NAMES = [
+  'faults.{anon_read_zero, anon_write, cow_copy, cow_reuse, ksm_cow, sigsegv, shmem_read, shmem_write}',
+  'tlb.{flush_local, flush_remote}',
+  'notifier.{invalidate_range_start, invalidate_range_end, change_pte, clear_young, release, use_change_pte, use_change_pte_misuse}',
+  'ksm.{pages_shared, pages_sharing, pages_unshared, pages_volatile, full_scans, pages_scanned}',
+  'kvm.NAME.{faults, sptes_zapped, change_pte_updates, change_pte_misses, retries, remote_tlb_flushes}',
+  'dev.NAME.{faults, invalidations, retries}',
+  'iommu.NAME.{faults, iotlb_flushes, stuck_writes}',
+];
+
+function cmdExperiment(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, {
+    kernel: { type: 'string' },
+    format: { type: 'string' },
+    svg: { type: 'string' },
+    seed: { type: 'string' },
+    scale: { type: 'string' },
+  });
+  if (values.help) {
+    io.out(HELP.experiment);
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw new UsageError(
+      `experiment: expected one NAME; one of ${EXPERIMENTS.map((e) => e.name).join(', ')}`,
+    );
+  const exp = findExperiment(positionals[0]);
+  if (exp === undefined)
+    throw new UsageError(
+      `experiment: unknown experiment '${positionals[0]}'; expected one of ${EXPERIMENTS.map((e) => e.name).join(', ')}`,
+    );
+  const kernels =
+    values.kernel === undefined
+      ? exp.defaultKernels
+      : (values.kernel as string).split(',').map((k) => kernelOption(k.trim())!);
+  const format = (values.format as string | undefined) ?? 'table';
+  if (!['table', 'json', 'csv'].includes(format))
+    throw new UsageError(`--format: expected table, json or csv, got '${format}'`);
+  const scaleText = (values.scale as string | undefined) ?? '1';
+  const scale = Number(scaleText);
+  if (!Number.isFinite(scale) || scale <= 0 || scale > 64)
+    throw new UsageError(`--scale: expected a number in (0, 64], got '${scaleText}'`);
+  const seed = seedOption(values.seed as string | undefined) ?? 1;
+  const progress = new Progress(exp.name, 1);
+  const result = exp.run({
+    kernels,
+    seed,
+    scale,
+    progress: (done, total) => progressUpdate(progress, done, total),
+  });
+  progress.done();
+  if (values.svg) writeAtomically(values.svg as string, renderBarChart(result.chart));
+  if (format === 'json') {
+    io.out(
+      `${JSON.stringify({ name: result.name, title: result.title, kernels, seed, scale, rows: result.records, violations: result.violations, notes: result.notes }, null, 2)}\n`,
+    );
+  } else if (format === 'csv') io.out(renderCsv(result.columns, result.rows));
+  else {
+    const s = styler({ isTTY: io.stdoutIsTty });
+    io.out(
+      `${s.bold(result.title)}\n${wrap(result.summary, 80)}\n\n${renderTable(result.columns, result.rows)}\n\n`,
+    );
+    for (const n of result.notes) io.out(`${wrap(n, 80)}\n`);
+  }
+  return result.violations === 0 ? 0 : 1;
+}
+
+function progressUpdate(p: Progress, done: number, total: number): void {
+  (p as unknown as { total: number }).total = total;
+  p.update(done);
+}
+
+function wrap(text: string, width: number): string {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line.length > 0 && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line.length > 0 ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out.join('\n');
+}
+
+export function main(argv: string[], io: Io = defaultIo): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(HELP.main);
+        return command === undefined ? 2 : 0;
+      case 'run':
+        return cmdRun(rest, io);
+      case 'validate':
+        return cmdValidate(rest, io);
+      case 'experiment':
+        return cmdExperiment(rest, io);
+      case 'list':
+        return cmdList(rest, io);
+      default:
+        throw new UsageError(
+          `unknown command '${command}'; expected run, validate, experiment or list (see mmsim --help)`,
+        );
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message.startsWith('mmsim') ? '' : 'mmsim: '}${e.message}\n`);
+      return 2;
+    }
+    io.err(
+      `mmsim: internal error: ${(e as Error).message}\n  (this is a bug in mmsim; set MMSIM_DEBUG=1 for details)\n`,
+    );
+    if (process.env.MMSIM_DEBUG) io.err(`${(e as Error).stack}\n`);
+    return 3;
+  }
+}

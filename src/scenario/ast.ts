@@ -1,0 +1,422 @@
+/**
+ * The parsed form of a scenario file (see /work/shared/SCENARIO.md, the contract).
+ *
+ * Everything here is plain data: sizes are already bytes, names are checked, defaults are filled in,
+ * and every step and expectation knows where it came from, so the runner can report `file:line:col`.
+ */
+import type { KernelName as ProfileKernelName } from '../kernel/profiles.js';
+
+/** Bytes per page: the model is x86-64 with 4 KiB pages. */
+export const PAGE_SIZE = 4096;
+
+export const KERNEL_NAMES = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10'] as const;
+export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/** Fails to compile if the file format and the kernel profiles ever name different kernels. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type KernelNamesMatchProfiles = Assert<Same<KernelName, ProfileKernelName>>;
+export const DEFAULT_KERNEL: KernelName = 'v5.0';
+
+export const PROTS = ['none', 'r', 'rw', 'rx', 'rwx'] as const;
+export type Prot = (typeof PROTS)[number];
+
+export const ADVICES = ['mergeable', 'unmergeable', 'dontneed', 'nohugepage'] as const;
+export type Advice = (typeof ADVICES)[number];
+
+/** What a guest, device or IOMMU access does (the file's `op: read | write` of those steps). */
+export const ACCESS_KINDS = ['read', 'write'] as const;
+export type AccessKind = (typeof ACCESS_KINDS)[number];
+
+export const SIGNALS = ['SIGSEGV', 'SIGBUS'] as const;
+export type SignalName = (typeof SIGNALS)[number];
+
+export const COUNTER_OPS = ['==', '!=', '<', '<=', '>', '>='] as const;
+export type CounterOp = (typeof COUNTER_OPS)[number];
+
+/** When the runner checks the invariants of DESIGN.md §4 (an mmsim extension of the contract). */
+export const INVARIANT_CHECK_MODES = ['every_step', 'at_end', 'off'] as const;
+export type InvariantCheckMode = (typeof INVARIANT_CHECK_MODES)[number];
+
+/**
+ * Which USE_CHANGE_PTE rule invariant 5 enforces: the RFC v2 rule (default) or the strict text of the
+ * original RFC, which its own replace_page breaks (DESIGN.md §4.5).
+ */
+export const CHANGE_PTE_RULES = ['v2', 'strict'] as const;
+export type ChangePteRule = (typeof CHANGE_PTE_RULES)[number];
+
+export const STEP_OPS = [
+  'spawn',
+  'mmap',
+  'munmap',
+  'mprotect',
+  'madvise',
+  'write',
+  'read',
+  'fork',
+  'exit',
+  'ksm',
+  'vm',
+  'guest',
+  'device',
+  'dev',
+  'iommu',
+  'dma',
+  'gup',
+  'unpin',
+  'repeat',
+  'parallel',
+] as const;
+export type StepOp = (typeof STEP_OPS)[number];
+
+export const EXPECTATION_KINDS = [
+  'same_frame',
+  'distinct_frames',
+  'zero_page',
+  'ksm_page',
+  'not_mapped',
+  'writable',
+  'read_only',
+  'reads',
+  'counters',
+  'signal',
+  'invariants',
+  'violations',
+] as const;
+export type ExpectationKind = (typeof EXPECTATION_KINDS)[number];
+
+/** The kinds of things a scenario names (a mapping's name is per process, the others file-wide). */
+export type NameKind = 'process' | 'mapping' | 'vm' | 'device' | 'iommu' | 'pin';
+
+/** A place in a scenario file; line and col are 1-based. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/**
+ * An address as written: `[proc:]base[+offset...]` or `[proc:]number[+offset...]`.
+ * The virtual address is `start of mapping base in proc` + offset, or just offset when there is no base.
+ */
+export interface AddrExpr {
+  /** The process whose address space it is. Filled in by the parser wherever it can be known. */
+  proc?: string;
+  /** A mapping name (from `mmap ... as:`). */
+  base?: string;
+  /** Bytes from the start of `base`, or the absolute virtual address when there is no base. */
+  offset: number;
+  /** The expression as written, for messages. */
+  text: string;
+  pos: SourcePos;
+}
+
+export interface Machine {
+  ramBytes: number;
+  cpus: number;
+}
+
+/** KSM's sysfs knobs (/sys/kernel/mm/ksm), with the kernel's defaults. */
+export interface KsmOptions {
+  pagesToScan: number;
+  useZeroPages: boolean;
+  maxPageSharing: number;
+  mergeAcrossNodes: boolean;
+  /** ksmd's sleep between batches; only the trace's timing depends on it. */
+  sleepMillisecs: number;
+}
+
+export interface CheckOptions {
+  invariants: InvariantCheckMode;
+  changePteRule: ChangePteRule;
+}
+
+export interface Scenario {
+  mmsim: 1;
+  name: string;
+  description: string;
+  kernel: KernelName;
+  seed: number;
+  machine: Machine;
+  ksm: KsmOptions;
+  checks: CheckOptions;
+  steps: Step[];
+  expect: Expectation[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Steps
+
+interface StepBase {
+  pos: SourcePos;
+  /** Expectations checked right after this step (written beside the operation key). */
+  expect?: Expectation[];
+}
+
+/** Page i of a pattern is a fixed function of (seed, i): equal seeds give equal pages. */
+export interface Pattern {
+  seed: number;
+  pages: number;
+}
+
+/** What a write stores: exactly one of the four is present. */
+export type Payload =
+  | { data: string; bytes?: undefined; fill?: undefined; pattern?: undefined }
+  | { bytes: number[]; data?: undefined; fill?: undefined; pattern?: undefined }
+  | { fill: number; data?: undefined; bytes?: undefined; pattern?: undefined }
+  | { pattern: Pattern; data?: undefined; bytes?: undefined; fill?: undefined };
+
+export type NoPayload = { data?: undefined; bytes?: undefined; fill?: undefined; pattern?: undefined };
+
+export interface SpawnStep extends StepBase {
+  op: 'spawn';
+  proc: string;
+}
+
+export interface MmapStep extends StepBase {
+  op: 'mmap';
+  proc: string;
+  size: number;
+  prot: Prot;
+  as: string;
+  at?: AddrExpr;
+  shared: boolean;
+}
+
+export interface MunmapStep extends StepBase {
+  op: 'munmap';
+  proc: string;
+  addr: AddrExpr;
+  size: number;
+}
+
+export interface MprotectStep extends StepBase {
+  op: 'mprotect';
+  proc: string;
+  addr: AddrExpr;
+  size: number;
+  prot: Prot;
+}
+
+export interface MadviseStep extends StepBase {
+  op: 'madvise';
+  proc: string;
+  addr: AddrExpr;
+  size: number;
+  advice: Advice;
+}
+
+/** `size`: bytes written (the length of data/bytes, `size` for fill, `pages` pages for pattern). */
+export type WriteStep = StepBase & { op: 'write'; proc: string; addr: AddrExpr; size: number } & Payload;
+
+export interface ReadStep extends StepBase {
+  op: 'read';
+  proc: string;
+  addr: AddrExpr;
+  size: number;
+  /** The bytes the read must return (the file's `expect: string or bytes` field of `read`). */
+  equals?: number[];
+}
+
+export interface ForkStep extends StepBase {
+  op: 'fork';
+  proc: string;
+  child: string;
+}
+
+export interface ExitStep extends StepBase {
+  op: 'exit';
+  proc: string;
+}
+
+/** ksmd runs until it has scanned `scanPages` pages, or completed `fullScans` full scans (one is set). */
+export type KsmStep = StepBase & { op: 'ksm' } & (
+    | { scanPages: number; fullScans?: undefined }
+    | { fullScans: number; scanPages?: undefined }
+  );
+
+export interface Memslot {
+  gfn: number;
+  /** Host virtual address in the VM's process. */
+  addr: AddrExpr;
+  size: number;
+  pos: SourcePos;
+}
+
+export interface VmStep extends StepBase {
+  op: 'vm';
+  name: string;
+  proc: string;
+  memslots: Memslot[];
+  vcpus: number;
+}
+
+/**
+ * `pages` consecutive guest pages from `gpa` (gfn * 4096 when given as gfn), one access each.
+ * A write stores the payload into each page (page i of a pattern into page i); `size` is the bytes
+ * written per page. A write without a payload is allowed: the runner chooses what to store.
+ */
+export type GuestStep = StepBase & {
+  op: 'guest';
+  vm: string;
+  access: AccessKind;
+  gfn: number;
+  gpa: number;
+  pages: number;
+  size?: number;
+} & (Payload | NoPayload);
+
+export interface DeviceStep extends StepBase {
+  op: 'device';
+  name: string;
+  proc: string;
+}
+
+export interface DevStep extends StepBase {
+  op: 'dev';
+  device: string;
+  access: AccessKind;
+  addr: AddrExpr;
+  pages: number;
+}
+
+export interface IommuStep extends StepBase {
+  op: 'iommu';
+  name: string;
+  proc: string;
+}
+
+export interface DmaStep extends StepBase {
+  op: 'dma';
+  iommu: string;
+  access: AccessKind;
+  addr: AddrExpr;
+  pages: number;
+}
+
+export interface GupStep extends StepBase {
+  op: 'gup';
+  proc: string;
+  addr: AddrExpr;
+  pages: number;
+  write: boolean;
+  /** pin_user_pages (FOLL_PIN) when true, get_user_pages otherwise. */
+  pin: boolean;
+  as: string;
+}
+
+export interface UnpinStep extends StepBase {
+  op: 'unpin';
+  pin: string;
+}
+
+export interface RepeatStep extends StepBase {
+  op: 'repeat';
+  times: number;
+  steps: Step[];
+}
+
+export interface ParallelStep extends StepBase {
+  op: 'parallel';
+  threads: Step[][];
+}
+
+export type Step =
+  | SpawnStep
+  | MmapStep
+  | MunmapStep
+  | MprotectStep
+  | MadviseStep
+  | WriteStep
+  | ReadStep
+  | ForkStep
+  | ExitStep
+  | KsmStep
+  | VmStep
+  | GuestStep
+  | DeviceStep
+  | DevStep
+  | IommuStep
+  | DmaStep
+  | GupStep
+  | UnpinStep
+  | RepeatStep
+  | ParallelStep;
+
+// ---------------------------------------------------------------------------------------------------
+// Expectations
+
+interface ExpectationBase {
+  pos: SourcePos;
+  /** The entry as written (whitespace collapsed), for results and messages. */
+  text: string;
+}
+
+export interface FramesExpectation<K extends 'same_frame' | 'distinct_frames'> extends ExpectationBase {
+  kind: K;
+  addrs: AddrExpr[];
+}
+
+export interface AddrExpectation<K extends 'zero_page' | 'ksm_page' | 'not_mapped' | 'writable' | 'read_only'>
+  extends ExpectationBase {
+  kind: K;
+  addr: AddrExpr;
+}
+
+export interface ReadsExpectation extends ExpectationBase {
+  kind: 'reads';
+  at: AddrExpr;
+  equals: number[];
+}
+
+export interface CounterCheck {
+  name: string;
+  op: CounterOp;
+  value: number;
+  pos: SourcePos;
+}
+
+export interface CountersExpectation extends ExpectationBase {
+  kind: 'counters';
+  checks: CounterCheck[];
+}
+
+export interface SignalExpectation extends ExpectationBase {
+  kind: 'signal';
+  proc: string;
+  signal: SignalName;
+}
+
+export interface InvariantsExpectation extends ExpectationBase {
+  kind: 'invariants';
+}
+
+/** The invariants a violation can name (DESIGN.md §4): an mmsim extension of the contract. */
+export const INVARIANT_NAMES = ['coherence', 'stale-write', 'data', 'accounting', 'use-change-pte'] as const;
+export type InvariantName = (typeof INVARIANT_NAMES)[number];
+
+/**
+ * `violations: {invariant: use-change-pte, count: ">= 1"}` (count defaults to ">= 1"): the scenario
+ * expects these violations — a scenario that demonstrates a bug being caught. Expected violations do not
+ * fail the run; any other violation still does.
+ */
+export interface ViolationsExpectation extends ExpectationBase {
+  kind: 'violations';
+  invariant: InvariantName;
+  op: CounterOp;
+  value: number;
+}
+
+export type Expectation =
+  | FramesExpectation<'same_frame'>
+  | FramesExpectation<'distinct_frames'>
+  | AddrExpectation<'zero_page'>
+  | AddrExpectation<'ksm_page'>
+  | AddrExpectation<'not_mapped'>
+  | AddrExpectation<'writable'>
+  | AddrExpectation<'read_only'>
+  | ReadsExpectation
+  | CountersExpectation
+  | SignalExpectation
+  | InvariantsExpectation
+  | ViolationsExpectation;

@@ -1,0 +1,567 @@
+/**
+ * The scenario runner: executes a parsed Scenario on a World, step by step, checks the invariants
+ * after each step (per the scenario's `checks`), evaluates every expectation, and returns the result
+ * the contract describes (SCENARIO.md "Result").
+ */
+import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
+import { isKernelName, type KernelName } from '../kernel/profiles.js';
+import type { StoreSource } from '../mm/access.js';
+import type { LogEvent } from '../sim/log.js';
+import type { AddrExpr, Expectation, Payload, Scenario, SourcePos, Step } from './ast.js';
+import { World } from './world.js';
+
+export interface ExpectationResult {
+  text: string;
+  ok: boolean;
+  actual: unknown;
+  /** Where it was written: file:line:col. */
+  at: string;
+}
+
+export interface ViolationResult {
+  invariant: string;
+  message: string;
+  step: number;
+  /** The step's source position, file:line:col. */
+  at: string;
+  agents: string[];
+  addresses: string[];
+  trace: { replay: string; events: string[] };
+}
+
+/** A step whose system call or access did not succeed (errno, signal): not an error of the file. */
+export interface StepOutcome {
+  step: number;
+  at: string;
+  op: string;
+  result: string;
+}
+
+export interface RunResult {
+  name: string;
+  kernel: KernelName;
+  seed: number;
+  ok: boolean;
+  counters: Record<string, number>;
+  expectations: ExpectationResult[];
+  violations: ViolationResult[];
+  outcomes: StepOutcome[];
+  traceHash: string;
+}
+
+export interface RunOptions {
+  kernel?: KernelName;
+  seed?: number;
+  /** Keep the full event log on the returned run (for --trace and --steps). */
+  keepEvents?: boolean;
+  /** Called after each step (for --steps and progress). */
+  onStep?: (index: number, step: Step, world: World) => void;
+  /** How the file was named, for the replay line. */
+  file?: string;
+}
+
+/** A problem in the file that only shows when running it (an address past its mapping's end). */
+export class ScenarioRuntimeError extends Error {
+  constructor(
+    readonly pos: SourcePos,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const at = (p: SourcePos): string => `${p.file}:${p.line}:${p.col}`;
+
+interface MappingRecord {
+  start: number;
+  size: number;
+}
+
+export class ScenarioRun {
+  readonly world: World;
+  readonly kernelName: KernelName;
+  readonly seed: number;
+  private readonly mappings = new Map<string, Map<string, MappingRecord>>();
+  private readonly expectations: ExpectationResult[] = [];
+  private readonly outcomes: StepOutcome[] = [];
+  private stepIndex = 0;
+  private readonly stepPos: SourcePos[] = [];
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly options: RunOptions = {},
+  ) {
+    this.kernelName = options.kernel ?? scenario.kernel;
+    if (!isKernelName(this.kernelName)) throw new Error(`unknown kernel ${this.kernelName}`);
+    this.seed = options.seed ?? scenario.seed;
+    this.world = new World({
+      kernel: this.kernelName,
+      seed: this.seed,
+      ramBytes: scenario.machine.ramBytes,
+      cpus: scenario.machine.cpus,
+      recording: true,
+      ksm: {
+        pagesToScan: scenario.ksm.pagesToScan,
+        useZeroPages: scenario.ksm.useZeroPages,
+        maxPageSharing: scenario.ksm.maxPageSharing,
+        mergeAcrossNodes: scenario.ksm.mergeAcrossNodes,
+      },
+      checks: scenario.checks.invariants !== 'off',
+      changePteRule: scenario.checks.changePteRule === 'v2' ? 'v2' : 'strict',
+    });
+  }
+
+  /** Run every step and expectation; throws ScenarioRuntimeError for a file problem found at run time. */
+  run(): RunResult {
+    for (const step of this.scenario.steps) this.runStep(step);
+    const k = this.world.kernel;
+    k.step = -1;
+    if (this.scenario.checks.invariants !== 'off') this.world.checkNow();
+    for (const e of this.scenario.expect) this.evaluate(e);
+    const violations = k.violations.map((v) => this.violationResult(v));
+    // violations the file expects (a `violations:` expectation) are the point of the scenario
+    const expected = new Set<string>();
+    const collect = (list: readonly Expectation[]): void => {
+      for (const e of list) if (e.kind === 'violations') expected.add(e.invariant);
+    };
+    collect(this.scenario.expect);
+    const walk = (steps: readonly Step[]): void => {
+      for (const st of steps) {
+        collect(st.expect ?? []);
+        if (st.op === 'repeat') walk(st.steps);
+        if (st.op === 'parallel') for (const t of st.threads) walk(t);
+      }
+    };
+    walk(this.scenario.steps);
+    const unexpected = violations.filter((v) => !expected.has(v.invariant));
+    return {
+      name: this.scenario.name,
+      kernel: this.kernelName,
+      seed: this.seed,
+      ok: this.expectations.every((e) => e.ok) && unexpected.length === 0,
+      counters: this.world.counters.snapshot(),
+      expectations: this.expectations,
+      violations,
+      outcomes: this.outcomes,
+      traceHash: k.machine.log.hash(),
+    };
+  }
+
+  get events(): readonly LogEvent[] {
+    return this.world.kernel.machine.log.events;
+  }
+
+  private violationResult(v: {
+    invariant: string;
+    message: string;
+    step: number;
+    seq: number;
+    agents: string[];
+    addresses: string[];
+  }): ViolationResult {
+    const events = this.events
+      .filter((e) => e.seq <= v.seq)
+      .slice(-12)
+      .map(formatEvent);
+    const file = this.options.file ?? this.scenario.steps[0]?.pos.file ?? 'scenario';
+    return {
+      invariant: v.invariant,
+      message: v.message,
+      step: v.step,
+      at: v.step >= 0 && this.stepPos[v.step] ? at(this.stepPos[v.step]) : '',
+      agents: v.agents,
+      addresses: v.addresses,
+      trace: { replay: `mmsim run ${file} --kernel ${this.kernelName} --seed ${this.seed} --steps`, events },
+    };
+  }
+
+  // ---- steps ----
+
+  private runStep(step: Step): void {
+    if (step.op === 'repeat') {
+      for (let i = 0; i < step.times; i++) for (const s of step.steps) this.runStep(s);
+      return;
+    }
+    if (step.op === 'parallel') {
+      // the sequential runner takes the threads in order; the model checker explores interleavings
+      for (const thread of step.threads) for (const s of thread) this.runStep(s);
+      return;
+    }
+    const index = this.stepIndex++;
+    this.stepPos[index] = step.pos;
+    const k = this.world.kernel;
+    k.step = index;
+    if (k.recording) k.log({ agent: 'scenario', cpu: -1, kind: 'step', what: step.op, detail: at(step.pos) });
+    this.execute(step);
+    if (this.scenario.checks.invariants === 'every_step') this.world.checkNow();
+    for (const e of step.expect ?? []) this.evaluate(e);
+    this.options.onStep?.(index, step, this.world);
+  }
+
+  private outcome(step: Step, result: string): void {
+    this.outcomes.push({ step: this.stepIndex - 1, at: at(step.pos), op: step.op, result });
+  }
+
+  private execute(step: Exclude<Step, { op: 'repeat' } | { op: 'parallel' }>): void {
+    const w = this.world;
+    const sys = w.sys;
+    switch (step.op) {
+      case 'spawn':
+        sys.spawn(step.proc);
+        this.mappings.set(step.proc, new Map());
+        return;
+      case 'mmap': {
+        const at = step.at === undefined ? undefined : this.resolve(step.at, step.proc);
+        const r = sys.mmap(step.proc, step.size, step.prot, { at, shared: step.shared });
+        if (typeof r === 'string') this.outcome(step, r);
+        else this.mappings.get(step.proc)!.set(step.as, { start: r, size: step.size });
+        return;
+      }
+      case 'munmap':
+        this.errno(step, sys.munmap(step.proc, this.resolve(step.addr, step.proc), step.size));
+        return;
+      case 'mprotect':
+        this.errno(step, sys.mprotect(step.proc, this.resolve(step.addr, step.proc), step.size, step.prot));
+        return;
+      case 'madvise':
+        this.errno(step, sys.madvise(step.proc, this.resolve(step.addr, step.proc), step.size, step.advice));
+        return;
+      case 'write': {
+        const addr = this.resolve(step.addr, step.proc, step.size);
+        const r = sys.store(step.proc, addr, step.size, this.storeSource(step, addr, step.size));
+        if (!r.ok) this.outcome(step, r.error);
+        return;
+      }
+      case 'read': {
+        const addr = this.resolve(step.addr, step.proc, step.size);
+        const r = sys.read(step.proc, addr, step.size);
+        if (!r.ok) this.outcome(step, r.error);
+        if (step.equals !== undefined) {
+          const got = r.ok && r.data ? [...r.data] : null;
+          const ok =
+            got !== null && got.length === step.equals.length && got.every((b, i) => b === step.equals![i]);
+          this.expectations.push({
+            text: `read ${step.addr.text} equals ${describeBytes(step.equals)}`,
+            ok,
+            actual: got === null ? (r.ok ? null : r.error) : describeBytes(got),
+            at: at(step.pos),
+          });
+        }
+        return;
+      }
+      case 'fork': {
+        const r = sys.fork(step.proc, step.child);
+        if (typeof r === 'string') this.outcome(step, r);
+        this.mappings.set(step.child, new Map(this.mappings.get(step.proc)));
+        return;
+      }
+      case 'exit':
+        sys.exit(step.proc);
+        return;
+      case 'ksm':
+        if (step.fullScans !== undefined) w.ksm.runFullScans(step.fullScans);
+        else w.ksm.scan(step.scanPages);
+        return;
+      case 'vm':
+        w.addVm(
+          step.name,
+          step.proc,
+          step.memslots.map((m) => ({
+            gfn: m.gfn,
+            addr: this.resolve(m.addr, step.proc, m.size),
+            size: m.size,
+          })),
+          step.vcpus,
+        );
+        return;
+      case 'guest': {
+        const g = w.guests.get(step.vm)!;
+        const gfn = step.gfn;
+        for (let i = 0; i < step.pages; i++) {
+          const r =
+            step.access === 'write'
+              ? g.write(gfn + i, this.guestSource(step, i))
+              : g.read(gfn + i, step.size ?? 4096);
+          if (!r.ok) this.outcome(step, `gfn ${gfn + i}: ${r.error}`);
+        }
+        return;
+      }
+      case 'device':
+        w.addDevice(step.name, step.proc);
+        return;
+      case 'dev': {
+        const d = w.devices.get(step.device)!;
+        const proc = d.task.name;
+        const addr = this.resolve(step.addr, proc, step.pages * 4096);
+        for (let i = 0; i < step.pages; i++) {
+          const a = addr + i * 4096;
+          const r = step.access === 'write' ? d.write(a, this.deviceFill(i)) : d.read(a);
+          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
+        }
+        return;
+      }
+      case 'iommu': {
+        const r = w.addIommu(step.name, step.proc);
+        if (typeof r === 'string') this.outcome(step, r);
+        return;
+      }
+      case 'dma': {
+        const d = w.iommus.get(step.iommu);
+        if (d === undefined) {
+          this.outcome(step, `no IOMMU binding ${step.iommu}`);
+          return;
+        }
+        const addr = this.resolve(step.addr, d.task.name, step.pages * 4096);
+        for (let i = 0; i < step.pages; i++) {
+          const a = addr + i * 4096;
+          const r = step.access === 'write' ? d.write(a, this.deviceFill(i)) : d.read(a);
+          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
+        }
+        return;
+      }
+      case 'gup':
+        this.errno(
+          step,
+          sys.gup(step.proc, this.resolve(step.addr, step.proc, step.pages * 4096), step.pages, {
+            write: step.write,
+            pin: step.pin,
+            name: step.as,
+          }),
+        );
+        return;
+      case 'unpin':
+        this.errno(step, sys.unpin(step.pin));
+        return;
+    }
+  }
+
+  private errno(step: Step, r: string | null): void {
+    if (r !== null) this.outcome(step, r);
+  }
+
+  /** What a CPU write stores. Whole aligned pages of fill/pattern are stored as content ids. */
+  private storeSource(payload: Payload, addr: number, size: number): StoreSource {
+    const c = this.world.kernel.contents;
+    const aligned = addr % 4096 === 0 && size % 4096 === 0;
+    if (payload.fill !== undefined) {
+      if (aligned) return { pages: () => c.fill(payload.fill) };
+      return { bytes: new Uint8Array(size).fill(payload.fill) };
+    }
+    if (payload.pattern !== undefined) {
+      const seed = payload.pattern.seed;
+      if (aligned) return { pages: (i) => c.pattern(seed, i) };
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i * 4096 < size; i++) {
+        const page = c.materialize(c.pattern(seed, i));
+        bytes.set(page.subarray(0, Math.min(4096, size - i * 4096)), i * 4096);
+      }
+      return { bytes };
+    }
+    if (payload.bytes !== undefined) return { bytes: Uint8Array.from(payload.bytes) };
+    return { bytes: new TextEncoder().encode(payload.data ?? '') };
+  }
+
+  /** Page `i` of a guest write: the payload's page, or a byte chosen from the run's seed. */
+  private guestSource(step: Extract<Step, { op: 'guest' }>, i: number): StoreSource {
+    const c = this.world.kernel.contents;
+    if (step.pattern !== undefined) {
+      const id = c.pattern(step.pattern.seed, i);
+      return { pages: () => id };
+    }
+    if (step.fill !== undefined) return { pages: () => c.fill(step.fill) };
+    if (step.bytes !== undefined) return { bytes: Uint8Array.from(step.bytes) };
+    if (step.data !== undefined) return { bytes: new TextEncoder().encode(step.data) };
+    const byte = 1 + this.world.rng.below(255);
+    return { pages: () => c.fill(byte) };
+  }
+
+  private deviceFill(_i: number): StoreSource {
+    const byte = 1 + this.world.rng.below(255);
+    return { pages: () => this.world.kernel.contents.fill(byte) };
+  }
+
+  /** The virtual address of an address expression in `proc`; `len` bytes must fit in the mapping. */
+  private resolve(a: AddrExpr, proc: string, len = 1): number {
+    const owner = a.proc ?? proc;
+    if (a.base === undefined) return a.offset;
+    const m = this.mappings.get(owner)?.get(a.base);
+    if (m === undefined) {
+      throw new ScenarioRuntimeError(
+        a.pos,
+        `mapping ${a.base} of ${owner} does not exist here (its mmap failed or it belongs to another process)`,
+      );
+    }
+    if (a.offset < 0 || a.offset + Math.max(len, 1) > m.size) {
+      throw new ScenarioRuntimeError(
+        a.pos,
+        `${a.text} (+${a.offset} bytes${len > 1 ? `, ${len} long` : ''}) is outside mapping ${a.base} (${m.size} bytes); expected an offset below ${m.size}`,
+      );
+    }
+    return m.start + a.offset;
+  }
+
+  // ---- expectations ----
+
+  private frameAt(
+    a: AddrExpr,
+    fallbackProc?: string,
+  ): { pte: number; pfn: number; proc: string; addr: number } {
+    const proc = a.proc ?? fallbackProc;
+    if (proc === undefined)
+      throw new ScenarioRuntimeError(a.pos, `${a.text} needs a process: write proc:${a.text}`);
+    const addr = this.resolve(a, proc);
+    const t = this.world.kernel.tasks.get(proc);
+    const pte = t === undefined || !t.alive ? 0 : t.mm.pt.get(Math.floor(addr / 4096));
+    const pfn = !ptePresent(pte) ? -1 : pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
+    return { pte, pfn, proc, addr };
+  }
+
+  private evaluate(e: Expectation): void {
+    const push = (ok: boolean, actual: unknown): void => {
+      this.expectations.push({ text: e.text, ok, actual, at: at(e.pos) });
+    };
+    const k = this.world.kernel;
+    switch (e.kind) {
+      case 'same_frame':
+      case 'distinct_frames': {
+        const frames = e.addrs.map((a) => this.frameAt(a).pfn);
+        const mapped = frames.every((p) => p >= 0);
+        const ok =
+          e.kind === 'same_frame'
+            ? mapped && frames.every((p) => p === frames[0])
+            : mapped && new Set(frames).size === frames.length;
+        push(
+          ok,
+          frames.map((p) => (p < 0 ? 'not mapped' : `pfn 0x${p.toString(16)}`)),
+        );
+        return;
+      }
+      case 'zero_page': {
+        const f = this.frameAt(e.addr);
+        push(f.pfn === ZERO_PFN, describeFrame(f.pfn));
+        return;
+      }
+      case 'ksm_page': {
+        const f = this.frameAt(e.addr);
+        push(
+          f.pfn > 0 && (k.frames.flags[f.pfn] & PG_KSM) !== 0,
+          describeFrame(f.pfn, (k.frames.flags[f.pfn] & PG_KSM) !== 0),
+        );
+        return;
+      }
+      case 'not_mapped': {
+        const f = this.frameAt(e.addr);
+        push(f.pfn < 0, describeFrame(f.pfn));
+        return;
+      }
+      case 'writable':
+      case 'read_only': {
+        const f = this.frameAt(e.addr);
+        const w = f.pfn >= 0 && pteWrite(f.pte);
+        push(
+          f.pfn >= 0 && (e.kind === 'writable' ? w : !w),
+          f.pfn < 0 ? 'not mapped' : w ? 'writable' : 'read-only',
+        );
+        return;
+      }
+      case 'reads': {
+        const f = this.frameAt(e.at);
+        const bytes = this.peek(f.addr, e.equals.length, f.proc);
+        const ok =
+          bytes !== null && bytes.length === e.equals.length && bytes.every((b, i) => b === e.equals[i]);
+        push(ok, bytes === null ? 'not mapped (outside any mapping)' : describeBytes(bytes));
+        return;
+      }
+      case 'counters': {
+        const actual: Record<string, number> = {};
+        let ok = true;
+        for (const c of e.checks) {
+          const v = this.world.counters.get(c.name);
+          actual[c.name] = v;
+          if (!compare(v, c.op, c.value)) ok = false;
+        }
+        push(ok, actual);
+        return;
+      }
+      case 'signal': {
+        const t = k.tasks.get(e.proc);
+        const got = t?.signals ?? [];
+        push(got.includes(e.signal), got.length === 0 ? 'no signal' : got.join(', '));
+        return;
+      }
+      case 'invariants':
+        push(
+          k.violations.length === 0,
+          k.violations.length === 0 ? 'hold' : `${k.violations.length} violation(s)`,
+        );
+        return;
+    }
+  }
+
+  /** Bytes at an address without faulting: a mapped frame's content, zeroes where anonymous memory is untouched. */
+  private peek(addr: number, len: number, proc: string): number[] | null {
+    const k = this.world.kernel;
+    const out: number[] = [];
+    let done = 0;
+    while (done < len) {
+      const a = addr + done;
+      const chunk = Math.min(4096 - (a % 4096), len - done);
+      const t = k.tasks.get(proc);
+      if (t === undefined || t.mm.findVma(a) === undefined) return null;
+      const pte = t.mm.pt.get(Math.floor(a / 4096));
+      // a PROT_NONE pte still maps its frame: the bytes are there even if no CPU may load them
+      const p = pte === 0 ? -1 : pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
+      if (p <= 0) for (let i = 0; i < chunk; i++) out.push(0);
+      else out.push(...k.contents.read(k.frames.content[p], a % 4096, chunk));
+      done += chunk;
+    }
+    return out;
+  }
+}
+
+export function compare(v: number, op: string, want: number): boolean {
+  switch (op) {
+    case '==':
+      return v === want;
+    case '!=':
+      return v !== want;
+    case '<':
+      return v < want;
+    case '<=':
+      return v <= want;
+    case '>':
+      return v > want;
+    default:
+      return v >= want;
+  }
+}
+
+function describeFrame(pfn: number, ksm = false): string {
+  if (pfn < 0) return 'not mapped';
+  if (pfn === ZERO_PFN) return 'zero page';
+  return `pfn 0x${pfn.toString(16)}${ksm ? ' (KSM)' : ''}`;
+}
+
+function describeBytes(bytes: readonly number[]): string {
+  const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);
+  if (printable) return JSON.stringify(String.fromCharCode(...bytes));
+  return `[${bytes.slice(0, 16).join(', ')}${bytes.length > 16 ? ', ...' : ''}]`;
+}
+
+export function formatEvent(e: LogEvent): string {
+  const parts = [`#${e.seq}`, e.agent, e.kind, e.what];
+  if (e.mm !== undefined) parts.push(`mm${e.mm}`);
+  if (e.start !== undefined)
+    parts.push(`0x${e.start.toString(16)}${e.end !== undefined ? `-0x${e.end.toString(16)}` : ''}`);
+  if (e.event) parts.push(e.event);
+  if (e.flags) parts.push(`[${e.flags}]`);
+  if (e.oldPte || e.newPte) parts.push(`${e.oldPte ?? ''} -> ${e.newPte ?? ''}`);
+  if (e.detail) parts.push(`(${e.detail})`);
+  return parts.join(' ');
+}
+
+/** Run a parsed scenario. */
+export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
+  return new ScenarioRun(scenario, options).run();
+}

@@ -1,0 +1,114 @@
+/**
+ * A World is one simulated machine with everything on it: the primary MMU (MmSystem), KSM, the guests,
+ * device mirrors and IOMMU bindings, the invariant checker and the USE_CHANGE_PTE validator. Scenario
+ * files, experiments and library users all drive a World.
+ */
+import { InvariantChecker } from '../check/invariants.js';
+import type { KernelName } from '../kernel/profiles.js';
+import type { Errno, Task } from '../mm/kernel.js';
+import { Ksm, type KsmConfig } from '../mm/ksm/index.js';
+import { MmSystem } from '../mm/system.js';
+import type { SecondaryMmuView } from '../notifier/secondary-view.js';
+import { type UseChangePteRule, UseChangePteValidator } from '../notifier/validator.js';
+import { HmmMirror } from '../secondary/hmm/index.js';
+import { IommuSva } from '../secondary/iommu/index.js';
+import { KvmGuest } from '../secondary/kvm/index.js';
+import { Rng } from '../sim/rng.js';
+
+export interface WorldOptions {
+  kernel: KernelName;
+  seed?: number;
+  ramBytes?: number;
+  cpus?: number;
+  /** Keep the event log (default true). */
+  recording?: boolean;
+  ksm?: Partial<KsmConfig>;
+  /** Check invariants at all (default true): access-time checks always, sweeps when asked. */
+  checks?: boolean;
+  changePteRule?: UseChangePteRule;
+}
+
+export class World {
+  readonly sys: MmSystem;
+  readonly ksm: Ksm;
+  readonly checker: InvariantChecker | null;
+  readonly validator: UseChangePteValidator;
+  readonly rng: Rng;
+  readonly guests = new Map<string, KvmGuest>();
+  readonly devices = new Map<string, HmmMirror>();
+  readonly iommus = new Map<string, IommuSva>();
+  readonly seed: number;
+
+  constructor(readonly options: WorldOptions) {
+    this.seed = options.seed ?? 1;
+    this.rng = new Rng(this.seed);
+    this.sys = new MmSystem({
+      kernel: options.kernel,
+      ramBytes: options.ramBytes,
+      cpus: options.cpus,
+      recording: options.recording,
+    });
+    const k = this.sys.kernel;
+    this.ksm = new Ksm(k, options.ksm);
+    this.sys.ksm = this.ksm.hooks;
+    this.validator = new UseChangePteValidator(k, options.changePteRule ?? 'v2');
+    k.observers.push(this.validator);
+    if (options.checks === false) this.checker = null;
+    else {
+      this.checker = new InvariantChecker(k, {
+        secondaries: () => this.secondaries(),
+        pinnedRefs: () => this.sys.pinnedRefs(),
+        ksmProblems: () => this.ksm.problems(),
+      });
+      k.observers.push(this.checker);
+    }
+  }
+
+  get kernel() {
+    return this.sys.kernel;
+  }
+
+  get counters() {
+    return this.sys.kernel.counters;
+  }
+
+  *secondaries(): Iterable<SecondaryMmuView> {
+    yield* this.guests.values();
+    yield* this.devices.values();
+    yield* this.iommus.values();
+  }
+
+  task(name: string): Task {
+    return this.sys.task(name);
+  }
+
+  /** A KVM guest whose memory is `proc`'s mapping. */
+  addVm(
+    name: string,
+    proc: string,
+    memslots: { gfn: number; addr: number; size: number }[],
+    vcpus = 1,
+  ): KvmGuest {
+    const g = new KvmGuest(this.kernel, name, this.task(proc), memslots, { vcpus });
+    this.guests.set(name, g);
+    return g;
+  }
+
+  addDevice(name: string, proc: string): HmmMirror {
+    const d = new HmmMirror(this.kernel, name, this.task(proc));
+    this.devices.set(name, d);
+    return d;
+  }
+
+  addIommu(name: string, proc: string): IommuSva | Errno {
+    if (!this.kernel.profile.hasInvalidateRange) return 'EOPNOTSUPP';
+    const d = new IommuSva(this.kernel, name, this.task(proc));
+    this.iommus.set(name, d);
+    return d;
+  }
+
+  /** Sweep every invariant now (no-op when checks are off). */
+  checkNow(): number {
+    return this.checker?.checkNow() ?? 0;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * What the secondary MMUs share: the outcome of a guest or device access, and the access itself once a
+ * translation is known — the bytes move in the frame and every observer (the invariant checker's data
+ * and stale-write checks) sees the access, translated `via` the secondary MMU that did it.
+ */
+import type { ContentId } from '../hw/content.js';
+import { ZERO_PFN } from '../hw/frames.js';
+import type { StoreSource } from '../mm/access.js';
+import type { Kernel } from '../mm/kernel.js';
+import type { Mm } from '../mm/mm.js';
+import { type Agent, ModelBug } from '../sim/exec.js';
+
+/**
+ * Why a guest or device access failed: EFAULT (no mapping the host would fault in: the address is outside
+ * every vma or memslot, or the access is not allowed), ENOMEM, EIO (the device gave up on a transaction
+ * it could not complete), EOPNOTSUPP (the binding does not exist on this kernel).
+ */
+export type SecondaryAccessError = 'EFAULT' | 'ENOMEM' | 'EIO' | 'EOPNOTSUPP';
+
+/** The result of a guest, device or DMA access (the secondary counterpart of AccessOutcome). */
+export type SecondaryAccessOutcome =
+  | { ok: true; data?: Uint8Array }
+  | { ok: false; error: SecondaryAccessError };
+
+export const PAGE = 4096;
+
+/** A store that writes whole pages, each given by content id. */
+export function pageSource(content: (pageIndex: number) => ContentId): StoreSource {
+  return { pages: content };
+}
+
+/** Bytes, a string (UTF-8) or a StoreSource, as a StoreSource; and the length it writes. */
+export function toSource(data: StoreSource | Uint8Array | string): { source: StoreSource; len: number } {
+  if (typeof data === 'string') {
+    const bytes = new TextEncoder().encode(data);
+    return { source: { bytes }, len: bytes.length };
+  }
+  if (data instanceof Uint8Array) return { source: { bytes: data }, len: data.length };
+  return { source: data, len: 'bytes' in data ? data.bytes.length : PAGE };
+}
+
+/**
+ * One access of `len` bytes (within one page) at host virtual `address` of `mm`, through frame `pfn` that
+ * a secondary MMU translated it to. `srcOffset` is where in a bytes source this chunk starts, `pageIndex`
+ * which page of a pages source it is; loads copy into `out` at `outOffset`.
+ * A store into a free frame (only a broken secondary can make one: it kept a translation the primary
+ * dropped) lands there as it would in hardware; its content reference is deliberately leaked so the
+ * content store stays consistent.
+ */
+export function accessFrame(
+  k: Kernel,
+  agent: Agent,
+  mm: Mm,
+  address: number,
+  pfn: number,
+  source: StoreSource | undefined,
+  srcOffset: number,
+  len: number,
+  pageIndex: number,
+  out: Uint8Array | undefined,
+  outOffset: number,
+  via: string,
+): void {
+  const f = k.frames;
+  const contents = k.contents;
+  const off = address % PAGE;
+  const before = f.content[pfn];
+  let after = before;
+  if (source !== undefined) {
+    after =
+      'bytes' in source
+        ? contents.write(before, off, source.bytes.subarray(srcOffset, srcOffset + len))
+        : source.pages(pageIndex);
+    if (pfn === ZERO_PFN) throw new ModelBug(`${agent.name} (${via}) stores into the zero page`);
+    if (f.isFree(pfn)) {
+      contents.ref(after);
+      f.content[pfn] = after;
+    } else k.setContent(pfn, after);
+  } else if (out !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = contents.read(before, off, len);
+    } catch {
+      bytes = new Uint8Array(len); // a free frame whose old content is gone
+    }
+    out.set(bytes, outOffset);
+  }
+  if (k.observers.length > 0) {
+    const rec = { agent, mm, address, write: source !== undefined, pfn, before, after, via };
+    for (const o of k.observers) o.onAccess?.(rec);
+  }
+}
+
+/** Log a secondary-MMU event (kind 'secondary') when the kernel records. */
+export function logSecondary(
+  k: Kernel,
+  agent: Agent,
+  what: string,
+  mm: Mm,
+  start?: number,
+  end?: number,
+  detail?: string,
+): void {
+  if (!k.recording) return;
+  k.log({ agent: agent.name, cpu: agent.cpu, kind: 'secondary', what, mm: mm.id, start, end, detail });
+}
+
+/** Hexadecimal, for messages. */
+export const hex = (x: number): string => `0x${x.toString(16)}`;

@@ -1,0 +1,699 @@
+/**
+ * A KVM guest bound to a host process (virt/kvm/kvm_main.c and arch/x86/kvm/mmu.c, v5.0; the RFC's KVM
+ * patch and Andrea Arcangeli's variant through the profile's kvmUseChangePte). The guest's memory is the
+ * process's virtual memory behind memslots; KVM keeps its own table gfn -> (pfn, writable, accessed)
+ * (the sptes) and each vCPU a TLB of them. vCPUs use the sptes without the primary MMU, as hardware does;
+ * a missing or read-only spte is an EPT violation that KVM resolves with get_user_pages on the host
+ * address under the mmu_notifier_seq / mmu_notifier_count retry protocol. KVM learns of every primary
+ * change only through its mmu_notifier.
+ */
+import { ZERO_PFN } from '../../hw/frames.js';
+import { ptePfn, pteSpecial, pteWrite } from '../../hw/pte.js';
+import type { StoreSource } from '../../mm/access.js';
+import { followPage, getUserPages } from '../../mm/gup.js';
+import type { Kernel, Task } from '../../mm/kernel.js';
+import type { Mm } from '../../mm/mm.js';
+import type { NotifierRange } from '../../mm/notifier-port.js';
+import type { MmuNotifier, MmuNotifierOps } from '../../notifier/ops.js';
+import { mmuNotifierRangeUseChangePte } from '../../notifier/range.js';
+import { mmuNotifierRegister, mmuNotifierUnregister } from '../../notifier/register.js';
+import type { SecondaryMmuView, SecondaryTranslation } from '../../notifier/secondary-view.js';
+import {
+  type Agent,
+  Lock,
+  lock,
+  ModelBug,
+  type Path,
+  preemptPoint,
+  runToCompletion,
+  unlock,
+} from '../../sim/exec.js';
+import {
+  accessFrame,
+  hex,
+  logSecondary,
+  PAGE,
+  type SecondaryAccessError,
+  type SecondaryAccessOutcome,
+  toSource,
+} from '../common.js';
+import { GuestTlb, Memslot, SPTE_ACCESSED, SPTE_WRITABLE } from './memslot.js';
+
+export { GuestTlb, Memslot } from './memslot.js';
+
+/** A memslot as KVM_SET_USER_MEMORY_REGION gives it: guest frame number, host address, size in bytes. */
+export interface MemslotSpec {
+  gfn: number;
+  addr: number;
+  size: number;
+}
+
+/**
+ * Test-only breakage, to show the invariants catch a broken KVM:
+ * - 'skip-retry-check': the fault installs its spte without mmu_notifier_retry (no seq/count check);
+ * - 'keep-spte-on-start': invalidate_range_start raises the count but does not zap.
+ */
+export type KvmFaultInjection = 'skip-retry-check' | 'keep-spte-on-start';
+
+export interface KvmGuestOptions {
+  vcpus?: number;
+  faultInjection?: KvmFaultInjection;
+}
+
+/** One spte as introspection shows it. */
+export interface Spte {
+  pfn: number;
+  writable: boolean;
+  accessed: boolean;
+}
+
+/** The counters every guest keeps, as `kvm.NAME.<counter>`. */
+export const KVM_COUNTERS = [
+  'faults',
+  'sptes_zapped',
+  'change_pte_updates',
+  'change_pte_misses',
+  'retries',
+  'remote_tlb_flushes',
+] as const;
+export type KvmCounter = (typeof KVM_COUNTERS)[number];
+
+/** What tdp_page_fault tells the vCPU: re-enter the guest (the access is tried again), or give up. */
+type FaultResult = 'done' | 'retry' | SecondaryAccessError;
+
+const P_SEQ_READ = preemptPoint('kvm tdp_page_fault: mmu_notifier_seq read, before gfn_to_pfn');
+const P_PFN = preemptPoint('kvm tdp_page_fault: pfn from gfn_to_pfn, before mmu_lock');
+const P_BETWEEN_PAGES = preemptPoint('kvm guest access: between pages');
+
+/**
+ * A vCPU gives up on an access after this many EPT violations for one page and reports EIO. Run
+ * sequentially a fault settles in two or three; only a schedule that keeps invalidating the page (a
+ * livelock the kernel would also suffer) gets here.
+ */
+const MAX_FAULTS_PER_ACCESS = 64;
+
+export class KvmGuest implements SecondaryMmuView {
+  /** 'kvm:NAME': the view's name in violation reports. */
+  readonly name: string;
+  /** Counter prefix: `kvm.NAME`. */
+  readonly counters: string;
+  readonly mm: Mm;
+  readonly slots: Memslot[];
+  readonly vcpus: Agent[];
+  readonly tlbs: GuestTlb[];
+  /** kvm->mmu_lock. */
+  readonly mmuLock: Lock;
+  /** kvm->mmu_notifier_seq: bumped by every invalidate_range_end (and, v5.0, change_pte). */
+  mmuNotifierSeq = 0;
+  /** kvm->mmu_notifier_count: invalidations between start and end. */
+  mmuNotifierCount = 0;
+  readonly faultInjection: KvmFaultInjection | undefined;
+  /** The notifier's release ran (exit_mmap or unregister): the guest's memory is gone. */
+  released = false;
+  destroyed = false;
+  private readonly notifier: MmuNotifier;
+  private readonly slot: Record<KvmCounter, number>;
+  /** Pages gfn_to_pfn holds a reference on until kvm_release_pfn_clean (one per fault in flight). */
+  private readonly inflight: number[] = [];
+
+  constructor(
+    private readonly kernel: Kernel,
+    readonly guestName: string,
+    readonly task: Task,
+    memslots: MemslotSpec[],
+    opts: KvmGuestOptions = {},
+  ) {
+    this.name = `kvm:${guestName}`;
+    this.counters = `kvm.${guestName}`;
+    this.mm = task.mm;
+    this.faultInjection = opts.faultInjection;
+    this.slots = makeSlots(memslots);
+    const n = opts.vcpus ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`EINVAL: a guest needs at least one vCPU, not ${n}`);
+    this.vcpus = Array.from({ length: n }, (_, i) => kernel.newAgent(`${guestName}.vcpu${i}`));
+    this.tlbs = this.vcpus.map(() => new GuestTlb());
+    this.mmuLock = new Lock(`${this.counters}.mmu_lock`);
+    const c = kernel.counters;
+    this.slot = Object.fromEntries(KVM_COUNTERS.map((k) => [k, c.slot(`${this.counters}.${k}`)])) as Record<
+      KvmCounter,
+      number
+    >;
+    const ops: MmuNotifierOps = {
+      invalidateRangeStart: (a, r) => this.invalidateRangeStart(a, r),
+      invalidateRangeEnd: (a, r) => this.invalidateRangeEnd(a, r),
+      clearFlushYoung: (a, _mm, s, e) => this.clearFlushYoung(a, s, e),
+      clearYoung: (a, _mm, s, e) => this.clearYoung(a, s, e),
+      testYoung: (a, _mm, addr) => this.testYoung(a, addr),
+      release: (a) => this.release(a),
+    };
+    // v6.10 removed .change_pte from KVM together with set_pte_at_notify
+    if (kernel.profile.hasChangePte) ops.changePte = (a, _mm, addr, pte) => this.changePte(a, addr, pte);
+    this.notifier = { name: this.name, ops };
+    mmuNotifierRegister(kernel, this.mm, this.notifier); // kvm_init_mmu_notifier
+    if (kernel.recording) {
+      logSecondary(kernel, task.agent, 'kvm_create_vm', this.mm, undefined, undefined, this.describeSlots());
+    }
+  }
+
+  // ---- counters ----
+
+  private bump(c: KvmCounter, n = 1): void {
+    this.kernel.counters.values[this.slot[c]] += n;
+  }
+
+  /** The value of one of this guest's counters. */
+  stat(c: KvmCounter): number {
+    return this.kernel.counters.values[this.slot[c]];
+  }
+
+  /** Every counter of this guest, by short name. */
+  stats(): Record<KvmCounter, number> {
+    return Object.fromEntries(KVM_COUNTERS.map((k) => [k, this.stat(k)])) as Record<KvmCounter, number>;
+  }
+
+  // ---- introspection ----
+
+  /** The memslot holding `gfn` and the index in it, or undefined (__gfn_to_memslot). */
+  slotOf(gfn: number): { slot: Memslot; index: number } | undefined {
+    const slots = this.slots;
+    let lo = 0;
+    let hi = slots.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = slots[mid];
+      if (gfn < s.baseGfn) hi = mid - 1;
+      else if (gfn >= s.endGfn) lo = mid + 1;
+      else return { slot: s, index: gfn - s.baseGfn };
+    }
+    return undefined;
+  }
+
+  /** The host virtual address behind `gfn`, or undefined outside every memslot. */
+  gfnToHva(gfn: number): number | undefined {
+    const s = this.slotOf(gfn);
+    return s === undefined ? undefined : s.slot.hvaOf(s.index);
+  }
+
+  /** The spte of `gfn`, if there is one. */
+  spteFor(gfn: number): Spte | undefined {
+    const s = this.slotOf(gfn);
+    if (s === undefined) return undefined;
+    const pfn = s.slot.pfn[s.index];
+    if (pfn < 0) return undefined;
+    const bits = s.slot.bits[s.index];
+    return { pfn, writable: (bits & SPTE_WRITABLE) !== 0, accessed: (bits & SPTE_ACCESSED) !== 0 };
+  }
+
+  /** Every present spte, by gfn. */
+  *sptes(): IterableIterator<Spte & { gfn: number; hva: number }> {
+    for (const s of this.slots) {
+      if (s.present === 0) continue;
+      for (let i = 0; i < s.npages; i++) {
+        const pfn = s.pfn[i];
+        if (pfn < 0) continue;
+        const bits = s.bits[i];
+        yield {
+          gfn: s.baseGfn + i,
+          hva: s.hvaOf(i),
+          pfn,
+          writable: (bits & SPTE_WRITABLE) !== 0,
+          accessed: (bits & SPTE_ACCESSED) !== 0,
+        };
+      }
+    }
+  }
+
+  /** How many sptes are present. */
+  get presentSptes(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.present;
+    return n;
+  }
+
+  *translations(): Iterable<SecondaryTranslation> {
+    for (const s of this.slots) {
+      if (s.present === 0) continue;
+      for (let i = 0; i < s.npages; i++) {
+        const pfn = s.pfn[i];
+        if (pfn >= 0) yield { address: s.hvaOf(i), pfn, writable: (s.bits[i] & SPTE_WRITABLE) !== 0 };
+      }
+    }
+    const cached: SecondaryTranslation[] = [];
+    for (const tlb of this.tlbs) {
+      tlb.forEach((gfn, pfn, writable) => {
+        const hva = this.gfnToHva(gfn);
+        if (hva !== undefined) cached.push({ address: hva, pfn, writable });
+      });
+    }
+    yield* cached;
+  }
+
+  heldRefs(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const pfn of this.inflight) if (pfn !== ZERO_PFN) out.set(pfn, (out.get(pfn) ?? 0) + 1);
+    return out;
+  }
+
+  // ---- vCPU accesses ----
+
+  /**
+   * A vCPU access to guest frame `gfn`: a load (`write` false; the bytes when `wantData`) or a store of
+   * `source` (bytes at the start of the page, or a whole page). `len` defaults to the bytes' length or
+   * one page.
+   */
+  *guestAccess(
+    vcpu: number,
+    gfn: number,
+    write: boolean,
+    source?: StoreSource,
+    wantData = false,
+    len?: number,
+  ): Path<SecondaryAccessOutcome> {
+    const store = write ? (source ?? { pages: () => this.kernel.contents.fill(0xff) }) : undefined;
+    const n = len ?? (store !== undefined && 'bytes' in store ? store.bytes.length : PAGE);
+    return yield* this.gpaAccess(vcpu, gfn * PAGE, n, store, wantData);
+  }
+
+  /**
+   * A vCPU access of `len` bytes at guest-physical `gpa`, page by page (page i of a pages source goes to
+   * the i-th page). Each page is translated through the vCPU's TLB and the sptes; an EPT violation runs
+   * tdp_page_fault and the access is retried.
+   */
+  *gpaAccess(
+    vcpu: number,
+    gpa: number,
+    len: number,
+    source: StoreSource | undefined,
+    wantData = false,
+  ): Path<SecondaryAccessOutcome> {
+    if (this.destroyed) return { ok: false, error: 'EFAULT' };
+    const agent = this.vcpus[vcpu];
+    if (agent === undefined) throw new Error(`${this.name} has no vCPU ${vcpu}`);
+    const write = source !== undefined;
+    const out = wantData ? new Uint8Array(len) : undefined;
+    let done = 0;
+    let pageIndex = 0;
+    while (done < len) {
+      const at = gpa + done;
+      const gfn = Math.floor(at / PAGE);
+      const chunk = Math.min(PAGE - (at - gfn * PAGE), len - done);
+      const s = this.slotOf(gfn);
+      if (s === undefined) return { ok: false, error: 'EFAULT' }; // no memslot: an MMIO exit to userspace
+      let pfn = this.translate(vcpu, s.slot, s.index, gfn, write);
+      for (let tries = 0; pfn < 0; tries++) {
+        if (tries >= MAX_FAULTS_PER_ACCESS) {
+          if (this.kernel.recording) {
+            logSecondary(
+              this.kernel,
+              agent,
+              'gave up',
+              this.mm,
+              undefined,
+              undefined,
+              `gfn ${hex(gfn)}: ${tries} EPT violations`,
+            );
+          }
+          return { ok: false, error: 'EIO' };
+        }
+        const r = yield* this.tdpPageFault(vcpu, gfn, write);
+        if (r !== 'done' && r !== 'retry') return { ok: false, error: r };
+        pfn = this.translate(vcpu, s.slot, s.index, gfn, write);
+      }
+      const hva = s.slot.hvaOf(s.index) + (at - gfn * PAGE);
+      accessFrame(
+        this.kernel,
+        agent,
+        this.mm,
+        hva,
+        pfn,
+        source,
+        done,
+        chunk,
+        pageIndex,
+        out,
+        done,
+        this.name,
+      );
+      done += chunk;
+      pageIndex++;
+      if (done < len) yield P_BETWEEN_PAGES;
+    }
+    return out === undefined ? { ok: true } : { ok: true, data: out };
+  }
+
+  /**
+   * The hardware's translation: the vCPU's TLB, else a walk of the sptes (setting the accessed bit and
+   * filling the TLB). -1 means an EPT violation.
+   */
+  private translate(vcpu: number, slot: Memslot, index: number, gfn: number, write: boolean): number {
+    const tlb = this.tlbs[vcpu];
+    const cached = tlb.lookup(gfn, write);
+    if (cached >= 0) return cached;
+    const pfn = slot.pfn[index];
+    if (pfn < 0) return -1;
+    const bits = slot.bits[index];
+    if (write && (bits & SPTE_WRITABLE) === 0) return -1;
+    slot.bits[index] = bits | SPTE_ACCESSED;
+    tlb.fill(gfn, pfn, (bits & SPTE_WRITABLE) !== 0);
+    return pfn;
+  }
+
+  /** Sequential guest load of `len` bytes at the start of `gfn` (vCPU 0 unless given). */
+  read(gfn: number, len = PAGE, vcpu = 0): SecondaryAccessOutcome {
+    return runToCompletion(this.gpaAccess(vcpu, gfn * PAGE, len, undefined, true));
+  }
+
+  /** Sequential guest store into `gfn`: bytes (or a string) at the start of the page, or a whole page. */
+  write(gfn: number, data: StoreSource | Uint8Array | string, vcpu = 0): SecondaryAccessOutcome {
+    const { source, len } = toSource(data);
+    return runToCompletion(this.gpaAccess(vcpu, gfn * PAGE, len, source, false));
+  }
+
+  /** Sequential guest load at a guest-physical address. */
+  readGpa(gpa: number, len: number, vcpu = 0): SecondaryAccessOutcome {
+    return runToCompletion(this.gpaAccess(vcpu, gpa, len, undefined, true));
+  }
+
+  /** Sequential guest store at a guest-physical address. */
+  writeGpa(gpa: number, data: StoreSource | Uint8Array | string, vcpu = 0): SecondaryAccessOutcome {
+    const { source, len } = toSource(data);
+    return runToCompletion(this.gpaAccess(vcpu, gpa, len, source, false));
+  }
+
+  // ---- the fault path ----
+
+  /**
+   * tdp_page_fault (arch/x86/kvm/mmu.c v5.0): read mmu_notifier_seq, translate the host address with
+   * gfn_to_pfn (GUP, which may fault the primary and COW), take mmu_lock, give up if mmu_notifier_retry
+   * says an invalidation ran or is running, else install the spte (writable only if the host pte was).
+   */
+  *tdpPageFault(vcpu: number, gfn: number, write: boolean): Path<FaultResult> {
+    const agent = this.vcpus[vcpu];
+    const s = this.slotOf(gfn);
+    if (s === undefined) return 'EFAULT';
+    const hva = s.slot.hvaOf(s.index);
+    const k = this.kernel;
+    this.bump('faults');
+    if (k.recording) {
+      logSecondary(
+        k,
+        agent,
+        'ept_violation',
+        this.mm,
+        hva,
+        hva + PAGE,
+        `gfn ${hex(gfn)} ${write ? 'write' : 'read'}`,
+      );
+    }
+    this.tlbs[vcpu].flushGfn(gfn); // the faulting translation is not kept
+    const mmuSeq = this.mmuNotifierSeq;
+    yield P_SEQ_READ;
+    const got = yield* this.hvaToPfn(agent, hva, write);
+    if (typeof got === 'string') return got;
+    this.inflight.push(got.pfn);
+    yield P_PFN;
+    yield* lock(agent, this.mmuLock);
+    if (this.released || (this.faultInjection !== 'skip-retry-check' && this.mmuNotifierRetry(mmuSeq))) {
+      unlock(agent, this.mmuLock);
+      this.releasePfn(got.pfn);
+      if (this.released) return 'EFAULT';
+      this.bump('retries');
+      if (k.recording) {
+        logSecondary(
+          k,
+          agent,
+          'fault retry',
+          this.mm,
+          hva,
+          hva + PAGE,
+          `seq ${mmuSeq} -> ${this.mmuNotifierSeq}, count ${this.mmuNotifierCount}`,
+        );
+      }
+      return 'retry';
+    }
+    const slot = s.slot;
+    const old = slot.pfn[s.index];
+    slot.set(s.index, got.pfn, (got.writable ? SPTE_WRITABLE : 0) | SPTE_ACCESSED);
+    if (k.recording) {
+      logSecondary(
+        k,
+        agent,
+        'map spte',
+        this.mm,
+        hva,
+        hva + PAGE,
+        `gfn ${hex(gfn)} -> pfn ${hex(got.pfn)} ${got.writable ? 'RW' : 'RO'}`,
+      );
+    }
+    if (old >= 0 && old !== got.pfn) this.flushRemoteTlbs(agent, 'spte replaced');
+    unlock(agent, this.mmuLock);
+    this.releasePfn(got.pfn); // kvm_release_pfn_clean: KVM keeps no reference while mapped
+    return 'done';
+  }
+
+  /** mmu_notifier_retry (include/linux/kvm_host.h v5.0). Caller holds mmu_lock. */
+  mmuNotifierRetry(mmuSeq: number): boolean {
+    return this.mmuNotifierCount > 0 || this.mmuNotifierSeq !== mmuSeq;
+  }
+
+  /**
+   * hva_to_pfn (virt/kvm/kvm_main.c v5.0): hva_to_pfn_fast takes a writable page without faulting if the
+   * host pte allows it (also for read faults: map_writable); else get_user_pages (FOLL_WRITE for a write
+   * fault), then for a read fault one more try for a writable page. The caller owns the reference until
+   * kvm_release_pfn_clean.
+   */
+  private *hvaToPfn(
+    agent: Agent,
+    hva: number,
+    writeFault: boolean,
+  ): Path<{ pfn: number; writable: boolean } | SecondaryAccessError> {
+    const k = this.kernel;
+    const mm = this.mm;
+    const fast = followPage(mm, hva, true);
+    if (fast >= 0 && fast !== ZERO_PFN) {
+      k.getPage(fast);
+      return { pfn: fast, writable: true };
+    }
+    const r = yield* getUserPages(k, agent, mm, hva, 1, { write: writeFault, pin: false });
+    if (typeof r === 'string') return r === 'ENOMEM' ? 'ENOMEM' : 'EFAULT';
+    let pfn = r.pfns[0];
+    let writable = writeFault;
+    if (!writeFault) {
+      const w = followPage(mm, hva, true);
+      if (w >= 0 && w !== ZERO_PFN) {
+        k.getPage(w);
+        k.putPage(pfn);
+        pfn = w;
+        writable = true;
+      }
+    }
+    return { pfn, writable };
+  }
+
+  /** kvm_release_pfn_clean: drop the reference a fault took in gfn_to_pfn. */
+  private releasePfn(pfn: number): void {
+    const list = this.inflight;
+    const i = list.lastIndexOf(pfn);
+    if (i < 0) throw new ModelBug(`${this.name} releases pfn ${hex(pfn)} it does not hold`);
+    list[i] = list[list.length - 1];
+    list.pop();
+    this.kernel.putPage(pfn);
+  }
+
+  // ---- secondary TLB and spte range operations (mmu_lock held) ----
+
+  /** kvm_flush_remote_tlbs: every vCPU drops its cached translations. */
+  private flushRemoteTlbs(agent: Agent, why: string): void {
+    for (const t of this.tlbs) t.flushAll();
+    this.bump('remote_tlb_flushes');
+    if (this.kernel.recording)
+      logSecondary(this.kernel, agent, 'kvm_flush_remote_tlbs', this.mm, undefined, undefined, why);
+  }
+
+  /** kvm_unmap_hva_range: zap every spte whose host page lies in [start, end); returns how many. */
+  private unmapHvaRange(start: number, end: number): number {
+    let zapped = 0;
+    for (const s of this.slots) {
+      if (s.present === 0) continue;
+      const [lo, hi] = s.indicesOfHvaRange(start, end);
+      for (let i = lo; i < hi; i++) if (s.drop(i)) zapped++;
+    }
+    if (zapped > 0) this.bump('sptes_zapped', zapped);
+    return zapped;
+  }
+
+  // ---- mmu_notifier callbacks (virt/kvm/kvm_main.c v5.0) ----
+
+  /**
+   * kvm_mmu_notifier_invalidate_range_start: count++, zap the range, flush the vCPUs' TLBs.
+   * RFC 4/4 returns at once on a USE_CHANGE_PTE range; Andrea's variant counts but does not zap.
+   */
+  *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
+    const policy = this.kernel.profile.kvmUseChangePte;
+    const flagged = mmuNotifierRangeUseChangePte(range);
+    if (flagged && policy === 'skip-start-and-end') return 0;
+    yield* lock(agent, this.mmuLock);
+    this.mmuNotifierCount++;
+    const skipZap = (flagged && policy === 'skip-zap') || this.faultInjection === 'keep-spte-on-start';
+    if (!skipZap) {
+      const zapped = this.unmapHvaRange(range.start, range.end);
+      if (zapped > 0) {
+        if (this.kernel.recording) {
+          logSecondary(
+            this.kernel,
+            agent,
+            'zap sptes',
+            this.mm,
+            range.start,
+            range.end,
+            `${zapped} (${range.by})`,
+          );
+        }
+        this.flushRemoteTlbs(agent, `invalidate_range_start ${range.by}`);
+      }
+    }
+    unlock(agent, this.mmuLock);
+    return 0;
+  }
+
+  /** kvm_mmu_notifier_invalidate_range_end: seq++ then count-- (RFC 4/4: nothing on a flagged range). */
+  *invalidateRangeEnd(agent: Agent, range: NotifierRange): Path {
+    if (mmuNotifierRangeUseChangePte(range) && this.kernel.profile.kvmUseChangePte === 'skip-start-and-end')
+      return;
+    yield* lock(agent, this.mmuLock);
+    this.mmuNotifierSeq++;
+    this.mmuNotifierCount--;
+    unlock(agent, this.mmuLock);
+    if (this.mmuNotifierCount < 0) throw new ModelBug(`${this.name}: mmu_notifier_count went negative`);
+  }
+
+  /**
+   * kvm_mmu_notifier_change_pte → kvm_set_spte_hva → kvm_set_pte_rmapp (v5.0): seq++ (removed in 2021);
+   * a writable new pte drops the spte, a read-only one re-points it at the new pfn, read-only. A call
+   * that finds no live spte for an address inside a memslot is a miss (every one, under v5.0).
+   */
+  *changePte(agent: Agent, address: number, pte: number): Path {
+    const k = this.kernel;
+    yield* lock(agent, this.mmuLock);
+    if (k.profile.kvmChangePteBumpsSeq) this.mmuNotifierSeq++;
+    const newPfn = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
+    let covered = false;
+    let live = 0;
+    for (const s of this.slots) {
+      const i = s.indexOfHva(address);
+      if (i < 0) continue;
+      covered = true;
+      if (s.pfn[i] < 0) continue;
+      live++;
+      if (pteWrite(pte)) {
+        s.drop(i);
+        this.bump('sptes_zapped');
+      } else s.set(i, newPfn, s.bits[i] & ~SPTE_WRITABLE);
+    }
+    if (live > 0) {
+      this.bump('change_pte_updates');
+      if (k.recording) {
+        logSecondary(
+          k,
+          agent,
+          pteWrite(pte) ? 'change_pte: drop spte' : 'change_pte: remap spte',
+          this.mm,
+          address,
+          address + PAGE,
+          `-> pfn ${hex(newPfn)}`,
+        );
+      }
+      this.flushRemoteTlbs(agent, 'change_pte');
+    } else if (covered) {
+      this.bump('change_pte_misses');
+      if (k.recording) logSecondary(k, agent, 'change_pte: no spte', this.mm, address, address + PAGE);
+    }
+    unlock(agent, this.mmuLock);
+  }
+
+  /** kvm_age_hva / kvm_test_age_hva over [start, end): visit each present spte. */
+  private age(start: number, end: number, clear: boolean): boolean {
+    let young = false;
+    for (const s of this.slots) {
+      if (s.present === 0) continue;
+      const [lo, hi] = s.indicesOfHvaRange(start, end);
+      for (let i = lo; i < hi; i++) {
+        if (s.pfn[i] < 0 || (s.bits[i] & SPTE_ACCESSED) === 0) continue;
+        young = true;
+        if (clear) s.bits[i] &= ~SPTE_ACCESSED;
+      }
+    }
+    return young;
+  }
+
+  /** kvm_mmu_notifier_clear_flush_young: age the sptes, flush if any was young. */
+  *clearFlushYoung(agent: Agent, start: number, end: number): Path<boolean> {
+    yield* lock(agent, this.mmuLock);
+    const young = this.age(start, end, true);
+    if (young) this.flushRemoteTlbs(agent, 'clear_flush_young');
+    unlock(agent, this.mmuLock);
+    return young;
+  }
+
+  /** kvm_mmu_notifier_clear_young: age without flushing ("we never issue secondary TLB flushes"). */
+  *clearYoung(agent: Agent, start: number, end: number): Path<boolean> {
+    yield* lock(agent, this.mmuLock);
+    const young = this.age(start, end, true);
+    unlock(agent, this.mmuLock);
+    return young;
+  }
+
+  /** kvm_mmu_notifier_test_young. */
+  *testYoung(agent: Agent, address: number): Path<boolean> {
+    yield* lock(agent, this.mmuLock);
+    const young = this.age(address, address + PAGE, false);
+    unlock(agent, this.mmuLock);
+    return young;
+  }
+
+  /** kvm_mmu_notifier_release → kvm_arch_flush_shadow_all: every spte goes, the guest is frozen. */
+  *release(agent: Agent): Path {
+    yield* lock(agent, this.mmuLock);
+    let zapped = 0;
+    for (const s of this.slots) {
+      if (s.present === 0) continue;
+      for (let i = 0; i < s.npages; i++) if (s.drop(i)) zapped++;
+    }
+    if (zapped > 0) this.bump('sptes_zapped', zapped);
+    this.flushRemoteTlbs(agent, 'release');
+    this.released = true;
+    unlock(agent, this.mmuLock);
+    if (this.kernel.recording)
+      logSecondary(this.kernel, agent, 'kvm release', this.mm, undefined, undefined, `${zapped} sptes`);
+  }
+
+  /** kvm_destroy_vm: unregister the notifier (which runs release unless exit already did). */
+  destroy(): void {
+    if (this.destroyed) return;
+    if (!this.mm.dead)
+      runToCompletion(mmuNotifierUnregister(this.kernel, this.task.agent, this.mm, this.notifier));
+    this.destroyed = true;
+  }
+
+  private describeSlots(): string {
+    return this.slots.map((s) => `gfn ${hex(s.baseGfn)}+${s.npages} -> ${hex(s.userspaceAddr)}`).join(', ');
+  }
+}
+
+/** The memslots, checked as KVM_SET_USER_MEMORY_REGION would (page aligned, no overlapping gfns), by gfn. */
+function makeSlots(specs: MemslotSpec[]): Memslot[] {
+  const slots = specs.map((m) => {
+    if (!Number.isInteger(m.gfn) || m.gfn < 0) throw new Error(`EINVAL: memslot gfn ${m.gfn}`);
+    if (m.addr % PAGE !== 0 || m.size % PAGE !== 0 || m.size <= 0) {
+      throw new Error(`EINVAL: memslot at ${hex(m.addr)} of ${m.size} bytes is not page aligned`);
+    }
+    return new Memslot(m.gfn, m.addr, m.size / PAGE);
+  });
+  slots.sort((a, b) => a.baseGfn - b.baseGfn);
+  for (let i = 1; i < slots.length; i++) {
+    if (slots[i].baseGfn < slots[i - 1].endGfn) {
+      throw new Error(`EEXIST: memslots overlap at gfn ${hex(slots[i].baseGfn)}`);
+    }
+  }
+  return slots;
+}

@@ -1,0 +1,120 @@
+/**
+ * struct kvm_memory_slot (include/linux/kvm_host.h, v5.0) with the slot's part of the secondary page table:
+ * one entry per gfn, as flat typed arrays (a guest may have hundreds of thousands of pages), plus the
+ * per-vCPU TLB that caches sptes the way the hardware's EPT TLB does.
+ */
+
+/** Spte bits kept per gfn (the pfn is kept apart). */
+export const SPTE_WRITABLE = 1;
+export const SPTE_ACCESSED = 2;
+
+/** A guest-physical range backed by the host process's virtual range [userspaceAddr, +npages pages). */
+export class Memslot {
+  /** pfn per gfn of the slot, -1 where there is no spte. */
+  readonly pfn: Int32Array;
+  readonly bits: Uint8Array;
+  /** How many sptes are present. */
+  present = 0;
+
+  constructor(
+    readonly baseGfn: number,
+    readonly userspaceAddr: number,
+    readonly npages: number,
+  ) {
+    this.pfn = new Int32Array(npages).fill(-1);
+    this.bits = new Uint8Array(npages);
+  }
+
+  get endGfn(): number {
+    return this.baseGfn + this.npages;
+  }
+
+  get endAddr(): number {
+    return this.userspaceAddr + this.npages * 4096;
+  }
+
+  /** __gfn_to_hva_memslot. */
+  hvaOf(index: number): number {
+    return this.userspaceAddr + index * 4096;
+  }
+
+  /** The slot index of host address `hva`, or -1 (hva_to_gfn_memslot). */
+  indexOfHva(hva: number): number {
+    if (hva < this.userspaceAddr || hva >= this.endAddr) return -1;
+    return Math.floor((hva - this.userspaceAddr) / 4096);
+  }
+
+  /** Indices of the slot's gfns whose host pages intersect [start, end), as [lo, hi). */
+  indicesOfHvaRange(start: number, end: number): [number, number] {
+    const lo = Math.max(start, this.userspaceAddr);
+    const hi = Math.min(end, this.endAddr);
+    if (lo >= hi) return [0, 0];
+    return [Math.floor((lo - this.userspaceAddr) / 4096), Math.ceil((hi - this.userspaceAddr) / 4096)];
+  }
+
+  set(index: number, pfn: number, bits: number): void {
+    if (this.pfn[index] < 0) this.present++;
+    this.pfn[index] = pfn;
+    this.bits[index] = bits;
+  }
+
+  /** Drop the spte at `index`; true if one was there. */
+  drop(index: number): boolean {
+    if (this.pfn[index] < 0) return false;
+    this.pfn[index] = -1;
+    this.bits[index] = 0;
+    this.present--;
+    return true;
+  }
+}
+
+const TLB_ENTRIES = 64;
+
+/**
+ * A vCPU's TLB for guest-physical translations (the EPT-derived combined mappings): direct mapped,
+ * filled on every walk of the spte table and emptied only by a flush — so a spte changed without a
+ * remote flush keeps being used, as on hardware.
+ */
+export class GuestTlb {
+  private readonly tag = new Float64Array(TLB_ENTRIES).fill(-1);
+  private readonly pfnOf = new Int32Array(TLB_ENTRIES);
+  private readonly writableOf = new Uint8Array(TLB_ENTRIES);
+  private used = 0;
+
+  /** The cached pfn of `gfn` if present and allowing the access, else -1. */
+  lookup(gfn: number, write: boolean): number {
+    const i = gfn & (TLB_ENTRIES - 1);
+    if (this.tag[i] !== gfn) return -1;
+    if (write && this.writableOf[i] === 0) return -1;
+    return this.pfnOf[i];
+  }
+
+  fill(gfn: number, pfn: number, writable: boolean): void {
+    const i = gfn & (TLB_ENTRIES - 1);
+    if (this.tag[i] < 0) this.used++;
+    this.tag[i] = gfn;
+    this.pfnOf[i] = pfn;
+    this.writableOf[i] = writable ? 1 : 0;
+  }
+
+  flushGfn(gfn: number): void {
+    const i = gfn & (TLB_ENTRIES - 1);
+    if (this.tag[i] === gfn) {
+      this.tag[i] = -1;
+      this.used--;
+    }
+  }
+
+  flushAll(): void {
+    if (this.used === 0) return;
+    this.tag.fill(-1);
+    this.used = 0;
+  }
+
+  forEach(visit: (gfn: number, pfn: number, writable: boolean) => void): void {
+    if (this.used === 0) return;
+    for (let i = 0; i < TLB_ENTRIES; i++) {
+      if (this.tag[i] >= 0) visit(this.tag[i], this.pfnOf[i], this.writableOf[i] !== 0);
+    }
+  }
+}

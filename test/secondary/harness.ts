@@ -1,0 +1,160 @@
+/**
+ * A checked machine for the secondary-MMU tests: an MmSystem with the invariant checker and the
+ * USE_CHANGE_PTE validator attached, the secondaries it should check, and `step()`, which runs one
+ * operation, sweeps the invariants and — unless violations are expected — fails with a report naming
+ * the invariant, the step, the agents, the addresses and the replayable list of steps that led there.
+ */
+import { InvariantChecker } from '../../src/check/invariants.js';
+import type { KernelName } from '../../src/kernel/profiles.js';
+import type { Kernel, Task, Violation } from '../../src/mm/kernel.js';
+import { MmSystem } from '../../src/mm/system.js';
+import type { SecondaryMmuView } from '../../src/notifier/secondary-view.js';
+import { type UseChangePteRule, UseChangePteValidator } from '../../src/notifier/validator.js';
+import type { Path, Pause } from '../../src/sim/exec.js';
+
+export interface HarnessOptions {
+  ramBytes?: number;
+  cpus?: number;
+  /** Record the event log (default true: reports quote it). */
+  recording?: boolean;
+  changePteRule?: UseChangePteRule;
+  /** Do not throw when a step breaks an invariant (fault-injection tests look at them instead). */
+  expectViolations?: boolean;
+}
+
+export class Harness {
+  readonly sys: MmSystem;
+  readonly checker: InvariantChecker;
+  readonly validator: UseChangePteValidator;
+  /** The secondaries the checker sweeps. */
+  readonly views: SecondaryMmuView[] = [];
+  /** The steps run so far, in order: the replayable trace. */
+  readonly steps: string[] = [];
+  /** KSM's self-check, when a test attaches KSM. */
+  ksmProblems: () => string[] = () => [];
+  readonly expectViolations: boolean;
+
+  constructor(
+    readonly kernelName: KernelName,
+    opts: HarnessOptions = {},
+  ) {
+    this.sys = new MmSystem({
+      kernel: kernelName,
+      ramBytes: opts.ramBytes ?? 64 * 1024 * 1024,
+      cpus: opts.cpus ?? 2,
+      recording: opts.recording ?? true,
+    });
+    this.expectViolations = opts.expectViolations ?? false;
+    const k = this.sys.kernel;
+    this.validator = new UseChangePteValidator(k, opts.changePteRule ?? 'v2');
+    this.checker = new InvariantChecker(k, {
+      secondaries: () => this.views,
+      pinnedRefs: () => this.sys.pinnedRefs(),
+      ksmProblems: () => this.ksmProblems(),
+    });
+    k.observers.push(this.validator, this.checker);
+    // fault-injection tests look for every invariant a broken secondary breaks, not just the first ones
+    if (this.expectViolations) this.checker.maxReports = 100_000;
+  }
+
+  get k(): Kernel {
+    return this.sys.kernel;
+  }
+
+  counter(name: string): number {
+    return this.k.counters.get(name);
+  }
+
+  /** A secondary for the checker to sweep (returned for chaining). */
+  add<T extends SecondaryMmuView>(view: T): T {
+    this.views.push(view);
+    return view;
+  }
+
+  spawn(name: string): Task {
+    return this.step(`spawn ${name}`, () => this.sys.spawn(name));
+  }
+
+  /**
+   * Run one operation as scenario step N, then sweep invariants 1, 3 and 4 (2 and 5 are checked as it
+   * runs). With `midPath`, some path (ksmd) is paused holding references the recount cannot see: sweep
+   * coherence and data only.
+   */
+  step<T>(label: string, fn: () => T, opts: { midPath?: boolean } = {}): T {
+    const k = this.k;
+    k.step = this.steps.length;
+    this.steps.push(label);
+    const before = k.violations.length;
+    const r = fn();
+    if (opts.midPath === true) {
+      this.checker.checkCoherence();
+      this.checker.checkData();
+    } else this.checker.checkNow();
+    if (!this.expectViolations && k.violations.length > before) throw new Error(this.report(before));
+    return r;
+  }
+
+  get violations(): Violation[] {
+    return this.k.violations;
+  }
+
+  /** Violations [from, ...) as a report: invariant, step, agents, addresses, then the trace. */
+  report(from = 0): string {
+    const k = this.k;
+    const lines: string[] = [];
+    const vs = k.violations.slice(from);
+    for (const v of vs) {
+      lines.push(
+        `${v.invariant} at step ${v.step} (${this.steps[v.step] ?? 'outside steps'}): ${v.message}`,
+        `  agents: ${v.agents.join(', ')}; addresses: ${v.addresses.join(', ')}`,
+      );
+    }
+    lines.push(`replay (kernel ${this.kernelName}):`);
+    this.steps.forEach((s, i) => {
+      lines.push(`  ${i}: ${s}`);
+    });
+    const first = vs[0];
+    if (first !== undefined) {
+      const events = k.machine.log.events.filter((e) => e.seq <= first.seq).slice(-25);
+      lines.push('last events before the first violation:');
+      for (const e of events) {
+        const range = e.start !== undefined ? ` 0x${e.start.toString(16)}` : '';
+        lines.push(`  #${e.seq} ${e.agent} ${e.kind} ${e.what}${range}${e.detail ? ` (${e.detail})` : ''}`);
+      }
+    }
+    return lines.join('\n');
+  }
+
+  /** Which invariants were broken (distinct, in order of first report). */
+  brokenInvariants(): string[] {
+    return [...new Set(this.violations.map((v) => v.invariant))];
+  }
+}
+
+/** Drive `path` until it reaches the preemption point labelled `label` (it stays paused there). */
+export function runUntil(path: Path<unknown>, label: string): void {
+  for (;;) {
+    const r = path.next();
+    if (r.done === true) throw new Error(`the path finished before reaching '${label}'`);
+    const p: Pause = r.value;
+    if (p.kind === 'preempt' && p.label === label) return;
+    if (p.kind === 'lock-wait')
+      throw new Error(`the path waits for ${p.lock.name} before reaching '${label}'`);
+  }
+}
+
+export const PAGE = 4096;
+
+export const ALL_KERNELS: KernelName[] = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10'];
+
+/** A content id for tests: the page filled with `byte`. */
+export function fill(h: Harness, byte: number): { pages: () => number } {
+  const id = h.k.contents.fill(byte);
+  return { pages: () => id };
+}
+
+export function text(bytes: Uint8Array | undefined, len?: number): string {
+  if (bytes === undefined) return '<none>';
+  const b = len === undefined ? bytes : bytes.subarray(0, len);
+  return new TextDecoder().decode(b);
+}
