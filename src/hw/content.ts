@@ -36,6 +36,9 @@ export class ContentStore {
   private readonly patternBlocks: { seed: number; block: number }[] = [];
   private readonly patternBlockIndex = new Map<number, number>();
   private readonly memo = new Map<string, ContentId>();
+  /** The memo for writes of 1–4 bytes, keyed by content then by a number (offset, length, bytes). */
+  private readonly memoTiny = new Map<ContentId, Map<number, ContentId>>();
+  private memoTinySize = 0;
 
   /** The page with every byte equal to `byte`. */
   fill(byte: number): ContentId {
@@ -136,6 +139,7 @@ export class ContentStore {
   /** The content that results from storing `bytes` at `offset` into a page holding `id`. */
   write(id: ContentId, offset: number, bytes: Uint8Array): ContentId {
     if (offset === 0 && bytes.length === PAGE_SIZE) return this.intern(bytes.slice());
+    if (bytes.length <= 4) return this.writeTiny(id, offset, bytes);
     const small = bytes.length <= MEMO_MAX_BYTES;
     let key = '';
     if (small) {
@@ -154,10 +158,35 @@ export class ContentStore {
     return result;
   }
 
+  /** `write` for 1–4 bytes: the memo key is two numbers, not a string. */
+  private writeTiny(id: ContentId, offset: number, bytes: Uint8Array): ContentId {
+    let packed = 0;
+    for (let i = bytes.length - 1; i >= 0; i--) packed = packed * 256 + bytes[i];
+    const key = (offset * 8 + bytes.length) * 0x1_0000_0000 + packed; // < 2^47
+    let inner = this.memoTiny.get(id);
+    const hit = inner?.get(key);
+    if (hit !== undefined) return hit;
+    const page = this.materialize(id);
+    page.set(bytes, offset);
+    const result = this.intern(page);
+    if (this.memoTinySize >= MEMO_MAX_ENTRIES) {
+      this.clearMemo();
+      inner = undefined;
+    }
+    if (inner === undefined) this.memoTiny.set(id, (inner = new Map()));
+    inner.set(key, result);
+    this.memoTinySize++;
+    this.ref(result); // the memo keeps its result alive
+    return result;
+  }
+
   /** Drop the write memo (and the contents only it kept alive). */
   clearMemo(): void {
     for (const id of this.memo.values()) this.unref(id);
     this.memo.clear();
+    for (const inner of this.memoTiny.values()) for (const id of inner.values()) this.unref(id);
+    this.memoTiny.clear();
+    this.memoTinySize = 0;
   }
 
   /** The canonical id of a whole page of bytes (takes ownership of `page`). */

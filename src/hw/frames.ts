@@ -1,6 +1,8 @@
 /**
  * Physical memory: a configured number of 4 KiB frames as struct-of-arrays typed arrays (the model's
- * struct page). Frame 0 is the shared zero page. Allocation and freeing are O(1) through a free stack.
+ * struct page), 18 bytes a frame. Frame 0 is the shared zero page. Allocation and freeing are O(1): freed
+ * frames form a list threaded through `index` (a free frame has no page index), and frames never handed
+ * out are taken in address order after them — the same order a LIFO free stack seeded low-first gives.
  */
 
 export const ZERO_PFN = 0;
@@ -14,21 +16,27 @@ export const PG_LOCKED = 16;
 /** PageAnonExclusive (v5.19+): this mm alone may write the page without a COW. */
 export const PG_ANON_EXCLUSIVE = 32;
 
-/** mapcount is 16 bits wide in the table; the rare larger counts overflow into a map. */
-const MAPCOUNT_OVERFLOW = 0xffff;
+/** mapcount is 8 bits wide in the table; the rarer larger counts (KSM pages, many forks) overflow into a map. */
+const MAPCOUNT_OVERFLOW = 0xff;
 
 export class FrameTable {
   readonly refcount: Int32Array;
   readonly flags: Uint8Array;
   /** Hash-consed content id of the frame's bytes (see ContentStore). */
   readonly content: Uint32Array;
-  /** anon_vma id (0 = none) and page index within it: the anonymous rmap (page->mapping, page->index). */
+  /**
+   * anon_vma id (0 = none) and page index within it: the anonymous rmap (page->mapping, page->index).
+   * While a frame is free, its `index` links the free list.
+   */
   readonly anonVma: Uint32Array;
   readonly index: Uint32Array;
-  private readonly mapcount16: Uint16Array;
+  private readonly mapcount8: Uint8Array;
   private readonly mapcountBig = new Map<number, number>();
-  private readonly freeStack: Int32Array;
-  private freeTop = 0;
+  /** Frames from here to the end have never been handed out. */
+  private fresh = 1;
+  /** The most recently freed frame (0: none); each free frame's `index` names the next. */
+  private freeHead = 0;
+  private freeCount: number;
 
   constructor(readonly count: number) {
     if (count < 2) throw new RangeError('a machine needs at least 2 frames');
@@ -37,32 +45,33 @@ export class FrameTable {
     this.content = new Uint32Array(count);
     this.anonVma = new Uint32Array(count);
     this.index = new Uint32Array(count);
-    this.mapcount16 = new Uint16Array(count);
-    this.freeStack = new Int32Array(count);
-    // hand out low frames first: push in reverse
-    for (let pfn = count - 1; pfn >= 1; pfn--) this.freeStack[this.freeTop++] = pfn;
+    this.mapcount8 = new Uint8Array(count);
+    this.freeCount = count - 1;
     this.flags[ZERO_PFN] = PG_ZERO;
     this.refcount[ZERO_PFN] = 1; // reserved; mappings of the zero page are not counted (pte_special)
   }
 
   get free(): number {
-    return this.freeTop;
+    return this.freeCount;
   }
 
   get used(): number {
-    return this.count - 1 - this.freeTop;
+    return this.count - 1 - this.freeCount;
   }
 
   /** A free frame with refcount 1, or -1 when memory is exhausted (the caller turns that into ENOMEM). */
   alloc(): number {
-    if (this.freeTop === 0) return -1;
-    const pfn = this.freeStack[--this.freeTop];
+    let pfn = this.freeHead;
+    if (pfn !== 0) this.freeHead = this.index[pfn];
+    else if (this.fresh < this.count) pfn = this.fresh++;
+    else return -1;
+    this.freeCount--;
     this.refcount[pfn] = 1;
     this.flags[pfn] = 0;
     this.content[pfn] = 0;
     this.anonVma[pfn] = 0;
     this.index[pfn] = 0;
-    this.mapcount16[pfn] = 0;
+    this.mapcount8[pfn] = 0;
     return pfn;
   }
 
@@ -73,35 +82,37 @@ export class FrameTable {
   /** Return a frame whose refcount reached zero (free_unref_page). */
   release(pfn: number): void {
     this.flags[pfn] = 0;
-    this.mapcount16[pfn] = 0;
+    this.mapcount8[pfn] = 0;
     this.mapcountBig.delete(pfn);
-    this.freeStack[this.freeTop++] = pfn;
+    this.index[pfn] = this.freeHead;
+    this.freeHead = pfn;
+    this.freeCount++;
   }
 
   mapcount(pfn: number): number {
-    const m = this.mapcount16[pfn];
+    const m = this.mapcount8[pfn];
     return m === MAPCOUNT_OVERFLOW ? this.mapcountBig.get(pfn)! : m;
   }
 
   incMapcount(pfn: number): void {
-    const m = this.mapcount16[pfn];
-    if (m < MAPCOUNT_OVERFLOW - 1) this.mapcount16[pfn] = m + 1;
+    const m = this.mapcount8[pfn];
+    if (m < MAPCOUNT_OVERFLOW - 1) this.mapcount8[pfn] = m + 1;
     else if (m === MAPCOUNT_OVERFLOW) this.mapcountBig.set(pfn, this.mapcountBig.get(pfn)! + 1);
     else {
-      this.mapcount16[pfn] = MAPCOUNT_OVERFLOW;
+      this.mapcount8[pfn] = MAPCOUNT_OVERFLOW;
       this.mapcountBig.set(pfn, m + 1);
     }
   }
 
   decMapcount(pfn: number): void {
-    const m = this.mapcount16[pfn];
+    const m = this.mapcount8[pfn];
     if (m !== MAPCOUNT_OVERFLOW) {
-      this.mapcount16[pfn] = m - 1;
+      this.mapcount8[pfn] = m - 1;
       return;
     }
     const big = this.mapcountBig.get(pfn)! - 1;
     if (big < MAPCOUNT_OVERFLOW - 1) {
-      this.mapcount16[pfn] = big;
+      this.mapcount8[pfn] = big;
       this.mapcountBig.delete(pfn);
     } else this.mapcountBig.set(pfn, big);
   }

@@ -7,12 +7,19 @@ const ENTRIES = 512;
 const PTRS_PER_PUD_SPAN = 2 ** 27; // vpns covered by one PGD entry
 
 export class PtePage {
-  /** A pte is split over two arrays (5 bytes, not 8): the pfn and the 8 flag bits (see pte.ts). */
-  readonly pfn = new Uint32Array(ENTRIES);
-  readonly bits = new Uint8Array(ENTRIES);
+  /**
+   * A pte is split over two arrays (5 bytes, not 8): the pfn and the 8 flag bits (see pte.ts). Both are
+   * views of one buffer, so a PTE page costs one backing store.
+   */
+  readonly pfn: Uint32Array;
+  readonly bits: Uint8Array;
   /** Present entries in this page, so empty pages can be freed. */
   used = 0;
-  constructor(readonly baseVpn: number) {}
+  constructor(readonly baseVpn: number) {
+    const buf = new ArrayBuffer(ENTRIES * 5);
+    this.pfn = new Uint32Array(buf, 0, ENTRIES);
+    this.bits = new Uint8Array(buf, ENTRIES * 4, ENTRIES);
+  }
 }
 
 type Level<T> = (T | undefined)[];

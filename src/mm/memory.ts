@@ -28,7 +28,7 @@ import {
   ptepClearFlushNotify,
   setPteAtNotify,
 } from './notify.js';
-import { pageLock } from './page-lock.js';
+import { pageLock, trylockPage, unlockPage } from './page-lock.js';
 import { VM_SHARED, VM_WRITE, type Vma } from './vma.js';
 
 /** What a fault handler reports (VM_FAULT_* reduced to the outcomes the model distinguishes). */
@@ -61,7 +61,7 @@ export function* handleMmFault(
     return yield* doAnonymousPage(k, agent, vma, vpn, write);
   }
   yield P_PTE_READ;
-  yield* lock(agent, mm.ptl);
+  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
   const pte = mm.pt.get(vpn);
   if (pte !== orig) {
     unlock(agent, mm.ptl); // someone else changed it: let the access retry
@@ -86,7 +86,7 @@ export function* doAnonymousPage(
   const mm = vma.mm;
   if (!write) {
     const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
-    yield* lock(agent, mm.ptl);
+    if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
     if (mm.pt.get(vpn) === 0) {
       k.writePte(agent, mm, vpn, entry, 'set_pte_at');
       k.faultCounters.anonReadZero.inc();
@@ -100,7 +100,7 @@ export function* doAnonymousPage(
   let entry = mkPte(pfn, newPteBits(vma));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(pteMkdirty(entry));
   yield P_ANON_ALLOC;
-  yield* lock(agent, mm.ptl);
+  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);
     k.putPage(pfn);
@@ -147,16 +147,15 @@ export function* doWpPage(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: 
         return 'done';
       }
     } else {
-      const pl = pageLock(k, pfn);
-      if (!tryLock(agent, pl)) {
+      if (!trylockPage(k, agent, pfn)) {
         // drop the ptl, sleep on the page lock, re-check the pte
         k.getPage(pfn);
         unlock(agent, mm.ptl);
-        yield* lock(agent, pl);
-        yield* lock(agent, mm.ptl);
+        yield* lock(agent, pageLock(k, pfn));
+        if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
         if (mm.pt.get(vpn) !== orig) {
           unlock(agent, mm.ptl);
-          unlock(agent, pl);
+          unlockPage(k, agent, pfn);
           k.putPage(pfn);
           return 'done';
         }
@@ -164,11 +163,11 @@ export function* doWpPage(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: 
       }
       // reuse_swap_page(): no swap in the model, so "the only mapping" is the test
       if (f.mapcount(pfn) === 1) {
-        unlock(agent, pl);
+        unlockPage(k, agent, pfn);
         yield* wpPageReuse(k, agent, vma, vpn, orig);
         return 'done';
       }
-      unlock(agent, pl);
+      unlockPage(k, agent, pfn);
     }
   }
   k.getPage(pfn);
@@ -230,7 +229,7 @@ export function* wpPageCopy(
   );
   if (p.wrapChangePteInRange) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
   yield P_COPY_DONE;
-  yield* lock(agent, mm.ptl);
+  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
   let release = newPfn;
   if (mm.pt.get(vpn) === orig) {
     let entry = pteMkdirty(mkPte(newPfn, newPteBits(vma)));
@@ -274,7 +273,7 @@ export function* doSharedFault(
   }
   k.getPage(pfn);
   yield P_SHARED;
-  yield* lock(agent, mm.ptl);
+  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);
     k.putPage(pfn);

@@ -4,7 +4,7 @@
  * Each asks the kernel profile, so the same path behaves as v3.2, v5.0, the RFC or v6.10.
  */
 import { formatPte } from '../hw/pte.js';
-import type { Agent, Path } from '../sim/exec.js';
+import { type Agent, DONE, done, type Path } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import {
@@ -12,6 +12,7 @@ import {
   formatRangeFlags,
   MMU_NOTIFIER_RANGE_BLOCKABLE,
   MMU_NOTIFIER_USE_CHANGE_PTE,
+  type MmuNotifierPort,
   type NotifierRange,
 } from './notifier-port.js';
 import type { Vma } from './vma.js';
@@ -46,20 +47,34 @@ function logNotify(k: Kernel, agent: Agent, what: string, range: NotifierRange, 
   });
 }
 
+/*
+ * These call sites run on every fault, fork and unmap. Where there is no subscriber to call, nothing can
+ * pause, so they do their work at once and return a complete path (DONE) instead of a generator.
+ */
+
 /** mmu_notifier_invalidate_range_start: tell every subscriber the range is about to change. */
-export function* mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: NotifierRange): Path {
+export function mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: NotifierRange): Path {
   if (k.forceUseChangePteAt.has(range.by)) range.flags |= MMU_NOTIFIER_USE_CHANGE_PTE;
   if (range.flags & MMU_NOTIFIER_USE_CHANGE_PTE) k.counters.add('notifier.use_change_pte');
   for (const o of k.observers) o.onRangeStart?.(agent, range);
   const port = range.mm.notifiers;
-  if (port === null) return;
+  if (port === null) return DONE;
+  return invalidateRangeStartSubscribed(k, agent, range, port);
+}
+
+function* invalidateRangeStartSubscribed(
+  k: Kernel,
+  agent: Agent,
+  range: NotifierRange,
+  port: MmuNotifierPort,
+): Path {
   range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
   logNotify(k, agent, `invalidate_range_start ${range.by}`, range, 'B');
   yield* port.invalidateRangeStart(agent, range);
 }
 
 /** mmu_notifier_invalidate_range_end (with ->invalidate_range) or, with onlyEnd, _only_end (without). */
-export function* mmuNotifierInvalidateRangeEnd(
+export function mmuNotifierInvalidateRangeEnd(
   k: Kernel,
   agent: Agent,
   range: NotifierRange,
@@ -68,8 +83,18 @@ export function* mmuNotifierInvalidateRangeEnd(
   const port = range.mm.notifiers;
   if (port === null) {
     for (const o of k.observers) o.onRangeEnd?.(agent, range);
-    return;
+    return DONE;
   }
+  return invalidateRangeEndSubscribed(k, agent, range, onlyEnd, port);
+}
+
+function* invalidateRangeEndSubscribed(
+  k: Kernel,
+  agent: Agent,
+  range: NotifierRange,
+  onlyEnd: boolean,
+  port: MmuNotifierPort,
+): Path {
   // v6.6+ has no ->invalidate_range at end: secondary TLBs follow the CPU flush instead
   const only = onlyEnd || !k.profile.hasInvalidateRange || k.profile.secondaryTlbsFollowCpuFlush;
   yield* port.invalidateRangeEnd(agent, range, only);
@@ -78,15 +103,25 @@ export function* mmuNotifierInvalidateRangeEnd(
 }
 
 /** ptep_clear_flush: clear the pte and flush the CPU TLBs; returns the old pte. No notifier. */
-export function* ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
+export function ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
   const old = mm.pt.get(vpn);
   k.writePte(agent, mm, vpn, 0, 'ptep_clear_flush');
-  yield* k.flushTlbRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
-  return old;
+  const flush = k.flushTlbRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+  return flush === DONE ? done(old) : thenReturn(flush, old);
+}
+
+function* thenReturn<R>(path: Path, value: R): Path<R> {
+  yield* path;
+  return value;
 }
 
 /** ptep_clear_flush_notify: ptep_clear_flush, then ->invalidate_range for the page (doc case B). */
-export function* ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
+export function ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
+  if (mm.notifiers === null) return ptepClearFlush(k, agent, mm, vpn);
+  return ptepClearFlushNotifySubscribed(k, agent, mm, vpn);
+}
+
+function* ptepClearFlushNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
   const old = yield* ptepClearFlush(k, agent, mm, vpn);
   if (mm.notifiers !== null && k.profile.hasInvalidateRange && !k.profile.secondaryTlbsFollowCpuFlush) {
     yield* mm.notifiers.invalidateRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
@@ -98,11 +133,19 @@ export function* ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, vpn: numb
  * set_pte_at_notify: ->change_pte first, then the store ("the secondary MMU must be updated first").
  * v6.10 has neither: a plain set_pte_at.
  */
-export function* setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
+export function setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
   if (!k.profile.hasChangePte) {
     k.writePte(agent, mm, vpn, pte, 'set_pte_at');
-    return;
+    return DONE;
   }
+  if (mm.notifiers === null) {
+    k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
+    return DONE;
+  }
+  return setPteAtNotifySubscribed(k, agent, mm, vpn, pte);
+}
+
+function* setPteAtNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
   if (mm.notifiers !== null) {
     if (k.recording) {
       k.log({

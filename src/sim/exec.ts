@@ -129,6 +129,13 @@ export function tryLock(agent: Agent, l: Lock): boolean {
   return true;
 }
 
+/** Try to take `lock` shared without waiting (down_read_trylock). */
+export function tryLockShared(l: Lock): boolean {
+  if (l.owner !== null) return false;
+  l.readers++;
+  return true;
+}
+
 export function unlock(agent: Agent, l: Lock): void {
   if (l.owner !== agent) throw new ModelBug(`${agent.name} releases ${l.name} it does not hold`);
   l.owner = null;
@@ -147,10 +154,12 @@ export function runToCompletion<R>(path: Path<R>): R {
   for (;;) {
     const r = path.next();
     if (r.done === true) return r.value;
-    if (r.value.kind === 'lock-wait') {
-      throw new ModelBug(
-        `deadlock: ${r.value.lock.name} is held by ${r.value.lock.owner?.name ?? 'readers'}`,
-      );
+    const p = r.value;
+    if (p.kind === 'lock-wait') {
+      throw new ModelBug(`deadlock: ${p.lock.name} is held by ${p.lock.owner?.name ?? 'readers'}`);
+    }
+    if (p.kind === 'wait' && !p.ready()) {
+      throw new ModelBug(`deadlock: waiting for ${p.label} with nobody to wake it`);
     }
   }
 }

@@ -197,6 +197,8 @@ export class Ksm {
   /** ksmd is inside one page's work (holding items and page references across preemption points). */
   private busy = false;
   private readonly pendingExit: MmSlot[] = [];
+  /** Page references KSM's paths hold right now (ksmd's FOLL_GET and get_ksm_page ones, break_ksm's). */
+  private readonly held: number[] = [];
   /** KSM pages a failed break_cow left outside the stable tree (the kernel tolerates them too). */
   private readonly orphans = new Set<number>();
   /** Out-parameters (a path returns one value). */
@@ -257,6 +259,16 @@ export class Ksm {
   /** Completed full scans (ksm_scan.seqnr, sysfs full_scans). */
   get fullScans(): number {
     return this.seqnr;
+  }
+
+  /**
+   * The page references KSM's paths hold at this moment, per pfn: what an accounting check must add to
+   * page tables and pins while ksmd (or break_ksm) is paused inside a page. Empty between pages.
+   */
+  heldRefs(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const pfn of this.held) out.set(pfn, (out.get(pfn) ?? 0) + 1);
+    return out;
   }
 
   /** Is this mm registered with ksmd (has an mm_slot)? */
@@ -407,6 +419,7 @@ export class Ksm {
               const pfn = page.pfn[i];
               if ((flags[pfn] & PG_ANON) !== 0) {
                 f.refcount[pfn]++; // follow_page(FOLL_GET)
+                this.held.push(pfn);
                 const item = this.getNextRmapItem(slot, vpn);
                 this.scanPrev = item;
                 this.scanVpn = vpn + 1;
@@ -524,7 +537,7 @@ export class Ksm {
       const ok = yield* this.tryToMergeWithKsmPage(item, pfn, kpfn);
       if (ok) {
         // the page was merged: its rmap item joins kpage's stable node
-        yield* this.lockPage(kpfn);
+        if (!trylockPage(this.k, this.agent, kpfn)) yield* lock(this.agent, pageLock(this.k, kpfn));
         const kn = this.pageStableNode(kpfn);
         if (kn !== NO_NODE) this.stableTreeAppend(item, kn);
         unlockPage(this.k, this.agent, kpfn);
@@ -564,7 +577,7 @@ export class Ksm {
     this.putPage(treePfn);
     if (merged < 0) return;
     // both pages map the new KSM page: a stable node for it, holding both rmap items
-    yield* this.lockPage(merged);
+    if (!trylockPage(this.k, this.agent, merged)) yield* lock(this.agent, pageLock(this.k, merged));
     const sn = this.stableTreeInsert(merged);
     this.stableTreeAppend(treeItem, sn);
     this.stableTreeAppend(item, sn);
@@ -604,6 +617,7 @@ export class Ksm {
     const f = this.k.frames;
     if (this.pageStableNode(pfn) !== NO_NODE) {
       f.refcount[pfn]++; // ksm page forked
+      this.held.push(pfn);
       return pfn;
     }
     const key = f.content[pfn];
@@ -641,6 +655,7 @@ export class Ksm {
     if (f.content[kpfn] !== key)
       throw new ModelBug(`KSM page ${kpfn} changed content while in the stable tree`);
     f.refcount[kpfn]++;
+    this.held.push(kpfn);
     return kpfn;
   }
 
@@ -837,6 +852,7 @@ export class Ksm {
       const p = followPage(mm, addr, false);
       if (p > 0 && (this.k.frames.flags[p] & PG_ANON) !== 0) {
         this.k.frames.refcount[p]++;
+        this.held.push(p);
         pfn = p;
       }
     }
@@ -862,9 +878,12 @@ export class Ksm {
       ok = yield* this.tryToMergeWithKsmPage(treeItem, treePfn, pfn);
       if (!ok) {
         // "ksm page with only one pte pointing to it: so break it"
-        yield* this.breakCow(item);
-        if ((this.k.frames.flags[pfn] & PG_KSM) !== 0 && this.k.frames.mapcount(pfn) > 0)
+        const broken = yield* this.breakCow(item);
+        // break_cow could not run (the vma went, the mm is exiting, no memory): the KSM page stays
+        // mapped outside the stable tree until it is unmapped or written, as in the kernel
+        if (!broken && (this.k.frames.flags[pfn] & PG_KSM) !== 0 && this.k.frames.mapcount(pfn) > 0) {
           this.orphans.add(pfn);
+        }
       }
     }
     return ok ? pfn : -1;
@@ -1018,18 +1037,19 @@ export class Ksm {
     return ok;
   }
 
-  /** break_cow: COW the item's page back to a private copy, under its mm's mmap_sem. */
-  private *breakCow(item: number): Path {
+  /** break_cow: COW the item's page back to a private copy, under its mm's mmap_sem; did it run? */
+  private *breakCow(item: number): Path<boolean> {
     const mm = this.slotMm(item);
     const addr = this.items.vpn[item] * 4096;
     const sem = mm.mmapLock;
     if (sem.owner === null) sem.readers++;
     else yield* lockShared(this.agent, sem);
     const vma = this.findMergeableVma(mm, addr);
-    if (vma !== undefined) yield* this.breakKsm(this.agent, vma, addr);
+    const broken = vma !== undefined && (yield* this.breakKsm(this.agent, vma, addr)) === null;
     unlockShared(sem);
     this.stats.breakCow++;
     this.log('break_cow', mm, addr / 4096);
+    return broken;
   }
 
   /**
@@ -1044,6 +1064,7 @@ export class Ksm {
       const pfn = followPage(mm, addr, false);
       if (pfn <= 0 || (k.frames.flags[pfn] & PG_KSM) === 0) return null;
       k.getPage(pfn); // follow_page(FOLL_GET)
+      this.held.push(pfn);
       const r = yield* handleMmFault(k, agent, vma, addr, true);
       this.putPage(pfn);
       if (r === 'oom') return 'ENOMEM';
@@ -1160,15 +1181,15 @@ export class Ksm {
     return slot.mm;
   }
 
-  /** lock_page (sleeps until the page lock is free). */
-  private *lockPage(pfn: number): Path {
-    if (!trylockPage(this.k, this.agent, pfn)) yield* lock(this.agent, pageLock(this.k, pfn));
-  }
-
-  /** put_page from ksmd. */
+  /** put_page of a reference KSM took (follow_page, get_ksm_page). */
   private putPage(pfn: number): void {
     const k = this.k;
-    if (pfn !== ZERO_PFN && k.frames.refcount[pfn] === 1) this.orphans.delete(pfn);
+    const held = this.held;
+    const i = held.lastIndexOf(pfn);
+    if (i < 0) throw new ModelBug(`ksmd puts pfn ${pfn}, which it does not hold`);
+    held[i] = held[held.length - 1];
+    held.pop();
+    if (k.frames.refcount[pfn] === 1) this.orphans.delete(pfn);
     k.putPage(pfn);
   }
 
