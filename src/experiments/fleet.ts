@@ -110,7 +110,7 @@ export function runFleet(kernel: KernelName, seed: number, p: FleetParams, tick?
   w.ksm.runUntilStable();
   const merged = kvmTotals(w);
   tick?.();
-  for (const vm of vms) for (let i = 0; i < p.pagesPerGuest; i++) vm.read(i);
+  for (const vm of vms) for (let i = 0; i < p.pagesPerGuest; i++) vm.read(i, 8);
   const read = kvmTotals(w);
   vms.forEach((vm, g) => {
     const id = contents.fill(g + 1);
