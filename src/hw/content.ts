@@ -16,7 +16,8 @@ const PATTERN_BASE = 0x8000_0000;
 const PATTERN_BLOCK = 4096;
 /** Short writes are memoised: (old content, offset, bytes) -> new content. */
 const MEMO_MAX_BYTES = 64;
-const MEMO_MAX_ENTRIES = 1 << 16;
+// bounded so the contents only the memo keeps alive stay small (at most 4096 pages, 16 MiB)
+const MEMO_MAX_ENTRIES = 1 << 12;
 
 /**
  * Page contents, stored once per distinct content. Three canonical forms keep memory proportional to

@@ -63,6 +63,7 @@ import {
   IN_STABLE,
   IN_UNSTABLE,
   IntMap,
+  KeyFilter,
   MISSING,
   NO_ITEM,
   NO_NODE,
@@ -179,6 +180,9 @@ export class Ksm {
    * maps keyed on `id | 0` (one-to-one on uint32 content ids).
    */
   private readonly stable = new IntMap(12);
+  /** Keys ever filed in the stable tree since the filter's last rebuild (a superset of its keys). */
+  private readonly stableFilter = new KeyFilter(16);
+  private stableRemovals = 0;
   /** stable_node chains: their dups, most recent first (a chain is filed as -(index + 1)). */
   private readonly chains: number[][] = [];
   private readonly freeChains: number[] = [];
@@ -198,7 +202,8 @@ export class Ksm {
   private busy = false;
   private readonly pendingExit: MmSlot[] = [];
   /** Page references KSM's paths hold right now (ksmd's FOLL_GET and get_ksm_page ones, break_ksm's). */
-  private readonly held: number[] = [];
+  private held = new Int32Array(8);
+  private heldCount = 0;
   /** KSM pages a failed break_cow left outside the stable tree (the kernel tolerates them too). */
   private readonly orphans = new Set<number>();
   /** Out-parameters (a path returns one value). */
@@ -267,7 +272,7 @@ export class Ksm {
    */
   heldRefs(): Map<number, number> {
     const out = new Map<number, number>();
-    for (const pfn of this.held) out.set(pfn, (out.get(pfn) ?? 0) + 1);
+    for (let i = 0; i < this.heldCount; i++) out.set(this.held[i], (out.get(this.held[i]) ?? 0) + 1);
     return out;
   }
 
@@ -419,7 +424,7 @@ export class Ksm {
               const pfn = page.pfn[i];
               if ((flags[pfn] & PG_ANON) !== 0) {
                 f.refcount[pfn]++; // follow_page(FOLL_GET)
-                this.held.push(pfn);
+                this.hold(pfn);
                 const item = this.getNextRmapItem(slot, vpn);
                 this.scanPrev = item;
                 this.scanVpn = vpn + 1;
@@ -617,10 +622,11 @@ export class Ksm {
     const f = this.k.frames;
     if (this.pageStableNode(pfn) !== NO_NODE) {
       f.refcount[pfn]++; // ksm page forked
-      this.held.push(pfn);
+      this.hold(pfn);
       return pfn;
     }
     const key = f.content[pfn];
+    if (!this.stableFilter.mayHave(key | 0)) return -1;
     const entry = this.stable.get(key | 0);
     if (entry === MISSING) return -1;
     let found = NO_NODE;
@@ -655,7 +661,7 @@ export class Ksm {
     if (f.content[kpfn] !== key)
       throw new ModelBug(`KSM page ${kpfn} changed content while in the stable tree`);
     f.refcount[kpfn]++;
-    this.held.push(kpfn);
+    this.hold(kpfn);
     return kpfn;
   }
 
@@ -670,8 +676,10 @@ export class Ksm {
     }
     const node = this.nodes.alloc(kpfn, key);
     this.pfnNode[kpfn] = node;
-    if (entry === MISSING) this.stable.set(key | 0, node);
-    else if (entry > 0) {
+    if (entry === MISSING) {
+      this.stable.set(key | 0, node);
+      this.fileStableKey(key | 0);
+    } else if (entry > 0) {
       // alloc_stable_node_chain + stable_node_chain_add_dup: the full node and the new one become dups
       this.stable.set(key | 0, this.newChain([node, entry]));
       this.cv[this.sChains]++;
@@ -682,6 +690,16 @@ export class Ksm {
       this.cv[this.sDups]++;
     }
     return node;
+  }
+
+  /** A new key in the stable tree: into the filter, which is rebuilt when it gets crowded or stale. */
+  private fileStableKey(key: number): void {
+    const size = this.stable.size;
+    if (size * 16 > this.stableFilter.size || this.stableRemovals > Math.max(4096, size)) {
+      this.stableFilter.reset(Math.max(16, Math.ceil(Math.log2(size * 32))));
+      this.stableRemovals = 0;
+      this.stable.forEach((k) => this.stableFilter.add(k));
+    } else this.stableFilter.add(key);
   }
 
   private newChain(dups: number[]): number {
@@ -735,8 +753,10 @@ export class Ksm {
     nd.len[node] = 0;
     const key = nd.key[node] | 0;
     const entry = this.stable.get(key);
-    if (entry === node) this.stable.delete(key);
-    else if (entry !== MISSING && entry < 0) {
+    if (entry === node) {
+      this.stable.delete(key);
+      this.stableRemovals++;
+    } else if (entry !== MISSING && entry < 0) {
       const chain = this.chains[-entry - 1];
       const i = chain.indexOf(node);
       if (i >= 0) {
@@ -744,6 +764,7 @@ export class Ksm {
         cv[this.sDups]--;
         if (chain.length === 0) {
           this.stable.delete(key);
+          this.stableRemovals++;
           this.freeChain(entry);
           cv[this.sChains]--;
         }
@@ -852,7 +873,7 @@ export class Ksm {
       const p = followPage(mm, addr, false);
       if (p > 0 && (this.k.frames.flags[p] & PG_ANON) !== 0) {
         this.k.frames.refcount[p]++;
-        this.held.push(p);
+        this.hold(p);
         pfn = p;
       }
     }
@@ -1064,7 +1085,7 @@ export class Ksm {
       const pfn = followPage(mm, addr, false);
       if (pfn <= 0 || (k.frames.flags[pfn] & PG_KSM) === 0) return null;
       k.getPage(pfn); // follow_page(FOLL_GET)
-      this.held.push(pfn);
+      this.hold(pfn);
       const r = yield* handleMmFault(k, agent, vma, addr, true);
       this.putPage(pfn);
       if (r === 'oom') return 'ENOMEM';
@@ -1181,14 +1202,24 @@ export class Ksm {
     return slot.mm;
   }
 
+  /** A page reference KSM's path just took. */
+  private hold(pfn: number): void {
+    if (this.heldCount === this.held.length) {
+      const bigger = new Int32Array(this.held.length * 2);
+      bigger.set(this.held);
+      this.held = bigger;
+    }
+    this.held[this.heldCount++] = pfn;
+  }
+
   /** put_page of a reference KSM took (follow_page, get_ksm_page). */
   private putPage(pfn: number): void {
-    const k = this.k;
     const held = this.held;
-    const i = held.lastIndexOf(pfn);
+    let i = this.heldCount - 1;
+    while (i >= 0 && held[i] !== pfn) i--;
     if (i < 0) throw new ModelBug(`ksmd puts pfn ${pfn}, which it does not hold`);
-    held[i] = held[held.length - 1];
-    held.pop();
+    held[i] = held[--this.heldCount];
+    const k = this.k;
     if (k.frames.refcount[pfn] === 1) this.orphans.delete(pfn);
     k.putPage(pfn);
   }

@@ -277,3 +277,39 @@ export class IntMap {
     }
   }
 }
+
+/**
+ * A one-hash Bloom filter over int32 keys: "certainly absent" answers without touching a big table.
+ * The stable tree consults it first, since most scanned pages have no KSM twin; keys removed from the
+ * tree stay set until the next rebuild, which only costs a lookup.
+ */
+export class KeyFilter {
+  private bits: Uint32Array;
+  private shift: number;
+
+  constructor(log2Bits = 16) {
+    this.bits = new Uint32Array(Math.max(1, (1 << log2Bits) >>> 5));
+    this.shift = 32 - log2Bits;
+  }
+
+  /** Number of bits. */
+  get size(): number {
+    return this.bits.length * 32;
+  }
+
+  add(key: number): void {
+    const b = Math.imul(key, 0x85ebca6b) >>> this.shift;
+    this.bits[b >>> 5] |= 1 << (b & 31);
+  }
+
+  mayHave(key: number): boolean {
+    const b = Math.imul(key, 0x85ebca6b) >>> this.shift;
+    return (this.bits[b >>> 5] & (1 << (b & 31))) !== 0;
+  }
+
+  /** Start over with 2^log2Bits bits and no key. */
+  reset(log2Bits: number): void {
+    this.bits = new Uint32Array(Math.max(1, (1 << log2Bits) >>> 5));
+    this.shift = 32 - log2Bits;
+  }
+}

@@ -1,0 +1,98 @@
+/** Shared set-up for the primary-MMU tests: an MmSystem with the invariant checker and flag validator watching. */
+import { expect } from 'vitest';
+import { InvariantChecker } from '../../src/check/invariants.js';
+import { ZERO_PFN } from '../../src/hw/frames.js';
+import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
+import type { KernelName } from '../../src/kernel/profiles.js';
+import type { AccessOutcome } from '../../src/mm/access.js';
+import type { AccessRecord, Kernel } from '../../src/mm/kernel.js';
+import type { Mm } from '../../src/mm/mm.js';
+import { MmSystem } from '../../src/mm/system.js';
+import { UseChangePteValidator } from '../../src/notifier/validator.js';
+
+export const PAGE = 4096;
+
+export interface Harness {
+  sys: MmSystem;
+  checker: InvariantChecker;
+  /** The raw pte at (proc, addr). */
+  pte(proc: string, addr: number): number;
+  /** The pfn mapped at (proc, addr), ZERO_PFN for the zero page, -1 if nothing is present. */
+  pfn(proc: string, addr: number): number;
+  writable(proc: string, addr: number): boolean;
+  /** Sweep the invariants now and fail on any violation. */
+  clean(): void;
+  /** Read `len` bytes as a string (fails if the access faults). */
+  str(proc: string, addr: number, len: number): string;
+  bytes(proc: string, addr: number, len: number): number[];
+}
+
+export function harness(
+  kernel: KernelName = 'v5.0',
+  opts: { ramBytes?: number; cpus?: number } = {},
+): Harness {
+  const sys = new MmSystem({ kernel, ramBytes: opts.ramBytes ?? 16 << 20, cpus: opts.cpus ?? 2 });
+  const checker = new InvariantChecker(sys.kernel, {
+    secondaries: () => [],
+    pinnedRefs: () => sys.pinnedRefs(),
+  });
+  sys.kernel.observers.push(checker, new UseChangePteValidator(sys.kernel));
+  const pte = (proc: string, addr: number): number => sys.task(proc).mm.pt.get(Math.floor(addr / PAGE));
+  const h: Harness = {
+    sys,
+    checker,
+    pte,
+    pfn(proc, addr) {
+      const p = pte(proc, addr);
+      if (!ptePresent(p)) return -1;
+      return pteSpecial(p) ? ZERO_PFN : ptePfn(p);
+    },
+    writable: (proc, addr) => pteWrite(pte(proc, addr)),
+    clean() {
+      checker.checkNow();
+      expect(sys.kernel.violations).toEqual([]);
+    },
+    str(proc, addr, len) {
+      return new TextDecoder().decode(data(sys.read(proc, addr, len)));
+    },
+    bytes(proc, addr, len) {
+      return Array.from(data(sys.read(proc, addr, len)));
+    },
+  };
+  return h;
+}
+
+export function data(r: AccessOutcome): Uint8Array {
+  if (!r.ok) throw new Error(`access failed: ${r.error}`);
+  return r.data!;
+}
+
+export function addr(r: number | string): number {
+  if (typeof r !== 'number') throw new Error(`mmap failed: ${r}`);
+  return r;
+}
+
+/** Frames in use right now. */
+export function framesUsed(h: Harness): number {
+  return h.sys.kernel.frames.used;
+}
+
+/**
+ * A device writes `bytes` at `address` of `mm` through a pin on `pfn` (DMA: no page table involved), and
+ * the observers hear of it as a write by that device.
+ */
+export function dmaWrite(
+  k: Kernel,
+  device: string,
+  mm: Mm,
+  address: number,
+  pfn: number,
+  bytes: Uint8Array,
+): void {
+  const agent = k.agents.find((a) => a.name === device) ?? k.newAgent(device, -1);
+  const before = k.frames.content[pfn];
+  const after = k.contents.write(before, address % PAGE, bytes);
+  k.setContent(pfn, after);
+  const rec: AccessRecord = { agent, mm, address, write: true, pfn, before, after, via: `dma:${device}` };
+  for (const o of k.observers) o.onAccess?.(rec);
+}

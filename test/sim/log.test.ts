@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { MmSystem } from '../../src/mm/system.js';
+import { Counters } from '../../src/sim/counters.js';
+import { Digest, hashBytes } from '../../src/sim/hash.js';
+import { EventLog, toChromeTrace } from '../../src/sim/log.js';
+import { Rng } from '../../src/sim/rng.js';
+
+/** A small workload whose choices come from `seed`; returns the system after it ran. */
+function workload(seed: number): MmSystem {
+  const rng = new Rng(seed);
+  const sys = new MmSystem({ kernel: 'v5.0', ramBytes: 1 << 20 });
+  sys.spawn('p');
+  const a = sys.mmap('p', 8 * 4096, 'rw') as number;
+  for (let i = 0; i < 20; i++) {
+    const page = rng.below(8);
+    if (rng.below(2) === 0)
+      sys.write('p', a + page * 4096 + rng.below(4096), new Uint8Array([rng.below(256)]));
+    else sys.read('p', a + page * 4096, 16);
+  }
+  sys.fork('p', 'c');
+  sys.write('c', a + rng.below(8) * 4096, 'child');
+  sys.madvise('p', a, 4 * 4096, 'dontneed');
+  sys.exit('c');
+  sys.exit('p');
+  return sys;
+}
+
+describe('EventLog', () => {
+  it('the same run twice gives the same digest; another seed gives another', () => {
+    const h1 = workload(1).kernel.machine.log.hash();
+    const h2 = workload(1).kernel.machine.log.hash();
+    const h3 = workload(2).kernel.machine.log.hash();
+    expect(h1).toMatch(/^[0-9a-f]{16}$/);
+    expect(h2).toBe(h1);
+    expect(h3).not.toBe(h1);
+    expect(workload(1).kernel.machine.log.events.length).toBeGreaterThan(20);
+  });
+
+  it('the digest covers every field: one differing detail changes it', () => {
+    const base = { agent: 'p', cpu: 0, kind: 'pte' as const, what: 'set_pte_at', mm: 1, start: 4096 };
+    const a = new EventLog(true);
+    const b = new EventLog(true);
+    a.record(base);
+    b.record(base);
+    expect(a.hash()).toBe(b.hash());
+    a.record({ ...base, newPte: 'pfn 0x1 P RW U' });
+    b.record({ ...base, newPte: 'pfn 0x2 P RW U' });
+    expect(a.hash()).not.toBe(b.hash());
+  });
+
+  it('with recording off only the sequence advances; keep bounds memory, not the digest', () => {
+    const off = new EventLog(false);
+    off.record({ agent: 'x', cpu: 0, kind: 'step', what: 's' });
+    expect(off.length).toBe(1);
+    expect(off.events).toEqual([]);
+    expect(off.hash()).toBe(new EventLog(false).hash());
+    const kept = new EventLog(true, 2);
+    const all = new EventLog(true);
+    for (let i = 0; i < 5; i++) {
+      kept.record({ agent: 'x', cpu: 0, kind: 'step', what: `s${i}` });
+      all.record({ agent: 'x', cpu: 0, kind: 'step', what: `s${i}` });
+    }
+    expect(kept.events.map((e) => e.seq)).toEqual([0, 1]);
+    expect(kept.length).toBe(5);
+    expect(kept.hash()).toBe(all.hash());
+  });
+
+  it('a system with recording off counts the same faults as one with it on', () => {
+    const run = (recording: boolean): Record<string, number> => {
+      const sys = new MmSystem({ kernel: 'v5.0', ramBytes: 1 << 20, recording });
+      sys.spawn('p');
+      const a = sys.mmap('p', 4 * 4096, 'rw') as number;
+      sys.read('p', a, 1);
+      sys.write('p', a + 4096, 'x');
+      sys.fork('p', 'c');
+      sys.write('c', a + 4096, 'y');
+      expect(sys.kernel.machine.log.events.length > 0).toBe(recording);
+      return sys.kernel.counters.snapshot();
+    };
+    expect(run(false)).toEqual(run(true));
+  });
+
+  it('exports Chrome trace events, one track per agent', () => {
+    const sys = workload(3);
+    const trace = toChromeTrace(sys.kernel.machine.log.events) as {
+      traceEvents: { ph: string; tid: number }[];
+    };
+    expect(trace.traceEvents.length).toBeGreaterThan(sys.kernel.machine.log.events.length);
+    const names = trace.traceEvents.filter((e) => e.ph === 'M').length;
+    expect(names).toBe(1 + 2); // the process and two agents (p, c)
+    JSON.stringify(trace);
+  });
+});
+
+describe('Digest, Counters, Rng', () => {
+  it('Digest is deterministic and order sensitive', () => {
+    const d = (xs: number[]): string => {
+      const g = new Digest();
+      for (const x of xs) g.number(x);
+      return g.hex();
+    };
+    expect(d([1, 2])).toBe(d([1, 2]));
+    expect(d([1, 2])).not.toBe(d([2, 1]));
+    expect(d([2 ** 40])).not.toBe(d([0]));
+    const s = new Digest();
+    s.string('ab');
+    const t = new Digest();
+    t.string('ba');
+    expect(s.hex()).not.toBe(t.hex());
+    expect(hashBytes(new Uint8Array(8))).toBe(hashBytes(new Uint8Array(8)));
+  });
+
+  it('Counters: slots are stable, snapshots sorted, unknown names read 0', () => {
+    const c = new Counters();
+    const s = c.slot('b.x');
+    c.values[s] += 2;
+    c.add('a.y');
+    c.add('b.x', 3);
+    expect(c.slot('b.x')).toBe(s);
+    expect(c.get('b.x')).toBe(5);
+    expect(c.get('nope')).toBe(0);
+    expect(c.has('nope')).toBe(false);
+    expect(Object.keys(c.snapshot())).toEqual(['a.y', 'b.x']);
+  });
+
+  it('Rng: same seed same stream, below(n) in range', () => {
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const c = new Rng(43);
+    const xs = Array.from({ length: 10 }, () => a.nextU32());
+    expect(Array.from({ length: 10 }, () => b.nextU32())).toEqual(xs);
+    expect(Array.from({ length: 10 }, () => c.nextU32())).not.toEqual(xs);
+    const counts = new Array(6).fill(0);
+    for (let i = 0; i < 6000; i++) counts[a.below(6)]++;
+    for (const n of counts) expect(n).toBeGreaterThan(800);
+  });
+});
