@@ -15,7 +15,11 @@ describe('run() from TypeScript', () => {
       { fork: { proc: 'parent', child: 'child' }, expect: [{ same_frame: ['parent:buf', 'child:buf'] }] },
       { write: { proc: 'child', addr: 'buf', data: 'yo' } },
     ],
-    expect: [{ reads: { at: 'parent:buf', equals: 'hi' } }, { counters: { 'faults.cow_copy': 1 } }, { invariants: 'hold' }],
+    expect: [
+      { reads: { at: 'parent:buf', equals: 'hi' } },
+      { counters: { 'faults.cow_copy': 1 } },
+      { invariants: 'hold' },
+    ],
   };
 
   it('runs a document object and gives the --json result', () => {
@@ -28,7 +32,10 @@ describe('run() from TypeScript', () => {
   });
 
   it('rejects an invalid document with positioned errors, not a crash', () => {
-    const bad = { ...scenario, steps: [{ spawn: 'p' }, { mmap: { proc: 'p', size: 'lots', prot: 'rw', as: 'b' } }] } as Scenario;
+    const bad = {
+      ...scenario,
+      steps: [{ spawn: 'p' }, { mmap: { proc: 'p', size: 'lots', prot: 'rw', as: 'b' } }],
+    } as Scenario;
     expect(() => run(bad)).toThrow(ScenarioError);
     try {
       run(bad);
