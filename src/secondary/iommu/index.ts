@@ -135,7 +135,6 @@ export class IommuSva implements SecondaryMmuView {
    * ->invalidate_range (intel_invalidate_range / arm_smmu_mm_invalidate_range): invalidate the IOTLB and
    * ATC for [start, end). Runs under the ptl; takes no lock.
    */
-  // biome-ignore lint/correctness/useYield: a notifier op is a path even when it never waits (it runs under the ptl)
   *invalidateRange(agent: Agent, start: number, end: number): Path {
     const from = Math.floor(start / PAGE);
     const to = Math.ceil(end / PAGE);
@@ -151,7 +150,6 @@ export class IommuSva implements SecondaryMmuView {
   }
 
   /** ->release: tear down the PASID entry and flush everything; later DMA is aborted. */
-  // biome-ignore lint/correctness/useYield: a notifier op is a path even when it never waits
   *release(agent: Agent): Path {
     this.iotlb.clear();
     this.released = true;
