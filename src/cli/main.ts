@@ -9,6 +9,7 @@ import { EXPERIMENTS, findExperiment } from '../experiments/index.js';
 import { renderBarChart } from '../experiments/svg.js';
 import { renderCsv, renderTable } from '../experiments/table.js';
 import { isKernelName, KERNEL_NAMES, type KernelName, PROFILES } from '../kernel/profiles.js';
+import type { Step } from '../scenario/ast.js';
 import { formatError, parseScenario } from '../scenario/parse.js';
 import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
 import { toChromeTrace } from '../sim/log.js';
@@ -171,23 +172,27 @@ function cmdRun(args: string[], io: Io): number {
   const scenario = readScenario(file);
   const stepLines: string[] = [];
   let seen = 0;
+  const progress = new Progress(`running ${file}`, countSteps(scenario.steps));
   const run = new ScenarioRun(scenario, {
     kernel,
     seed,
     file,
-    onStep: values.steps
-      ? (index, step, world) => {
-          const events = world.kernel.machine.log.events;
-          stepLines.push(`step ${index} ${step.op} (${step.pos.file}:${step.pos.line}:${step.pos.col})`);
-          for (; seen < events.length; seen++)
-            if (events[seen].kind !== 'step') stepLines.push(`  ${formatEvent(events[seen])}`);
-        }
-      : undefined,
+    onStep: (index, step, world) => {
+      progress.update(index + 1);
+      if (!values.steps) return;
+      const events = world.kernel.machine.log.events;
+      stepLines.push(`step ${index} ${step.op} (${step.pos.file}:${step.pos.line}:${step.pos.col})`);
+      for (; seen < events.length; seen++) {
+        if (events[seen].kind !== 'step') stepLines.push(`  ${formatEvent(events[seen])}`);
+      }
+    },
   });
   let result: RunResult;
   try {
     result = run.run();
+    progress.done();
   } catch (e) {
+    progress.done();
     if (e instanceof ScenarioRuntimeError)
       throw new UsageError(`${e.pos.file}:${e.pos.line}:${e.pos.col}: error: ${e.message}`);
     throw e;
@@ -199,6 +204,17 @@ function cmdRun(args: string[], io: Io): number {
     io.out(formatRunResult(result, styler({ isTTY: io.stdoutIsTty })));
   }
   return result.ok ? 0 : 1;
+}
+
+/** Steps the runner will execute (repeat bodies times their count, every parallel thread). */
+function countSteps(steps: readonly Step[]): number {
+  let n = 0;
+  for (const s of steps) {
+    if (s.op === 'repeat') n += s.times * countSteps(s.steps);
+    else if (s.op === 'parallel') for (const t of s.threads) n += countSteps(t);
+    else n++;
+  }
+  return n;
 }
 
 export function formatRunResult(r: RunResult, s = styler({})): string {
