@@ -48,7 +48,7 @@ Examples:
   mmsim run examples/01-zero-page.yaml --kernel v6.10
   mmsim list
 `,
-  run: `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps]
+  run: `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps] [--interleave S]
 
 Runs a scenario: every step, the invariants after each step, then every expectation.
 Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
@@ -59,6 +59,8 @@ Options:
   --json            print the result as JSON
   --trace FILE      write the event log as Chrome trace-event JSON (opens in Perfetto)
   --steps           print every step with the events it caused
+  --interleave S    run 'parallel' threads interleaved at every preemption point, in the order a
+                    random walk seeded with S picks (the same S gives the same interleaving)
 
 Examples:
   mmsim run examples/03-ksm-merge.yaml
@@ -159,6 +161,7 @@ function cmdRun(args: string[], io: Io): number {
     json: { type: 'boolean' },
     trace: { type: 'string' },
     steps: { type: 'boolean' },
+    interleave: { type: 'string' },
   });
   if (values.help) {
     io.out(HELP.run);
@@ -169,6 +172,7 @@ function cmdRun(args: string[], io: Io): number {
   const file = positionals[0];
   const kernel = kernelOption(values.kernel as string | undefined);
   const seed = seedOption(values.seed as string | undefined);
+  const interleave = values.interleave === undefined ? undefined : seedOption(values.interleave as string);
   const scenario = readScenario(file);
   const stepLines: string[] = [];
   let seen = 0;
@@ -177,6 +181,7 @@ function cmdRun(args: string[], io: Io): number {
     kernel,
     seed,
     file,
+    interleave,
     onStep: (index, step, world) => {
       progress.update(index + 1);
       if (!values.steps) return;

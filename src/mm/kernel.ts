@@ -79,14 +79,20 @@ export type Errno =
   | 'EOPNOTSUPP';
 
 export class Task {
-  readonly signals: string[] = [];
   alive = true;
   constructor(
     readonly pid: number,
     readonly name: string,
     public mm: Mm,
     readonly agent: Agent,
+    /** Signals delivered; threads of one process share the list. */
+    readonly signals: string[] = [],
   ) {}
+
+  /** Another thread of this process: the same mm and signals, its own agent (and CPU). */
+  thread(agent: Agent): Task {
+    return new Task(this.pid, this.name, this.mm, agent, this.signals);
+  }
 }
 
 export interface KernelConfig {

@@ -3,10 +3,15 @@
  * after each step (per the scenario's `checks`), evaluates every expectation, and returns the result
  * the contract describes (SCENARIO.md "Result").
  */
+
+import { Scheduler } from '../check/scheduler.js';
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { isKernelName, type KernelName } from '../kernel/profiles.js';
-import type { StoreSource } from '../mm/access.js';
+import { type StoreSource, userAccess } from '../mm/access.js';
+import type { Task } from '../mm/kernel.js';
+import { doMadvise, doMprotect, doMunmap, parseProt } from '../mm/mmap.js';
+import type { Path } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
 import type { AddrExpr, Expectation, Payload, Scenario, SourcePos, Step } from './ast.js';
 import { World } from './world.js';
@@ -59,6 +64,11 @@ export interface RunOptions {
   onStep?: (index: number, step: Step, world: World) => void;
   /** How the file was named, for the replay line. */
   file?: string;
+  /**
+   * Run `parallel` threads interleaved at every preemption point, in the order a random walk seeded with
+   * this number chooses (the model checker's driver). Without it, threads run one after another.
+   */
+  interleave?: number;
 }
 
 /** A problem in the file that only shows when running it (an address past its mapping's end). */
@@ -184,7 +194,11 @@ export class ScenarioRun {
       return;
     }
     if (step.op === 'parallel') {
-      // the sequential runner takes the threads in order; the model checker explores interleavings
+      if (this.options.interleave !== undefined) {
+        this.runInterleaved(step, this.options.interleave);
+        return;
+      }
+      // the sequential runner takes the threads in order; the scheduler explores interleavings
       for (const thread of step.threads) for (const s of thread) this.runStep(s);
       return;
     }
@@ -197,6 +211,185 @@ export class ScenarioRun {
     if (this.scenario.checks.invariants === 'every_step') this.world.checkNow();
     for (const e of step.expect ?? []) this.evaluate(e);
     this.options.onStep?.(index, step, this.world);
+  }
+
+  // ---- interleaved parallel threads ----
+
+  private readonly threadTasks = new Map<string, Task>();
+
+  /** Run the threads of a `parallel` step interleaved by a seeded random walk over their pauses. */
+  private runInterleaved(step: Extract<Step, { op: 'parallel' }>, seed: number): void {
+    const sched = new Scheduler();
+    step.threads.forEach((steps, i) => {
+      sched.add(`thread${i}`, this.threadPath(steps, i));
+    });
+    sched.runAll((seed ^ Math.imul(this.stepIndex + 1, 0x9e3779b1)) >>> 0);
+    const k = this.world.kernel;
+    if (k.recording)
+      k.log({
+        agent: 'scenario',
+        cpu: -1,
+        kind: 'step',
+        what: 'interleaving',
+        detail: sched.decisions.join(' '),
+      });
+    if (this.scenario.checks.invariants === 'every_step') this.world.checkNow();
+    for (const e of step.expect ?? []) this.evaluate(e);
+  }
+
+  private *threadPath(steps: readonly Step[], thread: number): Path {
+    for (const st of steps) {
+      if (st.op === 'repeat') {
+        for (let i = 0; i < st.times; i++) yield* this.threadPath(st.steps, thread);
+        continue;
+      }
+      if (st.op === 'parallel') {
+        for (const t of st.threads) yield* this.threadPath(t, thread);
+        continue;
+      }
+      const index = this.stepIndex++;
+      this.stepPos[index] = st.pos;
+      this.world.kernel.step = index;
+      yield* this.stepPath(st, thread);
+      for (const e of st.expect ?? []) this.evaluate(e);
+    }
+  }
+
+  /** Thread `thread`'s view of process `proc`: the process itself for thread 0, else another thread of it. */
+  private threadTask(proc: string, thread: number): Task {
+    const task = this.world.task(proc);
+    if (thread === 0) return task;
+    const key = `${proc}/${thread}`;
+    let t = this.threadTasks.get(key);
+    if (t === undefined || t.mm !== task.mm) {
+      t = task.thread(this.world.kernel.newAgent(`${proc}.t${thread}`));
+      this.threadTasks.set(key, t);
+    }
+    return t;
+  }
+
+  /** A step as a path that pauses where its kernel paths do; setup steps run at once. */
+  private *stepPath(step: Exclude<Step, { op: 'repeat' } | { op: 'parallel' }>, thread: number): Path {
+    const w = this.world;
+    const k = w.kernel;
+    switch (step.op) {
+      case 'write': {
+        const addr = this.resolve(step.addr, step.proc, step.size);
+        const t = this.threadTask(step.proc, thread);
+        const r = yield* userAccess(k, t, addr, step.size, this.storeSource(step, addr, step.size));
+        if (!r.ok) this.outcome(step, r.error);
+        return;
+      }
+      case 'read': {
+        const addr = this.resolve(step.addr, step.proc, step.size);
+        const r = yield* userAccess(k, this.threadTask(step.proc, thread), addr, step.size, undefined, true);
+        if (!r.ok) this.outcome(step, r.error);
+        if (step.equals !== undefined)
+          this.checkRead(step, r.ok && r.data ? [...r.data] : null, r.ok ? null : r.error);
+        return;
+      }
+      case 'ksm': {
+        const ksm = w.ksm;
+        if (step.fullScans !== undefined) {
+          const target = ksm.fullScans + step.fullScans;
+          for (let guard = 0; ksm.fullScans < target && guard < 1_000_000; guard++) {
+            const before = w.counters.get('ksm.pages_scanned');
+            yield* ksm.doScan(Math.max(1, this.scenario.ksm.pagesToScan));
+            if (w.counters.get('ksm.pages_scanned') === before && ksm.fullScans < target && guard > 4) break;
+          }
+        } else yield* ksm.doScan(step.scanPages);
+        return;
+      }
+      case 'guest': {
+        const g = w.guests.get(step.vm)!;
+        for (let i = 0; i < step.pages; i++) {
+          const write = step.access === 'write';
+          const r = yield* g.guestAccess(
+            thread % Math.max(1, g.vcpus.length),
+            step.gfn + i,
+            write,
+            write ? this.guestSource(step, i) : undefined,
+            false,
+            write ? undefined : (step.size ?? 4096),
+          );
+          if (!r.ok) this.outcome(step, `gfn ${step.gfn + i}: ${r.error}`);
+        }
+        return;
+      }
+      case 'dev': {
+        const d = w.devices.get(step.device)!;
+        const addr = this.resolve(step.addr, d.task.name, step.pages * 4096);
+        for (let i = 0; i < step.pages; i++) {
+          const a = addr + i * 4096;
+          const r = yield* d.devAccess(
+            a,
+            step.access === 'write',
+            step.access === 'write' ? this.deviceFill(i) : undefined,
+          );
+          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
+        }
+        return;
+      }
+      case 'dma': {
+        const d = w.iommus.get(step.iommu);
+        if (d === undefined) {
+          this.outcome(step, `no IOMMU binding ${step.iommu}`);
+          return;
+        }
+        const addr = this.resolve(step.addr, d.task.name, step.pages * 4096);
+        for (let i = 0; i < step.pages; i++) {
+          const a = addr + i * 4096;
+          const r = yield* d.dma(
+            a,
+            step.access === 'write',
+            step.access === 'write' ? this.deviceFill(i) : undefined,
+          );
+          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
+        }
+        return;
+      }
+      case 'munmap': {
+        const t = this.threadTask(step.proc, thread);
+        const r = yield* doMunmap(k, t.agent, t.mm, this.resolve(step.addr, step.proc), step.size);
+        this.errno(step, r);
+        return;
+      }
+      case 'madvise': {
+        const t = this.threadTask(step.proc, thread);
+        const r = yield* doMadvise(
+          k,
+          t.agent,
+          t.mm,
+          this.resolve(step.addr, step.proc),
+          step.size,
+          step.advice,
+          w.sys.ksm,
+        );
+        this.errno(step, r);
+        return;
+      }
+      case 'mprotect': {
+        const t = this.threadTask(step.proc, thread);
+        const prot = parseProt(step.prot)!;
+        const r = yield* doMprotect(k, t.agent, t.mm, this.resolve(step.addr, step.proc), step.size, prot);
+        this.errno(step, r);
+        return;
+      }
+      default:
+        // setup and bookkeeping steps (spawn, mmap, vm, fork, exit, gup, ...) happen at once
+        this.execute(step);
+    }
+  }
+
+  private checkRead(step: Extract<Step, { op: 'read' }>, got: number[] | null, error: string | null): void {
+    const want = step.equals!;
+    const ok = got !== null && got.length === want.length && got.every((b, i) => b === want[i]);
+    this.expectations.push({
+      text: `read ${step.addr.text} equals ${describeBytes(want)}`,
+      ok,
+      actual: got === null ? error : describeBytes(got),
+      at: at(step.pos),
+    });
   }
 
   private outcome(step: Step, result: string): void {

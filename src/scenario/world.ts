@@ -57,7 +57,12 @@ export class World {
     else {
       this.checker = new InvariantChecker(k, {
         secondaries: () => this.secondaries(),
-        pinnedRefs: () => this.sys.pinnedRefs(),
+        pinnedRefs: () => {
+          // gup/pin handles, plus the reference ksmd holds while it is paused inside a page
+          const refs = this.sys.pinnedRefs();
+          for (const [pfn, n] of this.ksm.heldRefs()) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
+          return refs;
+        },
         ksmProblems: () => this.ksm.problems(),
       });
       k.observers.push(this.checker);

@@ -42,3 +42,25 @@ describe('example scenarios', () => {
     expect(c.traceHash).not.toBe(a.traceHash);
   });
 });
+
+describe('parallel threads interleaved by the scheduler', () => {
+  const file = 'examples/18-parallel-race.yaml';
+  const parsed = parseScenario(readFileSync(file, 'utf8'), file);
+  if (!parsed.ok) throw new Error('parse');
+  for (const kernel of ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10'] as const) {
+    it(`${kernel}: every one of 25 random interleavings keeps every invariant and expectation`, () => {
+      const hashes = new Set<string>();
+      for (let seed = 1; seed <= 25; seed++) {
+        const r = runScenario(parsed.scenario, { kernel, interleave: seed });
+        const bad = [
+          ...r.violations.map((v) => v.message),
+          ...r.expectations.filter((e) => !e.ok).map((e) => e.text),
+        ];
+        expect(bad, `interleave ${seed}`).toEqual([]);
+        hashes.add(r.traceHash);
+        expect(runScenario(parsed.scenario, { kernel, interleave: seed }).traceHash).toBe(r.traceHash);
+      }
+      expect(hashes.size).toBeGreaterThan(10);
+    });
+  }
+});

@@ -676,6 +676,7 @@ export class Ksm {
     }
     const node = this.nodes.alloc(kpfn, key);
     this.pfnNode[kpfn] = node;
+    this.orphans.delete(kpfn);
     if (entry === MISSING) {
       this.stable.set(key | 0, node);
       this.fileStableKey(key | 0);
@@ -698,7 +699,9 @@ export class Ksm {
     if (size * 16 > this.stableFilter.size || this.stableRemovals > Math.max(4096, size)) {
       this.stableFilter.reset(Math.max(16, Math.ceil(Math.log2(size * 32))));
       this.stableRemovals = 0;
-      this.stable.forEach((k) => this.stableFilter.add(k));
+      this.stable.forEach((k) => {
+        this.stableFilter.add(k);
+      });
     } else this.stableFilter.add(key);
   }
 
@@ -899,12 +902,12 @@ export class Ksm {
       ok = yield* this.tryToMergeWithKsmPage(treeItem, treePfn, pfn);
       if (!ok) {
         // "ksm page with only one pte pointing to it: so break it"
-        const broken = yield* this.breakCow(item);
-        // break_cow could not run (the vma went, the mm is exiting, no memory): the KSM page stays
-        // mapped outside the stable tree until it is unmapped or written, as in the kernel
-        if (!broken && (this.k.frames.flags[pfn] & PG_KSM) !== 0 && this.k.frames.mapcount(pfn) > 0) {
+        yield* this.breakCow(item);
+        // break_cow breaks only this item's pte: if forked mms map the page too (or break_cow could
+        // not run), it stays a KSM page outside the stable tree until they unmap or write it — as in
+        // the kernel, where set_page_stable_node(page, NULL) marked the page itself
+        if ((this.k.frames.flags[pfn] & PG_KSM) !== 0 && this.k.frames.mapcount(pfn) > 0)
           this.orphans.add(pfn);
-        }
       }
     }
     return ok ? pfn : -1;
@@ -1097,7 +1100,6 @@ export class Ksm {
   // ---- the hooks: madvise, fork, exit ----
 
   /** ksm_madvise(MADV_MERGEABLE): __ksm_enter the mm if it is not registered yet. */
-  // biome-ignore lint/correctness/useYield: a path by contract; __ksm_enter itself never waits
   private *ksmMadviseMergeable(vma: Vma): Path<Errno | null> {
     if (!vma.mm.exiting && !vma.mm.attached.has(ATTACH_KEY)) this.ksmEnter(vma.mm);
     return null;

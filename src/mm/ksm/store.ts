@@ -232,7 +232,7 @@ export class IntMap {
     t[3 * i + 1] = key;
     t[3 * i + 2] = value;
     this.size++;
-    if (this.used * 4 > (mask + 1) * 3) this.rehash();
+    if (this.used * 2 > mask + 1) this.rehash();
   }
 
   delete(key: number): boolean {
@@ -265,7 +265,7 @@ export class IntMap {
     const old = this.t;
     const oldGen = this.gen;
     let bits = 32 - this.shift;
-    if (this.size * 2 > this.mask + 1) bits++;
+    if (this.size * 4 > this.mask + 1) bits++;
     this.t = new Int32Array(3 << bits);
     this.gen = 1;
     this.shift = 32 - bits;
