@@ -3,7 +3,7 @@
  * ptep_clear_flush(_notify), set_pte_at_notify (include/linux/mmu_notifier.h, v5.0/v5.2; pgtable-generic.c).
  * Each asks the kernel profile, so the same path behaves as v3.2, v5.0, the RFC or v6.10.
  */
-import { formatPte } from '../hw/pte.js';
+import { formatPte, PTE_ACCESSED, pteMkold, ptePresent } from '../hw/pte.js';
 import { type Agent, DONE, done, type Path } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
@@ -161,4 +161,49 @@ function* setPteAtNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number,
     yield* mm.notifiers.changePte(agent, mm, vpn * 4096, pte);
   }
   k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
+}
+
+/**
+ * ptep_clear_flush_young_notify (include/linux/mmu_notifier.h): test-and-clear the pte's accessed bit,
+ * flush the CPU TLB if it was set, then ask every secondary MMU (clear_flush_young); young if any was.
+ * Used by page_referenced (reclaim) and idle-page tracking.
+ */
+export function* ptepClearFlushYoungNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<boolean> {
+  let young = ptepTestAndClearYoung(k, agent, mm, vpn);
+  if (young) yield* k.flushTlbRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+  if (mm.notifiers !== null)
+    young = (yield* mm.notifiers.clearFlushYoung(agent, mm, vpn * 4096, vpn * 4096 + 4096)) || young;
+  return young;
+}
+
+/** ptep_clear_young_notify: as above without any TLB flush (the secondaries may skip theirs too). */
+export function* ptepClearYoungNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<boolean> {
+  let young = ptepTestAndClearYoung(k, agent, mm, vpn);
+  if (mm.notifiers !== null)
+    young = (yield* mm.notifiers.clearYoung(agent, mm, vpn * 4096, vpn * 4096 + 4096)) || young;
+  return young;
+}
+
+/** mmu_notifier_test_young: is the page young in any secondary MMU (without clearing)? */
+export function* mmuNotifierTestYoung(mm: Mm, agent: Agent, address: number): Path<boolean> {
+  if (mm.notifiers === null) return false;
+  return yield* mm.notifiers.testYoung(agent, mm, address);
+}
+
+/** ptep_test_and_clear_young: the hardware accessed bit, cleared in place (no pte writer is involved). */
+function ptepTestAndClearYoung(k: Kernel, agent: Agent, mm: Mm, vpn: number): boolean {
+  const pte = mm.pt.get(vpn);
+  if (!ptePresent(pte) || (pte & PTE_ACCESSED) === 0) return false;
+  mm.pt.set(vpn, pteMkold(pte));
+  if (k.recording) {
+    k.log({
+      agent: agent.name,
+      cpu: agent.cpu,
+      kind: 'pte',
+      what: 'ptep_test_and_clear_young',
+      mm: mm.id,
+      start: vpn * 4096,
+    });
+  }
+  return true;
 }
