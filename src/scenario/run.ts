@@ -11,7 +11,7 @@ import { isKernelName, type KernelName } from '../kernel/profiles.js';
 import { type StoreSource, userAccess } from '../mm/access.js';
 import type { Task } from '../mm/kernel.js';
 import { doMadvise, doMprotect, doMunmap, parseProt } from '../mm/mmap.js';
-import type { Path } from '../sim/exec.js';
+import { type Path, runToCompletion } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
 import type { AddrExpr, Expectation, Payload, Scenario, SourcePos, Step } from './ast.js';
 import { World } from './world.js';
@@ -377,7 +377,7 @@ export class ScenarioRun {
       }
       default:
         // setup and bookkeeping steps (spawn, mmap, vm, fork, exit, gup, ...) happen at once
-        this.execute(step);
+        this.executeAtOnce(step);
     }
   }
 
@@ -396,7 +396,19 @@ export class ScenarioRun {
     this.outcomes.push({ step: this.stepIndex - 1, at: at(step.pos), op: step.op, result });
   }
 
+  /** Run one step to completion: through its path, or at once for setup steps and ksmd's fast loop. */
   private execute(step: Exclude<Step, { op: 'repeat' } | { op: 'parallel' }>): void {
+    if (step.op === 'ksm') {
+      // the sequential helpers run ksmd without stopping at its preemption points (same outcome, faster)
+      if (step.fullScans !== undefined) this.world.ksm.runFullScans(step.fullScans);
+      else this.world.ksm.scan(step.scanPages);
+      return;
+    }
+    runToCompletion(this.stepPath(step, 0));
+  }
+
+  /** Steps that take no kernel path worth interleaving: set-up and bookkeeping. */
+  private executeAtOnce(step: Exclude<Step, { op: 'repeat' } | { op: 'parallel' }>): void {
     const w = this.world;
     const sys = w.sys;
     switch (step.op) {
@@ -411,38 +423,6 @@ export class ScenarioRun {
         else this.mappings.get(step.proc)!.set(step.as, { start: r, size: step.size });
         return;
       }
-      case 'munmap':
-        this.errno(step, sys.munmap(step.proc, this.resolve(step.addr, step.proc), step.size));
-        return;
-      case 'mprotect':
-        this.errno(step, sys.mprotect(step.proc, this.resolve(step.addr, step.proc), step.size, step.prot));
-        return;
-      case 'madvise':
-        this.errno(step, sys.madvise(step.proc, this.resolve(step.addr, step.proc), step.size, step.advice));
-        return;
-      case 'write': {
-        const addr = this.resolve(step.addr, step.proc, step.size);
-        const r = sys.store(step.proc, addr, step.size, this.storeSource(step, addr, step.size));
-        if (!r.ok) this.outcome(step, r.error);
-        return;
-      }
-      case 'read': {
-        const addr = this.resolve(step.addr, step.proc, step.size);
-        const r = sys.read(step.proc, addr, step.size);
-        if (!r.ok) this.outcome(step, r.error);
-        if (step.equals !== undefined) {
-          const got = r.ok && r.data ? [...r.data] : null;
-          const ok =
-            got !== null && got.length === step.equals.length && got.every((b, i) => b === step.equals![i]);
-          this.expectations.push({
-            text: `read ${step.addr.text} equals ${describeBytes(step.equals)}`,
-            ok,
-            actual: got === null ? (r.ok ? null : r.error) : describeBytes(got),
-            at: at(step.pos),
-          });
-        }
-        return;
-      }
       case 'fork': {
         const r = sys.fork(step.proc, step.child);
         if (typeof r === 'string') this.outcome(step, r);
@@ -451,10 +431,6 @@ export class ScenarioRun {
       }
       case 'exit':
         sys.exit(step.proc);
-        return;
-      case 'ksm':
-        if (step.fullScans !== undefined) w.ksm.runFullScans(step.fullScans);
-        else w.ksm.scan(step.scanPages);
         return;
       case 'vm':
         w.addVm(
@@ -468,49 +444,12 @@ export class ScenarioRun {
           step.vcpus,
         );
         return;
-      case 'guest': {
-        const g = w.guests.get(step.vm)!;
-        const gfn = step.gfn;
-        for (let i = 0; i < step.pages; i++) {
-          const r =
-            step.access === 'write'
-              ? g.write(gfn + i, this.guestSource(step, i))
-              : g.read(gfn + i, step.size ?? 4096);
-          if (!r.ok) this.outcome(step, `gfn ${gfn + i}: ${r.error}`);
-        }
-        return;
-      }
       case 'device':
         w.addDevice(step.name, step.proc);
         return;
-      case 'dev': {
-        const d = w.devices.get(step.device)!;
-        const proc = d.task.name;
-        const addr = this.resolve(step.addr, proc, step.pages * 4096);
-        for (let i = 0; i < step.pages; i++) {
-          const a = addr + i * 4096;
-          const r = step.access === 'write' ? d.write(a, this.deviceFill(i)) : d.read(a);
-          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
-        }
-        return;
-      }
       case 'iommu': {
         const r = w.addIommu(step.name, step.proc);
         if (typeof r === 'string') this.outcome(step, r);
-        return;
-      }
-      case 'dma': {
-        const d = w.iommus.get(step.iommu);
-        if (d === undefined) {
-          this.outcome(step, `no IOMMU binding ${step.iommu}`);
-          return;
-        }
-        const addr = this.resolve(step.addr, d.task.name, step.pages * 4096);
-        for (let i = 0; i < step.pages; i++) {
-          const a = addr + i * 4096;
-          const r = step.access === 'write' ? d.write(a, this.deviceFill(i)) : d.read(a);
-          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
-        }
         return;
       }
       case 'gup':
@@ -526,6 +465,8 @@ export class ScenarioRun {
       case 'unpin':
         this.errno(step, sys.unpin(step.pin));
         return;
+      default:
+        throw new Error(`${step.op} has a kernel path: run it through stepPath`);
     }
   }
 

@@ -8,6 +8,7 @@ import { ZERO_PFN } from '../hw/frames.js';
 import type { StoreSource } from '../mm/access.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
+import type { Counters } from '../sim/counters.js';
 import { type Agent, ModelBug } from '../sim/exec.js';
 
 /**
@@ -107,3 +108,31 @@ export function logSecondary(
 
 /** Hexadecimal, for messages. */
 export const hex = (x: number): string => `0x${x.toString(16)}`;
+
+/** One secondary MMU's counters (`kvm.vm1.faults`, ...): slots resolved once, bumped in the hot path. */
+export class AgentCounters<C extends string> {
+  private readonly slots: Record<C, number>;
+
+  constructor(
+    private readonly counters: Counters,
+    prefix: string,
+    private readonly names: readonly C[],
+  ) {
+    this.slots = Object.fromEntries(names.map((n) => [n, counters.slot(`${prefix}.${n}`)])) as Record<
+      C,
+      number
+    >;
+  }
+
+  bump(c: C, n = 1): void {
+    this.counters.values[this.slots[c]] += n;
+  }
+
+  get(c: C): number {
+    return this.counters.values[this.slots[c]];
+  }
+
+  all(): Record<C, number> {
+    return Object.fromEntries(this.names.map((n) => [n, this.get(n)])) as Record<C, number>;
+  }
+}

@@ -37,6 +37,7 @@ import {
   unlockShared,
 } from '../../sim/exec.js';
 import {
+  AgentCounters,
   accessFrame,
   logSecondary,
   PAGE,
@@ -74,7 +75,7 @@ export class HmmMirror implements SecondaryMmuView {
   /** The device page table (dmirror->pt): vpn -> pfn * 2 + writable. No page references are held. */
   readonly pt = new Map<number, number>();
   destroyed = false;
-  private readonly slot: Record<HmmCounter, number>;
+  private readonly stat_: AgentCounters<HmmCounter>;
 
   constructor(
     private readonly kernel: Kernel,
@@ -87,10 +88,7 @@ export class HmmMirror implements SecondaryMmuView {
     this.agent = kernel.newAgent(`${deviceName}.dev`, -1);
     this.mutex = new Lock(`${this.counters}.mutex`);
     const c = kernel.counters;
-    this.slot = Object.fromEntries(HMM_COUNTERS.map((k) => [k, c.slot(`${this.counters}.${k}`)])) as Record<
-      HmmCounter,
-      number
-    >;
+    this.stat_ = new AgentCounters(c, this.counters, HMM_COUNTERS);
     this.notifier = new MmuIntervalNotifier(this.name, this.mm, 0, USER_END, {
       invalidate: (agent, sub, range, curSeq) => this.invalidate(agent, sub, range, curSeq),
     });
@@ -99,15 +97,15 @@ export class HmmMirror implements SecondaryMmuView {
   }
 
   private bump(c: HmmCounter, n = 1): void {
-    this.kernel.counters.values[this.slot[c]] += n;
+    this.stat_.bump(c, n);
   }
 
   stat(c: HmmCounter): number {
-    return this.kernel.counters.values[this.slot[c]];
+    return this.stat_.get(c);
   }
 
   stats(): Record<HmmCounter, number> {
-    return Object.fromEntries(HMM_COUNTERS.map((k) => [k, this.stat(k)])) as Record<HmmCounter, number>;
+    return this.stat_.all();
   }
 
   /** The device's entry for the page holding `address`. */

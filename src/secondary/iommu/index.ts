@@ -29,6 +29,7 @@ import {
   unlockShared,
 } from '../../sim/exec.js';
 import {
+  AgentCounters,
   accessFrame,
   hex,
   logSecondary,
@@ -64,7 +65,7 @@ export class IommuSva implements SecondaryMmuView {
   /** The PASID was torn down (->release, or unbind). */
   released = false;
   private readonly notifier: MmuNotifier | null;
-  private readonly slot: Record<IommuCounter, number>;
+  private readonly stat_: AgentCounters<IommuCounter>;
 
   constructor(
     private readonly kernel: Kernel,
@@ -76,10 +77,7 @@ export class IommuSva implements SecondaryMmuView {
     this.mm = task.mm;
     this.agent = kernel.newAgent(`${deviceName}.dma`, -1);
     const c = kernel.counters;
-    this.slot = Object.fromEntries(IOMMU_COUNTERS.map((k) => [k, c.slot(`${this.counters}.${k}`)])) as Record<
-      IommuCounter,
-      number
-    >;
+    this.stat_ = new AgentCounters(c, this.counters, IOMMU_COUNTERS);
     if (!kernel.profile.hasInvalidateRange) {
       // no ->invalidate_range before v3.19: nothing could keep a shared-page-table TLB coherent
       this.bindError = 'EOPNOTSUPP';
@@ -107,15 +105,15 @@ export class IommuSva implements SecondaryMmuView {
   }
 
   private bump(c: IommuCounter, n = 1): void {
-    this.kernel.counters.values[this.slot[c]] += n;
+    this.stat_.bump(c, n);
   }
 
   stat(c: IommuCounter): number {
-    return this.kernel.counters.values[this.slot[c]];
+    return this.stat_.get(c);
   }
 
   stats(): Record<IommuCounter, number> {
-    return Object.fromEntries(IOMMU_COUNTERS.map((k) => [k, this.stat(k)])) as Record<IommuCounter, number>;
+    return this.stat_.all();
   }
 
   /** The IOTLB entry for the page holding `address`. */

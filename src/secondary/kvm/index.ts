@@ -29,6 +29,7 @@ import {
   unlock,
 } from '../../sim/exec.js';
 import {
+  AgentCounters,
   accessFrame,
   hex,
   logSecondary,
@@ -112,7 +113,7 @@ export class KvmGuest implements SecondaryMmuView {
   released = false;
   destroyed = false;
   private readonly notifier: MmuNotifier;
-  private readonly slot: Record<KvmCounter, number>;
+  private readonly stat_: AgentCounters<KvmCounter>;
   /** Pages gfn_to_pfn holds a reference on until kvm_release_pfn_clean (one per fault in flight). */
   private readonly inflight: number[] = [];
 
@@ -134,10 +135,7 @@ export class KvmGuest implements SecondaryMmuView {
     this.tlbs = this.vcpus.map(() => new GuestTlb());
     this.mmuLock = new Lock(`${this.counters}.mmu_lock`);
     const c = kernel.counters;
-    this.slot = Object.fromEntries(KVM_COUNTERS.map((k) => [k, c.slot(`${this.counters}.${k}`)])) as Record<
-      KvmCounter,
-      number
-    >;
+    this.stat_ = new AgentCounters(c, this.counters, KVM_COUNTERS);
     const ops: MmuNotifierOps = {
       invalidateRangeStart: (a, r) => this.invalidateRangeStart(a, r),
       invalidateRangeEnd: (a, r) => this.invalidateRangeEnd(a, r),
@@ -158,17 +156,17 @@ export class KvmGuest implements SecondaryMmuView {
   // ---- counters ----
 
   private bump(c: KvmCounter, n = 1): void {
-    this.kernel.counters.values[this.slot[c]] += n;
+    this.stat_.bump(c, n);
   }
 
   /** The value of one of this guest's counters. */
   stat(c: KvmCounter): number {
-    return this.kernel.counters.values[this.slot[c]];
+    return this.stat_.get(c);
   }
 
   /** Every counter of this guest, by short name. */
   stats(): Record<KvmCounter, number> {
-    return Object.fromEntries(KVM_COUNTERS.map((k) => [k, this.stat(k)])) as Record<KvmCounter, number>;
+    return this.stat_.all();
   }
 
   // ---- introspection ----
