@@ -43,8 +43,13 @@ export class InvariantChecker implements KernelObserver {
     private readonly sources: CheckSources,
   ) {}
 
+  /** Messages already reported: a stale translation found again by the next sweep is one violation. */
+  private readonly reported = new Set<string>();
+
   private report(invariant: string, message: string, agents: string[], addresses: string[]): void {
     if (this.k.violations.length >= this.maxReports) return;
+    if (this.reported.has(message)) return;
+    this.reported.add(message);
     this.k.reportViolation({ invariant, message, agents, addresses });
   }
 

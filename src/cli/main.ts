@@ -8,7 +8,14 @@ import { parseArgs } from 'node:util';
 import { EXPERIMENTS, findExperiment } from '../experiments/index.js';
 import { renderBarChart } from '../experiments/svg.js';
 import { renderCsv, renderTable } from '../experiments/table.js';
-import { isKernelName, KERNEL_NAMES, type KernelName, PROFILES } from '../kernel/profiles.js';
+import {
+  isKernelName,
+  KERNEL_NAMES,
+  type KernelName,
+  PROFILES,
+  type ProfileOverrides,
+  parseProfileSetting,
+} from '../kernel/profiles.js';
 import type { Step } from '../scenario/ast.js';
 import { formatError, parseScenario } from '../scenario/parse.js';
 import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
@@ -48,7 +55,7 @@ Examples:
   mmsim run examples/01-zero-page.yaml --kernel v6.10
   mmsim list
 `,
-  run: `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps] [--interleave S]
+  run: `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps] [--interleave S] [--set F=V]
 
 Runs a scenario: every step, the invariants after each step, then every expectation.
 Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
@@ -59,6 +66,8 @@ Options:
   --json            print the result as JSON
   --trace FILE      write the event log as Chrome trace-event JSON (opens in Perfetto)
   --steps           print every step with the events it caused
+  --set FIELD=VAL   a what-if change to the kernel profile (repeatable), e.g.
+                    --set kvmChangePteBumpsSeq=false  --set useChangePteFlagAt.wpPageCopy=false
   --interleave S    run 'parallel' threads interleaved at every preemption point, in the order a
                     random walk seeded with S picks (the same S gives the same interleaving)
 
@@ -85,6 +94,7 @@ Options:
   --svg FILE        also write the chart as SVG
   --seed N          the seed (default 1)
   --scale X         workload size factor (default 1; e.g. 0.25 for a quick look)
+  --set FIELD=VAL   a what-if change to every kernel profile (repeatable)
 
 Examples:
   mmsim experiment change-pte
@@ -124,6 +134,17 @@ function seedOption(v: string | undefined): number | undefined {
   return Number(v);
 }
 
+/** `--set FIELD=VALUE` (repeatable): what-if changes to the kernel profile. */
+function overridesOption(settings: string[] | undefined): ProfileOverrides | undefined {
+  if (settings === undefined || settings.length === 0) return undefined;
+  const o: ProfileOverrides = {};
+  for (const s of settings) {
+    const err = parseProfileSetting(s, o);
+    if (err !== null) throw new UsageError(`--set: ${err}`);
+  }
+  return o;
+}
+
 /** Write a file atomically: nothing half-written if anything fails. */
 function writeAtomically(path: string, content: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -135,12 +156,12 @@ function writeAtomically(path: string, content: string): void {
   }
 }
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
 
 function parse(
   args: string[],
   options: OptionSpec,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
     const r = parseArgs({
       args,
@@ -148,7 +169,10 @@ function parse(
       allowPositionals: true,
       strict: true,
     });
-    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+    return {
+      values: r.values as Record<string, string | boolean | string[] | undefined>,
+      positionals: r.positionals,
+    };
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
@@ -162,6 +186,7 @@ function cmdRun(args: string[], io: Io): number {
     trace: { type: 'string' },
     steps: { type: 'boolean' },
     interleave: { type: 'string' },
+    set: { type: 'string', multiple: true },
   });
   if (values.help) {
     io.out(HELP.run);
@@ -173,6 +198,7 @@ function cmdRun(args: string[], io: Io): number {
   const kernel = kernelOption(values.kernel as string | undefined);
   const seed = seedOption(values.seed as string | undefined);
   const interleave = values.interleave === undefined ? undefined : seedOption(values.interleave as string);
+  const profileOverrides = overridesOption(values.set as string[] | undefined);
   const scenario = readScenario(file);
   const stepLines: string[] = [];
   let seen = 0;
@@ -182,6 +208,7 @@ function cmdRun(args: string[], io: Io): number {
     seed,
     file,
     interleave,
+    profileOverrides,
     onStep: (index, step, world) => {
       progress.update(index + 1);
       if (!values.steps) return;
@@ -299,6 +326,7 @@ function cmdExperiment(args: string[], io: Io): number {
     svg: { type: 'string' },
     seed: { type: 'string' },
     scale: { type: 'string' },
+    set: { type: 'string', multiple: true },
   });
   if (values.help) {
     io.out(HELP.experiment);

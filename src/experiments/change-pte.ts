@@ -17,7 +17,7 @@ export const changePte: Experiment = {
     const total = opts.kernels.length * (params.guests + 2);
     let done = 0;
     const outcomes = opts.kernels.map((k) =>
-      runFleet(k, opts.seed, params, () => opts.progress?.(++done, total)),
+      runFleet(k, opts.seed, params, () => opts.progress?.(++done, total), opts.profileOverrides),
     );
     const columns = [
       { header: 'kernel' },

@@ -3,7 +3,7 @@
  * child write every page (copy-on-write in both directions). The table shows the notifier traffic each
  * kernel generates and what it costs the secondary MMUs.
  */
-import type { KernelName } from '../kernel/profiles.js';
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
@@ -20,8 +20,19 @@ interface StormOutcome {
   violations: number;
 }
 
-function storm(kernel: KernelName, seed: number, pages: number): StormOutcome {
-  const w = new World({ kernel, seed, ramBytes: (pages * 4 + 4096) * 4096, recording: false });
+function storm(
+  kernel: KernelName,
+  seed: number,
+  pages: number,
+  profileOverrides?: ProfileOverrides,
+): StormOutcome {
+  const w = new World({
+    kernel,
+    seed,
+    ramBytes: (pages * 4 + 4096) * 4096,
+    recording: false,
+    profileOverrides,
+  });
   const c = w.counters;
   const contents = w.kernel.contents;
   w.sys.spawn('vmm');
@@ -72,7 +83,7 @@ export const cowStorm: Experiment = {
     const pages = Math.max(16, Math.round(2048 * opts.scale));
     let done = 0;
     const outcomes = opts.kernels.map((k) => {
-      const o = storm(k, opts.seed, pages);
+      const o = storm(k, opts.seed, pages, opts.profileOverrides);
       opts.progress?.(++done, opts.kernels.length);
       return o;
     });

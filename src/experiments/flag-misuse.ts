@@ -7,7 +7,7 @@
  * replace_page.
  */
 import { Scheduler } from '../check/scheduler.js';
-import type { KernelName } from '../kernel/profiles.js';
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Violation } from '../mm/kernel.js';
 import { World } from '../scenario/world.js';
 import { P_MISUSE_CLEARED, replaceWritablePage } from './misuse-paths.js';
@@ -29,8 +29,20 @@ interface GuestSetup {
 const PAGES = 8;
 
 /** A process with a guest on it that has written every page (so KVM holds writable sptes). */
-function setup(kernel: KernelName, seed: number, rule: 'v2' | 'strict'): { w: World; ctx: GuestSetup } {
-  const w = new World({ kernel, seed, ramBytes: 16 * 1024 * 1024, recording: true, changePteRule: rule });
+function setup(
+  kernel: KernelName,
+  seed: number,
+  rule: 'v2' | 'strict',
+  profileOverrides?: ProfileOverrides,
+): { w: World; ctx: GuestSetup } {
+  const w = new World({
+    kernel,
+    seed,
+    ramBytes: 16 * 1024 * 1024,
+    recording: true,
+    changePteRule: rule,
+    profileOverrides,
+  });
   w.sys.spawn('vmm');
   const size = PAGES * 4096;
   const addr = w.sys.mmap('vmm', size, 'rw');
@@ -146,7 +158,7 @@ export const flagMisuse: Experiment = {
     const total = CASES.length * opts.kernels.length;
     for (const kernel of opts.kernels) {
       for (const c of CASES) {
-        const { w, ctx } = setup(kernel, opts.seed, c.rule ?? 'v2');
+        const { w, ctx } = setup(kernel, opts.seed, c.rule ?? 'v2', opts.profileOverrides);
         c.run(w, ctx);
         w.checkNow();
         const vs = w.kernel.violations;

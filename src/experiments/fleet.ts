@@ -4,7 +4,7 @@
  * the guest writes its image through its vCPU (EPT faults into KVM, GUP, host faults), then ksmd merges
  * the duplicates, then the guests read all their memory and write some of it.
  */
-import type { KernelName } from '../kernel/profiles.js';
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
 import type { KvmGuest } from '../secondary/kvm/index.js';
 
@@ -78,7 +78,13 @@ function diff(a: FleetPhase, b: FleetPhase): FleetPhase {
   };
 }
 
-export function runFleet(kernel: KernelName, seed: number, p: FleetParams, tick?: () => void): FleetOutcome {
+export function runFleet(
+  kernel: KernelName,
+  seed: number,
+  p: FleetParams,
+  tick?: () => void,
+  profileOverrides?: ProfileOverrides,
+): FleetOutcome {
   const pages = p.guests * p.pagesPerGuest;
   const w = new World({
     kernel,
@@ -86,6 +92,7 @@ export function runFleet(kernel: KernelName, seed: number, p: FleetParams, tick?
     ramBytes: (Math.ceil(pages * 1.25) + 4096) * 4096,
     recording: false,
     ksm: { pagesToScan: 1000 },
+    profileOverrides,
   });
   const contents = w.kernel.contents;
   const shared = Math.floor(p.pagesPerGuest * p.sharedFraction);

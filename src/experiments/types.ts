@@ -1,5 +1,5 @@
 /** What an experiment is and returns: one table (also JSON/CSV) and one chart. */
-import type { KernelName } from '../kernel/profiles.js';
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { BarChart } from './svg.js';
 import type { Column } from './table.js';
 
@@ -8,6 +8,8 @@ export interface ExperimentOptions {
   seed: number;
   /** Scale factor for the workload (1 = the built-in default). */
   scale: number;
+  /** What-if changes applied to every kernel profile. */
+  profileOverrides?: ProfileOverrides;
   /** Progress callback: done of total units. */
   progress?: (done: number, total: number) => void;
 }

@@ -121,3 +121,65 @@ export function isKernelName(s: string): s is KernelName {
 export function profile(name: KernelName): KernelProfile {
   return PROFILES[name];
 }
+
+/** A profile field a user may change for a what-if run: `kvmChangePteBumpsSeq=false`, `useChangePteFlagAt.wpPageCopy=false`. */
+export type ProfileOverrides = Partial<Omit<KernelProfile, 'name' | 'description' | 'useChangePteFlagAt'>> & {
+  useChangePteFlagAt?: Partial<KernelProfile['useChangePteFlagAt']>;
+};
+
+const ENUM_FIELDS: Record<string, readonly string[]> = {
+  kvmUseChangePte: ['ignore', 'skip-start-and-end', 'skip-zap'],
+  wpReuse: ['mapcount', 'anon-exclusive'],
+};
+
+/**
+ * Parse `field=value` (dotted for useChangePteFlagAt) into overrides; an error message says what was
+ * expected. Types follow the field's type in the profile.
+ */
+export function parseProfileSetting(text: string, into: ProfileOverrides): string | null {
+  const m = /^([A-Za-z.]+)=(.*)$/.exec(text.trim());
+  if (!m) return `expected FIELD=VALUE, got '${text}'`;
+  const [, field, raw] = m;
+  const base = PROFILES['v5.0'] as unknown as Record<string, unknown>;
+  const settable = Object.keys(base).filter((k) => k !== 'name' && k !== 'description');
+  const [head, sub] = field.split('.');
+  if (!settable.includes(head))
+    return `unknown profile field '${head}'; expected one of ${settable.join(', ')}`;
+  if (head === 'useChangePteFlagAt') {
+    const sites = Object.keys(base.useChangePteFlagAt as object);
+    if (sub === undefined || !sites.includes(sub))
+      return `expected useChangePteFlagAt.SITE with SITE one of ${sites.join(', ')}`;
+    if (raw !== 'true' && raw !== 'false') return `${field}: expected true or false, got '${raw}'`;
+    into.useChangePteFlagAt = { ...into.useChangePteFlagAt, [sub]: raw === 'true' };
+    return null;
+  }
+  if (sub !== undefined) return `'${head}' has no fields`;
+  const target = into as Record<string, unknown>;
+  const kind = typeof base[head];
+  if (kind === 'boolean') {
+    if (raw !== 'true' && raw !== 'false') return `${head}: expected true or false, got '${raw}'`;
+    target[head] = raw === 'true';
+  } else if (kind === 'number') {
+    if (!/^\d+$/.test(raw)) return `${head}: expected a non-negative integer, got '${raw}'`;
+    target[head] = Number(raw);
+  } else {
+    const allowed = ENUM_FIELDS[head] ?? [];
+    if (!allowed.includes(raw)) return `${head}: expected one of ${allowed.join(', ')}, got '${raw}'`;
+    target[head] = raw;
+  }
+  return null;
+}
+
+/** A profile with what-if overrides applied; its description says what was changed. */
+export function withOverrides(p: KernelProfile, o: ProfileOverrides | undefined): KernelProfile {
+  if (o === undefined || Object.keys(o).length === 0) return p;
+  const changes = Object.entries(o).map(
+    ([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+  );
+  return {
+    ...p,
+    ...o,
+    useChangePteFlagAt: { ...p.useChangePteFlagAt, ...o.useChangePteFlagAt },
+    description: `${p.description} [what-if: ${changes.join(', ')}]`,
+  } as KernelProfile;
+}

@@ -3,7 +3,12 @@
  * path to completion. Errors are the model's (errno values, SIGSEGV to the task), never exceptions.
  */
 import { PAGE_SIZE } from '../hw/content.js';
-import { type KernelName, profile as profileOf } from '../kernel/profiles.js';
+import {
+  type KernelName,
+  type ProfileOverrides,
+  profile as profileOf,
+  withOverrides,
+} from '../kernel/profiles.js';
 import { runToCompletion } from '../sim/exec.js';
 import { type AccessOutcome, type StoreSource, userAccess } from './access.js';
 import { doExit } from './exit.js';
@@ -20,6 +25,8 @@ export interface SystemConfig {
   cpus?: number;
   /** Keep the event log (default true; benchmarks turn it off). */
   recording?: boolean;
+  /** What-if changes to the kernel profile. */
+  profileOverrides?: ProfileOverrides;
 }
 
 export class MmSystem {
@@ -30,7 +37,7 @@ export class MmSystem {
   constructor(config: SystemConfig) {
     const ram = config.ramBytes ?? 256 * 1024 * 1024;
     this.kernel = new Kernel({
-      profile: profileOf(config.kernel),
+      profile: withOverrides(profileOf(config.kernel), config.profileOverrides),
       frames: Math.floor(ram / PAGE_SIZE),
       cpus: config.cpus ?? 2,
       recording: config.recording ?? true,

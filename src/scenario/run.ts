@@ -7,7 +7,7 @@
 import { Scheduler } from '../check/scheduler.js';
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
-import { isKernelName, type KernelName } from '../kernel/profiles.js';
+import { isKernelName, type KernelName, type ProfileOverrides } from '../kernel/profiles.js';
 import { type StoreSource, userAccess } from '../mm/access.js';
 import type { Task } from '../mm/kernel.js';
 import { doMadvise, doMprotect, doMunmap, parseProt } from '../mm/mmap.js';
@@ -69,6 +69,8 @@ export interface RunOptions {
    * this number chooses (the model checker's driver). Without it, threads run one after another.
    */
   interleave?: number;
+  /** What-if changes to the kernel profile. */
+  profileOverrides?: ProfileOverrides;
 }
 
 /** A problem in the file that only shows when running it (an address past its mapping's end). */
@@ -119,6 +121,7 @@ export class ScenarioRun {
       },
       checks: scenario.checks.invariants !== 'off',
       changePteRule: scenario.checks.changePteRule === 'v2' ? 'v2' : 'strict',
+      profileOverrides: options.profileOverrides,
     });
   }
 
@@ -182,8 +185,21 @@ export class ScenarioRun {
       at: v.step >= 0 && this.stepPos[v.step] ? at(this.stepPos[v.step]) : '',
       agents: v.agents,
       addresses: v.addresses,
-      trace: { replay: `mmsim run ${file} --kernel ${this.kernelName} --seed ${this.seed} --steps`, events },
+      trace: { replay: this.replayCommand(file), events },
     };
+  }
+
+  /** The command line that reproduces this run exactly. */
+  private replayCommand(file: string): string {
+    const parts = ['mmsim run', file, '--kernel', this.kernelName, '--seed', String(this.seed)];
+    if (this.options.interleave !== undefined) parts.push('--interleave', String(this.options.interleave));
+    for (const [key, value] of Object.entries(this.options.profileOverrides ?? {})) {
+      if (typeof value === 'object' && value !== null) {
+        for (const [site, v] of Object.entries(value)) parts.push('--set', `${key}.${site}=${v}`);
+      } else parts.push('--set', `${key}=${value}`);
+    }
+    parts.push('--steps');
+    return parts.join(' ');
   }
 
   // ---- steps ----

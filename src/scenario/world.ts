@@ -4,7 +4,7 @@
  * files, experiments and library users all drive a World.
  */
 import { InvariantChecker } from '../check/invariants.js';
-import type { KernelName } from '../kernel/profiles.js';
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Errno, Task } from '../mm/kernel.js';
 import { Ksm, type KsmConfig } from '../mm/ksm/index.js';
 import { MmSystem } from '../mm/system.js';
@@ -26,6 +26,8 @@ export interface WorldOptions {
   /** Check invariants at all (default true): access-time checks always, sweeps when asked. */
   checks?: boolean;
   changePteRule?: UseChangePteRule;
+  /** What-if changes to the kernel profile (e.g. { kvmChangePteBumpsSeq: false }). */
+  profileOverrides?: ProfileOverrides;
 }
 
 export class World {
@@ -47,6 +49,7 @@ export class World {
       ramBytes: options.ramBytes,
       cpus: options.cpus,
       recording: options.recording,
+      profileOverrides: options.profileOverrides,
     });
     const k = this.sys.kernel;
     this.ksm = new Ksm(k, options.ksm);

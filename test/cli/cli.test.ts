@@ -195,3 +195,42 @@ describe('mmsim experiment', () => {
     expect(run('experiment', 'change-pte', '--scale', '-1').code).toBe(2);
   });
 });
+
+describe('what-if profiles and the race model check', () => {
+  it('--set changes the profile; bad settings exit 2 with what was expected', () => {
+    const ok = run(
+      'run',
+      'examples/20-race-fault-vs-merge.yaml',
+      '--set',
+      'kvmChangePteBumpsSeq=false',
+      '--interleave',
+      '16',
+      '--json',
+    );
+    expect(ok.code).toBe(1);
+    const j = JSON.parse(ok.out);
+    expect(j.violations[0].invariant).toBe('coherence');
+    expect(j.violations[0].trace.replay).toContain('--interleave 16 --set kvmChangePteBumpsSeq=false');
+    expect(run('run', 'examples/20-race-fault-vs-merge.yaml', '--interleave', '16').code).toBe(0);
+    expect(run('run', 'examples/01-zero-page.yaml', '--set', 'nosuch=1').err).toMatch(
+      /unknown profile field 'nosuch'; expected one of/,
+    );
+    expect(run('run', 'examples/01-zero-page.yaml', '--set', 'hasChangePte=maybe').err).toMatch(
+      /expected true or false/,
+    );
+    expect(run('run', 'examples/01-zero-page.yaml', '--set', 'kvmUseChangePte=never').err).toMatch(
+      /expected one of ignore, skip-start-and-end, skip-zap/,
+    );
+  });
+
+  it('race: every modelled kernel survives; the RFC on a 2021 KVM does not', () => {
+    const r = run('experiment', 'race', '--scale', '0.25', '--format', 'json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out).rows as { kernel: string; violating: number; distinct: number }[];
+    for (const row of rows) {
+      if (row.kernel === 'rfc-2019/kvm2021') expect(row.violating).toBeGreaterThan(0);
+      else expect(row.violating).toBe(0);
+      expect(row.distinct).toBeGreaterThan(5);
+    }
+  });
+});
