@@ -1,10 +1,9 @@
 /** mmsim's public API. */
 export { run, type Scenario, ScenarioError } from './api.js';
-export { InvariantChecker } from './check/invariants.js';
-export { Scheduler } from './check/scheduler.js';
 export { EXPERIMENTS, findExperiment } from './experiments/index.js';
 export type { Experiment, ExperimentResult } from './experiments/types.js';
 export { KERNEL_NAMES, type KernelName, type KernelProfile, PROFILES } from './kernel/profiles.js';
+export { InvariantChecker } from './notifier/invariants.js';
 export type { MmuIntervalNotifierOps, MmuNotifier, MmuNotifierOps } from './notifier/ops.js';
 export { MmuIntervalNotifier } from './notifier/ops.js';
 export {
@@ -23,3 +22,4 @@ export { HmmMirror } from './secondary/hmm/index.js';
 export { IommuSva } from './secondary/iommu/index.js';
 export { KvmGuest } from './secondary/kvm/index.js';
 export { toChromeTrace } from './sim/log.js';
+export { Scheduler } from './sim/scheduler.js';

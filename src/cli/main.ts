@@ -5,6 +5,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { exploreScenario } from '../check/explore.js';
 import { EXPERIMENTS, findExperiment } from '../experiments/index.js';
 import { renderBarChart } from '../experiments/svg.js';
 import { renderCsv, renderTable } from '../experiments/table.js';
@@ -16,7 +17,7 @@ import {
   type ProfileOverrides,
   parseProfileSetting,
 } from '../kernel/profiles.js';
-import type { Step } from '../scenario/ast.js';
+import type { Scenario, Step } from '../scenario/ast.js';
 import { formatError, parseScenario } from '../scenario/parse.js';
 import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
 import { toChromeTrace } from '../sim/log.js';
@@ -55,7 +56,7 @@ Examples:
   mmsim run examples/01-zero-page.yaml --kernel v6.10
   mmsim list
 `,
-  run: `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps] [--interleave S] [--set F=V]
+  run: `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps] [--interleave S | --explore K | --schedule S] [--set F=V]
 
 Runs a scenario: every step, the invariants after each step, then every expectation.
 Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
@@ -68,6 +69,10 @@ Options:
   --steps           print every step with the events it caused
   --set FIELD=VAL   a what-if change to the kernel profile (repeatable), e.g.
                     --set kvmChangePteBumpsSeq=false  --set useChangePteFlagAt.wpPageCopy=false
+  --explore K       model-check: run every schedule of the 'parallel' threads with at most K
+                    preemptions (K = 0..9) and report the first that breaks anything
+  --max-runs N      stop --explore after N schedules (default 100000)
+  --schedule S      replay one schedule printed by --explore or a violation report
   --interleave S    run 'parallel' threads interleaved at every preemption point, in the order a
                     random walk seeded with S picks (the same S gives the same interleaving)
 
@@ -187,6 +192,9 @@ function cmdRun(args: string[], io: Io): number {
     steps: { type: 'boolean' },
     interleave: { type: 'string' },
     set: { type: 'string', multiple: true },
+    explore: { type: 'string' },
+    'max-runs': { type: 'string' },
+    schedule: { type: 'string' },
   });
   if (values.help) {
     io.out(HELP.run);
@@ -200,6 +208,15 @@ function cmdRun(args: string[], io: Io): number {
   const interleave = values.interleave === undefined ? undefined : seedOption(values.interleave as string);
   const profileOverrides = overridesOption(values.set as string[] | undefined);
   const scenario = readScenario(file);
+  if (values.explore !== undefined) {
+    return cmdExplore(scenario, file, kernel, profileOverrides, values, io);
+  }
+  const schedule = values.schedule as string | undefined;
+  if (schedule !== undefined && !/^\d+(\*\d+)?(,\d+(\*\d+)?)*$/.test(schedule)) {
+    throw new UsageError(
+      `--schedule: expected thread indices with repeat counts like 0*5,1*2,0, got '${schedule}'`,
+    );
+  }
   const stepLines: string[] = [];
   let seen = 0;
   const progress = new Progress(`running ${file}`, countSteps(scenario.steps));
@@ -209,6 +226,7 @@ function cmdRun(args: string[], io: Io): number {
     file,
     interleave,
     profileOverrides,
+    schedule,
     onStep: (index, step, world) => {
       progress.update(index + 1);
       if (!values.steps) return;
@@ -236,6 +254,62 @@ function cmdRun(args: string[], io: Io): number {
     io.out(formatRunResult(result, styler({ isTTY: io.stdoutIsTty })));
   }
   return result.ok ? 0 : 1;
+}
+
+/** `run --explore K`: every schedule of the parallel threads with at most K preemptions. */
+function cmdExplore(
+  scenario: Scenario,
+  file: string,
+  kernel: KernelName | undefined,
+  profileOverrides: ProfileOverrides | undefined,
+  values: Record<string, string | boolean | string[] | undefined>,
+  io: Io,
+): number {
+  const k = values.explore as string;
+  if (!/^\d$/.test(k)) throw new UsageError(`--explore: expected a preemption bound from 0 to 9, got '${k}'`);
+  const maxRunsText = (values['max-runs'] as string | undefined) ?? '100000';
+  if (!/^\d+$/.test(maxRunsText) || Number(maxRunsText) < 1)
+    throw new UsageError(`--max-runs: expected a positive integer, got '${maxRunsText}'`);
+  const progress = new Progress(`exploring ${file}`, Number(maxRunsText));
+  const r = exploreScenario(scenario, {
+    kernel,
+    profileOverrides,
+    maxPreemptions: Number(k),
+    maxRuns: Number(maxRunsText),
+    file,
+    progress: (n) => progress.update(n),
+  });
+  progress.done();
+  const kernelName = kernel ?? scenario.kernel;
+  if (values.json)
+    io.out(
+      `${JSON.stringify({ name: scenario.name, kernel: kernelName, maxPreemptions: Number(k), ...r }, null, 2)}\n`,
+    );
+  else {
+    const s = styler({ isTTY: io.stdoutIsTty });
+    io.out(
+      `${s.bold(scenario.name)}  kernel ${kernelName}  schedules with <= ${k} preemptions: ${r.schedules}${r.complete ? ' (all)' : ' (stopped at --max-runs)'}, ${r.distinctTraces} distinct traces\n`,
+    );
+    if (r.failing === 0) io.out(`  ${s.green('no schedule broke an invariant or an expectation')}\n`);
+    else {
+      io.out(`  ${s.red(`${r.failing} failing schedule(s)`)}; the first: ${r.first?.problem}\n`);
+      io.out(
+        `  replay: mmsim run ${file} --kernel ${kernelName}${setFlags(profileOverrides)} --schedule ${r.first?.schedule} --steps\n`,
+      );
+    }
+  }
+  return r.failing === 0 ? 0 : 1;
+}
+
+function setFlags(o: ProfileOverrides | undefined): string {
+  if (o === undefined) return '';
+  return Object.entries(o)
+    .flatMap(([key, v]) =>
+      typeof v === 'object' && v !== null
+        ? Object.entries(v).map(([site, b]) => ` --set ${key}.${site}=${b}`)
+        : [` --set ${key}=${v}`],
+    )
+    .join('');
 }
 
 /** Steps the runner will execute (repeat bodies times their count, every parallel thread). */

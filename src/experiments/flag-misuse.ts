@@ -6,10 +6,11 @@
  * posted: no misuse, no damage. The last shows the RFC's own text (strict rule) contradicting its
  * replace_page.
  */
-import { Scheduler } from '../check/scheduler.js';
+
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Violation } from '../mm/kernel.js';
 import { World } from '../scenario/world.js';
+import { Scheduler } from '../sim/scheduler.js';
 import { P_MISUSE_CLEARED, replaceWritablePage } from './misuse-paths.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 

@@ -4,7 +4,6 @@
  * the contract describes (SCENARIO.md "Result").
  */
 
-import { Scheduler } from '../check/scheduler.js';
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { isKernelName, type KernelName, type ProfileOverrides } from '../kernel/profiles.js';
@@ -13,6 +12,8 @@ import type { Task } from '../mm/kernel.js';
 import { doMadvise, doMprotect, doMunmap, parseProt } from '../mm/mmap.js';
 import { type Path, runToCompletion } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
+import { Scheduler, type Thread } from '../sim/scheduler.js';
+import type { PreemptionBoundedSearch } from '../sim/search.js';
 import type { AddrExpr, Expectation, Payload, Scenario, SourcePos, Step } from './ast.js';
 import { World } from './world.js';
 
@@ -71,6 +72,10 @@ export interface RunOptions {
   interleave?: number;
   /** What-if changes to the kernel profile. */
   profileOverrides?: ProfileOverrides;
+  /** Drive `parallel` threads by a preemption-bounded exhaustive search (one schedule per run). */
+  search?: PreemptionBoundedSearch;
+  /** Replay one schedule: the thread index chosen at every pause, in run-length form "0*5,1*2,0*30". */
+  schedule?: string;
 }
 
 /** A problem in the file that only shows when running it (an address past its mapping's end). */
@@ -192,7 +197,10 @@ export class ScenarioRun {
   /** The command line that reproduces this run exactly. */
   private replayCommand(file: string): string {
     const parts = ['mmsim run', file, '--kernel', this.kernelName, '--seed', String(this.seed)];
-    if (this.options.interleave !== undefined) parts.push('--interleave', String(this.options.interleave));
+    if (this.options.search !== undefined || this.options.schedule !== undefined) {
+      parts.push('--schedule', compressSchedule(this.decisions));
+    } else if (this.options.interleave !== undefined)
+      parts.push('--interleave', String(this.options.interleave));
     for (const [key, value] of Object.entries(this.options.profileOverrides ?? {})) {
       if (typeof value === 'object' && value !== null) {
         for (const [site, v] of Object.entries(value)) parts.push('--set', `${key}.${site}=${v}`);
@@ -210,8 +218,12 @@ export class ScenarioRun {
       return;
     }
     if (step.op === 'parallel') {
-      if (this.options.interleave !== undefined) {
-        this.runInterleaved(step, this.options.interleave);
+      if (
+        this.options.interleave !== undefined ||
+        this.options.search !== undefined ||
+        this.options.schedule !== undefined
+      ) {
+        this.runInterleaved(step, this.options.interleave ?? 0);
         return;
       }
       // the sequential runner takes the threads in order; the scheduler explores interleavings
@@ -232,6 +244,21 @@ export class ScenarioRun {
   // ---- interleaved parallel threads ----
 
   private readonly threadTasks = new Map<string, Task>();
+  /** Thread index chosen at every pause of every interleaved `parallel` step, in order. */
+  readonly decisions: number[] = [];
+  private replayAt = 0;
+  private replayList: number[] | null = null;
+
+  /** A chooser that follows `options.schedule`, then the non-preemptive default. */
+  private replayChooser(sched: Scheduler) {
+    if (this.replayList === null) this.replayList = expandSchedule(this.options.schedule ?? '');
+    return (ready: readonly Thread[], current: Thread | null): Thread => {
+      const want = this.replayList![this.replayAt++];
+      const pick = want === undefined ? undefined : sched.threads[want];
+      if (pick !== undefined && ready.includes(pick)) return pick;
+      return current !== null && ready.includes(current) ? current : ready[0];
+    };
+  }
 
   /** Run the threads of a `parallel` step interleaved by a seeded random walk over their pauses. */
   private runInterleaved(step: Extract<Step, { op: 'parallel' }>, seed: number): void {
@@ -239,7 +266,11 @@ export class ScenarioRun {
     step.threads.forEach((steps, i) => {
       sched.add(`thread${i}`, this.threadPath(steps, i));
     });
-    sched.runAll((seed ^ Math.imul(this.stepIndex + 1, 0x9e3779b1)) >>> 0);
+    const search = this.options.search;
+    if (search !== undefined) sched.runWith((ready, current) => search.choose(ready, current, sched.threads));
+    else if (this.options.schedule !== undefined) sched.runWith(this.replayChooser(sched));
+    else sched.runAll((seed ^ Math.imul(this.stepIndex + 1, 0x9e3779b1)) >>> 0);
+    this.decisions.push(...sched.decisions.map((name) => Number(name.slice('thread'.length))));
     const k = this.world.kernel;
     if (k.recording)
       k.log({
@@ -668,6 +699,29 @@ export class ScenarioRun {
     }
     return out;
   }
+}
+
+/** "0*5,1*2,0" -> [0,0,0,0,0,1,1,0]. */
+export function expandSchedule(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)(?:\*(\d+))?\s*$/.exec(part);
+    if (!m) continue;
+    for (let i = 0; i < Number(m[2] ?? 1); i++) out.push(Number(m[1]));
+  }
+  return out;
+}
+
+/** [0,0,0,1,1,0] -> "0*3,1*2,0". */
+export function compressSchedule(decisions: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < decisions.length; ) {
+    let j = i;
+    while (j < decisions.length && decisions[j] === decisions[i]) j++;
+    parts.push(j - i > 1 ? `${decisions[i]}*${j - i}` : `${decisions[i]}`);
+    i = j;
+  }
+  return parts.join(',');
 }
 
 export function compare(v: number, op: string, want: number): boolean {

@@ -3,11 +3,12 @@
  * device mirrors and IOMMU bindings, the invariant checker and the USE_CHANGE_PTE validator. Scenario
  * files, experiments and library users all drive a World.
  */
-import { InvariantChecker } from '../check/invariants.js';
+
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Errno, Task } from '../mm/kernel.js';
 import { Ksm, type KsmConfig } from '../mm/ksm/index.js';
 import { MmSystem } from '../mm/system.js';
+import { InvariantChecker } from '../notifier/invariants.js';
 import type { SecondaryMmuView } from '../notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../notifier/validator.js';
 import { HmmMirror } from '../secondary/hmm/index.js';

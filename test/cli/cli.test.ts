@@ -234,3 +234,39 @@ describe('what-if profiles and the race model check', () => {
     }
   });
 });
+
+describe('mmsim run --explore (bounded model checking)', () => {
+  it('finds the RFC-on-2021-KVM race in every schedule with <= 2 preemptions, and the replay reproduces it', () => {
+    const r = run(
+      'run',
+      'examples/20-race-fault-vs-merge.yaml',
+      '--explore',
+      '2',
+      '--set',
+      'kvmChangePteBumpsSeq=false',
+    );
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/schedules with <= 2 preemptions: \d+ \(all\)/);
+    const replay = /replay: mmsim run (.*) --steps/.exec(r.out)![1].split(' ');
+    const again = run('run', ...replay, '--json');
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.out).violations[0].invariant).toBe('coherence');
+  });
+
+  it('v5.0, rfc-2019 and v6.10 pass every schedule with <= 2 preemptions', () => {
+    for (const k of ['v5.0', 'rfc-2019', 'v6.10']) {
+      const r = run('run', 'examples/20-race-fault-vs-merge.yaml', '--kernel', k, '--explore', '2', '--json');
+      expect(r.code, k).toBe(0);
+      const j = JSON.parse(r.out);
+      expect(j.complete).toBe(true);
+      expect(j.schedules).toBeGreaterThanOrEqual(39);
+      expect(j.distinctTraces).toBe(j.schedules);
+      expect(j.failing).toBe(0);
+    }
+  });
+
+  it('bad --explore and --schedule values exit 2', () => {
+    expect(run('run', 'examples/20-race-fault-vs-merge.yaml', '--explore', 'x').code).toBe(2);
+    expect(run('run', 'examples/20-race-fault-vs-merge.yaml', '--schedule', 'a,b').code).toBe(2);
+  });
+});

@@ -3,13 +3,13 @@
  * recount) and the USE_CHANGE_PTE validator watching, and helpers that check everything after each step.
  */
 import { expect } from 'vitest';
-import { InvariantChecker } from '../../src/check/invariants.js';
 import { ZERO_PFN } from '../../src/hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
 import type { KernelName } from '../../src/kernel/profiles.js';
 import type { AccessOutcome } from '../../src/mm/access.js';
 import { Ksm, type KsmConfig } from '../../src/mm/ksm/index.js';
 import { MmSystem } from '../../src/mm/system.js';
+import { InvariantChecker } from '../../src/notifier/invariants.js';
 import { UseChangePteValidator } from '../../src/notifier/validator.js';
 import { type Path, type Pause, runToCompletion } from '../../src/sim/exec.js';
 

@@ -1,6 +1,5 @@
 /** Shared set-up for the primary-MMU tests: an MmSystem with the invariant checker and flag validator watching. */
 import { expect } from 'vitest';
-import { InvariantChecker } from '../../src/check/invariants.js';
 import { ZERO_PFN } from '../../src/hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
 import type { KernelName } from '../../src/kernel/profiles.js';
@@ -8,6 +7,7 @@ import type { AccessOutcome } from '../../src/mm/access.js';
 import type { AccessRecord, Kernel } from '../../src/mm/kernel.js';
 import type { Mm } from '../../src/mm/mm.js';
 import { MmSystem } from '../../src/mm/system.js';
+import { InvariantChecker } from '../../src/notifier/invariants.js';
 import { UseChangePteValidator } from '../../src/notifier/validator.js';
 
 export const PAGE = 4096;

@@ -8,12 +8,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvariantChecker } from '../../src/check/invariants.js';
 import { pteMkwrite } from '../../src/hw/pte.js';
 import type { KernelName } from '../../src/kernel/profiles.js';
 import type { AccessOutcome } from '../../src/mm/access.js';
 import { type GupResult, getUserPages, putUserPages } from '../../src/mm/gup.js';
 import { MmSystem } from '../../src/mm/system.js';
+import { InvariantChecker } from '../../src/notifier/invariants.js';
 import { UseChangePteValidator } from '../../src/notifier/validator.js';
 import { runToCompletion } from '../../src/sim/exec.js';
 import { dmaWrite, PAGE } from './helpers.js';

@@ -1,6 +1,6 @@
 /** The sharing partition (the differential oracle's state) is canonical and re-runs identically from a seed. */
 import { describe, expect, it } from 'vitest';
-import { formatPartition, sharingPartition } from '../../src/check/partition.js';
+import { formatPartition, sharingPartition } from '../../src/mm/partition.js';
 import { World } from '../../src/scenario/world.js';
 
 function build(seed: number) {

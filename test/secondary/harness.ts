@@ -4,10 +4,11 @@
  * operation, sweeps the invariants and — unless violations are expected — fails with a report naming
  * the invariant, the step, the agents, the addresses and the replayable list of steps that led there.
  */
-import { InvariantChecker } from '../../src/check/invariants.js';
+
 import type { KernelName } from '../../src/kernel/profiles.js';
 import type { Kernel, Task, Violation } from '../../src/mm/kernel.js';
 import { MmSystem } from '../../src/mm/system.js';
+import { InvariantChecker } from '../../src/notifier/invariants.js';
 import type { SecondaryMmuView } from '../../src/notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../../src/notifier/validator.js';
 import type { Path, Pause } from '../../src/sim/exec.js';

@@ -15,9 +15,9 @@ import { ZERO_PFN } from '../hw/frames.js';
 import { formatPte, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import type { AccessRecord, Kernel, KernelObserver, PteWriter } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
-import { NotifierChain } from '../notifier/chain.js';
-import type { SecondaryMmuView } from '../notifier/secondary-view.js';
 import type { Agent } from '../sim/exec.js';
+import { NotifierChain } from './chain.js';
+import type { SecondaryMmuView } from './secondary-view.js';
 
 export interface CheckSources {
   /** Secondary MMUs alive now. */

@@ -6,7 +6,7 @@
  */
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
-import type { Kernel } from '../mm/kernel.js';
+import type { Kernel } from './kernel.js';
 
 export interface SharingGroup {
   /** 'zero' for the shared zero page, 'ksm' for a KSM page, 'anon' otherwise. */

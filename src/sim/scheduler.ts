@@ -5,8 +5,8 @@
  * for a lock or an event is not runnable until the lock is free or the event has happened. The
  * interleaving model checker builds on it.
  */
-import { ModelBug, type Path, type Pause } from '../sim/exec.js';
-import { Rng } from '../sim/rng.js';
+import { ModelBug, type Path, type Pause } from './exec.js';
+import { Rng } from './rng.js';
 
 export interface Thread {
   readonly name: string;
@@ -79,6 +79,26 @@ export class Scheduler {
       else this.stepOther(t);
     }
     return t.result;
+  }
+
+  /**
+   * Run everything to completion, asking `choose` which runnable thread goes next at every pause (the
+   * exhaustive explorer's hook). `current` is the thread that ran last.
+   */
+  runWith(choose: (ready: readonly Thread[], current: Thread | null) => Thread): void {
+    let current: Thread | null = null;
+    for (;;) {
+      const ready = this.threads.filter((t) => this.runnable(t));
+      if (ready.length === 0) {
+        const blocked = this.threads.filter((t) => !t.done);
+        if (blocked.length === 0) return;
+        throw new ModelBug(
+          `deadlock: ${blocked.map((t) => `${t.name} waits (${describe(t.paused)})`).join(', ')}`,
+        );
+      }
+      current = choose(ready, current);
+      this.step(current);
+    }
   }
 
   /** Run everything to completion: in thread order, or in a seeded random order. */
