@@ -334,8 +334,12 @@ export function formatRunResult(r: RunResult, s = styler({})): string {
       `  ${mark} ${e.text}${e.ok ? '' : `  (actual: ${typeof e.actual === 'string' ? e.actual : JSON.stringify(e.actual)}; ${e.at})`}`,
     );
   }
-  for (const o of r.outcomes)
-    lines.push(`  ${s.dim('note')} step ${o.step} ${o.op} returned ${o.result} (${o.at})`);
+  for (const o of r.outcomes) {
+    const w = o.where;
+    const where =
+      w === undefined ? '' : w.count === 1 ? ` at ${w.first}` : ` ${w.count} times, ${w.first} .. ${w.last}`;
+    lines.push(`  ${s.dim('note')} step ${o.step} ${o.op} returned ${o.result}${where} (${o.at})`);
+  }
   for (const v of r.violations) {
     lines.push(`  ${s.red('VIOLATION')} ${v.invariant}: ${v.message}`);
     lines.push(

@@ -41,7 +41,10 @@ export interface StepOutcome {
   step: number;
   at: string;
   op: string;
+  /** The errno or signal (e.g. ENOMEM, SIGSEGV, EOPNOTSUPP). */
   result: string;
+  /** Where it happened when a step touches many pages: the first and last page, and how many. */
+  where?: { first: string; last: string; count: number };
 }
 
 export interface RunResult {
@@ -359,7 +362,7 @@ export class ScenarioRun {
             false,
             write ? undefined : (step.size ?? 4096),
           );
-          if (!r.ok) this.outcome(step, `gfn ${step.gfn + i}: ${r.error}`);
+          if (!r.ok) this.outcome(step, r.error, `gfn ${step.gfn + i}`);
         }
         return;
       }
@@ -373,14 +376,14 @@ export class ScenarioRun {
             step.access === 'write',
             step.access === 'write' ? this.deviceFill(i) : undefined,
           );
-          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
+          if (!r.ok) this.outcome(step, r.error, `0x${a.toString(16)}`);
         }
         return;
       }
       case 'dma': {
         const d = w.iommus.get(step.iommu);
         if (d === undefined) {
-          this.outcome(step, `no IOMMU binding ${step.iommu}`);
+          this.outcome(step, 'ENODEV', `no IOMMU binding ${step.iommu} (its bind failed)`);
           return;
         }
         const addr = this.resolve(step.addr, d.task.name, step.pages * 4096);
@@ -391,7 +394,7 @@ export class ScenarioRun {
             step.access === 'write',
             step.access === 'write' ? this.deviceFill(i) : undefined,
           );
-          if (!r.ok) this.outcome(step, `0x${a.toString(16)}: ${r.error}`);
+          if (!r.ok) this.outcome(step, r.error, `0x${a.toString(16)}`);
         }
         return;
       }
@@ -439,8 +442,22 @@ export class ScenarioRun {
     });
   }
 
-  private outcome(step: Step, result: string): void {
-    this.outcomes.push({ step: this.stepIndex - 1, at: at(step.pos), op: step.op, result });
+  /** A step's system call or access failed in the model's terms; repeats within one step are merged. */
+  private outcome(step: Step, result: string, where?: string): void {
+    const index = this.stepIndex - 1;
+    const last = this.outcomes[this.outcomes.length - 1];
+    if (where !== undefined && last?.step === index && last.result === result && last.where !== undefined) {
+      last.where.last = where;
+      last.where.count++;
+      return;
+    }
+    this.outcomes.push({
+      step: index,
+      at: at(step.pos),
+      op: step.op,
+      result,
+      ...(where === undefined ? {} : { where: { first: where, last: where, count: 1 } }),
+    });
   }
 
   /** Run one step to completion: through its path, or at once for setup steps and ksmd's fast loop. */
