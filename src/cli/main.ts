@@ -337,7 +337,7 @@ export function formatRunResult(r: RunResult, s = styler({})): string {
   for (const o of r.outcomes) {
     const w = o.where;
     const where =
-      w === undefined ? '' : w.count === 1 ? ` at ${w.first}` : ` ${w.count} times, ${w.first} .. ${w.last}`;
+      w === undefined ? '' : w.count === 1 ? `: ${w.first}` : ` ${w.count} times, ${w.first} .. ${w.last}`;
     lines.push(`  ${s.dim('note')} step ${o.step} ${o.op} returned ${o.result}${where} (${o.at})`);
   }
   for (const v of r.violations) {
