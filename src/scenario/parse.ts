@@ -25,6 +25,7 @@ import {
   oneOf,
   pageAlignedSize,
   ReadContext,
+  type Reader,
   type Slot,
   text,
 } from './nodes.js';
@@ -108,12 +109,25 @@ const formatVersion = (cx: ReadContext, slot: Slot): 1 | undefined => {
   return cx.fail(slot, 'the format version 1', 'this mmsim reads version 1 only');
 };
 
+/** The most RAM a machine may have: 2^28 frames keep the frame table under 5 GiB. */
+export const MAX_RAM_BYTES = 2 ** 40;
+
+/** RAM: whole pages, at least two (the zero page and one more), at most MAX_RAM_BYTES (1 TiB). */
+const ramSize: Reader<number> = (cx, slot) => {
+  const bytes = pageAlignedSize(cx, slot);
+  if (bytes === undefined) return undefined;
+  if (bytes < 2 * 4096) return cx.fail(slot, 'a RAM size of at least 2 pages', `${bytes} bytes is less`);
+  if (bytes > MAX_RAM_BYTES)
+    return cx.fail(slot, 'a RAM size of at most 1TiB', 'mmsim models at most 2^28 frames');
+  return bytes;
+};
+
 function readMachine(cx: ReadContext, slot: Slot): Machine | undefined {
   const map = asMap('{ram, cpus}')(cx, slot);
   if (!map) return undefined;
   const f = Fields.ofMap(cx, map, 'machine', ['ram', 'cpus'], slot.pos);
   return {
-    ramBytes: f.optional('ram', pageAlignedSize) ?? MACHINE_DEFAULTS.ramBytes,
+    ramBytes: f.optional('ram', ramSize) ?? MACHINE_DEFAULTS.ramBytes,
     cpus: f.optional('cpus', integer(1, 1024)) ?? MACHINE_DEFAULTS.cpus,
   };
 }

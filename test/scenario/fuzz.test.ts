@@ -1,11 +1,14 @@
 /**
- * Mutation fuzzing: valid scenarios, damaged thousands of ways, must never make the parser throw, and
- * every error must carry a real position and a message.
+ * Mutation fuzzing: valid scenarios, damaged thousands of ways, must never make the parser throw, every
+ * error must carry a real position and a message, and every document that still parses must run (or
+ * stop with a positioned run-time error).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import type { Scenario } from '../../src/scenario/ast.js';
 import { type ParseResult, parseScenario } from '../../src/scenario/parse.js';
+import { runScenario, ScenarioRuntimeError } from '../../src/scenario/run.js';
 
 /** Compact seeds (parse time is mostly YAML's, and grows with length) that use every step and expectation. */
 const seeds: [string, string][] = [
@@ -114,8 +117,27 @@ function problemWith(result: ParseResult, text: string, file: string): string | 
 
 /** Parses, failing (with the input, so fast-check can shrink it) on a throw or a malformed result. */
 function parseAndCheck(text: string, file: string): void {
-  const problem = problemWith(parseScenario(text, file), text, file);
+  const parsed = parseScenario(text, file);
+  const problem = problemWith(parsed, text, file);
   if (problem) throw new Error(`${problem}\n--- input (${file}) ---\n${text}`);
+  if (parsed.ok) runAndCheck(parsed.scenario, text, file);
+}
+
+/**
+ * A document that parses must run: either to a result, or to a ScenarioRuntimeError at a real
+ * position (an address past its mapping) — never any other exception.
+ */
+let ran = 0;
+
+function runAndCheck(scenario: Scenario, text: string, file: string): void {
+  ran++;
+  try {
+    runScenario(scenario, { file });
+  } catch (e) {
+    if (e instanceof ScenarioRuntimeError && e.pos.line >= 1 && e.pos.col >= 1 && e.message.length > 0)
+      return;
+    throw new Error(`running a valid scenario threw ${(e as Error).stack}\n--- input (${file}) ---\n${text}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -377,6 +399,10 @@ describe('fuzzing the parser with mutated scenarios', () => {
       ),
       { numRuns: 1300 * scale },
     );
+  });
+
+  it('a good share of the mutated documents still parsed and ran', () => {
+    expect(ran).toBeGreaterThan(300);
   });
 
   it('never throws on arbitrary text', () => {
