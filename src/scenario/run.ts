@@ -10,6 +10,7 @@ import { isKernelName, type KernelName, type ProfileOverrides } from '../kernel/
 import { type StoreSource, userAccess } from '../mm/access.js';
 import type { Task } from '../mm/kernel.js';
 import { doMadvise, doMprotect, doMunmap, parseProt } from '../mm/mmap.js';
+import { KvmSetupError } from '../secondary/kvm/index.js';
 import { type Path, runToCompletion } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
 import { Scheduler, type Thread } from '../sim/scheduler.js';
@@ -351,7 +352,11 @@ export class ScenarioRun {
         return;
       }
       case 'guest': {
-        const g = w.guests.get(step.vm)!;
+        const g = w.guests.get(step.vm);
+        if (g === undefined) {
+          this.outcome(step, 'ENODEV', `no VM ${step.vm} (its creation failed)`);
+          return;
+        }
         for (let i = 0; i < step.pages; i++) {
           const write = step.access === 'write';
           const r = yield* g.guestAccess(
@@ -497,16 +502,21 @@ export class ScenarioRun {
         sys.exit(step.proc);
         return;
       case 'vm':
-        w.addVm(
-          step.name,
-          step.proc,
-          step.memslots.map((m) => ({
-            gfn: m.gfn,
-            addr: this.resolve(m.addr, step.proc, m.size),
-            size: m.size,
-          })),
-          step.vcpus,
-        );
+        try {
+          w.addVm(
+            step.name,
+            step.proc,
+            step.memslots.map((m) => ({
+              gfn: m.gfn,
+              addr: this.resolve(m.addr, step.proc, m.size),
+              size: m.size,
+            })),
+            step.vcpus,
+          );
+        } catch (e) {
+          if (!(e instanceof KvmSetupError)) throw e;
+          this.outcome(step, e.errno, e.message.slice(e.errno.length + 2));
+        }
         return;
       case 'device':
         w.addDevice(step.name, step.proc);

@@ -42,6 +42,16 @@ import { GuestTlb, Memslot, SPTE_ACCESSED, SPTE_WRITABLE } from './memslot.js';
 
 export { GuestTlb, Memslot } from './memslot.js';
 
+/** KVM_CREATE_VM / KVM_SET_USER_MEMORY_REGION refused the request: an errno, not a crash. */
+export class KvmSetupError extends Error {
+  constructor(
+    readonly errno: 'EINVAL' | 'EEXIST',
+    detail: string,
+  ) {
+    super(`${errno}: ${detail}`);
+  }
+}
+
 /** A memslot as KVM_SET_USER_MEMORY_REGION gives it: guest frame number, host address, size in bytes. */
 export interface MemslotSpec {
   gfn: number;
@@ -130,7 +140,8 @@ export class KvmGuest implements SecondaryMmuView {
     this.faultInjection = opts.faultInjection;
     this.slots = makeSlots(memslots);
     const n = opts.vcpus ?? 1;
-    if (!Number.isInteger(n) || n < 1) throw new Error(`EINVAL: a guest needs at least one vCPU, not ${n}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new KvmSetupError('EINVAL', `a guest needs at least one vCPU, not ${n}`);
     this.vcpus = Array.from({ length: n }, (_, i) => kernel.newAgent(`${guestName}.vcpu${i}`));
     this.tlbs = this.vcpus.map(() => new GuestTlb());
     this.mmuLock = new Lock(`${this.counters}.mmu_lock`);
@@ -681,16 +692,16 @@ export class KvmGuest implements SecondaryMmuView {
 /** The memslots, checked as KVM_SET_USER_MEMORY_REGION would (page aligned, no overlapping gfns), by gfn. */
 function makeSlots(specs: MemslotSpec[]): Memslot[] {
   const slots = specs.map((m) => {
-    if (!Number.isInteger(m.gfn) || m.gfn < 0) throw new Error(`EINVAL: memslot gfn ${m.gfn}`);
+    if (!Number.isInteger(m.gfn) || m.gfn < 0) throw new KvmSetupError('EINVAL', `memslot gfn ${m.gfn}`);
     if (m.addr % PAGE !== 0 || m.size % PAGE !== 0 || m.size <= 0) {
-      throw new Error(`EINVAL: memslot at ${hex(m.addr)} of ${m.size} bytes is not page aligned`);
+      throw new KvmSetupError('EINVAL', `memslot at ${hex(m.addr)} of ${m.size} bytes is not page aligned`);
     }
     return new Memslot(m.gfn, m.addr, m.size / PAGE);
   });
   slots.sort((a, b) => a.baseGfn - b.baseGfn);
   for (let i = 1; i < slots.length; i++) {
     if (slots[i].baseGfn < slots[i - 1].endGfn) {
-      throw new Error(`EEXIST: memslots overlap at gfn ${hex(slots[i].baseGfn)}`);
+      throw new KvmSetupError('EEXIST', `memslots overlap at gfn ${hex(slots[i].baseGfn)}`);
     }
   }
   return slots;
