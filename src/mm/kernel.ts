@@ -308,8 +308,10 @@ export class Kernel {
 
   /** Store a pte and tell the observers (and the log) how it was done. */
   writePte(agent: Agent, mm: Mm, vpn: number, pte: number, via: PteWriter): void {
-    const old = mm.pt.get(vpn);
+    const watched = this.observers.length > 0 || this.machine.log.recording;
+    const old = watched ? mm.pt.get(vpn) : 0; // only observers and the log need the old value
     mm.pt.set(vpn, pte);
+    if (!watched) return;
     if (this.observers.length > 0) {
       for (const o of this.observers) o.onPteChange?.(agent, mm, vpn, old, pte, via);
     }
