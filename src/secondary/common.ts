@@ -8,6 +8,7 @@ import { ZERO_PFN } from '../hw/frames.js';
 import type { StoreSource } from '../mm/access.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
+import type { SecondaryTranslation } from '../notifier/secondary-view.js';
 import type { Counters } from '../sim/counters.js';
 import { type Agent, ModelBug } from '../sim/exec.js';
 
@@ -135,4 +136,20 @@ export class AgentCounters<C extends string> {
   all(): Record<C, number> {
     return Object.fromEntries(this.names.map((n) => [n, this.get(n)])) as Record<C, number>;
   }
+}
+
+/**
+ * A device-side page table as a Map of vpn -> pfn * 2 + writable (dmirror's xarray, an IOTLB): no page
+ * references, just what the device would use.
+ */
+export function decodeEntry(e: number | undefined): { pfn: number; writable: boolean } | undefined {
+  return e === undefined ? undefined : { pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+}
+
+export function* entriesAsTranslations(
+  entries: ReadonlyMap<number, number>,
+  pageSize: number,
+): Iterable<SecondaryTranslation> {
+  for (const [vpn, e] of entries)
+    yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
 }

@@ -104,17 +104,7 @@ export class Scheduler {
   /** Run everything to completion: in thread order, or in a seeded random order. */
   runAll(seed?: number): void {
     const rng = seed === undefined ? null : new Rng(seed);
-    for (;;) {
-      const ready = this.threads.filter((t) => this.runnable(t));
-      if (ready.length === 0) {
-        const blocked = this.threads.filter((t) => !t.done);
-        if (blocked.length === 0) return;
-        throw new ModelBug(
-          `deadlock: ${blocked.map((t) => `${t.name} waits (${describe(t.paused)})`).join(', ')}`,
-        );
-      }
-      this.step(rng === null ? ready[0] : ready[rng.below(ready.length)]);
-    }
+    this.runWith((ready) => (rng === null ? ready[0] : ready[rng.below(ready.length)]));
   }
 
   private stepOther(blocked: Thread): void {

@@ -39,6 +39,8 @@ import {
 import {
   AgentCounters,
   accessFrame,
+  decodeEntry,
+  entriesAsTranslations,
   logSecondary,
   PAGE,
   type SecondaryAccessError,
@@ -110,13 +112,11 @@ export class HmmMirror implements SecondaryMmuView {
 
   /** The device's entry for the page holding `address`. */
   entryFor(address: number): { pfn: number; writable: boolean } | undefined {
-    const e = this.pt.get(Math.floor(address / PAGE));
-    return e === undefined ? undefined : { pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+    return decodeEntry(this.pt.get(Math.floor(address / PAGE)));
   }
 
-  *translations(): Iterable<SecondaryTranslation> {
-    for (const [vpn, e] of this.pt)
-      yield { address: vpn * PAGE, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+  translations(): Iterable<SecondaryTranslation> {
+    return entriesAsTranslations(this.pt, PAGE);
   }
 
   // ---- the interval notifier ----

@@ -31,6 +31,8 @@ import {
 import {
   AgentCounters,
   accessFrame,
+  decodeEntry,
+  entriesAsTranslations,
   hex,
   logSecondary,
   PAGE,
@@ -118,13 +120,11 @@ export class IommuSva implements SecondaryMmuView {
 
   /** The IOTLB entry for the page holding `address`. */
   iotlbEntry(address: number): { pfn: number; writable: boolean } | undefined {
-    const e = this.iotlb.get(Math.floor(address / PAGE));
-    return e === undefined ? undefined : { pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+    return decodeEntry(this.iotlb.get(Math.floor(address / PAGE)));
   }
 
-  *translations(): Iterable<SecondaryTranslation> {
-    for (const [vpn, e] of this.iotlb)
-      yield { address: vpn * PAGE, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+  translations(): Iterable<SecondaryTranslation> {
+    return entriesAsTranslations(this.iotlb, PAGE);
   }
 
   // ---- notifier ops ----
