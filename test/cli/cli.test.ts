@@ -1,8 +1,8 @@
 /** The mmsim command: exit codes, file:line:col errors without stack traces, outputs. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Io, main } from '../../src/cli/main.js';
 
 function run(...argv: string[]): { code: number; out: string; err: string } {
@@ -14,6 +14,7 @@ function run(...argv: string[]): { code: number; out: string; err: string } {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => {
   const p = join(dir, name);
   writeFileSync(p, text);
