@@ -16,6 +16,7 @@ import {
   PROFILES,
   type ProfileOverrides,
   parseProfileSetting,
+  profileSettings,
 } from '../kernel/profiles.js';
 import type { Scenario, Step } from '../scenario/ast.js';
 import { formatError, parseScenario } from '../scenario/parse.js';
@@ -294,22 +295,13 @@ function cmdExplore(
     else {
       io.out(`  ${s.red(`${r.failing} failing schedule(s)`)}; the first: ${r.first?.problem}\n`);
       io.out(
-        `  replay: mmsim run ${file} --kernel ${kernelName}${setFlags(profileOverrides)} --schedule ${r.first?.schedule} --steps\n`,
+        `  replay: mmsim run ${file} --kernel ${kernelName}${profileSettings(profileOverrides)
+          .map((x) => ` --set ${x}`)
+          .join('')} --schedule ${r.first?.schedule} --steps\n`,
       );
     }
   }
   return r.failing === 0 ? 0 : 1;
-}
-
-function setFlags(o: ProfileOverrides | undefined): string {
-  if (o === undefined) return '';
-  return Object.entries(o)
-    .flatMap(([key, v]) =>
-      typeof v === 'object' && v !== null
-        ? Object.entries(v).map(([site, b]) => ` --set ${key}.${site}=${b}`)
-        : [` --set ${key}=${v}`],
-    )
-    .join('');
 }
 
 /** Steps the runner will execute (repeat bodies times their count, every parallel thread). */
@@ -436,7 +428,7 @@ function cmdExperiment(args: string[], io: Io): number {
     kernels,
     seed,
     scale,
-    progress: (done, total) => progressUpdate(progress, done, total),
+    progress: (done, total) => progress.update(done, total),
   });
   progress.done();
   if (values.svg) writeAtomically(values.svg as string, renderBarChart(result.chart));
@@ -453,11 +445,6 @@ function cmdExperiment(args: string[], io: Io): number {
     for (const n of result.notes) io.out(`${wrap(n, 80)}\n`);
   }
   return result.violations === 0 ? 0 : 1;
-}
-
-function progressUpdate(p: Progress, done: number, total: number): void {
-  (p as unknown as { total: number }).total = total;
-  p.update(done);
 }
 
 function wrap(text: string, width: number): string {

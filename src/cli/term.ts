@@ -21,12 +21,14 @@ export class Progress {
 
   constructor(
     private readonly label: string,
-    private readonly total: number,
+    private total: number,
   ) {
     this.enabled = process.stderr.isTTY === true;
   }
 
-  update(done: number): void {
+  /** Show `done` of `total` (the total may be learnt on the way). */
+  update(done: number, total = this.total): void {
+    this.total = total;
     if (!this.enabled || Date.now() - this.started < 1000) return;
     this.shown = true;
     const width = 30;

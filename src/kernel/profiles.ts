@@ -183,3 +183,12 @@ export function withOverrides(p: KernelProfile, o: ProfileOverrides | undefined)
     description: `${p.description} [what-if: ${changes.join(', ')}]`,
   } as KernelProfile;
 }
+
+/** The `--set FIELD=VALUE` arguments that reproduce these overrides (the inverse of parseProfileSetting). */
+export function profileSettings(o: ProfileOverrides | undefined): string[] {
+  return Object.entries(o ?? {}).flatMap(([key, v]) =>
+    typeof v === 'object' && v !== null
+      ? Object.entries(v).map(([site, b]) => `${key}.${site}=${b}`)
+      : [`${key}=${v}`],
+  );
+}

@@ -128,6 +128,16 @@ export class Kernel {
     readonly shmemWrite: CounterRef;
     readonly sigsegv: CounterRef;
   };
+  /** The notifier counters SCENARIO.md names, bumped on every notifier call. */
+  readonly notifierCounters: {
+    readonly invalidateRangeStart: CounterRef;
+    readonly invalidateRangeEnd: CounterRef;
+    readonly changePte: CounterRef;
+    readonly clearYoung: CounterRef;
+    readonly release: CounterRef;
+    readonly useChangePte: CounterRef;
+    readonly useChangePteMisuse: CounterRef;
+  };
   /** The scenario step being run (for reports). */
   step = -1;
   private nextMm = 1;
@@ -148,6 +158,15 @@ export class Kernel {
       shmemRead: new CounterRef(c, 'faults.shmem_read'),
       shmemWrite: new CounterRef(c, 'faults.shmem_write'),
       sigsegv: new CounterRef(c, 'faults.sigsegv'),
+    };
+    this.notifierCounters = {
+      invalidateRangeStart: new CounterRef(c, 'notifier.invalidate_range_start'),
+      invalidateRangeEnd: new CounterRef(c, 'notifier.invalidate_range_end'),
+      changePte: new CounterRef(c, 'notifier.change_pte'),
+      clearYoung: new CounterRef(c, 'notifier.clear_young'),
+      release: new CounterRef(c, 'notifier.release'),
+      useChangePte: new CounterRef(c, 'notifier.use_change_pte'),
+      useChangePteMisuse: new CounterRef(c, 'notifier.use_change_pte_misuse'),
     };
   }
 

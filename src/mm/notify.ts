@@ -55,7 +55,7 @@ function logNotify(k: Kernel, agent: Agent, what: string, range: NotifierRange, 
 /** mmu_notifier_invalidate_range_start: tell every subscriber the range is about to change. */
 export function mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: NotifierRange): Path {
   if (k.forceUseChangePteAt.has(range.by)) range.flags |= MMU_NOTIFIER_USE_CHANGE_PTE;
-  if (range.flags & MMU_NOTIFIER_USE_CHANGE_PTE) k.counters.add('notifier.use_change_pte');
+  if (range.flags & MMU_NOTIFIER_USE_CHANGE_PTE) k.notifierCounters.useChangePte.inc();
   for (const o of k.observers) o.onRangeStart?.(agent, range);
   const port = range.mm.notifiers;
   if (port === null) return DONE;

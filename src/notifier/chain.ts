@@ -109,8 +109,7 @@ export class NotifierChain implements MmuNotifierPort {
   // ---- dispatch: the port the primary MMU calls ----
 
   *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
-    const c = this.k.counters;
-    c.add('notifier.invalidate_range_start');
+    this.k.notifierCounters.invalidateRangeStart.inc();
     this.openRanges.push(range);
     let ret = 0;
     if (this.itree.length > 0) {
@@ -155,7 +154,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *invalidateRangeEnd(agent: Agent, range: NotifierRange, onlyEnd: boolean): Path {
-    this.k.counters.add('notifier.invalidate_range_end');
+    this.k.notifierCounters.invalidateRangeEnd.inc();
     if (this.itreeRanges.has(range)) {
       this.itreeRanges.delete(range);
       this.itreeInvEnd();
@@ -180,7 +179,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *changePte(agent: Agent, mm: Mm, address: number, pte: number): Path {
-    this.k.counters.add('notifier.change_pte');
+    this.k.notifierCounters.changePte.inc();
     const fallback = this.k.profile.changePteFallsBackToInvalidatePage;
     for (const mn of [...this.list]) {
       if (mn.ops.changePte !== undefined) yield* mn.ops.changePte(agent, mm, address, pte);
@@ -228,7 +227,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *clearYoung(agent: Agent, mm: Mm, start: number, end: number): Path<boolean> {
-    this.k.counters.add('notifier.clear_young');
+    this.k.notifierCounters.clearYoung.inc();
     let young = false;
     for (const mn of [...this.list]) {
       if (mn.ops.clearYoung !== undefined) young = (yield* mn.ops.clearYoung(agent, mm, start, end)) || young;
@@ -248,7 +247,7 @@ export class NotifierChain implements MmuNotifierPort {
    * subscribers get a RELEASE invalidation of the whole address space.
    */
   *release(agent: Agent, mm: Mm): Path {
-    this.k.counters.add('notifier.release');
+    this.k.notifierCounters.release.inc();
     this.released = true;
     if (this.itree.length > 0) {
       const range: NotifierRange = {

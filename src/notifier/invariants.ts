@@ -211,11 +211,7 @@ export class InvariantChecker implements KernelObserver {
     for (const mm of k.mms.values()) {
       let anon = 0;
       let shmem = 0;
-      const shmemSeen = new Set<number>();
       for (const vma of mm.vmas) {
-        if (vma.shmem !== null && !shmemSeen.has(vma.shmem.id)) {
-          shmemSeen.add(vma.shmem.id);
-        }
         mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (_vpn, pte) => {
           if (pteSpecial(pte)) return;
           const pfn = ptePfn(pte);

@@ -96,7 +96,7 @@ export class UseChangePteValidator implements KernelObserver {
     }
     if (problems.length === 0) return;
     this.misuses++;
-    this.k.counters.add('notifier.use_change_pte_misuse');
+    this.k.notifierCounters.useChangePteMisuse.inc();
     this.k.reportViolation({
       invariant: 'use-change-pte',
       message: `${range.by} (${EVENT_NAMES[range.event]}) carries USE_CHANGE_PTE but ${problems.join('; ')}`,

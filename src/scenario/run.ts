@@ -6,7 +6,7 @@
 
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
-import { isKernelName, type KernelName, type ProfileOverrides } from '../kernel/profiles.js';
+import { isKernelName, type KernelName, type ProfileOverrides, profileSettings } from '../kernel/profiles.js';
 import { type StoreSource, userAccess } from '../mm/access.js';
 import type { Task } from '../mm/kernel.js';
 import { doMadvise, doMprotect, doMunmap, parseProt } from '../mm/mmap.js';
@@ -205,11 +205,7 @@ export class ScenarioRun {
       parts.push('--schedule', compressSchedule(this.decisions));
     } else if (this.options.interleave !== undefined)
       parts.push('--interleave', String(this.options.interleave));
-    for (const [key, value] of Object.entries(this.options.profileOverrides ?? {})) {
-      if (typeof value === 'object' && value !== null) {
-        for (const [site, v] of Object.entries(value)) parts.push('--set', `${key}.${site}=${v}`);
-      } else parts.push('--set', `${key}=${value}`);
-    }
+    for (const setting of profileSettings(this.options.profileOverrides)) parts.push('--set', setting);
     parts.push('--steps');
     return parts.join(' ');
   }

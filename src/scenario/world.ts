@@ -109,10 +109,10 @@ export class World {
     return d;
   }
 
+  /** An IOMMU SVA binding; EOPNOTSUPP on kernels without ->invalidate_range (IommuSva.bind decides). */
   addIommu(name: string, proc: string): IommuSva | Errno {
-    if (!this.kernel.profile.hasInvalidateRange) return 'EOPNOTSUPP';
-    const d = new IommuSva(this.kernel, name, this.task(proc));
-    this.iommus.set(name, d);
+    const d = IommuSva.bind(this.kernel, name, this.task(proc));
+    if (typeof d !== 'string') this.iommus.set(name, d);
     return d;
   }
 

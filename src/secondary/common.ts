@@ -110,31 +110,36 @@ export function logSecondary(
 /** Hexadecimal, for messages. */
 export const hex = (x: number): string => `0x${x.toString(16)}`;
 
-/** One secondary MMU's counters (`kvm.vm1.faults`, ...): slots resolved once, bumped in the hot path. */
-export class AgentCounters<C extends string> {
-  private readonly slots: Record<C, number>;
+/**
+ * What every secondary MMU shares: its counters (`kvm.vm1.faults`, ...), resolved to slots once so the
+ * access paths bump them without a string lookup.
+ */
+export abstract class CountedSecondary<C extends string> {
+  private readonly counterSlots: Record<C, number>;
 
   constructor(
-    private readonly counters: Counters,
-    prefix: string,
-    private readonly names: readonly C[],
+    private readonly allCounters: Counters,
+    /** The counter prefix: `kvm.NAME`, `dev.NAME`, `iommu.NAME`. */
+    readonly counters: string,
+    private readonly counterNames: readonly C[],
   ) {
-    this.slots = Object.fromEntries(names.map((n) => [n, counters.slot(`${prefix}.${n}`)])) as Record<
-      C,
-      number
-    >;
+    this.counterSlots = Object.fromEntries(
+      counterNames.map((n) => [n, allCounters.slot(`${counters}.${n}`)]),
+    ) as Record<C, number>;
   }
 
-  bump(c: C, n = 1): void {
-    this.counters.values[this.slots[c]] += n;
+  protected bump(c: C, n = 1): void {
+    this.allCounters.values[this.counterSlots[c]] += n;
   }
 
-  get(c: C): number {
-    return this.counters.values[this.slots[c]];
+  /** The value of one of this secondary's counters. */
+  stat(c: C): number {
+    return this.allCounters.values[this.counterSlots[c]];
   }
 
-  all(): Record<C, number> {
-    return Object.fromEntries(this.names.map((n) => [n, this.get(n)])) as Record<C, number>;
+  /** Every counter of this secondary, by short name. */
+  stats(): Record<C, number> {
+    return Object.fromEntries(this.counterNames.map((n) => [n, this.stat(n)])) as Record<C, number>;
   }
 }
 

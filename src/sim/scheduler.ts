@@ -62,9 +62,10 @@ export class Scheduler {
    */
   runUntil(name: string, label: string): void {
     const t = this.thread(name);
+    const from = t.steps; // a pause it was already at does not count: it must reach the label anew
     for (let guard = 0; guard < 1_000_000; guard++) {
       if (t.done) return;
-      if (t.paused?.kind === 'preempt' && t.paused.label === label && t.steps > 0 && guard > 0) return;
+      if (t.steps > from && t.paused?.kind === 'preempt' && t.paused.label === label) return;
       if (this.runnable(t)) this.step(t);
       else this.stepOther(t);
     }

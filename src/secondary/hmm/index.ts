@@ -37,8 +37,8 @@ import {
   unlockShared,
 } from '../../sim/exec.js';
 import {
-  AgentCounters,
   accessFrame,
+  CountedSecondary,
   decodeEntry,
   entriesAsTranslations,
   logSecondary,
@@ -63,11 +63,9 @@ const USER_END = 2 ** 47;
 const P_AFTER_HMM_FAULT = preemptPoint('dmirror_range_fault: hmm_range_fault done, before the mutex');
 const P_BETWEEN_PAGES = preemptPoint('dmirror access: between pages');
 
-export class HmmMirror implements SecondaryMmuView {
+export class HmmMirror extends CountedSecondary<HmmCounter> implements SecondaryMmuView {
   /** 'dev:NAME'. */
   readonly name: string;
-  /** Counter prefix: `dev.NAME`. */
-  readonly counters: string;
   readonly mm: Mm;
   /** The device's engine (`NAME.dev`). */
   readonly agent: Agent;
@@ -77,37 +75,22 @@ export class HmmMirror implements SecondaryMmuView {
   /** The device page table (dmirror->pt): vpn -> pfn * 2 + writable. No page references are held. */
   readonly pt = new Map<number, number>();
   destroyed = false;
-  private readonly stat_: AgentCounters<HmmCounter>;
 
   constructor(
     private readonly kernel: Kernel,
     readonly deviceName: string,
     readonly task: Task,
   ) {
+    super(kernel.counters, `dev.${deviceName}`, HMM_COUNTERS);
     this.name = `dev:${deviceName}`;
-    this.counters = `dev.${deviceName}`;
     this.mm = task.mm;
     this.agent = kernel.newAgent(`${deviceName}.dev`, -1);
     this.mutex = new Lock(`${this.counters}.mutex`);
-    const c = kernel.counters;
-    this.stat_ = new AgentCounters(c, this.counters, HMM_COUNTERS);
     this.notifier = new MmuIntervalNotifier(this.name, this.mm, 0, USER_END, {
       invalidate: (agent, sub, range, curSeq) => this.invalidate(agent, sub, range, curSeq),
     });
     mmuIntervalNotifierInsert(kernel, this.notifier);
     if (kernel.recording) logSecondary(kernel, task.agent, 'dmirror bind', this.mm);
-  }
-
-  private bump(c: HmmCounter, n = 1): void {
-    this.stat_.bump(c, n);
-  }
-
-  stat(c: HmmCounter): number {
-    return this.stat_.get(c);
-  }
-
-  stats(): Record<HmmCounter, number> {
-    return this.stat_.all();
   }
 
   /** The device's entry for the page holding `address`. */

@@ -29,8 +29,8 @@ import {
   unlockShared,
 } from '../../sim/exec.js';
 import {
-  AgentCounters,
   accessFrame,
+  CountedSecondary,
   decodeEntry,
   entriesAsTranslations,
   hex,
@@ -52,11 +52,9 @@ const MAX_PAGE_REQUESTS = 4;
 const P_BETWEEN_PAGES = preemptPoint('sva dma: between pages');
 const P_PAGE_REQUEST = preemptPoint('sva dma: page request queued, before the fault handler');
 
-export class IommuSva implements SecondaryMmuView {
+export class IommuSva extends CountedSecondary<IommuCounter> implements SecondaryMmuView {
   /** 'iommu:NAME'. */
   readonly name: string;
-  /** Counter prefix: `iommu.NAME`. */
-  readonly counters: string;
   readonly mm: Mm;
   /** The device issuing DMA (`NAME.dma`). */
   readonly agent: Agent;
@@ -67,19 +65,16 @@ export class IommuSva implements SecondaryMmuView {
   /** The PASID was torn down (->release, or unbind). */
   released = false;
   private readonly notifier: MmuNotifier | null;
-  private readonly stat_: AgentCounters<IommuCounter>;
 
   constructor(
     private readonly kernel: Kernel,
     readonly deviceName: string,
     readonly task: Task,
   ) {
+    super(kernel.counters, `iommu.${deviceName}`, IOMMU_COUNTERS);
     this.name = `iommu:${deviceName}`;
-    this.counters = `iommu.${deviceName}`;
     this.mm = task.mm;
     this.agent = kernel.newAgent(`${deviceName}.dma`, -1);
-    const c = kernel.counters;
-    this.stat_ = new AgentCounters(c, this.counters, IOMMU_COUNTERS);
     if (!kernel.profile.hasInvalidateRange) {
       // no ->invalidate_range before v3.19: nothing could keep a shared-page-table TLB coherent
       this.bindError = 'EOPNOTSUPP';
@@ -101,21 +96,9 @@ export class IommuSva implements SecondaryMmuView {
   }
 
   /** iommu_sva_bind_device: the binding, or the errno that kept it from existing. */
-  static bind(kernel: Kernel, name: string, task: Task): IommuSva | Errno {
+  static override bind(kernel: Kernel, name: string, task: Task): IommuSva | Errno {
     const sva = new IommuSva(kernel, name, task);
     return sva.bindError ?? sva;
-  }
-
-  private bump(c: IommuCounter, n = 1): void {
-    this.stat_.bump(c, n);
-  }
-
-  stat(c: IommuCounter): number {
-    return this.stat_.get(c);
-  }
-
-  stats(): Record<IommuCounter, number> {
-    return this.stat_.all();
   }
 
   /** The IOTLB entry for the page holding `address`. */

@@ -29,8 +29,8 @@ import {
   unlock,
 } from '../../sim/exec.js';
 import {
-  AgentCounters,
   accessFrame,
+  CountedSecondary,
   hex,
   logSecondary,
   PAGE,
@@ -103,11 +103,9 @@ const P_BETWEEN_PAGES = preemptPoint('kvm guest access: between pages');
  */
 const MAX_FAULTS_PER_ACCESS = 64;
 
-export class KvmGuest implements SecondaryMmuView {
+export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryMmuView {
   /** 'kvm:NAME': the view's name in violation reports. */
   readonly name: string;
-  /** Counter prefix: `kvm.NAME`. */
-  readonly counters: string;
   readonly mm: Mm;
   readonly slots: Memslot[];
   readonly vcpus: Agent[];
@@ -123,7 +121,6 @@ export class KvmGuest implements SecondaryMmuView {
   released = false;
   destroyed = false;
   private readonly notifier: MmuNotifier;
-  private readonly stat_: AgentCounters<KvmCounter>;
   /** Pages gfn_to_pfn holds a reference on until kvm_release_pfn_clean (one per fault in flight). */
   private readonly inflight: number[] = [];
 
@@ -134,8 +131,8 @@ export class KvmGuest implements SecondaryMmuView {
     memslots: MemslotSpec[],
     opts: KvmGuestOptions = {},
   ) {
+    super(kernel.counters, `kvm.${guestName}`, KVM_COUNTERS);
     this.name = `kvm:${guestName}`;
-    this.counters = `kvm.${guestName}`;
     this.mm = task.mm;
     this.faultInjection = opts.faultInjection;
     this.slots = makeSlots(memslots);
@@ -145,8 +142,6 @@ export class KvmGuest implements SecondaryMmuView {
     this.vcpus = Array.from({ length: n }, (_, i) => kernel.newAgent(`${guestName}.vcpu${i}`));
     this.tlbs = this.vcpus.map(() => new GuestTlb());
     this.mmuLock = new Lock(`${this.counters}.mmu_lock`);
-    const c = kernel.counters;
-    this.stat_ = new AgentCounters(c, this.counters, KVM_COUNTERS);
     const ops: MmuNotifierOps = {
       invalidateRangeStart: (a, r) => this.invalidateRangeStart(a, r),
       invalidateRangeEnd: (a, r) => this.invalidateRangeEnd(a, r),
@@ -165,20 +160,6 @@ export class KvmGuest implements SecondaryMmuView {
   }
 
   // ---- counters ----
-
-  private bump(c: KvmCounter, n = 1): void {
-    this.stat_.bump(c, n);
-  }
-
-  /** The value of one of this guest's counters. */
-  stat(c: KvmCounter): number {
-    return this.stat_.get(c);
-  }
-
-  /** Every counter of this guest, by short name. */
-  stats(): Record<KvmCounter, number> {
-    return this.stat_.all();
-  }
 
   // ---- introspection ----
 
