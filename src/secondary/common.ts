@@ -158,3 +158,17 @@ export function* entriesAsTranslations(
   for (const [vpn, e] of entries)
     yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
 }
+
+/**
+ * A device or vCPU access request made concrete: the store (a store without a source writes 0xff pages)
+ * and its length (`len`, else the bytes' length, else one page).
+ */
+export function accessRequest(
+  kernel: Kernel,
+  write: boolean,
+  source: StoreSource | undefined,
+  len: number | undefined,
+): { store: StoreSource | undefined; n: number } {
+  const store = write ? (source ?? { pages: () => kernel.contents.fill(0xff) }) : undefined;
+  return { store, n: len ?? (store !== undefined && 'bytes' in store ? store.bytes.length : PAGE) };
+}

@@ -38,6 +38,7 @@ import {
 } from '../../sim/exec.js';
 import {
   accessFrame,
+  accessRequest,
   CountedSecondary,
   decodeEntry,
   entriesAsTranslations,
@@ -155,8 +156,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     len?: number,
   ): Path<SecondaryAccessOutcome> {
     if (this.destroyed) return { ok: false, error: 'EFAULT' };
-    const store = write ? (source ?? { pages: () => this.kernel.contents.fill(0xff) }) : undefined;
-    const n = len ?? (store !== undefined && 'bytes' in store ? store.bytes.length : PAGE);
+    const { store, n } = accessRequest(this.kernel, write, source, len);
     const agent = this.agent;
     const out = wantData ? new Uint8Array(n) : undefined;
     let done = 0;

@@ -30,6 +30,7 @@ import {
 } from '../../sim/exec.js';
 import {
   accessFrame,
+  accessRequest,
   CountedSecondary,
   decodeEntry,
   entriesAsTranslations,
@@ -154,8 +155,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
     len?: number,
   ): Path<SecondaryAccessOutcome> {
     if (this.bindError !== null) return { ok: false, error: 'EOPNOTSUPP' };
-    const store = write ? (source ?? { pages: () => this.kernel.contents.fill(0xff) }) : undefined;
-    const n = len ?? (store !== undefined && 'bytes' in store ? store.bytes.length : PAGE);
+    const { store, n } = accessRequest(this.kernel, write, source, len);
     const agent = this.agent;
     const out = wantData ? new Uint8Array(n) : undefined;
     let done = 0;

@@ -30,6 +30,7 @@ import {
 } from '../../sim/exec.js';
 import {
   accessFrame,
+  accessRequest,
   CountedSecondary,
   hex,
   logSecondary,
@@ -259,8 +260,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     wantData = false,
     len?: number,
   ): Path<SecondaryAccessOutcome> {
-    const store = write ? (source ?? { pages: () => this.kernel.contents.fill(0xff) }) : undefined;
-    const n = len ?? (store !== undefined && 'bytes' in store ? store.bytes.length : PAGE);
+    const { store, n } = accessRequest(this.kernel, write, source, len);
     return yield* this.gpaAccess(vcpu, gfn * PAGE, n, store, wantData);
   }
 
