@@ -2,24 +2,26 @@
  * A small tour of the primary MMU: zero page on read, allocation on write, fork and copy-on-write in
  * both directions, printed as a table of what each process maps after each step.
  */
+
 import { ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, pteSpecial, pteWrite } from '../hw/pte.js';
 import { MmSystem } from '../mm/system.js';
 
 export function runDemo(out: (line: string) => void = console.log): void {
   const sys = new MmSystem({ kernel: 'v5.0', ramBytes: 64 * 1024 * 1024 });
   sys.spawn('parent');
-  const buf = sys.mmap('parent', 2 * 4096, 'rw');
+  const buf = sys.mmap('parent', 2 * PAGE_SIZE, 'rw');
   if (typeof buf === 'string') throw new Error(buf);
   const k = sys.kernel;
   const describe = (proc: string, page: number): string => {
     const t = k.tasks.get(proc);
     if (t === undefined || !t.alive) return '-';
-    const pte = t.mm.pt.get(buf / 4096 + page);
+    const pte = t.mm.pt.get(buf / PAGE_SIZE + page);
     if (pte === 0) return 'not mapped';
     const pfn = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
     const what = pfn === ZERO_PFN ? 'zero page' : `pfn ${pfn}`;
-    const data = sys.read(proc, buf + page * 4096, 5);
+    const data = sys.read(proc, buf + page * PAGE_SIZE, 5);
     const text = data.ok && data.data ? new TextDecoder().decode(data.data).replace(/\0/g, '.') : '?';
     return `${what} ${pteWrite(pte) ? 'RW' : 'RO'} "${text}"`;
   };

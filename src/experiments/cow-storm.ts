@@ -3,6 +3,7 @@
  * child write every page (copy-on-write in both directions). The table shows the notifier traffic each
  * kernel generates and what it costs the secondary MMUs.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
@@ -29,35 +30,37 @@ function storm(
   const w = new World({
     kernel,
     seed,
-    ramBytes: (pages * 4 + 4096) * 4096,
+    ramBytes: (pages * 4 + 4096) * PAGE_SIZE,
     recording: false,
     profileOverrides,
   });
   const c = w.counters;
   const contents = w.kernel.contents;
   w.sys.spawn('vmm');
-  const size = pages * 4096;
+  const size = pages * PAGE_SIZE;
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
   const vm = w.addVm('vm0', 'vmm', [{ gfn: 0, addr, size }]);
   const dev = w.addDevice('gpu0', 'vmm');
   for (let i = 0; i < pages; i++) {
     const id = contents.pattern(7, i);
-    w.sys.store('vmm', addr + i * 4096, 4096, { pages: () => id });
+    w.sys.store('vmm', addr + i * PAGE_SIZE, PAGE_SIZE, { pages: () => id });
   }
   for (let i = 0; i < pages; i++) {
     vm.read(i);
-    dev.read(addr + i * 4096);
+    dev.read(addr + i * PAGE_SIZE);
   }
   const before = c.snapshot();
   w.sys.fork('vmm', 'child');
   const childId = contents.fill(0xc);
   const parentId = contents.fill(0xa);
-  for (let i = 0; i < pages; i++) w.sys.store('child', addr + i * 4096, 4096, { pages: () => childId });
-  for (let i = 0; i < pages; i++) w.sys.store('vmm', addr + i * 4096, 4096, { pages: () => parentId });
+  for (let i = 0; i < pages; i++)
+    w.sys.store('child', addr + i * PAGE_SIZE, PAGE_SIZE, { pages: () => childId });
+  for (let i = 0; i < pages; i++)
+    w.sys.store('vmm', addr + i * PAGE_SIZE, PAGE_SIZE, { pages: () => parentId });
   for (let i = 0; i < pages; i++) {
     vm.read(i);
-    dev.read(addr + i * 4096);
+    dev.read(addr + i * PAGE_SIZE);
   }
   w.checkNow();
   const d = (name: string): number => c.get(name) - (before[name] ?? 0);

@@ -7,6 +7,7 @@
  * replace_page.
  */
 
+import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Violation } from '../mm/kernel.js';
 import { World } from '../scenario/world.js';
@@ -45,7 +46,7 @@ function setup(
     profileOverrides,
   });
   w.sys.spawn('vmm');
-  const size = PAGES * 4096;
+  const size = PAGES * PAGE_SIZE;
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
   w.sys.madvise('vmm', addr, size, 'mergeable');
@@ -84,7 +85,7 @@ const CASES: Case[] = [
     expectSafe: false,
     run(w, ctx) {
       w.kernel.forceUseChangePteAt.add('change_protection');
-      w.sys.mprotect('vmm', ctx.addr, ctx.pages * 4096, 'r');
+      w.sys.mprotect('vmm', ctx.addr, ctx.pages * PAGE_SIZE, 'r');
       guestTouchesAll(w, ctx, true);
     },
   },
@@ -94,9 +95,9 @@ const CASES: Case[] = [
     expectSafe: false,
     run(w, ctx) {
       w.kernel.forceUseChangePteAt.add('unmap_region');
-      w.sys.munmap('vmm', ctx.addr, ctx.pages * 4096);
+      w.sys.munmap('vmm', ctx.addr, ctx.pages * PAGE_SIZE);
       w.sys.spawn('other');
-      const a = w.sys.mmap('other', ctx.pages * 4096, 'rw');
+      const a = w.sys.mmap('other', ctx.pages * PAGE_SIZE, 'rw');
       if (typeof a === 'number') w.sys.write('other', a, 'secret of another process');
       guestTouchesAll(w, ctx, true);
     },
@@ -107,7 +108,7 @@ const CASES: Case[] = [
     expectSafe: false,
     run(w, ctx) {
       w.kernel.forceUseChangePteAt.add('zap_page_range');
-      w.sys.madvise('vmm', ctx.addr, 4096, 'dontneed');
+      w.sys.madvise('vmm', ctx.addr, PAGE_SIZE, 'dontneed');
       guestTouchesAll(w, ctx, false);
     },
   },

@@ -4,6 +4,7 @@
  * the guest writes its image through its vCPU (EPT faults into KVM, GUP, host faults), then ksmd merges
  * the duplicates, then the guests read all their memory and write some of it.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
 import type { KvmGuest } from '../secondary/kvm/index.js';
@@ -89,7 +90,7 @@ export function runFleet(
   const w = new World({
     kernel,
     seed,
-    ramBytes: (Math.ceil(pages * 1.25) + 4096) * 4096,
+    ramBytes: (Math.ceil(pages * 1.25) + 4096) * PAGE_SIZE,
     recording: false,
     ksm: { pagesToScan: 1000 },
     profileOverrides,
@@ -101,7 +102,7 @@ export function runFleet(
   for (let g = 0; g < p.guests; g++) {
     const proc = `qemu${g}`;
     w.sys.spawn(proc);
-    const size = p.pagesPerGuest * 4096;
+    const size = p.pagesPerGuest * PAGE_SIZE;
     const addr = w.sys.mmap(proc, size, 'rw');
     if (typeof addr === 'string') throw new Error(`mmap for ${proc}: ${addr}`);
     w.sys.madvise(proc, addr, size, 'mergeable');

@@ -4,6 +4,7 @@
  * forbids). It is written like replace_page (mm/ksm.c v5.0) minus the write-protect step, so the
  * flag-misuse experiment can show what goes wrong when a secondary MMU trusts the flag there.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import { mkPte, PTE_RW, pteBits, ptePfn } from '../hw/pte.js';
 import type { Kernel } from '../mm/kernel.js';
 import { anonVmaPrepare } from '../mm/memory.js';
@@ -22,15 +23,15 @@ export const P_MISUSE_CLEARED = preemptPoint('replace_writable_page: pte cleared
 
 export function* replaceWritablePage(k: Kernel, agent: Agent, vma: Vma, address: number): Path<boolean> {
   const mm = vma.mm;
-  const vpn = Math.floor(address / 4096);
+  const vpn = Math.floor(address / PAGE_SIZE);
   const range = mmuNotifierRangeInit(
     'replace_writable_page',
     MMU_NOTIFY_CLEAR,
     MMU_NOTIFIER_USE_CHANGE_PTE,
     vma,
     mm,
-    vpn * 4096,
-    vpn * 4096 + 4096,
+    vpn * PAGE_SIZE,
+    vpn * PAGE_SIZE + PAGE_SIZE,
   );
   yield* mmuNotifierInvalidateRangeStart(k, agent, range);
   yield* lock(agent, mm.ptl);

@@ -1,8 +1,5 @@
 import { hashBytes } from '../sim/hash.js';
-
-/** Bytes in a page: mmsim models x86-64 with 4 KiB pages only. */
-export const PAGE_SIZE = 4096;
-export const PAGE_SHIFT = 12;
+import { PAGE_SIZE } from './page.js';
 
 /** A hash-consed page content: equal ids iff equal bytes. */
 export type ContentId = number;

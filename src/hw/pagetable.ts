@@ -3,7 +3,8 @@
  * Leaf pages are typed arrays; upper levels are sparse arrays created on demand (pte_alloc).
  */
 
-const ENTRIES = 512;
+import { PTRS_PER_PTE } from './page.js';
+
 const PTRS_PER_PUD_SPAN = 2 ** 27; // vpns covered by one PGD entry
 
 export class PtePage {
@@ -16,9 +17,9 @@ export class PtePage {
   /** Present entries in this page, so empty pages can be freed. */
   used = 0;
   constructor(readonly baseVpn: number) {
-    const buf = new ArrayBuffer(ENTRIES * 5);
-    this.pfn = new Uint32Array(buf, 0, ENTRIES);
-    this.bits = new Uint8Array(buf, ENTRIES * 4, ENTRIES);
+    const buf = new ArrayBuffer(PTRS_PER_PTE * 5);
+    this.pfn = new Uint32Array(buf, 0, PTRS_PER_PTE);
+    this.bits = new Uint8Array(buf, PTRS_PER_PTE * 4, PTRS_PER_PTE);
   }
 }
 
@@ -33,7 +34,7 @@ export class PageTable {
 
   /** The PTE page covering `vpn`, or undefined (no allocation). */
   lookupPage(vpn: number): PtePage | undefined {
-    const key = Math.floor(vpn / ENTRIES);
+    const key = Math.floor(vpn / PTRS_PER_PTE);
     if (key === this.lastKey) return this.lastPage;
     const pud = this.pgd[Math.floor(vpn / PTRS_PER_PUD_SPAN) & 511];
     if (pud === undefined) return undefined;
@@ -60,10 +61,10 @@ export class PageTable {
     const i2 = (vpn >>> 9) & 511;
     let page = pmd[i2];
     if (page === undefined) {
-      pmd[i2] = page = new PtePage(vpn - (vpn % ENTRIES));
+      pmd[i2] = page = new PtePage(vpn - (vpn % PTRS_PER_PTE));
       this.ptePages++;
     }
-    this.lastKey = Math.floor(vpn / ENTRIES);
+    this.lastKey = Math.floor(vpn / PTRS_PER_PTE);
     this.lastPage = page;
     return page;
   }
@@ -90,7 +91,7 @@ export class PageTable {
 
   /** Free empty PTE pages in [startVpn, endVpn) (free_pgtables). */
   freeEmpty(startVpn: number, endVpn: number): void {
-    for (let base = startVpn - (startVpn % ENTRIES); base < endVpn; base += ENTRIES) {
+    for (let base = startVpn - (startVpn % PTRS_PER_PTE); base < endVpn; base += PTRS_PER_PTE) {
       const i4 = Math.floor(base / PTRS_PER_PUD_SPAN) & 511;
       const pmd = this.pgd[i4]?.[(base >>> 18) & 511];
       if (pmd === undefined) continue;
@@ -109,20 +110,20 @@ export class PageTable {
 
   /** Visit every pte that is not none (present or PROT_NONE) in [startVpn, endVpn), in address order. */
   forEachMapped(startVpn: number, endVpn: number, visit: (vpn: number, pte: number) => void): void {
-    let base = startVpn - (startVpn % ENTRIES);
+    let base = startVpn - (startVpn % PTRS_PER_PTE);
     while (base < endVpn) {
       const page = this.lookupPage(base);
       if (page === undefined || page.used === 0) {
-        base += ENTRIES;
+        base += PTRS_PER_PTE;
         continue;
       }
       const from = Math.max(startVpn, base);
-      const to = Math.min(endVpn, base + ENTRIES);
+      const to = Math.min(endVpn, base + PTRS_PER_PTE);
       for (let vpn = from; vpn < to; vpn++) {
         const pte = page.pfn[vpn - base] * 256 + page.bits[vpn - base];
         if (pte !== 0) visit(vpn, pte);
       }
-      base += ENTRIES;
+      base += PTRS_PER_PTE;
     }
   }
 }

@@ -3,8 +3,10 @@
  * accessed and dirty bits as x86 hardware does), and takes a page fault when the pte does not allow the
  * access (arch/x86/mm/fault.c do_user_addr_fault, v5.0). Bad accesses deliver SIGSEGV to the task.
  */
+
 import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { PTE_DIRTY, pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, preemptPoint, tryLockShared, unlockShared } from '../sim/exec.js';
 import type { Kernel, Task } from './kernel.js';
@@ -113,9 +115,9 @@ export function* userAccess(
   let pageIndex = 0;
   while (done < len) {
     const addr = address + done;
-    const vpn = Math.floor(addr / 4096);
-    const off = addr - vpn * 4096;
-    const chunk = Math.min(4096 - off, len - done);
+    const vpn = Math.floor(addr / PAGE_SIZE);
+    const off = addr - vpn * PAGE_SIZE;
+    const chunk = Math.min(PAGE_SIZE - off, len - done);
     let pfn = translate(k, agent, mm, vpn, write);
     for (let tries = 0; pfn < 0; tries++) {
       if (tries > 8) throw new Error(`fault loop at 0x${addr.toString(16)}`);

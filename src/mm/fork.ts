@@ -4,7 +4,9 @@
  * at the end (flush_tlb_mm). Profiles with forkCopiesPinnedPages (v5.9+) give the child its own copy of
  * a page that may be pinned for DMA, so the parent keeps the page its device writes to.
  */
+
 import { PG_ANON_EXCLUSIVE } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import {
   mkPte,
   pteBits,
@@ -60,7 +62,9 @@ function* copyPageRange(
   yield* lock(agent, child.ptl);
   let err: Errno | null = null;
   const entries: { vpn: number; pte: number }[] = [];
-  parent.pt.forEachMapped(src.start / 4096, src.end / 4096, (vpn, pte) => entries.push({ vpn, pte }));
+  parent.pt.forEachMapped(src.start / PAGE_SIZE, src.end / PAGE_SIZE, (vpn, pte) =>
+    entries.push({ vpn, pte }),
+  );
   for (const { vpn, pte: orig } of entries) {
     let pte = orig;
     if (pteSpecial(pte)) {

@@ -3,7 +3,9 @@
  * faultin_page when the pte is missing or not writable for a write. The reference (or pin) is held in
  * the page's refcount until released — which is what KSM's write_protect_page refcount check sees.
  */
+
 import { ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, unlockShared } from '../sim/exec.js';
 import type { Errno, Kernel } from './kernel.js';
@@ -19,7 +21,7 @@ export interface GupResult {
 
 /** follow_page_pte: the pfn to reference, or -1 if a fault is needed first. Caller holds mmap_sem. */
 export function followPage(mm: Mm, address: number, write: boolean): number {
-  const pte = mm.pt.get(Math.floor(address / 4096));
+  const pte = mm.pt.get(Math.floor(address / PAGE_SIZE));
   if (!ptePresent(pte)) return -1;
   if (write && !pteWrite(pte)) return -1;
   return pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
@@ -39,7 +41,7 @@ export function* getUserPages(
   yield* lockShared(agent, mm.mmapLock);
   try {
     for (let i = 0; i < pages; i++) {
-      const addr = address + i * 4096;
+      const addr = address + i * PAGE_SIZE;
       const vma = mm.findVma(addr);
       const needed = opts.write ? VM_WRITE : VM_READ;
       if (vma === undefined || (vma.flags & needed) === 0 || mm.exiting) {

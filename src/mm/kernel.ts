@@ -5,6 +5,7 @@
 
 import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { Machine } from '../hw/machine.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { formatPte, ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import type { KernelProfile } from '../kernel/profiles.js';
 import { CounterRef } from '../sim/counters.js';
@@ -304,8 +305,8 @@ export class Kernel {
       // KSM pages are reached through their stable node in the kernel; here a page-table scan stands in.
       for (const mm of this.mms.values()) {
         for (const vma of mm.vmas) {
-          mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (vpn, pte) => {
-            if (!pteSpecial(pte) && ptePfn(pte) === pfn) out.push({ mm, address: vpn * 4096 });
+          mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+            if (!pteSpecial(pte) && ptePfn(pte) === pfn) out.push({ mm, address: vpn * PAGE_SIZE });
           });
         }
       }
@@ -315,10 +316,10 @@ export class Kernel {
     if (av === undefined) return out;
     const vpn = av.baseVpn + f.index[pfn];
     for (const vma of av.members) {
-      if (vpn * 4096 < vma.start || vpn * 4096 >= vma.end) continue;
+      if (vpn * PAGE_SIZE < vma.start || vpn * PAGE_SIZE >= vma.end) continue;
       const pte = vma.mm.pt.get(vpn);
       if (ptePresent(pte) && !pteSpecial(pte) && ptePfn(pte) === pfn)
-        out.push({ mm: vma.mm, address: vpn * 4096 });
+        out.push({ mm: vma.mm, address: vpn * PAGE_SIZE });
     }
     return out;
   }
@@ -341,7 +342,7 @@ export class Kernel {
         kind: 'pte',
         what: via,
         mm: mm.id,
-        start: vpn * 4096,
+        start: vpn * PAGE_SIZE,
         oldPte: formatPte(old),
         newPte: formatPte(pte),
       });
@@ -350,7 +351,7 @@ export class Kernel {
 
   /** flush_tlb_page / flush_tlb_range on the mm's CPUs (and, on v6.6+ profiles, its secondary TLBs). */
   flushTlbRange(agent: Agent, mm: Mm, start: number, end: number): Path {
-    this.machine.flushTlb(agent.cpu, mm.id, mm.cpumask, start / 4096, end / 4096);
+    this.machine.flushTlb(agent.cpu, mm.id, mm.cpumask, start / PAGE_SIZE, end / PAGE_SIZE);
     if (this.machine.log.recording) {
       this.log({
         agent: agent.name,

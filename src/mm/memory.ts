@@ -3,8 +3,10 @@
  * (v6.10 differences — PageAnonExclusive reuse — come from the profile). Every function is a path:
  * it yields at preemption points and waits for the locks it takes.
  */
+
 import { ZERO_CONTENT } from '../hw/content.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import {
   mkPte,
   PTE_ACCESSED,
@@ -54,7 +56,7 @@ export function* handleMmFault(
   write: boolean,
 ): Path<FaultResult> {
   const mm = vma.mm;
-  const vpn = Math.floor(address / 4096);
+  const vpn = Math.floor(address / PAGE_SIZE);
   const orig = mm.pt.get(vpn);
   if (orig === 0) {
     if (vma.shmem !== null) return yield* doSharedFault(k, agent, vma, vpn, write);
@@ -117,7 +119,7 @@ export function* doAnonymousPage(
 /** anon_vma_prepare: a private vma gets its anon_vma on first anonymous page. */
 export function anonVmaPrepare(k: Kernel, vma: Vma): void {
   if (vma.anonVma !== null) return;
-  vma.anonVma = k.anonVmas.create(vma.start / 4096);
+  vma.anonVma = k.anonVmas.create(vma.start / PAGE_SIZE);
   vma.anonVma.members.add(vma);
 }
 
@@ -189,7 +191,7 @@ export function* wpPageReuse(k: Kernel, agent: Agent, vma: Vma, vpn: number, ori
   unlock(agent, mm.ptl);
   // the 2023 fix (arm64 ptep_set_access_flags → arch_invalidate_secondary_tlbs), on v6.6+ profiles
   if (k.profile.secondaryTlbsFollowCpuFlush && mm.notifiers !== null) {
-    yield* mm.notifiers.cpuTlbFlushed(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+    yield* mm.notifiers.cpuTlbFlushed(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
   }
 }
 
@@ -217,7 +219,7 @@ export function* wpPageCopy(
   }
   const wasKsm = oldPfn >= 0 && (f.flags[oldPfn] & PG_KSM) !== 0;
   const flag = p.useChangePteFlagAt.wpPageCopy ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
-  const address = vpn * 4096;
+  const address = vpn * PAGE_SIZE;
   const range = mmuNotifierRangeInit(
     'wp_page_copy',
     MMU_NOTIFY_CLEAR,
@@ -225,7 +227,7 @@ export function* wpPageCopy(
     vma,
     mm,
     address,
-    address + 4096,
+    address + PAGE_SIZE,
   );
   if (p.wrapChangePteInRange) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
   yield P_COPY_DONE;
@@ -264,7 +266,7 @@ export function* doSharedFault(
 ): Path<FaultResult> {
   const mm = vma.mm;
   const obj = vma.shmem!;
-  const index = vma.shmemPgoff + (vpn - vma.start / 4096);
+  const index = vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE);
   let pfn = obj.pages.get(index);
   if (pfn === undefined) {
     pfn = k.allocPage(ZERO_CONTENT); // shmem_getpage: a new zeroed page, the cache holds this reference

@@ -2,6 +2,7 @@
  * mmap(2), munmap(2), mprotect(2) and madvise(2) for anonymous memory (mm/mmap.c, mm/mprotect.c,
  * mm/madvise.c, v5.0). Each takes mmap_sem as the kernel does and is a path.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import {
   mkPte,
   PTE_ACCESSED,
@@ -55,7 +56,7 @@ export function parseProt(s: string): Prot | undefined {
 }
 
 function pageAligned(x: number): boolean {
-  return Number.isInteger(x) && x % 4096 === 0;
+  return Number.isInteger(x) && x % PAGE_SIZE === 0;
 }
 
 /** get_unmapped_area, top-down (arch_get_unmapped_area_topdown): the highest gap of `len` bytes below MMAP_BASE. */
@@ -80,12 +81,12 @@ export function* doMmap(
   opts: { at?: number; shared?: boolean } = {},
 ): Path<number | Errno> {
   if (len <= 0 || !Number.isFinite(len)) return 'EINVAL';
-  len = Math.ceil(len / 4096) * 4096;
+  len = Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   yield* lock(agent, mm.mmapLock);
   try {
     let addr: number;
     if (opts.at !== undefined) {
-      if (!pageAligned(opts.at) || opts.at + len > TASK_SIZE || opts.at < 4096) return 'EINVAL';
+      if (!pageAligned(opts.at) || opts.at + len > TASK_SIZE || opts.at < PAGE_SIZE) return 'EINVAL';
       addr = opts.at;
       for (const v of mm.vmas) if (v.start < addr + len && v.end > addr) return 'EEXIST';
     } else {
@@ -117,7 +118,7 @@ export function splitVmaAt(k: Kernel, mm: Mm, addr: number): void {
     v.flags,
     v.anonVma,
     v.shmem,
-    v.shmemPgoff + (addr - v.start) / 4096,
+    v.shmemPgoff + (addr - v.start) / PAGE_SIZE,
   );
   v.end = addr;
   if (tail.anonVma !== null) tail.anonVma.members.add(tail);
@@ -148,7 +149,7 @@ export function removeVma(k: Kernel, vma: Vma): void {
 /** do_munmap (mm/mmap.c v5.0): unmap_region with event UNMAP, then the vmas go. */
 export function* doMunmap(k: Kernel, agent: Agent, mm: Mm, start: number, len: number): Path<Errno | null> {
   if (!pageAligned(start) || len <= 0) return 'EINVAL';
-  const end = start + Math.ceil(len / 4096) * 4096;
+  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   if (end > TASK_SIZE) return 'EINVAL';
   yield* lock(agent, mm.mmapLock);
   try {
@@ -184,7 +185,7 @@ export function* doMprotect(
 ): Path<Errno | null> {
   if (!pageAligned(start) || len < 0) return 'EINVAL';
   if (len === 0) return null;
-  const end = start + Math.ceil(len / 4096) * 4096;
+  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   yield* lock(agent, mm.mmapLock);
   try {
     // how far from start the range is mapped without a hole
@@ -216,7 +217,7 @@ export function* doMprotect(
       yield* lock(agent, mm.ptl);
       const prot2 = vma.pageProt();
       const changes: { vpn: number; pte: number }[] = [];
-      mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (vpn, pte) => {
+      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
         const next = pteModify(pte, prot2 === 0 ? 0 : prot2 | PTE_ACCESSED);
         if (next !== pte) changes.push({ vpn, pte: next });
       });
@@ -248,7 +249,7 @@ export function* doMadvise(
 ): Path<Errno | null> {
   if (!pageAligned(start) || len < 0) return 'EINVAL';
   if (len === 0) return null;
-  const end = start + Math.ceil(len / 4096) * 4096;
+  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   const exclusive = advice !== 'dontneed'; // madvise_need_mmap_write
   if (exclusive) yield* lock(agent, mm.mmapLock);
   else yield* lockShared(agent, mm.mmapLock);

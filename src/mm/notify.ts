@@ -3,6 +3,7 @@
  * ptep_clear_flush(_notify), set_pte_at_notify (include/linux/mmu_notifier.h, v5.0/v5.2; pgtable-generic.c).
  * Each asks the kernel profile, so the same path behaves as v3.2, v5.0, the RFC or v6.10.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import { formatPte, PTE_ACCESSED, pteMkold, ptePresent } from '../hw/pte.js';
 import { type Agent, DONE, done, type Path } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
@@ -106,7 +107,7 @@ function* invalidateRangeEndSubscribed(
 export function ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
   const old = mm.pt.get(vpn);
   k.writePte(agent, mm, vpn, 0, 'ptep_clear_flush');
-  const flush = k.flushTlbRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+  const flush = k.flushTlbRange(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
   return flush === DONE ? done(old) : thenReturn(flush, old);
 }
 
@@ -124,7 +125,7 @@ export function ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, vpn: numbe
 function* ptepClearFlushNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
   const old = yield* ptepClearFlush(k, agent, mm, vpn);
   if (mm.notifiers !== null && k.profile.hasInvalidateRange && !k.profile.secondaryTlbsFollowCpuFlush) {
-    yield* mm.notifiers.invalidateRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+    yield* mm.notifiers.invalidateRange(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
   }
   return old;
 }
@@ -154,11 +155,11 @@ function* setPteAtNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number,
         kind: 'notify',
         what: 'change_pte',
         mm: mm.id,
-        start: vpn * 4096,
+        start: vpn * PAGE_SIZE,
         newPte: formatPte(pte),
       });
     }
-    yield* mm.notifiers.changePte(agent, mm, vpn * 4096, pte);
+    yield* mm.notifiers.changePte(agent, mm, vpn * PAGE_SIZE, pte);
   }
   k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
 }
@@ -170,9 +171,10 @@ function* setPteAtNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number,
  */
 export function* ptepClearFlushYoungNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<boolean> {
   let young = ptepTestAndClearYoung(k, agent, mm, vpn);
-  if (young) yield* k.flushTlbRange(agent, mm, vpn * 4096, vpn * 4096 + 4096);
+  if (young) yield* k.flushTlbRange(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
   if (mm.notifiers !== null)
-    young = (yield* mm.notifiers.clearFlushYoung(agent, mm, vpn * 4096, vpn * 4096 + 4096)) || young;
+    young =
+      (yield* mm.notifiers.clearFlushYoung(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE)) || young;
   return young;
 }
 
@@ -180,7 +182,8 @@ export function* ptepClearFlushYoungNotify(k: Kernel, agent: Agent, mm: Mm, vpn:
 export function* ptepClearYoungNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<boolean> {
   let young = ptepTestAndClearYoung(k, agent, mm, vpn);
   if (mm.notifiers !== null)
-    young = (yield* mm.notifiers.clearYoung(agent, mm, vpn * 4096, vpn * 4096 + 4096)) || young;
+    young =
+      (yield* mm.notifiers.clearYoung(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE)) || young;
   return young;
 }
 
@@ -202,7 +205,7 @@ function ptepTestAndClearYoung(k: Kernel, agent: Agent, mm: Mm, vpn: number): bo
       kind: 'pte',
       what: 'ptep_test_and_clear_young',
       mm: mm.id,
-      start: vpn * 4096,
+      start: vpn * PAGE_SIZE,
     });
   }
   return true;

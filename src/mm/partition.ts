@@ -4,7 +4,9 @@
  * each page's pfn and /proc/kpageflags says which are KSM or the zero page): frame numbers differ
  * between the two, the partition does not. Canonical form: groups sorted, members sorted.
  */
+
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import type { Kernel } from './kernel.js';
 
@@ -23,12 +25,12 @@ export function sharingPartition(k: Kernel, procs?: readonly string[]): SharingG
     const t = k.tasks.get(name);
     if (t === undefined || !t.alive) continue;
     for (const vma of t.mm.vmas) {
-      t.mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (vpn, pte) => {
+      t.mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
         if (!ptePresent(pte)) return;
         const pfn = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
         let list = byFrame.get(pfn);
         if (list === undefined) byFrame.set(pfn, (list = []));
-        list.push(`${name}:0x${(vpn * 4096).toString(16)}`);
+        list.push(`${name}:0x${(vpn * PAGE_SIZE).toString(16)}`);
       });
     }
   }

@@ -2,7 +2,7 @@
  * The primary MMU driven sequentially: one call per system call or CPU access, each running its kernel
  * path to completion. Errors are the model's (errno values, SIGSEGV to the task), never exceptions.
  */
-import { PAGE_SIZE } from '../hw/content.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import {
   type KernelName,
   type ProfileOverrides,

@@ -1,4 +1,5 @@
 /** struct vm_area_struct and its flags (include/linux/mm.h). Addresses are bytes, page aligned. */
+import { PAGE_SIZE } from '../hw/page.js';
 import { PTE_NX, PTE_PRESENT, PTE_RW, PTE_USER } from '../hw/pte.js';
 import type { AnonVma } from './anon-vma.js';
 import type { Mm } from './mm.js';
@@ -32,7 +33,7 @@ export class Vma {
   ) {}
 
   get pages(): number {
-    return (this.end - this.start) / 4096;
+    return (this.end - this.start) / PAGE_SIZE;
   }
 
   contains(addr: number): boolean {

@@ -3,6 +3,7 @@
  * Order: range start, clear ptes under the ptl, flush the CPU TLB and ->invalidate_range, range end,
  * then free the pages — secondary MMUs have let go before any frame is reused.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, pteSpecial } from '../hw/pte.js';
 import { type Agent, lock, type Path, preemptPoint, unlock } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
@@ -19,8 +20,8 @@ const P_ZAPPED = preemptPoint('zap_page_range: ptes cleared, before range end');
 /** Clear every pte of `vma` within [start, end) and drop the pages' mappings; returns pfns to put. */
 function zapPteRange(k: Kernel, agent: Agent, vma: Vma, start: number, end: number, freed: number[]): void {
   const mm = vma.mm;
-  const from = Math.max(start, vma.start) / 4096;
-  const to = Math.min(end, vma.end) / 4096;
+  const from = Math.max(start, vma.start) / PAGE_SIZE;
+  const to = Math.min(end, vma.end) / PAGE_SIZE;
   const cleared: { vpn: number; pte: number }[] = [];
   mm.pt.forEachMapped(from, to, (vpn, pte) => cleared.push({ vpn, pte }));
   for (const { vpn, pte } of cleared) {
@@ -62,5 +63,6 @@ export function* zapPageRange(
   yield P_ZAPPED;
   yield* mmuNotifierInvalidateRangeEnd(k, agent, range, true);
   for (const pfn of freed) k.putPage(pfn); // tlb_finish_mmu frees the batch
-  for (const vma of vmas) mm.pt.freeEmpty(Math.max(start, vma.start) / 4096, Math.min(end, vma.end) / 4096);
+  for (const vma of vmas)
+    mm.pt.freeEmpty(Math.max(start, vma.start) / PAGE_SIZE, Math.min(end, vma.end) / PAGE_SIZE);
 }

@@ -3,6 +3,7 @@
  * mm/mmu_notifier.c, v5.0 list dispatch + v5.5 interval tree). Implements the port the primary MMU
  * calls. It also remembers which invalidation ranges are open, for the coherence invariant.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import {
@@ -187,7 +188,7 @@ export class NotifierChain implements MmuNotifierPort {
     }
     if (fallback) {
       // interval subscribers have no change_pte: before v3.7 they would have been told invalidate_page
-      const hits = this.itree.filter((s) => s.overlaps(address, address + 4096));
+      const hits = this.itree.filter((s) => s.overlaps(address, address + PAGE_SIZE));
       if (hits.length > 0) {
         const range = this.pageRange(address);
         this.invalidateSeq |= 1;
@@ -211,7 +212,7 @@ export class NotifierChain implements MmuNotifierPort {
       mm: this.mm,
       vma: this.mm.findVma(address) ?? null,
       start: address,
-      end: address + 4096,
+      end: address + PAGE_SIZE,
       event: MMU_NOTIFY_CLEAR,
       flags: MMU_NOTIFIER_RANGE_BLOCKABLE,
     };

@@ -10,8 +10,10 @@
  * 5 the seed's rule — checked by UseChangePteValidator as ranges close.
  * Access-time checks (2, 3) run on every access; `checkNow` sweeps 1 and 4 (and 3 in full).
  */
+
 import { ZERO_CONTENT } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { formatPte, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import type { AccessRecord, Kernel, KernelObserver, PteWriter } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
@@ -56,11 +58,11 @@ export class InvariantChecker implements KernelObserver {
   /** The data key of (mm, address): the shmem page for shared mappings, else the private page. */
   private slot(mm: Mm, address: number): { map: Map<number, number>; key: number } | undefined {
     const vma = mm.findVma(address);
-    const vpn = Math.floor(address / 4096);
+    const vpn = Math.floor(address / PAGE_SIZE);
     if (vma !== undefined && vma.shmem !== null) {
       let m = this.sharedData.get(vma.shmem.id);
       if (m === undefined) this.sharedData.set(vma.shmem.id, (m = new Map()));
-      return { map: m, key: vma.shmemPgoff + (vpn - vma.start / 4096) };
+      return { map: m, key: vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE) };
     }
     let m = this.privateData.get(mm.id);
     if (m === undefined) this.privateData.set(mm.id, (m = new Map()));
@@ -70,8 +72,8 @@ export class InvariantChecker implements KernelObserver {
   // ---- observer hooks ----
 
   onAccess(a: AccessRecord): void {
-    const vpn = Math.floor(a.address / 4096);
-    const where = `mm${a.mm.id}:${hex(vpn * 4096)}`;
+    const vpn = Math.floor(a.address / PAGE_SIZE);
+    const where = `mm${a.mm.id}:${hex(vpn * PAGE_SIZE)}`;
     if (a.write) {
       const pte = a.mm.pt.get(vpn);
       if (!ptePresent(pte) || !pteWrite(pte) || pteSpecial(pte) || ptePfn(pte) !== a.pfn) {
@@ -103,7 +105,7 @@ export class InvariantChecker implements KernelObserver {
   onPteChange(_agent: Agent, mm: Mm, vpn: number, _old: number, _new: number, via: PteWriter): void {
     // a zap (munmap, MADV_DONTNEED, exit) discards private data: the page reads as zeroes afterwards
     if (via !== 'ptep_get_and_clear') return;
-    const vma = mm.findVma(vpn * 4096);
+    const vma = mm.findVma(vpn * PAGE_SIZE);
     if (vma !== undefined && vma.shmem !== null) return;
     this.privateData.get(mm.id)?.delete(vpn);
   }
@@ -114,7 +116,8 @@ export class InvariantChecker implements KernelObserver {
     const copy = new Map<number, number>();
     for (const vma of child.vmas) {
       if (vma.shmem !== null) continue;
-      for (const [vpn, c] of p) if (vpn * 4096 >= vma.start && vpn * 4096 < vma.end) copy.set(vpn, c);
+      for (const [vpn, c] of p)
+        if (vpn * PAGE_SIZE >= vma.start && vpn * PAGE_SIZE < vma.end) copy.set(vpn, c);
     }
     this.privateData.set(child.id, copy);
   }
@@ -148,7 +151,7 @@ export class InvariantChecker implements KernelObserver {
       const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
       for (const t of view.translations()) {
         if (chain?.covers(t.address)) continue;
-        const pte = mm.pt.get(Math.floor(t.address / 4096));
+        const pte = mm.pt.get(Math.floor(t.address / PAGE_SIZE));
         const problem = translationProblem(pte, t.pfn, t.writable);
         if (problem !== null) {
           this.report(
@@ -169,9 +172,9 @@ export class InvariantChecker implements KernelObserver {
           if (problem !== null) {
             this.report(
               'coherence',
-              `invariant 1: cpu${cpu}'s TLB maps ${hex(vpn * 4096)} to pfn ${hex(pfn)} but the primary pte is ${formatPte(pte)} (${problem})`,
+              `invariant 1: cpu${cpu}'s TLB maps ${hex(vpn * PAGE_SIZE)} to pfn ${hex(pfn)} but the primary pte is ${formatPte(pte)} (${problem})`,
               [`cpu${cpu}`],
-              [`mm${mm.id}:${hex(vpn * 4096)}`],
+              [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
             );
           }
         });
@@ -184,15 +187,15 @@ export class InvariantChecker implements KernelObserver {
     const k = this.k;
     for (const mm of k.mms.values()) {
       for (const vma of mm.vmas) {
-        mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (vpn, pte) => {
+        mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
           const actual = pteSpecial(pte) ? ZERO_CONTENT : k.frames.content[ptePfn(pte)];
-          const expected = this.expectedContent(mm, vpn * 4096);
+          const expected = this.expectedContent(mm, vpn * PAGE_SIZE);
           if (actual !== expected) {
             this.report(
               'data',
-              `invariant 3: mm${mm.id} (${mm.owner}) maps content #${actual} at ${hex(vpn * 4096)}, expected #${expected}`,
+              `invariant 3: mm${mm.id} (${mm.owner}) maps content #${actual} at ${hex(vpn * PAGE_SIZE)}, expected #${expected}`,
               [mm.owner],
-              [`mm${mm.id}:${hex(vpn * 4096)}`],
+              [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
             );
           }
         });
@@ -212,7 +215,7 @@ export class InvariantChecker implements KernelObserver {
       let anon = 0;
       let shmem = 0;
       for (const vma of mm.vmas) {
-        mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (_vpn, pte) => {
+        mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (_vpn, pte) => {
           if (pteSpecial(pte)) return;
           const pfn = ptePfn(pte);
           bump(maps, pfn);

@@ -9,6 +9,7 @@
  *   replace_page (RO→RO new pfn) is a misuse — the contradiction the design notes point out.
  * A range whose pte changes back to what it was (write_protect_page's abort path) changes nothing.
  */
+import { PAGE_SIZE } from '../hw/page.js';
 import { formatPte, ptePfn, ptePresent, pteWrite } from '../hw/pte.js';
 import type { Kernel, KernelObserver, PteWriter } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
@@ -64,7 +65,7 @@ export class UseChangePteValidator implements KernelObserver {
 
   onPteChange(_agent: Agent, mm: Mm, vpn: number, oldPte: number, newPte: number, via: PteWriter): void {
     if (this.open.length === 0) return;
-    const address = vpn * 4096;
+    const address = vpn * PAGE_SIZE;
     for (const o of this.open) {
       if (o.range.mm !== mm || address < o.range.start || address >= o.range.end) continue;
       const c = o.changes.get(vpn);
@@ -82,12 +83,12 @@ export class UseChangePteValidator implements KernelObserver {
     const [o] = this.open.splice(i, 1);
     this.checked++;
     const problems: string[] = [];
-    const pages = (range.end - range.start) / 4096;
+    const pages = (range.end - range.start) / PAGE_SIZE;
     if (pages !== 1) problems.push(`the range covers ${pages} pages, not one`);
     const net = [...o.changes.entries()].filter(([, c]) => c.last !== c.orig);
     if (net.length > 1) problems.push(`${net.length} ptes changed, not one`);
     for (const [vpn, c] of net) {
-      const where = `0x${(vpn * 4096).toString(16)}`;
+      const where = `0x${(vpn * PAGE_SIZE).toString(16)}`;
       if (c.via !== 'set_pte_at_notify')
         problems.push(`the pte at ${where} was last written by ${c.via}, not set_pte_at_notify`);
       const verdict = transitionVerdict(c.orig, c.last, this.rule);
@@ -103,7 +104,7 @@ export class UseChangePteValidator implements KernelObserver {
       agents: [o.agent.name],
       addresses:
         net.length > 0
-          ? net.map(([vpn]) => `mm${range.mm.id}:0x${(vpn * 4096).toString(16)}`)
+          ? net.map(([vpn]) => `mm${range.mm.id}:0x${(vpn * PAGE_SIZE).toString(16)}`)
           : [`mm${range.mm.id}:0x${range.start.toString(16)}`],
     });
   }

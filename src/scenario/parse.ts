@@ -2,7 +2,9 @@
  * The scenario front end: text in, a checked Scenario (or every error found, each at file:line:col) out.
  * Never throws: an internal surprise becomes an error at 1:1.
  */
+
 import { isScalar } from 'yaml';
+import { PAGE_SIZE } from '../hw/page.js';
 import {
   CHANGE_PTE_RULES,
   type CheckOptions,
@@ -116,7 +118,7 @@ export const MAX_RAM_BYTES = 2 ** 40;
 const ramSize: Reader<number> = (cx, slot) => {
   const bytes = pageAlignedSize(cx, slot);
   if (bytes === undefined) return undefined;
-  if (bytes < 2 * 4096) return cx.fail(slot, 'a RAM size of at least 2 pages', `${bytes} bytes is less`);
+  if (bytes < 2 * PAGE_SIZE) return cx.fail(slot, 'a RAM size of at least 2 pages', `${bytes} bytes is less`);
   if (bytes > MAX_RAM_BYTES)
     return cx.fail(slot, 'a RAM size of at most 1TiB', 'mmsim models at most 2^28 frames');
   return bytes;

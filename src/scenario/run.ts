@@ -5,6 +5,7 @@
  */
 
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { isKernelName, type KernelName, type ProfileOverrides, profileSettings } from '../kernel/profiles.js';
 import { type StoreSource, userAccess } from '../mm/access.js';
@@ -361,7 +362,7 @@ export class ScenarioRun {
             write,
             write ? this.guestSource(step, i) : undefined,
             false,
-            write ? undefined : (step.size ?? 4096),
+            write ? undefined : (step.size ?? PAGE_SIZE),
           );
           if (!r.ok) this.outcome(step, r.error, `gfn ${step.gfn + i}`);
         }
@@ -369,9 +370,9 @@ export class ScenarioRun {
       }
       case 'dev': {
         const d = w.devices.get(step.device)!;
-        const addr = this.resolve(step.addr, d.task.name, step.pages * 4096);
+        const addr = this.resolve(step.addr, d.task.name, step.pages * PAGE_SIZE);
         for (let i = 0; i < step.pages; i++) {
-          const a = addr + i * 4096;
+          const a = addr + i * PAGE_SIZE;
           const r = yield* d.devAccess(
             a,
             step.access === 'write',
@@ -387,9 +388,9 @@ export class ScenarioRun {
           this.outcome(step, 'ENODEV', `no IOMMU binding ${step.iommu} (its bind failed)`);
           return;
         }
-        const addr = this.resolve(step.addr, d.task.name, step.pages * 4096);
+        const addr = this.resolve(step.addr, d.task.name, step.pages * PAGE_SIZE);
         for (let i = 0; i < step.pages; i++) {
-          const a = addr + i * 4096;
+          const a = addr + i * PAGE_SIZE;
           const r = yield* d.dma(
             a,
             step.access === 'write',
@@ -525,7 +526,7 @@ export class ScenarioRun {
       case 'gup':
         this.errno(
           step,
-          sys.gup(step.proc, this.resolve(step.addr, step.proc, step.pages * 4096), step.pages, {
+          sys.gup(step.proc, this.resolve(step.addr, step.proc, step.pages * PAGE_SIZE), step.pages, {
             write: step.write,
             pin: step.pin,
             name: step.as,
@@ -547,7 +548,7 @@ export class ScenarioRun {
   /** What a CPU write stores. Whole aligned pages of fill/pattern are stored as content ids. */
   private storeSource(payload: Payload, addr: number, size: number): StoreSource {
     const c = this.world.kernel.contents;
-    const aligned = addr % 4096 === 0 && size % 4096 === 0;
+    const aligned = addr % PAGE_SIZE === 0 && size % PAGE_SIZE === 0;
     if (payload.fill !== undefined) {
       if (aligned) return { pages: () => c.fill(payload.fill) };
       return { bytes: new Uint8Array(size).fill(payload.fill) };
@@ -556,9 +557,9 @@ export class ScenarioRun {
       const seed = payload.pattern.seed;
       if (aligned) return { pages: (i) => c.pattern(seed, i) };
       const bytes = new Uint8Array(size);
-      for (let i = 0; i * 4096 < size; i++) {
+      for (let i = 0; i * PAGE_SIZE < size; i++) {
         const page = c.materialize(c.pattern(seed, i));
-        bytes.set(page.subarray(0, Math.min(4096, size - i * 4096)), i * 4096);
+        bytes.set(page.subarray(0, Math.min(PAGE_SIZE, size - i * PAGE_SIZE)), i * PAGE_SIZE);
       }
       return { bytes };
     }
@@ -616,7 +617,7 @@ export class ScenarioRun {
       throw new ScenarioRuntimeError(a.pos, `${a.text} needs a process: write proc:${a.text}`);
     const addr = this.resolve(a, proc);
     const t = this.world.kernel.tasks.get(proc);
-    const pte = t === undefined || !t.alive ? 0 : t.mm.pt.get(Math.floor(addr / 4096));
+    const pte = t === undefined || !t.alive ? 0 : t.mm.pt.get(Math.floor(addr / PAGE_SIZE));
     const pfn = !ptePresent(pte) ? -1 : pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
     return { pte, pfn, proc, addr };
   }
@@ -710,14 +711,14 @@ export class ScenarioRun {
     let done = 0;
     while (done < len) {
       const a = addr + done;
-      const chunk = Math.min(4096 - (a % 4096), len - done);
+      const chunk = Math.min(PAGE_SIZE - (a % PAGE_SIZE), len - done);
       const t = k.tasks.get(proc);
       if (t === undefined || t.mm.findVma(a) === undefined) return null;
-      const pte = t.mm.pt.get(Math.floor(a / 4096));
+      const pte = t.mm.pt.get(Math.floor(a / PAGE_SIZE));
       // a PROT_NONE pte still maps its frame: the bytes are there even if no CPU may load them
       const p = pte === 0 ? -1 : pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
       if (p <= 0) for (let i = 0; i < chunk; i++) out.push(0);
-      else out.push(...k.contents.read(k.frames.content[p], a % 4096, chunk));
+      else out.push(...k.contents.read(k.frames.content[p], a % PAGE_SIZE, chunk));
       done += chunk;
     }
     return out;

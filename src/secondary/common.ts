@@ -3,8 +3,10 @@
  * translation is known — the bytes move in the frame and every observer (the invariant checker's data
  * and stale-write checks) sees the access, translated `via` the secondary MMU that did it.
  */
+
 import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import type { StoreSource } from '../mm/access.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
@@ -24,8 +26,6 @@ export type SecondaryAccessOutcome =
   | { ok: true; data?: Uint8Array }
   | { ok: false; error: SecondaryAccessError };
 
-export const PAGE = 4096;
-
 /** A store that writes whole pages, each given by content id. */
 export function pageSource(content: (pageIndex: number) => ContentId): StoreSource {
   return { pages: content };
@@ -38,7 +38,7 @@ export function toSource(data: StoreSource | Uint8Array | string): { source: Sto
     return { source: { bytes }, len: bytes.length };
   }
   if (data instanceof Uint8Array) return { source: { bytes: data }, len: data.length };
-  return { source: data, len: 'bytes' in data ? data.bytes.length : PAGE };
+  return { source: data, len: 'bytes' in data ? data.bytes.length : PAGE_SIZE };
 }
 
 /**
@@ -65,7 +65,7 @@ export function accessFrame(
 ): void {
   const f = k.frames;
   const contents = k.contents;
-  const off = address % PAGE;
+  const off = address % PAGE_SIZE;
   const before = f.content[pfn];
   let after = before;
   if (source !== undefined) {
@@ -170,5 +170,5 @@ export function accessRequest(
   len: number | undefined,
 ): { store: StoreSource | undefined; n: number } {
   const store = write ? (source ?? { pages: () => kernel.contents.fill(0xff) }) : undefined;
-  return { store, n: len ?? (store !== undefined && 'bytes' in store ? store.bytes.length : PAGE) };
+  return { store, n: len ?? (store !== undefined && 'bytes' in store ? store.bytes.length : PAGE_SIZE) };
 }

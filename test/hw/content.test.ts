@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ContentStore, PAGE_SIZE, writePatternPage, ZERO_CONTENT } from '../../src/hw/content.js';
+import { ContentStore, writePatternPage, ZERO_CONTENT } from '../../src/hw/content.js';
+import { PAGE_SIZE } from '../../src/hw/page.js';
 import { hashBytes } from '../../src/sim/hash.js';
 
 const page = (fill = 0): Uint8Array => new Uint8Array(PAGE_SIZE).fill(fill);

@@ -15,8 +15,10 @@
  * Only ksmd touches the trees, except ksm_exit, which drops an exiting mm's rmap items at once when
  * ksmd is between pages and at the end of ksmd's current page otherwise.
  */
+
 import { ZERO_CONTENT } from '../../hw/content.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_KSM, ZERO_PFN } from '../../hw/frames.js';
+import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
 import {
   mkPte,
   PTE_ACCESSED,
@@ -404,21 +406,21 @@ export class Ksm {
       if (!mm.exiting) {
         const vmas = mm.vmas;
         const pt = mm.pt;
-        for (let vi = findVmaIndex(vmas, this.scanVpn * 4096); vi < vmas.length; vi++) {
+        for (let vi = findVmaIndex(vmas, this.scanVpn * PAGE_SIZE); vi < vmas.length; vi++) {
           const vma = vmas[vi];
           if ((vma.flags & VM_MERGEABLE) === 0) continue;
-          const startVpn = vma.start / 4096;
-          const endVpn = vma.end / 4096;
+          const startVpn = vma.start / PAGE_SIZE;
+          const endVpn = vma.end / PAGE_SIZE;
           if (this.scanVpn < startVpn) this.scanVpn = startVpn;
           if (vma.anonVma === null) this.scanVpn = endVpn;
           let vpn = this.scanVpn;
           while (vpn < endVpn) {
             const page = pt.lookupPage(vpn);
             if (page === undefined || page.used === 0) {
-              vpn = vpn - (vpn % 512) + 512; // no pte page here: nothing mapped in the next 512 pages
+              vpn = vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE; // no pte page: nothing mapped in the next ones
               continue;
             }
-            const i = vpn & 511;
+            const i = vpn & (PTRS_PER_PTE - 1);
             const bits = page.bits[i];
             if ((bits & PTE_PRESENT) !== 0 && (bits & PTE_SPECIAL) === 0) {
               const pfn = page.pfn[i];
@@ -563,7 +565,7 @@ export class Ksm {
       const sem = mm.mmapLock;
       if (sem.owner === null) sem.readers++;
       else yield* lockShared(this.agent, sem);
-      const vma = this.findMergeableVma(mm, vpn * 4096);
+      const vma = this.findMergeableVma(mm, vpn * PAGE_SIZE);
       const ok = vma !== undefined && (yield* this.tryToMergeOnePage(vma, pfn, ZERO_PFN, vpn));
       unlockShared(sem);
       if (ok) {
@@ -696,7 +698,7 @@ export class Ksm {
   /** A new key in the stable tree: into the filter, which is rebuilt when it gets crowded or stale. */
   private fileStableKey(key: number): void {
     const size = this.stable.size;
-    if (size * 16 > this.stableFilter.size || this.stableRemovals > Math.max(4096, size)) {
+    if (size * 16 > this.stableFilter.size || this.stableRemovals > Math.max(PAGE_SIZE, size)) {
       this.stableFilter.reset(Math.max(16, Math.ceil(Math.log2(size * 32))));
       this.stableRemovals = 0;
       this.stable.forEach((k) => {
@@ -867,7 +869,7 @@ export class Ksm {
   /** get_mergeable_page: the anonymous page an item's address maps now, referenced; -1 if none. */
   private *getMergeablePage(item: number): Path<number> {
     const mm = this.slotMm(item);
-    const addr = this.items.vpn[item] * 4096;
+    const addr = this.items.vpn[item] * PAGE_SIZE;
     const sem = mm.mmapLock;
     if (sem.owner === null) sem.readers++;
     else yield* lockShared(this.agent, sem);
@@ -920,7 +922,7 @@ export class Ksm {
     const sem = mm.mmapLock;
     if (sem.owner === null) sem.readers++;
     else yield* lockShared(this.agent, sem);
-    const vma = this.findMergeableVma(mm, vpn * 4096);
+    const vma = this.findMergeableVma(mm, vpn * PAGE_SIZE);
     let ok = false;
     if (vma !== undefined) {
       ok = yield* this.tryToMergeOnePage(vma, pfn, kpfn, vpn);
@@ -967,13 +969,13 @@ export class Ksm {
     const k = this.k;
     const agent = this.agent;
     const mm = vma.mm;
-    const addr = vpn * 4096;
+    const addr = vpn * PAGE_SIZE;
     if (addr < vma.start || addr >= vma.end) return -1; // page_address_in_vma
     const p = k.profile;
     const wrap = p.wrapChangePteInRange && this.rangeObserved(mm);
     const flag = p.useChangePteFlagAt.writeProtectPage ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
     const range = wrap
-      ? mmuNotifierRangeInit('write_protect_page', MMU_NOTIFY_CLEAR, flag, vma, mm, addr, addr + 4096)
+      ? mmuNotifierRangeInit('write_protect_page', MMU_NOTIFY_CLEAR, flag, vma, mm, addr, addr + PAGE_SIZE)
       : null;
     if (range !== null) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
     if (this.preempt) yield P_WP_STARTED;
@@ -1021,14 +1023,14 @@ export class Ksm {
     const k = this.k;
     const agent = this.agent;
     const mm = vma.mm;
-    const addr = vpn * 4096;
+    const addr = vpn * PAGE_SIZE;
     if (addr < vma.start || addr >= vma.end) return false;
     if (mm.pt.lookupPage(vpn) === undefined) return false; // mm_find_pmd
     const p = k.profile;
     const wrap = p.wrapChangePteInRange && this.rangeObserved(mm);
     const flag = p.useChangePteFlagAt.replacePage ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
     const range = wrap
-      ? mmuNotifierRangeInit('replace_page', MMU_NOTIFY_CLEAR, flag, vma, mm, addr, addr + 4096)
+      ? mmuNotifierRangeInit('replace_page', MMU_NOTIFY_CLEAR, flag, vma, mm, addr, addr + PAGE_SIZE)
       : null;
     if (range !== null) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
     if (this.preempt) yield P_REPLACE_STARTED;
@@ -1064,7 +1066,7 @@ export class Ksm {
   /** break_cow: COW the item's page back to a private copy, under its mm's mmap_sem; did it run? */
   private *breakCow(item: number): Path<boolean> {
     const mm = this.slotMm(item);
-    const addr = this.items.vpn[item] * 4096;
+    const addr = this.items.vpn[item] * PAGE_SIZE;
     const sem = mm.mmapLock;
     if (sem.owner === null) sem.readers++;
     else yield* lockShared(this.agent, sem);
@@ -1072,7 +1074,7 @@ export class Ksm {
     const broken = vma !== undefined && (yield* this.breakKsm(this.agent, vma, addr)) === null;
     unlockShared(sem);
     this.stats.breakCow++;
-    this.log('break_cow', mm, addr / 4096);
+    this.log('break_cow', mm, addr / PAGE_SIZE);
     return broken;
   }
 
@@ -1110,12 +1112,12 @@ export class Ksm {
     if (vma.anonVma === null) return null;
     const mm = vma.mm;
     let broken = 0;
-    for (let addr = start; addr < end; addr += 4096) {
+    for (let addr = start; addr < end; addr += PAGE_SIZE) {
       if (mm.exiting) break;
-      const vpn = addr / 4096;
+      const vpn = addr / PAGE_SIZE;
       const page = mm.pt.lookupPage(vpn);
       if (page === undefined || page.used === 0) {
-        addr = (vpn - (vpn % 512) + 511) * 4096; // nothing mapped in this pte page
+        addr = (vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE - 1) * PAGE_SIZE; // nothing mapped in this pte page
         continue;
       }
       const pfn = followPage(mm, addr, false);
@@ -1125,7 +1127,8 @@ export class Ksm {
       broken++;
     }
     this.stats.unmerged += broken;
-    if (broken > 0) this.log('unmerge', mm, start / 4096, `${broken} KSM pages broken by MADV_UNMERGEABLE`);
+    if (broken > 0)
+      this.log('unmerge', mm, start / PAGE_SIZE, `${broken} KSM pages broken by MADV_UNMERGEABLE`);
     return null;
   }
 
@@ -1240,7 +1243,7 @@ export class Ksm {
       kind: 'ksm',
       what,
       mm: mm?.id,
-      start: vpn >= 0 ? vpn * 4096 : undefined,
+      start: vpn >= 0 ? vpn * PAGE_SIZE : undefined,
       detail,
     });
   }
@@ -1342,13 +1345,13 @@ export class Ksm {
     const maps = new Map<number, number>();
     for (const mm of k.mms.values()) {
       for (const vma of mm.vmas) {
-        mm.pt.forEachMapped(vma.start / 4096, vma.end / 4096, (vpn, pte) => {
+        mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
           if (!ptePresent(pte) || pteSpecial(pte)) return;
           const pfn = ptePfn(pte);
           if ((f.flags[pfn] & PG_KSM) === 0) return;
           maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
           if (pteWrite(pte))
-            out.push(`mm${mm.id} maps KSM page ${pfn} writable at 0x${(vpn * 4096).toString(16)}`);
+            out.push(`mm${mm.id} maps KSM page ${pfn} writable at 0x${(vpn * PAGE_SIZE).toString(16)}`);
         });
       }
     }

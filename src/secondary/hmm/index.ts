@@ -5,7 +5,9 @@
  * invalidate callback that erases the range whatever the event. The device reads and writes memory under
  * the same mutex, so it never uses an entry an invalidation has started to remove.
  */
+
 import { ZERO_PFN } from '../../hw/frames.js';
+import { PAGE_SIZE } from '../../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
 import type { StoreSource } from '../../mm/access.js';
 import type { Kernel, Task } from '../../mm/kernel.js';
@@ -43,7 +45,6 @@ import {
   decodeEntry,
   entriesAsTranslations,
   logSecondary,
-  PAGE,
   type SecondaryAccessError,
   type SecondaryAccessOutcome,
   toSource,
@@ -96,11 +97,11 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
 
   /** The device's entry for the page holding `address`. */
   entryFor(address: number): { pfn: number; writable: boolean } | undefined {
-    return decodeEntry(this.pt.get(Math.floor(address / PAGE)));
+    return decodeEntry(this.pt.get(Math.floor(address / PAGE_SIZE)));
   }
 
   translations(): Iterable<SecondaryTranslation> {
-    return entriesAsTranslations(this.pt, PAGE);
+    return entriesAsTranslations(this.pt, PAGE_SIZE);
   }
 
   // ---- the interval notifier ----
@@ -129,8 +130,8 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
 
   /** dmirror_do_update: xa_erase every entry in [start, end). */
   private erase(start: number, end: number): number {
-    const from = Math.floor(start / PAGE);
-    const to = Math.ceil(end / PAGE);
+    const from = Math.floor(start / PAGE_SIZE);
+    const to = Math.ceil(end / PAGE_SIZE);
     let n = 0;
     if (to - from > this.pt.size) {
       for (const vpn of [...this.pt.keys()]) if (vpn >= from && vpn < to && this.pt.delete(vpn)) n++;
@@ -163,8 +164,8 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     let pageIndex = 0;
     while (done < n) {
       const at = address + done;
-      const vpn = Math.floor(at / PAGE);
-      const chunk = Math.min(PAGE - (at - vpn * PAGE), n - done);
+      const vpn = Math.floor(at / PAGE_SIZE);
+      const chunk = Math.min(PAGE_SIZE - (at - vpn * PAGE_SIZE), n - done);
       for (let tries = 0; ; tries++) {
         if (tries >= MAX_DEVICE_FAULTS) return { ok: false, error: 'EIO' }; // a livelocking schedule
         yield* lock(agent, this.mutex);
@@ -188,8 +189,8 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
           break;
         }
         unlock(agent, this.mutex);
-        const endPage = Math.min(Math.ceil((address + n) / PAGE), vpn + FAULT_CHUNK_PAGES);
-        const r = yield* this.rangeFault(vpn * PAGE, endPage * PAGE, write);
+        const endPage = Math.min(Math.ceil((address + n) / PAGE_SIZE), vpn + FAULT_CHUNK_PAGES);
+        const r = yield* this.rangeFault(vpn * PAGE_SIZE, endPage * PAGE_SIZE, write);
         if (r !== null) return { ok: false, error: r };
       }
       done += chunk;
@@ -251,8 +252,8 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
   ): Path<{ vpn: number; pfn: number; writable: boolean }[] | SecondaryAccessError | 'EBUSY'> {
     const mm = this.mm;
     const out: { vpn: number; pfn: number; writable: boolean }[] = [];
-    for (let addr = start; addr < end; addr += PAGE) {
-      const vpn = addr / PAGE;
+    for (let addr = start; addr < end; addr += PAGE_SIZE) {
+      const vpn = addr / PAGE_SIZE;
       for (let tries = 0; ; tries++) {
         if (mmuIntervalCheckRetry(this.notifier, seq)) return 'EBUSY';
         const vma = mm.findVma(addr);
@@ -273,7 +274,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
   }
 
   /** Sequential device load of `len` bytes at `address`. */
-  read(address: number, len = PAGE): SecondaryAccessOutcome {
+  read(address: number, len = PAGE_SIZE): SecondaryAccessOutcome {
     return runToCompletion(this.devAccess(address, false, undefined, true, len));
   }
 

@@ -10,7 +10,9 @@
  * fault handler finds nothing to do, and the device faults again: the model bounds the retries and
  * counts the transaction as a stuck write.
  */
+
 import { ZERO_PFN } from '../../hw/frames.js';
+import { PAGE_SIZE } from '../../hw/page.js';
 import { pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
 import type { StoreSource } from '../../mm/access.js';
 import type { Errno, Kernel, Task } from '../../mm/kernel.js';
@@ -36,7 +38,6 @@ import {
   entriesAsTranslations,
   hex,
   logSecondary,
-  PAGE,
   type SecondaryAccessError,
   type SecondaryAccessOutcome,
   toSource,
@@ -104,11 +105,11 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
 
   /** The IOTLB entry for the page holding `address`. */
   iotlbEntry(address: number): { pfn: number; writable: boolean } | undefined {
-    return decodeEntry(this.iotlb.get(Math.floor(address / PAGE)));
+    return decodeEntry(this.iotlb.get(Math.floor(address / PAGE_SIZE)));
   }
 
   translations(): Iterable<SecondaryTranslation> {
-    return entriesAsTranslations(this.iotlb, PAGE);
+    return entriesAsTranslations(this.iotlb, PAGE_SIZE);
   }
 
   // ---- notifier ops ----
@@ -118,8 +119,8 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
    * ATC for [start, end). Runs under the ptl; takes no lock.
    */
   *invalidateRange(agent: Agent, start: number, end: number): Path {
-    const from = Math.floor(start / PAGE);
-    const to = Math.ceil(end / PAGE);
+    const from = Math.floor(start / PAGE_SIZE);
+    const to = Math.ceil(end / PAGE_SIZE);
     let n = 0;
     if (to - from > this.iotlb.size) {
       for (const vpn of [...this.iotlb.keys()]) if (vpn >= from && vpn < to && this.iotlb.delete(vpn)) n++;
@@ -163,8 +164,8 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
     while (done < n) {
       if (this.released) return { ok: false, error: 'EIO' };
       const at = address + done;
-      const vpn = Math.floor(at / PAGE);
-      const chunk = Math.min(PAGE - (at - vpn * PAGE), n - done);
+      const vpn = Math.floor(at / PAGE_SIZE);
+      const chunk = Math.min(PAGE_SIZE - (at - vpn * PAGE_SIZE), n - done);
       let pfn = this.translate(vpn, write);
       for (let requests = 0; pfn < 0; requests++) {
         const stale = this.iotlb.has(vpn); // a permission fault on a cached entry
@@ -177,8 +178,8 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
                 agent,
                 'stuck write',
                 this.mm,
-                vpn * PAGE,
-                vpn * PAGE + PAGE,
+                vpn * PAGE_SIZE,
+                vpn * PAGE_SIZE + PAGE_SIZE,
                 `the IOTLB keeps a read-only entry the primary made writable; ${requests} page requests did not help`,
               );
             }
@@ -258,7 +259,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
   }
 
   /** Sequential DMA load of `len` bytes at `address`. */
-  read(address: number, len = PAGE): SecondaryAccessOutcome {
+  read(address: number, len = PAGE_SIZE): SecondaryAccessOutcome {
     return runToCompletion(this.dma(address, false, undefined, true, len));
   }
 

@@ -7,7 +7,9 @@
  * address under the mmu_notifier_seq / mmu_notifier_count retry protocol. KVM learns of every primary
  * change only through its mmu_notifier.
  */
+
 import { ZERO_PFN } from '../../hw/frames.js';
+import { PAGE_SIZE } from '../../hw/page.js';
 import { ptePfn, pteSpecial, pteWrite } from '../../hw/pte.js';
 import type { StoreSource } from '../../mm/access.js';
 import { followPage, getUserPages } from '../../mm/gup.js';
@@ -34,7 +36,6 @@ import {
   CountedSecondary,
   hex,
   logSecondary,
-  PAGE,
   type SecondaryAccessError,
   type SecondaryAccessOutcome,
   toSource,
@@ -261,7 +262,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     len?: number,
   ): Path<SecondaryAccessOutcome> {
     const { store, n } = accessRequest(this.kernel, write, source, len);
-    return yield* this.gpaAccess(vcpu, gfn * PAGE, n, store, wantData);
+    return yield* this.gpaAccess(vcpu, gfn * PAGE_SIZE, n, store, wantData);
   }
 
   /**
@@ -285,8 +286,8 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     let pageIndex = 0;
     while (done < len) {
       const at = gpa + done;
-      const gfn = Math.floor(at / PAGE);
-      const chunk = Math.min(PAGE - (at - gfn * PAGE), len - done);
+      const gfn = Math.floor(at / PAGE_SIZE);
+      const chunk = Math.min(PAGE_SIZE - (at - gfn * PAGE_SIZE), len - done);
       const s = this.slotOf(gfn);
       if (s === undefined) return { ok: false, error: 'EFAULT' }; // no memslot: an MMIO exit to userspace
       let pfn = this.translate(vcpu, s.slot, s.index, gfn, write);
@@ -309,7 +310,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
         if (r !== 'done' && r !== 'retry') return { ok: false, error: r };
         pfn = this.translate(vcpu, s.slot, s.index, gfn, write);
       }
-      const hva = s.slot.hvaOf(s.index) + (at - gfn * PAGE);
+      const hva = s.slot.hvaOf(s.index) + (at - gfn * PAGE_SIZE);
       accessFrame(
         this.kernel,
         agent,
@@ -349,14 +350,14 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   }
 
   /** Sequential guest load of `len` bytes at the start of `gfn` (vCPU 0 unless given). */
-  read(gfn: number, len = PAGE, vcpu = 0): SecondaryAccessOutcome {
-    return runToCompletion(this.gpaAccess(vcpu, gfn * PAGE, len, undefined, true));
+  read(gfn: number, len = PAGE_SIZE, vcpu = 0): SecondaryAccessOutcome {
+    return runToCompletion(this.gpaAccess(vcpu, gfn * PAGE_SIZE, len, undefined, true));
   }
 
   /** Sequential guest store into `gfn`: bytes (or a string) at the start of the page, or a whole page. */
   write(gfn: number, data: StoreSource | Uint8Array | string, vcpu = 0): SecondaryAccessOutcome {
     const { source, len } = toSource(data);
-    return runToCompletion(this.gpaAccess(vcpu, gfn * PAGE, len, source, false));
+    return runToCompletion(this.gpaAccess(vcpu, gfn * PAGE_SIZE, len, source, false));
   }
 
   /** Sequential guest load at a guest-physical address. */
@@ -391,7 +392,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
         'ept_violation',
         this.mm,
         hva,
-        hva + PAGE,
+        hva + PAGE_SIZE,
         `gfn ${hex(gfn)} ${write ? 'write' : 'read'}`,
       );
     }
@@ -415,7 +416,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
           'fault retry',
           this.mm,
           hva,
-          hva + PAGE,
+          hva + PAGE_SIZE,
           `seq ${mmuSeq} -> ${this.mmuNotifierSeq}, count ${this.mmuNotifierCount}`,
         );
       }
@@ -431,7 +432,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
         'map spte',
         this.mm,
         hva,
-        hva + PAGE,
+        hva + PAGE_SIZE,
         `gfn ${hex(gfn)} -> pfn ${hex(got.pfn)} ${got.writable ? 'RW' : 'RO'}`,
       );
     }
@@ -589,14 +590,14 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
           pteWrite(pte) ? 'change_pte: drop spte' : 'change_pte: remap spte',
           this.mm,
           address,
-          address + PAGE,
+          address + PAGE_SIZE,
           `-> pfn ${hex(newPfn)}`,
         );
       }
       this.flushRemoteTlbs(agent, 'change_pte');
     } else if (covered) {
       this.bump('change_pte_misses');
-      if (k.recording) logSecondary(k, agent, 'change_pte: no spte', this.mm, address, address + PAGE);
+      if (k.recording) logSecondary(k, agent, 'change_pte: no spte', this.mm, address, address + PAGE_SIZE);
     }
     unlock(agent, this.mmuLock);
   }
@@ -636,7 +637,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   /** kvm_mmu_notifier_test_young. */
   *testYoung(agent: Agent, address: number): Path<boolean> {
     yield* lock(agent, this.mmuLock);
-    const young = this.age(address, address + PAGE, false);
+    const young = this.age(address, address + PAGE_SIZE, false);
     unlock(agent, this.mmuLock);
     return young;
   }
@@ -674,10 +675,10 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
 function makeSlots(specs: MemslotSpec[]): Memslot[] {
   const slots = specs.map((m) => {
     if (!Number.isInteger(m.gfn) || m.gfn < 0) throw new KvmSetupError('EINVAL', `memslot gfn ${m.gfn}`);
-    if (m.addr % PAGE !== 0 || m.size % PAGE !== 0 || m.size <= 0) {
+    if (m.addr % PAGE_SIZE !== 0 || m.size % PAGE_SIZE !== 0 || m.size <= 0) {
       throw new KvmSetupError('EINVAL', `memslot at ${hex(m.addr)} of ${m.size} bytes is not page aligned`);
     }
-    return new Memslot(m.gfn, m.addr, m.size / PAGE);
+    return new Memslot(m.gfn, m.addr, m.size / PAGE_SIZE);
   });
   slots.sort((a, b) => a.baseGfn - b.baseGfn);
   for (let i = 1; i < slots.length; i++) {

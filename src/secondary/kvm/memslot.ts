@@ -3,6 +3,7 @@
  * one entry per gfn, as flat typed arrays (a guest may have hundreds of thousands of pages), plus the
  * per-vCPU TLB that caches sptes the way the hardware's EPT TLB does.
  */
+import { PAGE_SIZE } from '../../hw/page.js';
 
 /** Spte bits kept per gfn (the pfn is kept apart). */
 export const SPTE_WRITABLE = 1;
@@ -30,18 +31,18 @@ export class Memslot {
   }
 
   get endAddr(): number {
-    return this.userspaceAddr + this.npages * 4096;
+    return this.userspaceAddr + this.npages * PAGE_SIZE;
   }
 
   /** __gfn_to_hva_memslot. */
   hvaOf(index: number): number {
-    return this.userspaceAddr + index * 4096;
+    return this.userspaceAddr + index * PAGE_SIZE;
   }
 
   /** The slot index of host address `hva`, or -1 (hva_to_gfn_memslot). */
   indexOfHva(hva: number): number {
     if (hva < this.userspaceAddr || hva >= this.endAddr) return -1;
-    return Math.floor((hva - this.userspaceAddr) / 4096);
+    return Math.floor((hva - this.userspaceAddr) / PAGE_SIZE);
   }
 
   /** Indices of the slot's gfns whose host pages intersect [start, end), as [lo, hi). */
@@ -49,7 +50,10 @@ export class Memslot {
     const lo = Math.max(start, this.userspaceAddr);
     const hi = Math.min(end, this.endAddr);
     if (lo >= hi) return [0, 0];
-    return [Math.floor((lo - this.userspaceAddr) / 4096), Math.ceil((hi - this.userspaceAddr) / 4096)];
+    return [
+      Math.floor((lo - this.userspaceAddr) / PAGE_SIZE),
+      Math.ceil((hi - this.userspaceAddr) / PAGE_SIZE),
+    ];
   }
 
   set(index: number, pfn: number, bits: number): void {
