@@ -19,6 +19,7 @@ import {
   profileSettings,
 } from '../kernel/profiles.js';
 import type { Scenario, Step } from '../scenario/ast.js';
+import { counterListing } from '../scenario/counters.js';
 import { formatError, parseScenario } from '../scenario/parse.js';
 import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
 import { toChromeTrace } from '../sim/log.js';
@@ -374,20 +375,10 @@ function cmdList(args: string[], io: Io): number {
   lines.push('', 'Kernel profiles:');
   for (const k of KERNEL_NAMES) lines.push(`  ${k.padEnd(14)} ${PROFILES[k].description}`);
   lines.push('', 'Counters:');
-  for (const c of COUNTER_NAMES) lines.push(`  ${c}`);
+  for (const [name, meaning] of counterListing()) lines.push(`  ${name.padEnd(32)} ${meaning}`);
   io.out(`${lines.join('\n')}\n`);
   return 0;
 }
-
-export const COUNTER_NAMES = [
-  'faults.{anon_read_zero, anon_write, cow_copy, cow_reuse, ksm_cow, sigsegv, shmem_read, shmem_write}',
-  'tlb.{flush_local, flush_remote}',
-  'notifier.{invalidate_range_start, invalidate_range_end, change_pte, clear_young, release, use_change_pte, use_change_pte_misuse}',
-  'ksm.{pages_shared, pages_sharing, pages_unshared, pages_volatile, full_scans, pages_scanned}',
-  'kvm.NAME.{faults, sptes_zapped, change_pte_updates, change_pte_misses, retries, remote_tlb_flushes}',
-  'dev.NAME.{faults, invalidations, retries}',
-  'iommu.NAME.{faults, iotlb_flushes, stuck_writes}',
-];
 
 function cmdExperiment(args: string[], io: Io): number {
   const { values, positionals } = parse(args, {

@@ -1,6 +1,7 @@
 import { Counters } from '../sim/counters.js';
 import { EventLog } from '../sim/log.js';
 import { ContentStore } from './content.js';
+import { TLB_COUNTERS } from './counters.js';
 import { FrameTable } from './frames.js';
 import { Tlb } from './tlb.js';
 
@@ -26,8 +27,8 @@ export class Machine {
     this.frames = new FrameTable(config.frames);
     this.tlbs = Array.from({ length: config.cpus }, () => new Tlb());
     this.log = new EventLog(config.recording);
-    this.flushLocal = this.counters.slot('tlb.flush_local');
-    this.flushRemote = this.counters.slot('tlb.flush_remote');
+    this.flushLocal = this.counters.slot(TLB_COUNTERS.name('flush_local'));
+    this.flushRemote = this.counters.slot(TLB_COUNTERS.name('flush_remote'));
   }
 
   /**

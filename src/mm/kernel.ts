@@ -12,7 +12,9 @@ import { CounterRef } from '../sim/counters.js';
 import { type Agent, DONE, type Path } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
 import { AnonVmaRegistry } from './anon-vma.js';
+import { FAULT_COUNTERS } from './counters.js';
 import { Mm } from './mm.js';
+import { NOTIFIER_COUNTERS } from './notifier-counters.js';
 import type { NotifierRange } from './notifier-port.js';
 import type { Vma } from './vma.js';
 
@@ -151,23 +153,23 @@ export class Kernel {
     this.machine = new Machine({ frames: config.frames, cpus: config.cpus, recording: config.recording });
     const c = this.machine.counters;
     this.faultCounters = {
-      anonReadZero: new CounterRef(c, 'faults.anon_read_zero'),
-      anonWrite: new CounterRef(c, 'faults.anon_write'),
-      cowCopy: new CounterRef(c, 'faults.cow_copy'),
-      cowReuse: new CounterRef(c, 'faults.cow_reuse'),
-      ksmCow: new CounterRef(c, 'faults.ksm_cow'),
-      shmemRead: new CounterRef(c, 'faults.shmem_read'),
-      shmemWrite: new CounterRef(c, 'faults.shmem_write'),
-      sigsegv: new CounterRef(c, 'faults.sigsegv'),
+      anonReadZero: new CounterRef(c, FAULT_COUNTERS.name('anon_read_zero')),
+      anonWrite: new CounterRef(c, FAULT_COUNTERS.name('anon_write')),
+      cowCopy: new CounterRef(c, FAULT_COUNTERS.name('cow_copy')),
+      cowReuse: new CounterRef(c, FAULT_COUNTERS.name('cow_reuse')),
+      ksmCow: new CounterRef(c, FAULT_COUNTERS.name('ksm_cow')),
+      shmemRead: new CounterRef(c, FAULT_COUNTERS.name('shmem_read')),
+      shmemWrite: new CounterRef(c, FAULT_COUNTERS.name('shmem_write')),
+      sigsegv: new CounterRef(c, FAULT_COUNTERS.name('sigsegv')),
     };
     this.notifierCounters = {
-      invalidateRangeStart: new CounterRef(c, 'notifier.invalidate_range_start'),
-      invalidateRangeEnd: new CounterRef(c, 'notifier.invalidate_range_end'),
-      changePte: new CounterRef(c, 'notifier.change_pte'),
-      clearYoung: new CounterRef(c, 'notifier.clear_young'),
-      release: new CounterRef(c, 'notifier.release'),
-      useChangePte: new CounterRef(c, 'notifier.use_change_pte'),
-      useChangePteMisuse: new CounterRef(c, 'notifier.use_change_pte_misuse'),
+      invalidateRangeStart: new CounterRef(c, NOTIFIER_COUNTERS.name('invalidate_range_start')),
+      invalidateRangeEnd: new CounterRef(c, NOTIFIER_COUNTERS.name('invalidate_range_end')),
+      changePte: new CounterRef(c, NOTIFIER_COUNTERS.name('change_pte')),
+      clearYoung: new CounterRef(c, NOTIFIER_COUNTERS.name('clear_young')),
+      release: new CounterRef(c, NOTIFIER_COUNTERS.name('release')),
+      useChangePte: new CounterRef(c, NOTIFIER_COUNTERS.name('use_change_pte')),
+      useChangePteMisuse: new CounterRef(c, NOTIFIER_COUNTERS.name('use_change_pte_misuse')),
     };
   }
 

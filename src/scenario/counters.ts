@@ -1,61 +1,54 @@
 /**
- * Counter names a scenario may test (SCENARIO.md "Counters"; the names are part of the contract) and the
- * `"op value"` comparisons of a `counters:` expectation. Extend the lists here when the model grows a
- * counter; the parser rejects names it does not know, so that a typo fails loudly instead of comparing
- * against nothing.
+ * The counters a scenario may test (SCENARIO.md "Counters"; the names are part of the contract), gathered
+ * from the subsystems that declare them, and the `"op value"` comparisons of a `counters:` expectation.
+ * The parser, the JSON Schema, `mmsim list` and a run's result all read this one list, so a counter a
+ * run reports is one a file may test. The parser rejects names it does not know, so that a typo fails
+ * loudly instead of comparing against nothing.
  */
-import type { CounterOp } from './ast.js';
-import type { Parsed } from './units.js';
 
-export const GLOBAL_COUNTERS: readonly string[] = [
-  ...[
-    'anon_read_zero',
-    'anon_write',
-    'cow_copy',
-    'cow_reuse',
-    'ksm_cow',
-    'sigsegv',
-    'shmem_read',
-    'shmem_write',
-  ].map((c) => `faults.${c}`),
-  'tlb.flush_local',
-  'tlb.flush_remote',
-  ...[
-    'invalidate_range_start',
-    'invalidate_range_end',
-    'change_pte',
-    'clear_young',
-    'release',
-    'use_change_pte',
-    'use_change_pte_misuse',
-  ].map((c) => `notifier.${c}`),
-  ...['pages_shared', 'pages_sharing', 'pages_unshared', 'pages_volatile', 'full_scans', 'pages_scanned'].map(
-    (c) => `ksm.${c}`,
-  ),
+import { TLB_COUNTERS } from '../hw/counters.js';
+import { FAULT_COUNTERS } from '../mm/counters.js';
+import { KSM_COUNTERS } from '../mm/ksm/counters.js';
+import { NOTIFIER_COUNTERS } from '../mm/notifier-counters.js';
+import type { CounterGroup } from '../sim/counters.js';
+import type { CounterOp, NameKind } from './ast.js';
+import { SECONDARY_KINDS } from './secondary-kinds.js';
+import { NAME_PATTERN, type Parsed } from './units.js';
+
+/** Groups kept once per machine (`faults.cow_copy`). */
+export const MACHINE_COUNTER_GROUPS: readonly CounterGroup[] = [
+  FAULT_COUNTERS,
+  TLB_COUNTERS,
+  NOTIFIER_COUNTERS,
+  KSM_COUNTERS,
 ];
 
-/** Per-agent counters are `FAMILY.NAME.COUNTER`, NAME being a vm, device or IOMMU binding of the file. */
-export const AGENT_COUNTERS = {
-  kvm: ['faults', 'sptes_zapped', 'change_pte_updates', 'change_pte_misses', 'retries', 'remote_tlb_flushes'],
-  dev: ['faults', 'invalidations', 'retries'],
-  iommu: ['faults', 'iotlb_flushes', 'stuck_writes'],
-} as const satisfies Record<string, readonly string[]>;
+/** Groups kept per secondary MMU (`kvm.NAME.faults`), one per registered kind. */
+export const INSTANCE_COUNTER_GROUPS: readonly CounterGroup[] = SECONDARY_KINDS.map((k) => k.counters);
 
-export type AgentFamily = keyof typeof AGENT_COUNTERS;
+/** Every machine-wide counter's full name. */
+export const GLOBAL_COUNTERS: readonly string[] = MACHINE_COUNTER_GROUPS.flatMap((g) =>
+  g.counters.map((c) => g.name(c)),
+);
+
+/** Per-agent counters are `FAMILY.NAME.COUNTER`, NAME being a vm, device or IOMMU binding of the file. */
+export const AGENT_COUNTERS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  INSTANCE_COUNTER_GROUPS.map((g) => [g.group, g.counters]),
+);
 
 /** Which kind of named object a family's NAME refers to. */
-export const AGENT_KIND: Readonly<Record<AgentFamily, 'vm' | 'device' | 'iommu'>> = {
-  kvm: 'vm',
-  dev: 'device',
-  iommu: 'iommu',
-};
+export const AGENT_KIND: Readonly<Record<string, Exclude<NameKind, 'mapping'>>> = Object.fromEntries(
+  SECONDARY_KINDS.map((k) => [k.counters.group, k.names]),
+);
 
-export type CounterName = { global: true } | { global: false; family: AgentFamily; agent: string };
+export type CounterName = { global: true } | { global: false; family: string; agent: string };
 
-const COUNTER_NAME_EXPECTED =
-  'a counter name (faults.*, tlb.*, notifier.*, ksm.*, kvm.VM.*, dev.DEVICE.*, iommu.IOMMU.*)';
+const COUNTER_NAME_EXPECTED = `a counter name (${[
+  ...MACHINE_COUNTER_GROUPS.map((g) => `${g.group}.*`),
+  ...INSTANCE_COUNTER_GROUPS.map((g) => `${g.group}.${(g.instance ?? '').toUpperCase()}.*`),
+].join(', ')})`;
 
-function isFamily(word: string): word is AgentFamily {
+function isFamily(word: string): boolean {
   return Object.hasOwn(AGENT_COUNTERS, word);
 }
 
@@ -65,7 +58,7 @@ export function parseCounterName(name: string): Parsed<CounterName> {
   const parts = name.split('.');
   const [family, agent, counter] = parts;
   if (parts.length === 3 && isFamily(family) && agent !== '') {
-    const known: readonly string[] = AGENT_COUNTERS[family];
+    const known = AGENT_COUNTERS[family];
     if (known.includes(counter)) return { ok: true, value: { global: false, family, agent } };
     return {
       ok: false,
@@ -81,6 +74,26 @@ export function parseCounterName(name: string): Parsed<CounterName> {
         ? `write ${family}.NAME.COUNTER`
         : undefined;
   return { ok: false, expected: COUNTER_NAME_EXPECTED, problem };
+}
+
+/** The JSON Schema pattern of a counter name: exactly the names parseCounterName accepts. */
+export function counterNamePattern(): string {
+  const instanceName = NAME_PATTERN.source.replace(/^\^|\$$/g, '');
+  const alternatives = [
+    ...MACHINE_COUNTER_GROUPS.map((g) => `${g.group}\\.(${g.counters.join('|')})`),
+    ...INSTANCE_COUNTER_GROUPS.map((g) => `${g.group}\\.${instanceName}\\.(${g.counters.join('|')})`),
+  ];
+  return `^(${alternatives.join('|')})$`;
+}
+
+/** Every declared counter with what it counts, for `mmsim list`: [name, meaning]. */
+export function counterListing(): [string, string][] {
+  return [...MACHINE_COUNTER_GROUPS, ...INSTANCE_COUNTER_GROUPS].flatMap((g) =>
+    g.counters.map((c): [string, string] => [
+      g.instance === null ? g.name(c) : `${g.group}.NAME.${c}`,
+      g.instance === null ? g.meanings[c] : `per ${g.instance}: ${g.meanings[c]}`,
+    ]),
+  );
 }
 
 export const COMPARISON_EXPECTED = 'a count or a comparison such as ">= 1" (ops: == != < <= > >=)';

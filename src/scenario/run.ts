@@ -163,7 +163,7 @@ export class ScenarioRun {
       kernel: this.kernelName,
       seed: this.seed,
       ok: this.expectations.every((e) => e.ok) && unexpected.length === 0,
-      counters: this.world.counters.snapshot(),
+      counters: this.world.counterValues(),
       expectations: this.expectations,
       violations,
       outcomes: this.outcomes,

@@ -11,10 +11,12 @@ import { MmSystem } from '../mm/system.js';
 import { InvariantChecker } from '../notifier/invariants.js';
 import type { SecondaryMmuView } from '../notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../notifier/validator.js';
+import { CountedSecondary } from '../secondary/common.js';
 import { HmmMirror } from '../secondary/hmm/index.js';
 import { IommuSva } from '../secondary/iommu/index.js';
 import { KvmGuest } from '../secondary/kvm/index.js';
 import { Rng } from '../sim/rng.js';
+import { GLOBAL_COUNTERS } from './counters.js';
 
 export interface WorldOptions {
   kernel: KernelName;
@@ -79,6 +81,20 @@ export class World {
 
   get counters() {
     return this.sys.kernel.counters;
+  }
+
+  /**
+   * Every declared counter that applies to this machine, zeros included: the machine-wide ones and those
+   * of each secondary MMU on it (plus any other counter that was created), sorted by name.
+   */
+  counterValues(): Record<string, number> {
+    const names = new Set<string>(GLOBAL_COUNTERS);
+    for (const s of this.secondaries())
+      if (s instanceof CountedSecondary) for (const n of s.counterNames()) names.add(n);
+    for (const n of Object.keys(this.counters.snapshot())) names.add(n);
+    const out: Record<string, number> = {};
+    for (const n of [...names].sort()) out[n] = this.counters.get(n);
+    return out;
   }
 
   *secondaries(): Iterable<SecondaryMmuView> {

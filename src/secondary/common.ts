@@ -11,7 +11,7 @@ import type { StoreSource } from '../mm/access.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import type { SecondaryTranslation } from '../notifier/secondary-view.js';
-import type { Counters } from '../sim/counters.js';
+import type { CounterGroup, Counters } from '../sim/counters.js';
 import { type Agent, ModelBug } from '../sim/exec.js';
 
 /**
@@ -111,20 +111,24 @@ export function logSecondary(
 export const hex = (x: number): string => `0x${x.toString(16)}`;
 
 /**
- * What every secondary MMU shares: its counters (`kvm.vm1.faults`, ...), resolved to slots once so the
- * access paths bump them without a string lookup.
+ * What every secondary MMU shares: the counters its kind declares (`kvm.vm1.faults`, ...), resolved to
+ * slots once so the access paths bump them without a string lookup.
  */
 export abstract class CountedSecondary<C extends string> {
   private readonly counterSlots: Record<C, number>;
+  /** The counter prefix: `kvm.NAME`, `dev.NAME`, `iommu.NAME`. */
+  readonly counters: string;
 
   constructor(
     private readonly allCounters: Counters,
-    /** The counter prefix: `kvm.NAME`, `dev.NAME`, `iommu.NAME`. */
-    readonly counters: string,
-    private readonly counterNames: readonly C[],
+    /** The counters this kind of secondary declares. */
+    readonly counterGroup: CounterGroup<C>,
+    /** This secondary's name among its kind (`vm1`). */
+    readonly instance: string,
   ) {
+    this.counters = `${counterGroup.group}.${instance}`;
     this.counterSlots = Object.fromEntries(
-      counterNames.map((n) => [n, allCounters.slot(`${counters}.${n}`)]),
+      counterGroup.counters.map((n) => [n, allCounters.slot(counterGroup.name(n, instance))]),
     ) as Record<C, number>;
   }
 
@@ -139,7 +143,12 @@ export abstract class CountedSecondary<C extends string> {
 
   /** Every counter of this secondary, by short name. */
   stats(): Record<C, number> {
-    return Object.fromEntries(this.counterNames.map((n) => [n, this.stat(n)])) as Record<C, number>;
+    return Object.fromEntries(this.counterGroup.counters.map((n) => [n, this.stat(n)])) as Record<C, number>;
+  }
+
+  /** The full names of this secondary's counters, for a run's result. */
+  counterNames(): string[] {
+    return this.counterGroup.counters.map((n) => this.counterGroup.name(n, this.instance));
   }
 }
 

@@ -58,3 +58,55 @@ export class CounterRef {
     this.counters.values[s] += n;
   }
 }
+
+/**
+ * What a subsystem declares about the counters it keeps: their group (the name's first part) and, for
+ * each, what it counts. The scenario parser, the JSON Schema, `mmsim list` and a run's result all read
+ * these declarations, so a counter exists exactly where its owner declares it.
+ */
+export interface CounterGroup<C extends string = string> {
+  /** `faults`, `ksm`; for per-instance groups `kvm`, `dev`, `iommu`. */
+  readonly group: string;
+  /**
+   * What an instance of a per-instance group is (`vm`, `device`, `iommu`): its counters are named
+   * `group.INSTANCE.counter`. Null for a group with one set of counters per machine.
+   */
+  readonly instance: string | null;
+  /** Each counter's short name and what it counts. */
+  readonly meanings: Readonly<Record<C, string>>;
+  /** The short names, in declaration order. */
+  readonly counters: readonly C[];
+  /** The full name of one counter (`faults.cow_copy`; `kvm.vm1.faults` with an instance name). */
+  name(counter: C, instance?: string): string;
+}
+
+function counterGroup<C extends string>(
+  group: string,
+  instance: string | null,
+  meanings: Readonly<Record<C, string>>,
+): CounterGroup<C> {
+  return {
+    group,
+    instance,
+    meanings,
+    counters: Object.keys(meanings) as C[],
+    name: (counter, name) => (instance === null ? `${group}.${counter}` : `${group}.${name}.${counter}`),
+  };
+}
+
+/** Counters kept once per machine: `group.counter`. */
+export function declareCounters<C extends string>(
+  group: string,
+  meanings: Readonly<Record<C, string>>,
+): CounterGroup<C> {
+  return counterGroup(group, null, meanings);
+}
+
+/** Counters kept per instance (a guest, a device): `group.NAME.counter`, NAME being a `instance`. */
+export function declareInstanceCounters<C extends string>(
+  group: string,
+  instance: string,
+  meanings: Readonly<Record<C, string>>,
+): CounterGroup<C> {
+  return counterGroup(group, instance, meanings);
+}

@@ -60,6 +60,7 @@ import {
 } from '../notify.js';
 import { pageLock, trylockPage, unlockPage } from '../page-lock.js';
 import { VM_MERGEABLE, type Vma } from '../vma.js';
+import { KSM_COUNTERS } from './counters.js';
 import {
   IN_NO_TREE,
   IN_STABLE,
@@ -240,14 +241,14 @@ export class Ksm {
     this.pfnNode = new Int32Array(k.frames.count);
     const c = k.counters;
     this.cv = c.values;
-    this.sShared = c.slot('ksm.pages_shared');
-    this.sSharing = c.slot('ksm.pages_sharing');
-    this.sUnshared = c.slot('ksm.pages_unshared');
-    this.sVolatile = c.slot('ksm.pages_volatile');
-    this.sFullScans = c.slot('ksm.full_scans');
-    this.sScanned = c.slot('ksm.pages_scanned');
-    this.sChains = c.slot('ksm.stable_node_chains');
-    this.sDups = c.slot('ksm.stable_node_dups');
+    this.sShared = c.slot(KSM_COUNTERS.name('pages_shared'));
+    this.sSharing = c.slot(KSM_COUNTERS.name('pages_sharing'));
+    this.sUnshared = c.slot(KSM_COUNTERS.name('pages_unshared'));
+    this.sVolatile = c.slot(KSM_COUNTERS.name('pages_volatile'));
+    this.sFullScans = c.slot(KSM_COUNTERS.name('full_scans'));
+    this.sScanned = c.slot(KSM_COUNTERS.name('pages_scanned'));
+    this.sChains = c.slot(KSM_COUNTERS.name('stable_node_chains'));
+    this.sDups = c.slot(KSM_COUNTERS.name('stable_node_dups'));
     this.hooks = {
       madviseMergeable: (_agent, vma) => this.ksmMadviseMergeable(vma),
       madviseUnmergeable: (agent, vma, start, end) => this.unmergeKsmPages(agent, vma, start, end),

@@ -49,9 +49,9 @@ import {
   type SecondaryAccessOutcome,
   toSource,
 } from '../common.js';
+import { HMM_COUNTERS } from './counters.js';
 
-export const HMM_COUNTERS = ['faults', 'invalidations', 'retries'] as const;
-export type HmmCounter = (typeof HMM_COUNTERS)[number];
+export type HmmCounter = (typeof HMM_COUNTERS.counters)[number];
 
 /** dmirror_fault handles at most this many pages per dmirror_range_fault (test_hmm.c's 64-page chunks). */
 const FAULT_CHUNK_PAGES = 64;
@@ -83,7 +83,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     readonly deviceName: string,
     readonly task: Task,
   ) {
-    super(kernel.counters, `dev.${deviceName}`, HMM_COUNTERS);
+    super(kernel.counters, HMM_COUNTERS, deviceName);
     this.name = `dev:${deviceName}`;
     this.mm = task.mm;
     this.agent = kernel.newAgent(`${deviceName}.dev`, -1);

@@ -42,9 +42,9 @@ import {
   type SecondaryAccessOutcome,
   toSource,
 } from '../common.js';
+import { IOMMU_COUNTERS } from './counters.js';
 
-export const IOMMU_COUNTERS = ['faults', 'iotlb_flushes', 'stuck_writes'] as const;
-export type IommuCounter = (typeof IOMMU_COUNTERS)[number];
+export type IommuCounter = (typeof IOMMU_COUNTERS.counters)[number];
 
 /** IOTLB capacity (entries); the oldest entry is evicted first. */
 const IOTLB_ENTRIES = 512;
@@ -73,7 +73,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
     readonly deviceName: string,
     readonly task: Task,
   ) {
-    super(kernel.counters, `iommu.${deviceName}`, IOMMU_COUNTERS);
+    super(kernel.counters, IOMMU_COUNTERS, deviceName);
     this.name = `iommu:${deviceName}`;
     this.mm = task.mm;
     this.agent = kernel.newAgent(`${deviceName}.dma`, -1);

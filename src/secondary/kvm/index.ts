@@ -40,6 +40,7 @@ import {
   type SecondaryAccessOutcome,
   toSource,
 } from '../common.js';
+import { KVM_COUNTERS } from './counters.js';
 import { GuestTlb, Memslot, SPTE_ACCESSED, SPTE_WRITABLE } from './memslot.js';
 
 export { GuestTlb, Memslot } from './memslot.js';
@@ -80,16 +81,7 @@ export interface Spte {
   accessed: boolean;
 }
 
-/** The counters every guest keeps, as `kvm.NAME.<counter>`. */
-export const KVM_COUNTERS = [
-  'faults',
-  'sptes_zapped',
-  'change_pte_updates',
-  'change_pte_misses',
-  'retries',
-  'remote_tlb_flushes',
-] as const;
-export type KvmCounter = (typeof KVM_COUNTERS)[number];
+export type KvmCounter = (typeof KVM_COUNTERS.counters)[number];
 
 /** What tdp_page_fault tells the vCPU: re-enter the guest (the access is tried again), or give up. */
 type FaultResult = 'done' | 'retry' | SecondaryAccessError;
@@ -133,7 +125,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     memslots: MemslotSpec[],
     opts: KvmGuestOptions = {},
   ) {
-    super(kernel.counters, `kvm.${guestName}`, KVM_COUNTERS);
+    super(kernel.counters, KVM_COUNTERS, guestName);
     this.name = `kvm:${guestName}`;
     this.mm = task.mm;
     this.faultInjection = opts.faultInjection;
