@@ -13,6 +13,7 @@ const RANK: Record<string, number> = {
   scenario: 6,
   experiments: 7,
   check: 7,
+  oracle: 7,
   cli: 8,
   web: 8,
 };

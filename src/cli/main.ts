@@ -23,6 +23,7 @@ import { counterListing } from '../scenario/counters.js';
 import { formatError, parseScenario } from '../scenario/parse.js';
 import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
 import { toChromeTrace } from '../sim/log.js';
+import { cmdOracle } from './oracle.js';
 import { Progress, styler } from './term.js';
 
 /** A usage problem: message for stderr, exit code 2. */
@@ -50,6 +51,7 @@ Commands:
   validate FILE     check a scenario file without running it
   experiment NAME   run a named experiment across kernel profiles
   list              list experiments, kernel profiles and counters
+  oracle FILE       compare a scenario's primary-MMU part with the running Linux kernel
 
 Run 'mmsim <command> --help' for a command's options.
 
@@ -469,9 +471,11 @@ export function main(argv: string[], io: Io = defaultIo): number {
         return cmdExperiment(rest, io);
       case 'list':
         return cmdList(rest, io);
+      case 'oracle':
+        return cmdOracle(rest, io);
       default:
         throw new UsageError(
-          `unknown command '${command}'; expected run, validate, experiment or list (see mmsim --help)`,
+          `unknown command '${command}'; expected run, validate, experiment, list or oracle (see mmsim --help)`,
         );
     }
   } catch (e) {

@@ -3,9 +3,9 @@
  * profile; nothing tests a version string. Sources: ../shared/reference/kernel-semantics.md §0, §3.5, §4.
  */
 
-export type KernelName = 'v3.2' | 'v5.0' | 'rfc-2019' | 'rfc-2019-aa' | 'v6.10';
+export type KernelName = 'v3.2' | 'v5.0' | 'rfc-2019' | 'rfc-2019-aa' | 'v6.10' | 'v6.18';
 
-export const KERNEL_NAMES: readonly KernelName[] = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10'];
+export const KERNEL_NAMES: readonly KernelName[] = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10', 'v6.18'];
 
 /** What KVM does with a range that carries MMU_NOTIFIER_USE_CHANGE_PTE. */
 export type KvmUseChangePtePolicy =
@@ -75,6 +75,18 @@ const v50: KernelProfile = {
   pinBias: 1,
 };
 
+const v610: KernelProfile = {
+  ...v50,
+  name: 'v6.10',
+  description: 'change_pte() and set_pte_at_notify() removed; secondary TLBs follow CPU TLB flushes',
+  hasChangePte: false,
+  kvmChangePteBumpsSeq: false,
+  secondaryTlbsFollowCpuFlush: true,
+  forkCopiesPinnedPages: true,
+  wpReuse: 'anon-exclusive',
+  pinBias: 1024,
+};
+
 export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
   'v3.2': {
     ...v50,
@@ -101,16 +113,11 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     useChangePteFlagAt: SEED_FLAG,
     kvmUseChangePte: 'skip-zap',
   },
-  'v6.10': {
-    ...v50,
-    name: 'v6.10',
-    description: 'change_pte() and set_pte_at_notify() removed; secondary TLBs follow CPU TLB flushes',
-    hasChangePte: false,
-    kvmChangePteBumpsSeq: false,
-    secondaryTlbsFollowCpuFlush: true,
-    forkCopiesPinnedPages: true,
-    wpReuse: 'anon-exclusive',
-    pinBias: 1024,
+  'v6.10': v610,
+  'v6.18': {
+    ...v610,
+    name: 'v6.18',
+    description: 'the kernel the development machines run (v6.10 plus what changed since that mmsim models)',
   },
 };
 

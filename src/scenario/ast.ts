@@ -9,7 +9,7 @@ import type { KernelName as ProfileKernelName } from '../kernel/profiles.js';
 /** Bytes per page: the model is x86-64 with 4 KiB pages. */
 export { PAGE_SIZE } from '../hw/page.js';
 
-export const KERNEL_NAMES = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10'] as const;
+export const KERNEL_NAMES = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10', 'v6.18'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** Fails to compile if the file format and the kernel profiles ever name different kernels. */

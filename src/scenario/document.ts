@@ -81,7 +81,7 @@ export interface ScenarioDocument {
   mmsim: 1;
   name?: string;
   description?: string;
-  kernel?: 'v3.2' | 'v5.0' | 'rfc-2019' | 'rfc-2019-aa' | 'v6.10';
+  kernel?: 'v3.2' | 'v5.0' | 'rfc-2019' | 'rfc-2019-aa' | 'v6.10' | 'v6.18';
   seed?: number;
   machine?: { ram?: Size; cpus?: number };
   ksm?: {

@@ -171,6 +171,11 @@ export class ScenarioRun {
     };
   }
 
+  /** Where mapping `name` of `proc` starts now (the differential oracle replays addresses), if mapped. */
+  mappingStart(proc: string, name: string): number | undefined {
+    return this.mappings.get(proc)?.get(name)?.start;
+  }
+
   get events(): readonly LogEvent[] {
     return this.world.kernel.machine.log.events;
   }

@@ -74,6 +74,7 @@ describe('wp_page_copy (a COW after fork) per profile', () => {
     ],
     // v6.6+: no ptep_clear_flush_notify; the CPU TLB flush tells secondary TLBs; no change_pte
     'v6.10': ['start CLEAR 1p by wp_page_copy', 'invalidate_range 1p', 'end CLEAR 1p'],
+    'v6.18': ['start CLEAR 1p by wp_page_copy', 'invalidate_range 1p', 'end CLEAR 1p'],
   };
   for (const kernel of Object.keys(expected) as KernelName[]) {
     it(kernel, () => {

@@ -50,6 +50,7 @@ describe('KVM guest: data and the fault path', () => {
     'rfc-2019': { zapped: 1, updates: 1, misses: 0 },
     'rfc-2019-aa': { zapped: 1, updates: 1, misses: 0 },
     'v6.10': { zapped: 1, updates: 0, misses: 0 },
+    'v6.18': { zapped: 1, updates: 0, misses: 0 },
   };
   it.each(ALL_KERNELS)('%s: zero page read, then a write COWs it and the fault retries', (kernel) => {
     const { h, vm } = setup(kernel);
@@ -72,6 +73,7 @@ describe('KVM guest: data and the fault path', () => {
     'rfc-2019': { zapped: 2, updates: 1, misses: 0 },
     'rfc-2019-aa': { zapped: 2, updates: 1, misses: 0 },
     'v6.10': { zapped: 2, updates: 0, misses: 0 },
+    'v6.18': { zapped: 2, updates: 0, misses: 0 },
   };
   it.each(ALL_KERNELS)('%s: fork, guest maps the shared page, host COW re-points the guest', (kernel) => {
     const { h, ram, vm } = setup(kernel);

@@ -1,0 +1,98 @@
+/**
+ * What the model knows to differ between its profiles and the real kernel (docs/FIDELITY.md is the prose
+ * form of this table). A difference between a profile and the running kernel is *expected* when setting
+ * the profile fields in which that profile differs from the running kernel's profile makes it vanish;
+ * behaviours mmsim does not model are kept out of the comparison on the real side (a knob) instead.
+ */
+import { type KernelName, type KernelProfile, PROFILES, type ProfileOverrides } from '../kernel/profiles.js';
+
+export interface ModelledDifference {
+  field: keyof KernelProfile;
+  /** The kernel commit and release that changed the behaviour. */
+  commit: string;
+  what: string;
+  /** How the oracle sees it, or why it cannot. */
+  observable: string;
+}
+
+/** Primary-MMU profile fields (the oracle compares the primary MMU only). */
+export const MODELLED_DIFFERENCES: readonly ModelledDifference[] = [
+  {
+    field: 'forkCopiesPinnedPages',
+    commit: '70e806e4e645 (v5.9)',
+    what: 'fork copies a possibly DMA-pinned anonymous page into the child instead of sharing it COW',
+    observable: 'partition: after fork with an io_uring fixed buffer, parent and child map distinct frames',
+  },
+  {
+    field: 'wpReuse',
+    commit: '09854ba94c6a (v5.9, do_wp_page by page_count), 6c287605fd56 (v5.19, PageAnonExclusive)',
+    what: 'do_wp_page reuses a page by mapcount (v5.0) or only when exclusive / refcount 1 (v5.19+)',
+    observable: 'partition: a write fault on a pinned, otherwise unshared page copies it in v5.19+',
+  },
+  {
+    field: 'pinBias',
+    commit: '3faa52c03f44 (v5.7, mm/gup: track FOLL_PIN pages)',
+    what: 'FOLL_PIN adds 1024 to the refcount instead of 1',
+    observable: 'not by itself: only through the refcount tests above',
+  },
+];
+
+/** Real-kernel behaviours mmsim does not model; the oracle keeps them out of the comparison. */
+export interface UnmodelledBehaviour {
+  what: string;
+  commit: string;
+  handling: string;
+}
+
+export const UNMODELLED: readonly UnmodelledBehaviour[] = [
+  {
+    what: 'KSM smart scan: pages that did not merge are skipped for a growing number of scans',
+    commit: '5e924ff54d08 (v6.7), default on',
+    handling: 'the oracle sets smart_scan=0 while it runs (restored afterwards)',
+  },
+  {
+    what: 'KSM advisor: pages_to_scan tuned from the scan time',
+    commit: '66790e9a735b (v6.8), default off (advisor_mode none)',
+    handling: 'left off; the oracle sets pages_to_scan itself',
+  },
+  {
+    what: "ksmd's timing: batches of pages_to_scan every sleep_millisecs",
+    commit: '—',
+    handling:
+      'the oracle sets pages_to_scan above its pages (one batch = one full scan) and wakes ksmd once per full scan',
+  },
+  {
+    what: 'transparent huge pages',
+    commit: '—',
+    handling: 'every real mapping gets MADV_NOHUGEPAGE',
+  },
+];
+
+/** The profile closest to a running kernel version: the newest mainline profile not newer than it. */
+export function nearestProfile([major, minor]: readonly [number, number]): KernelName {
+  const mainline: [KernelName, number][] = [
+    ['v3.2', 3.02],
+    ['v5.0', 5.0],
+    ['v6.10', 6.1],
+    ['v6.18', 6.18],
+  ];
+  const v = major + minor / 100;
+  let best: KernelName = 'v3.2';
+  for (const [name, at] of mainline) if (at <= v + 1e-9) best = name;
+  return best;
+}
+
+/** The modelled fields in which `kernel` differs from `reference` (the running kernel's profile). */
+export function differingFields(kernel: KernelName, reference: KernelName): ModelledDifference[] {
+  const a = PROFILES[kernel] as unknown as Record<string, unknown>;
+  const b = PROFILES[reference] as unknown as Record<string, unknown>;
+  return MODELLED_DIFFERENCES.filter((d) => a[d.field] !== b[d.field]);
+}
+
+/** The what-if overrides that give `kernel` the reference's behaviour in these fields. */
+export function overridesFor(fields: readonly ModelledDifference[], reference: KernelName): ProfileOverrides {
+  const b = PROFILES[reference] as unknown as Record<string, unknown>;
+  const o: Record<string, unknown> = {};
+  for (const d of fields) o[d.field] = b[d.field];
+  return o as ProfileOverrides;
+}

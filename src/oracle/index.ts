@@ -1,0 +1,175 @@
+/**
+ * The differential oracle: the primary-MMU part of a scenario on the running Linux kernel and in mmsim,
+ * compared page by page (sharing partition) and counter by counter at every step with its own `expect`
+ * and at the end. A difference that the profile fields in which the chosen profile differs from the
+ * running kernel's explain is reported as expected (with the commit); anything else is unexplained.
+ */
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
+import type { Scenario } from '../scenario/ast.js';
+import { type Comparison, compare, differenceCount, realStates } from './compare.js';
+import {
+  differingFields,
+  type ModelledDifference,
+  nearestProfile,
+  overridesFor,
+  UNMODELLED,
+} from './fidelity.js';
+import { type Plan, plan } from './plan.js';
+import { runHelper, runningKernelVersion, unavailableReason } from './real-kernel.js';
+
+export { OracleScenarioError } from './plan.js';
+export { EXIT_UNAVAILABLE, unavailableReason } from './real-kernel.js';
+
+export class OracleUnavailable extends Error {}
+
+/** The real kernel stopped answering midway (a fatal from the helper, a timeout). */
+export class OracleRealKernelFailure extends Error {}
+
+export interface OracleOptions {
+  /** The profile to compare with (default: the nearest to the running kernel). */
+  kernel?: KernelName;
+  timeoutSeconds?: number;
+}
+
+export interface OracleResult {
+  name: string;
+  kernel: KernelName;
+  /** Which kernel runs here, and whether `kernel` was chosen as the nearest to it. */
+  running: string;
+  nearest: boolean;
+  skipped: string[];
+  comparison: Comparison;
+  /** Differences explained by modelled version differences (the profile fields that explain them). */
+  expected: { fields: ModelledDifference[]; differences: number } | null;
+  /** Differences nothing explains. */
+  unexplained: Comparison;
+  unexplainedCount: number;
+  /** Not compared by design (docs/FIDELITY.md). */
+  notModelled: string[];
+  modelMs: number;
+  realMs: number;
+}
+
+/** Compare the model's run with the real answers; null means the model could not replay the steps. */
+function compareWith(p: Plan, answers: readonly string[], countersNote: string | null): Comparison {
+  const real = realStates(p, answers);
+  return compare(
+    p,
+    p.points.map((pt) => pt.model),
+    real,
+    countersNote,
+  );
+}
+
+export function runOracle(scenario: Scenario, options: OracleOptions = {}): OracleResult {
+  const reason = unavailableReason();
+  if (reason !== null) throw new OracleUnavailable(reason);
+  const version = runningKernelVersion();
+  const nearest = nearestProfile(version);
+  const kernel = options.kernel ?? nearest;
+  const t0 = Date.now();
+  const p = plan(scenario, kernel);
+  const modelMs = Date.now() - t0;
+  const real = runHelper(p.commands, options.timeoutSeconds ?? 60);
+  if (real.failure !== undefined)
+    throw new OracleRealKernelFailure(`the real kernel run failed: ${real.failure}`);
+  const { others } = realStates(p, real.answers);
+  const countersNote =
+    others.length > 0
+      ? `other processes use KSM (${others.join(' ')}): the global KSM counters cannot be compared`
+      : null;
+  const comparison = compareWith(p, real.answers, countersNote);
+  let unexplained = comparison;
+  let expected: OracleResult['expected'] = null;
+  const total = differenceCount(comparison);
+  if (total > 0) {
+    // the modelled version differences between the chosen profile and the running kernel's
+    const fields = differingFields(kernel, nearest);
+    const tryFields = (fs: ModelledDifference[]): Comparison => {
+      const o: ProfileOverrides = overridesFor(fs, nearest);
+      return compareWith(plan(scenario, kernel, o), real.answers, countersNote);
+    };
+    // the smallest set of them that explains everything: all of them, then drop each one not needed
+    let best: { fs: ModelledDifference[]; c: Comparison } | null = null;
+    if (fields.length > 0) {
+      const all = tryFields(fields);
+      if (differenceCount(all) < total) best = { fs: fields, c: all };
+      if (best !== null && differenceCount(all) === 0)
+        for (const f of fields) {
+          const fewer: ModelledDifference[] = best.fs.filter((g) => g !== f);
+          const c = tryFields(fewer);
+          if (differenceCount(c) === 0) best = { fs: fewer, c };
+        }
+    }
+    if (best !== null) {
+      unexplained = best.c;
+      expected = { fields: best.fs, differences: total - differenceCount(best.c) };
+    }
+  }
+  const version18 = `${version[0]}.${version[1]}`;
+  return {
+    name: scenario.name,
+    kernel,
+    running: `Linux ${version18}`,
+    nearest: kernel === nearest,
+    skipped: p.skipped,
+    comparison,
+    expected,
+    unexplained,
+    unexplainedCount: differenceCount(unexplained),
+    notModelled: UNMODELLED.map((u) => `${u.what}: ${u.handling}`),
+    modelMs,
+    realMs: real.timeMs,
+  };
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The differences as readable tables. */
+export function formatComparison(c: Comparison): string[] {
+  const out: string[] = [];
+  for (const s of c.steps) out.push(`  step ${s.at} ${s.op}: mmsim ${s.model}, Linux ${s.real}`);
+  for (const pt of c.points) {
+    if (pt.pages.length === 0 && pt.counters.length === 0) continue;
+    out.push(`  at ${pt.at}:`);
+    const rows = [['page', 'mmsim', 'Linux'], ...pt.pages.map((d) => [d.page, d.model, d.real])];
+    if (pt.pages.length > 0) out.push(...table(rows).map((l) => `    ${l}`));
+    for (const d of pt.counters) out.push(`    ${d.name}: mmsim ${d.model}, Linux ${d.real}`);
+  }
+  return out;
+}
+
+export function formatOracle(r: OracleResult): string {
+  const lines: string[] = [];
+  lines.push(
+    `${r.name}: mmsim ${r.kernel} vs ${r.running}${r.nearest ? ` (${r.kernel} is the profile nearest the running kernel)` : ''}`,
+  );
+  for (const s of r.skipped) lines.push(`  skipped ${s}`);
+  if (r.comparison.countersNotComparable) lines.push(`  note: ${r.comparison.countersNotComparable}`);
+  const points = r.comparison.points.length;
+  if (differenceCount(r.comparison) === 0) {
+    lines.push(`  agree at all ${points} snapshot points (partitions, KSM counters, step outcomes)`);
+  } else {
+    if (r.expected !== null) {
+      lines.push(
+        `  ${r.expected.differences} expected difference(s): ${r.kernel} lacks what the running kernel does here:`,
+      );
+      for (const f of r.expected.fields) lines.push(`    ${f.field} (${f.commit}): ${f.what}`);
+      lines.push(...formatComparison(r.comparison));
+    }
+    if (r.unexplainedCount > 0) {
+      lines.push(`  ${r.unexplainedCount} unexplained difference(s):`);
+      lines.push(...formatComparison(r.unexplained));
+    }
+  }
+  lines.push(`  (mmsim ${r.modelMs} ms, Linux ${r.realMs} ms)`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,94 @@
+/**
+ * The real kernel side of the oracle: can this machine run it (root, pagemap, kpageflags, KSM sysfs,
+ * cc), the C helper compiled and cached by the hash of its source, and one batch run of a script.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Exit code of `mmsim oracle` when the real kernel cannot be used here. */
+export const EXIT_UNAVAILABLE = 3;
+
+/** Why the real kernel cannot be compared on this machine, or null when it can. */
+export function unavailableReason(): string | null {
+  if (process.platform !== 'linux') return `the real-kernel oracle needs Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0)
+    return 'the real-kernel oracle needs root (pagemap frame numbers, /proc/kpageflags, KSM knobs)';
+  for (const path of ['/proc/self/pagemap', '/proc/kpageflags', '/sys/kernel/mm/ksm/run', '/run/lock']) {
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      return `the real-kernel oracle needs ${path}, which this kernel does not offer`;
+    }
+  }
+  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
+  if (cc.error !== undefined || cc.status !== 0) return 'the real-kernel oracle needs a C compiler (cc)';
+  return null;
+}
+
+/** The running kernel's version, e.g. [6, 18] from "6.18.44-...". */
+export function runningKernelVersion(): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(release());
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+function helperSource(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // src/oracle/ when run from the sources, dist/oracle/ in the build (the C file stays in src/)
+  for (const p of [join(here, 'helper.c'), join(here, '..', '..', 'src', 'oracle', 'helper.c')])
+    if (existsSync(p)) return p;
+  throw new Error('src/oracle/helper.c not found');
+}
+
+/** The helper binary, compiled with cc when its source changed (cached under the system tmp dir). */
+export function helperBinary(): string {
+  const src = helperSource();
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'mmsim-oracle');
+  const bin = join(dir, `helper-${hash}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${bin}.${process.pid}`;
+  const r = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, src], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc failed on ${src}:\n${r.stderr}`);
+  renameSync(tmp, bin); // atomic: parallel test files never run a half-written binary
+  return bin;
+}
+
+/** One answer line per command line; `fatal` lines end the run early. */
+export interface HelperRun {
+  answers: string[];
+  /** Set when the helper stopped before answering every command. */
+  failure?: string;
+  timeMs: number;
+}
+
+/** Run a script (one command per line) through the helper, with a timeout in seconds. */
+export function runHelper(commands: readonly string[], timeoutSeconds = 60): HelperRun {
+  const start = Date.now();
+  const script = [`timeout ${timeoutSeconds}`, ...commands, 'quit', ''].join('\n');
+  const r = spawnSync(helperBinary(), [], {
+    input: script,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    // the helper's own alarm() fires first and restores the knobs; this is the backstop
+    timeout: (timeoutSeconds + 10) * 1000,
+    killSignal: 'SIGTERM',
+  });
+  const lines = (r.stdout ?? '').split('\n').filter((l) => l.length > 0);
+  const answers = lines.slice(1); // the `timeout` answer
+  const fatal = answers.find((l) => l.startsWith('fatal '));
+  const timeMs = Date.now() - start;
+  if (fatal !== undefined) return { answers, failure: fatal.slice(6), timeMs };
+  if (r.error !== undefined) return { answers, failure: String(r.error.message), timeMs };
+  if (answers.length < commands.length)
+    return {
+      answers,
+      failure: `the helper stopped after ${answers.length} of ${commands.length} commands (${r.stderr.trim() || `status ${r.status}`})`,
+      timeMs,
+    };
+  return { answers, timeMs };
+}
