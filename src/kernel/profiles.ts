@@ -5,7 +5,14 @@
 
 export type KernelName = 'v3.2' | 'v5.0' | 'rfc-2019' | 'rfc-2019-aa' | 'v6.10' | 'v6.18';
 
-export const KERNEL_NAMES: readonly KernelName[] = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10', 'v6.18'];
+export const KERNEL_NAMES: readonly KernelName[] = [
+  'v3.2',
+  'v5.0',
+  'rfc-2019',
+  'rfc-2019-aa',
+  'v6.10',
+  'v6.18',
+];
 
 /** What KVM does with a range that carries MMU_NOTIFIER_USE_CHANGE_PTE. */
 export type KvmUseChangePtePolicy =

@@ -99,7 +99,8 @@ const MERGE: Record<
     refaults: N,
     kpageSide: { sptes_zapped: N, change_pte_updates: 0, change_pte_misses: 0 },
     replacedSide: { sptes_zapped: N, change_pte_updates: 0, change_pte_misses: 0 },
-  },  'v6.18': {
+  },
+  'v6.18': {
     refaults: N,
     kpageSide: { sptes_zapped: N, change_pte_updates: 0, change_pte_misses: 0 },
     replacedSide: { sptes_zapped: N, change_pte_updates: 0, change_pte_misses: 0 },
