@@ -31,10 +31,10 @@ describe('errors, each at its exact line:col', () => {
 
   it('an unknown kernel', () => {
     expect(errorsOf('mmsim: 1\nkernel: v5.1\n')).toEqual([
-      "2:9: kernel: expected one of v3.2, v5.0, rfc-2019, rfc-2019-aa, v6.10, got 'v5.1' (did you mean 'v5.0'?)",
+      "2:9: kernel: expected one of v3.2, v5.0, rfc-2019, rfc-2019-aa, v6.10, v6.18, got 'v5.1' (did you mean 'v5.0'?)",
     ]);
     expect(errorsOf('mmsim: 1\nkernel: 5.0\n')).toEqual([
-      '2:9: kernel: expected one of v3.2, v5.0, rfc-2019, rfc-2019-aa, v6.10, got 5.0',
+      '2:9: kernel: expected one of v3.2, v5.0, rfc-2019, rfc-2019-aa, v6.10, v6.18, got 5.0',
     ]);
   });
 
