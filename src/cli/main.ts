@@ -5,6 +5,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { BUGS, formatBugs } from '../check/bugs.js';
 import { exploreScenario } from '../check/explore.js';
 import { EXPERIMENTS, findExperiment } from '../experiments/index.js';
 import { renderBarChart } from '../experiments/svg.js';
@@ -111,8 +112,10 @@ Examples:
   mmsim experiment flag-misuse --svg misuse.svg
 `,
   list: `Usage: mmsim list
+       mmsim list bugs [--json]
 
-Lists the experiments, the kernel profiles and the counter names scenarios can test.
+Lists the experiments, the kernel profiles and the counter names scenarios can test; \`list bugs\` the
+catalogue of historical bugs the model checker finds (id, title, fix, kernel, scenario, set).
 `,
 };
 
@@ -367,11 +370,17 @@ function cmdValidate(args: string[], io: Io): number {
 }
 
 function cmdList(args: string[], io: Io): number {
-  const { values } = parse(args, {});
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   if (values.help) {
     io.out(HELP.list);
     return 0;
   }
+  if (positionals[0] === 'bugs' && positionals.length === 1) {
+    io.out(values.json ? `${JSON.stringify(BUGS, null, 2)}\n` : formatBugs());
+    return 0;
+  }
+  if (positionals.length > 0 || values.json)
+    throw new UsageError(`list: expected nothing or 'bugs [--json]', got '${args.join(' ')}'`);
   const lines = ['Experiments:'];
   for (const e of EXPERIMENTS) lines.push(`  ${e.name.padEnd(14)} ${e.description}`);
   lines.push('', 'Kernel profiles:');

@@ -37,6 +37,8 @@ export interface KernelProfile {
     readonly writeProtectPage: boolean;
     readonly replacePage: boolean;
     readonly wpPageCopy: boolean;
+    /** mprotect's change_protection: never legal (a batch update, not one set_pte_at_notify). A bug switch. */
+    readonly changeProtection: boolean;
   };
   /** How KVM treats a flagged range. */
   readonly kvmUseChangePte: KvmUseChangePtePolicy;
@@ -61,10 +63,30 @@ export interface KernelProfile {
   readonly wpReuse: 'mapcount' | 'anon-exclusive';
   /** pin_user_pages (FOLL_PIN, v5.6+) adds GUP_PIN_COUNTING_BIAS (1024) to the refcount; else +1. */
   readonly pinBias: number;
+
+  // Bug switches (src/check/bugs.ts): true in every real kernel; false re-introduces a historical bug.
+  /** KVM's fault installs its spte only if mmu_notifier_retry says no invalidation ran or runs (since 2008). */
+  readonly kvmFaultChecksNotifierRetry: boolean;
+  /** KSM's write_protect_page refuses a page whose refcount says someone (O_DIRECT, DMA) holds a pin. */
+  readonly ksmWriteProtectChecksPins: boolean;
+  /** The pte is cleared and flushed before ->change_pte announces its successor (Andrea Arcangeli's order). */
+  readonly clearFlushBeforeChangePte: boolean;
+  /** The HMM mirror re-checks mmu_interval_read_retry under its lock before using hmm_range_fault's pfns. */
+  readonly hmmMirrorChecksReadRetry: boolean;
 }
 
-const NO_FLAG = { writeProtectPage: false, replacePage: false, wpPageCopy: false } as const;
-const SEED_FLAG = { writeProtectPage: true, replacePage: true, wpPageCopy: true } as const;
+const NO_FLAG = {
+  writeProtectPage: false,
+  replacePage: false,
+  wpPageCopy: false,
+  changeProtection: false,
+} as const;
+const SEED_FLAG = {
+  writeProtectPage: true,
+  replacePage: true,
+  wpPageCopy: true,
+  changeProtection: false,
+} as const;
 
 const v50: KernelProfile = {
   name: 'v5.0',
@@ -80,6 +102,10 @@ const v50: KernelProfile = {
   forkCopiesPinnedPages: false,
   wpReuse: 'mapcount',
   pinBias: 1,
+  kvmFaultChecksNotifierRetry: true,
+  ksmWriteProtectChecksPins: true,
+  clearFlushBeforeChangePte: true,
+  hmmMirrorChecksReadRetry: true,
 };
 
 const v610: KernelProfile = {

@@ -23,6 +23,7 @@ import { type Agent, lock, type Path, preemptPoint, tryLock, unlock } from '../s
 import type { Kernel } from './kernel.js';
 import { MMU_NOTIFIER_USE_CHANGE_PTE, MMU_NOTIFY_CLEAR } from './notifier-port.js';
 import {
+  mmuNotifierChangePte,
   mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart,
   mmuNotifierRangeInit,
@@ -40,6 +41,7 @@ const P_ANON_ALLOC = preemptPoint('do_anonymous_page: page allocated, before the
 const P_PTE_READ = preemptPoint('handle_pte_fault: pte read, before the ptl');
 const P_COPY_DONE = preemptPoint('wp_page_copy: page copied, before the ptl');
 const P_SHARED = preemptPoint('do_shared_fault: page found, before the ptl');
+const P_CHANGE_PTE_SENT = preemptPoint('wp_page_copy: change_pte sent, old pte not yet cleared');
 
 /** A vma's prot for new ptes: vm_page_prot plus the accessed bit x86's protection_map carries. */
 function newPteBits(vma: Vma): number {
@@ -236,12 +238,21 @@ export function* wpPageCopy(
   if (mm.pt.get(vpn) === orig) {
     let entry = pteMkdirty(mkPte(newPfn, newPteBits(vma)));
     if (vma.flags & VM_WRITE) entry = pteMkwrite(entry);
+    // a bug switch: change_pte before the clear-flush, the order Andrea Arcangeli objected to — the
+    // secondaries hear of the new page while lockless walkers can still find the old pte
+    const early = !p.clearFlushBeforeChangePte && p.hasChangePte && mm.notifiers !== null;
+    if (early) {
+      yield* mmuNotifierChangePte(k, agent, mm, vpn, entry);
+      yield P_CHANGE_PTE_SENT;
+    }
     // v3.2 (before the range wrap): plain ptep_clear_flush, change_pte alone tells the secondaries
     if (p.wrapChangePteInRange) yield* ptepClearFlushNotify(k, agent, mm, vpn);
     else yield* ptepClearFlush(k, agent, mm, vpn);
     k.pageAddNewAnonRmap(newPfn, vma, vpn);
     f.flags[newPfn] |= PG_ANON_EXCLUSIVE;
-    yield* setPteAtNotify(k, agent, mm, vpn, entry);
+    if (early)
+      k.writePte(agent, mm, vpn, entry, 'set_pte_at_notify'); // its change_pte went out first
+    else yield* setPteAtNotify(k, agent, mm, vpn, entry);
     if (oldPfn >= 0) {
       k.pageRemoveRmap(oldPfn, mm); // only after the pte switch
       release = oldPfn; // the put below drops the old page's pte reference

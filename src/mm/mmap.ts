@@ -17,7 +17,12 @@ import { type Agent, lock, lockShared, type Path, unlock, unlockShared } from '.
 import type { Errno, Kernel } from './kernel.js';
 import type { KsmHooks } from './ksm-port.js';
 import type { Mm } from './mm.js';
-import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_VMA, MMU_NOTIFY_UNMAP } from './notifier-port.js';
+import {
+  MMU_NOTIFIER_USE_CHANGE_PTE,
+  MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_PROTECTION_VMA,
+  MMU_NOTIFY_UNMAP,
+} from './notifier-port.js';
 import {
   mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart,
@@ -207,7 +212,7 @@ export function* doMprotect(
       const range = mmuNotifierRangeInit(
         'change_protection',
         MMU_NOTIFY_PROTECTION_VMA,
-        0,
+        k.profile.useChangePteFlagAt.changeProtection ? MMU_NOTIFIER_USE_CHANGE_PTE : 0,
         vma,
         mm,
         vma.start,

@@ -147,6 +147,12 @@ export function setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte
 }
 
 function* setPteAtNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
+  yield* mmuNotifierChangePte(k, agent, mm, vpn, pte);
+  k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
+}
+
+/** mmu_notifier_change_pte: tell every subscriber that the pte at `vpn` becomes `pte` (no store). */
+export function* mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
   if (mm.notifiers !== null) {
     if (k.recording) {
       k.log({
@@ -161,7 +167,6 @@ function* setPteAtNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number,
     }
     yield* mm.notifiers.changePte(agent, mm, vpn * PAGE_SIZE, pte);
   }
-  k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
 }
 
 /**

@@ -29,10 +29,17 @@ export interface SystemConfig {
   profileOverrides?: ProfileOverrides;
 }
 
+/** A live gup/pin handle: who took it, at which address, and the pages (references) it holds. */
+export interface PinHandle {
+  task: Task;
+  address: number;
+  result: GupResult;
+}
+
 export class MmSystem {
   readonly kernel: Kernel;
   ksm: KsmHooks | null = null;
-  private readonly pins = new Map<string, { task: Task; result: GupResult }>();
+  private readonly pins = new Map<string, PinHandle>();
 
   constructor(config: SystemConfig) {
     const ram = config.ramBytes ?? 256 * 1024 * 1024;
@@ -127,8 +134,13 @@ export class MmSystem {
     const t = this.task(proc);
     const r = runToCompletion(getUserPages(this.kernel, t.agent, t.mm, addr, pages, opts));
     if (typeof r === 'string') return r;
-    this.pins.set(opts.name, { task: t, result: r });
+    this.pins.set(opts.name, { task: t, address: addr, result: r });
     return null;
+  }
+
+  /** The live handle named `name` (undefined once released or if the gup failed). */
+  pin(name: string): PinHandle | undefined {
+    return this.pins.get(name);
   }
 
   unpin(name: string): Errno | null {

@@ -69,11 +69,42 @@ export class InvariantChecker implements KernelObserver {
     return { map: m, key: vpn };
   }
 
+  /**
+   * Live gup/pin handles (by `pin:NAME`, the `via` of I/O through them): the owner's mm, the first
+   * address, the pinned frames, and the content each should hold — what the owner last stored there.
+   */
+  private readonly pins = new Map<
+    string,
+    { mm: Mm; vpn: number; pfns: readonly number[]; content: number[] }
+  >();
+
+  /** A pin was taken: reads through it must return what its owner stored, and writes must reach it. */
+  notePin(via: string, mm: Mm, address: number, pfns: readonly number[]): void {
+    const content = pfns.map((pfn) => (pfn === ZERO_PFN ? ZERO_CONTENT : this.k.frames.content[pfn]));
+    this.pins.set(via, { mm, vpn: Math.floor(address / PAGE_SIZE), pfns, content });
+  }
+
+  forgetPin(via: string): void {
+    this.pins.delete(via);
+  }
+
   // ---- observer hooks ----
 
   onAccess(a: AccessRecord): void {
     const vpn = Math.floor(a.address / PAGE_SIZE);
     const where = `mm${a.mm.id}:${hex(vpn * PAGE_SIZE)}`;
+    const pin = this.pins.get(a.via);
+    if (pin !== undefined) {
+      this.onPinIo(a, pin, vpn, where);
+      return;
+    }
+    if (a.write && this.pins.size > 0) {
+      // the owner storing into a page it has pinned: the pin sees it (anyone else's store must not show)
+      for (const p of this.pins.values()) {
+        const i = vpn - p.vpn;
+        if (p.mm === a.mm && i >= 0 && i < p.pfns.length && p.pfns[i] === a.pfn) p.content[i] = a.after;
+      }
+    }
     if (a.write) {
       const pte = a.mm.pt.get(vpn);
       if (!ptePresent(pte) || !pteWrite(pte) || pteSpecial(pte) || ptePfn(pte) !== a.pfn) {
@@ -100,6 +131,45 @@ export class InvariantChecker implements KernelObserver {
       if (a.after === ZERO_CONTENT) s.map.delete(s.key);
       else s.map.set(s.key, a.after);
     }
+  }
+
+  /**
+   * I/O through a pin (O_DIRECT, RDMA, vmsplice): the device uses the pinned frame, whatever the pte
+   * says now. A load must return what the owner last stored (invariant 3: a page another mm wrote after
+   * the owner let go of it leaks that mm's data); a store must land in the frame the owner maps there,
+   * or the process never sees it (invariant 2: the device write is lost).
+   */
+  private onPinIo(
+    a: AccessRecord,
+    pin: { pfns: readonly number[]; content: number[]; vpn: number },
+    vpn: number,
+    where: string,
+  ): void {
+    const i = vpn - pin.vpn;
+    if (a.before !== pin.content[i]) {
+      this.report(
+        'data',
+        `invariant 3: ${a.agent.name} (via ${a.via}) found content #${a.before} in pinned pfn ${hex(a.pfn)} of ${where}, expected #${pin.content[i]} (what ${a.mm.owner} last stored there)`,
+        [a.agent.name, a.via],
+        [where],
+      );
+    }
+    if (!a.write) return;
+    pin.content[i] = a.after;
+    const pte = a.mm.pt.get(vpn);
+    if (!ptePresent(pte) || pteSpecial(pte) || ptePfn(pte) !== a.pfn) {
+      this.report(
+        'stale-write',
+        `invariant 2: ${a.agent.name} (via ${a.via}) wrote pinned pfn ${hex(a.pfn)} of ${where} but the primary pte is ${formatPte(pte)}: ${a.mm.owner} never sees the device's write`,
+        [a.agent.name, a.via],
+        [where],
+      );
+      return;
+    }
+    const s = this.slot(a.mm, a.address);
+    if (s === undefined) return;
+    if (a.after === ZERO_CONTENT) s.map.delete(s.key);
+    else s.map.set(s.key, a.after);
   }
 
   onPteChange(_agent: Agent, mm: Mm, vpn: number, _old: number, _new: number, via: PteWriter): void {

@@ -64,6 +64,7 @@ export const STEP_OPS = [
   'dma',
   'gup',
   'unpin',
+  'pin_io',
   'repeat',
   'parallel',
 ] as const;
@@ -310,6 +311,13 @@ export interface UnpinStep extends StepBase {
   pin: string;
 }
 
+/** Device I/O through a gup pin: a DMA store into, or a load from, the pinned pages themselves. */
+export interface PinIoStep extends StepBase {
+  op: 'pin_io';
+  pin: string;
+  access: AccessKind;
+}
+
 export interface RepeatStep extends StepBase {
   op: 'repeat';
   times: number;
@@ -340,6 +348,7 @@ export type Step =
   | DmaStep
   | GupStep
   | UnpinStep
+  | PinIoStep
   | RepeatStep
   | ParallelStep;
 

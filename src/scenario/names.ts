@@ -326,6 +326,12 @@ class NameChecker {
         else if (pin) scope.releasedPins.set(step.pin, step.pos);
         return pin?.proc;
       }
+      case 'pin_io': {
+        const pin = this.use(scope, step.pin, 'pin', where('pin'));
+        const released = scope.releasedPins.get(step.pin);
+        if (pin && released) this.error(where('pin'), `pin '${step.pin}' was released at ${at(released)}`);
+        return pin?.proc;
+      }
       case 'repeat':
         this.steps(step.steps, scope);
         return undefined;

@@ -11,8 +11,9 @@ import { isKernelName, type KernelName, type ProfileOverrides, profileSettings }
 import { type StoreSource, userAccess } from '../mm/access.js';
 import type { Task } from '../mm/kernel.js';
 import { doMadvise, doMprotect, doMunmap, parseProt } from '../mm/mmap.js';
+import { accessFrame } from '../secondary/common.js';
 import { KvmSetupError } from '../secondary/kvm/index.js';
-import { type Path, runToCompletion } from '../sim/exec.js';
+import { type Agent, type Path, runToCompletion } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
 import { Scheduler, type Thread } from '../sim/scheduler.js';
 import type { PreemptionBoundedSearch } from '../sim/search.js';
@@ -405,6 +406,34 @@ export class ScenarioRun {
         }
         return;
       }
+      case 'pin_io': {
+        const pin = w.sys.pin(step.pin);
+        if (pin === undefined) {
+          this.outcome(step, 'ENOENT', `no pin ${step.pin} (its gup failed)`);
+          return;
+        }
+        const write = step.access === 'write';
+        const agent = this.pinAgent(step.pin);
+        pin.result.pfns.forEach((pfn, i) => {
+          const store = write ? this.deviceFill(i) : undefined;
+          const address = pin.address + i * PAGE_SIZE;
+          accessFrame(
+            k,
+            agent,
+            pin.task.mm,
+            address,
+            pfn,
+            store,
+            0,
+            PAGE_SIZE,
+            0,
+            undefined,
+            0,
+            `pin:${step.pin}`,
+          );
+        });
+        return;
+      }
       case 'munmap': {
         const t = this.threadTask(step.proc, thread);
         const r = yield* doMunmap(k, t.agent, t.mm, this.resolve(step.addr, step.proc), step.size);
@@ -528,18 +557,18 @@ export class ScenarioRun {
         if (typeof r === 'string') this.outcome(step, r);
         return;
       }
-      case 'gup':
-        this.errno(
-          step,
-          sys.gup(step.proc, this.resolve(step.addr, step.proc, step.pages * PAGE_SIZE), step.pages, {
-            write: step.write,
-            pin: step.pin,
-            name: step.as,
-          }),
-        );
+      case 'gup': {
+        const addr = this.resolve(step.addr, step.proc, step.pages * PAGE_SIZE);
+        const r = sys.gup(step.proc, addr, step.pages, { write: step.write, pin: step.pin, name: step.as });
+        this.errno(step, r);
+        const pin = sys.pin(step.as);
+        if (r === null && pin !== undefined)
+          w.checker?.notePin(`pin:${step.as}`, pin.task.mm, addr, pin.result.pfns);
         return;
+      }
       case 'unpin':
         this.errno(step, sys.unpin(step.pin));
+        w.checker?.forgetPin(`pin:${step.pin}`);
         return;
       default:
         throw new Error(`${step.op} has a kernel path: run it through stepPath`);
@@ -584,6 +613,18 @@ export class ScenarioRun {
     if (step.data !== undefined) return { bytes: new TextEncoder().encode(step.data) };
     const byte = 1 + this.world.rng.below(255);
     return { pages: () => c.fill(byte) };
+  }
+
+  private readonly pinAgents = new Map<string, Agent>();
+
+  /** The device doing I/O through pin `name` (`NAME.dev`). */
+  private pinAgent(name: string): Agent {
+    let a = this.pinAgents.get(name);
+    if (a === undefined) {
+      a = this.world.kernel.newAgent(`${name}.dev`);
+      this.pinAgents.set(name, a);
+    }
+    return a;
   }
 
   private deviceFill(_i: number): StoreSource {

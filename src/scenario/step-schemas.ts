@@ -272,6 +272,14 @@ export const STEP_SCHEMAS = {
     ],
     description: 'Release a gup by its name.',
   },
+  pin_io: {
+    type: 'object',
+    properties: { pin: { $ref: '#/definitions/name' }, op: { $ref: '#/definitions/access' } },
+    required: ['pin', 'op'],
+    additionalProperties: false,
+    description:
+      'Device I/O through a gup pin: a DMA store into (write) or a load from (read) the pinned pages.',
+  },
   repeat: {
     type: 'object',
     properties: { times: { type: 'integer', minimum: 1 }, steps: { $ref: '#/definitions/nonEmptySteps' } },

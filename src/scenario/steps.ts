@@ -462,6 +462,16 @@ export const STEP_SPECS: Readonly<Record<StepOp, StepSpec>> = {
     },
   },
 
+  pin_io: {
+    fields: ['pin', 'op'],
+    read: (f) => {
+      const pin = f.required('pin', name);
+      const access = f.required('op', accessKind);
+      if (pin === undefined || access === undefined) return undefined;
+      return { op: 'pin_io', pin, access };
+    },
+  },
+
   // repeat and parallel return their best effort even when broken, so that the names their steps define
   // are still seen by the name checks (the scenario itself is not returned when anything failed).
   repeat: {

@@ -11,6 +11,8 @@ export type Pause = PreemptPoint | LockWait | WaitFor;
 export interface PreemptPoint {
   readonly kind: 'preempt';
   readonly label: string;
+  /** The head of a retry loop (a fault tried again): where the livelock detector compares states. */
+  readonly retry?: boolean;
 }
 
 /** The path cannot continue until `lock` is released. */
@@ -81,6 +83,16 @@ export function preemptPoint(label: string): PreemptPoint {
   let p = preemptPoints.get(label);
   if (p === undefined) {
     p = { kind: 'preempt', label };
+    preemptPoints.set(label, p);
+  }
+  return p;
+}
+
+/** The preemption point at the head of a retry loop (see PreemptPoint.retry). */
+export function retryPoint(label: string): PreemptPoint {
+  let p = preemptPoints.get(label);
+  if (p === undefined) {
+    p = { kind: 'preempt', label, retry: true };
     preemptPoints.set(label, p);
   }
   return p;

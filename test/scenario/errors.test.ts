@@ -125,7 +125,7 @@ describe('errors, each at its exact line:col', () => {
       "4:5: a step has one operation, but this one has 'spawn' and 'exit'; make them two steps",
     ]);
     expect(errorsOf(scenarioWith(['- expect: []']))).toEqual([
-      '3:5: a step needs an operation, one of: spawn, mmap, munmap, mprotect, madvise, write, read, fork, exit, ksm, vm, guest, device, dev, iommu, dma, gup, unpin, repeat, parallel',
+      '3:5: a step needs an operation, one of: spawn, mmap, munmap, mprotect, madvise, write, read, fork, exit, ksm, vm, guest, device, dev, iommu, dma, gup, unpin, pin_io, repeat, parallel',
     ]);
     expect(errorsOf(scenarioWith(['- proc: a']))[0]).toBe(
       "3:5: 'proc' is not an operation; fields go inside the operation's map, e.g. '- spawn: {proc: a}'",

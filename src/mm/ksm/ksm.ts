@@ -992,7 +992,7 @@ export class Ksm {
         const swapped = 0; // no swap cache in the model
         // clear and flush before the check, so no O_DIRECT can start after it or during it
         const entry = yield* ptepClearFlush(k, agent, mm, vpn);
-        if (f.mapcount(pfn) + 1 + swapped !== f.refcount[pfn]) {
+        if (p.ksmWriteProtectChecksPins && f.mapcount(pfn) + 1 + swapped !== f.refcount[pfn]) {
           k.writePte(agent, mm, vpn, entry, 'set_pte_at');
           this.stats.wpRefusedPinned++;
           this.log(

@@ -33,6 +33,7 @@ import {
   lockShared,
   type Path,
   preemptPoint,
+  retryPoint,
   runToCompletion,
   tryLock,
   unlock,
@@ -64,6 +65,8 @@ const USER_END = 2 ** 47;
 
 const P_AFTER_HMM_FAULT = preemptPoint('dmirror_range_fault: hmm_range_fault done, before the mutex');
 const P_BETWEEN_PAGES = preemptPoint('dmirror access: between pages');
+/** dmirror_range_fault going round again (-EBUSY or read_retry): the head of the retry loop. */
+const P_RANGE_FAULT_AGAIN = retryPoint('dmirror_range_fault: again, before mmu_interval_read_begin');
 
 export class HmmMirror extends CountedSecondary<HmmCounter> implements SecondaryMmuView {
   /** 'dev:NAME'. */
@@ -211,6 +214,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     if (k.recording) logSecondary(k, agent, 'dmirror fault', this.mm, start, end, write ? 'write' : 'read');
     for (let tries = 0; ; tries++) {
       if (tries >= MAX_RANGE_FAULT_TRIES) return 'EIO'; // -EBUSY after the driver's timeout
+      if (tries > 0) yield P_RANGE_FAULT_AGAIN;
       const seq = yield* mmuIntervalReadBegin(k, this.notifier);
       yield* lockShared(agent, this.mm.mmapLock);
       let got: { vpn: number; pfn: number; writable: boolean }[] | SecondaryAccessError | 'EBUSY';
@@ -226,7 +230,8 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
       if (typeof got === 'string') return got;
       yield P_AFTER_HMM_FAULT;
       yield* lock(agent, this.mutex);
-      if (mmuIntervalReadRetry(this.notifier, seq)) {
+      // the drivers before the v5.5 interval-notifier series trusted hmm_range_fault's pfns here
+      if (k.profile.hmmMirrorChecksReadRetry && mmuIntervalReadRetry(this.notifier, seq)) {
         unlock(agent, this.mutex);
         this.bump('retries');
         if (k.recording) logSecondary(k, agent, 'dmirror retry', this.mm, start, end);

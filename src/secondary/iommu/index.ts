@@ -27,6 +27,7 @@ import {
   lockShared,
   type Path,
   preemptPoint,
+  retryPoint,
   runToCompletion,
   unlockShared,
 } from '../../sim/exec.js';
@@ -52,7 +53,7 @@ const IOTLB_ENTRIES = 512;
 const MAX_PAGE_REQUESTS = 4;
 
 const P_BETWEEN_PAGES = preemptPoint('sva dma: between pages');
-const P_PAGE_REQUEST = preemptPoint('sva dma: page request queued, before the fault handler');
+const P_PAGE_REQUEST = retryPoint('sva dma: page request queued, before the fault handler');
 
 export class IommuSva extends CountedSecondary<IommuCounter> implements SecondaryMmuView {
   /** 'iommu:NAME'. */

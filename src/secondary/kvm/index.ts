@@ -27,6 +27,7 @@ import {
   ModelBug,
   type Path,
   preemptPoint,
+  retryPoint,
   runToCompletion,
   unlock,
 } from '../../sim/exec.js';
@@ -89,6 +90,8 @@ type FaultResult = 'done' | 'retry' | SecondaryAccessError;
 const P_SEQ_READ = preemptPoint('kvm tdp_page_fault: mmu_notifier_seq read, before gfn_to_pfn');
 const P_PFN = preemptPoint('kvm tdp_page_fault: pfn from gfn_to_pfn, before mmu_lock');
 const P_BETWEEN_PAGES = preemptPoint('kvm guest access: between pages');
+/** Re-entering the guest after a fault that did not map the page: the head of the retry loop. */
+const P_FAULT_AGAIN = retryPoint('kvm vcpu: EPT violation again, before tdp_page_fault');
 
 /**
  * A vCPU gives up on an access after this many EPT violations for one page and reports EIO. Run
@@ -298,6 +301,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
           }
           return { ok: false, error: 'EIO' };
         }
+        if (tries > 0) yield P_FAULT_AGAIN;
         const r = yield* this.tdpPageFault(vcpu, gfn, write);
         if (r !== 'done' && r !== 'retry') return { ok: false, error: r };
         pfn = this.translate(vcpu, s.slot, s.index, gfn, write);
@@ -396,7 +400,8 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     this.inflight.push(got.pfn);
     yield P_PFN;
     yield* lock(agent, this.mmuLock);
-    if (this.released || (this.faultInjection !== 'skip-retry-check' && this.mmuNotifierRetry(mmuSeq))) {
+    const checksRetry = k.profile.kvmFaultChecksNotifierRetry && this.faultInjection !== 'skip-retry-check';
+    if (this.released || (checksRetry && this.mmuNotifierRetry(mmuSeq))) {
       unlock(agent, this.mmuLock);
       this.releasePfn(got.pfn);
       if (this.released) return 'EFAULT';

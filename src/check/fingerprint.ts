@@ -1,0 +1,84 @@
+/**
+ * A digest of everything a kernel path can observe in a World — page tables, vmas, locks, frames, CPU
+ * TLBs, every secondary MMU's translations and sequence counts, the counters — and of where each
+ * thread is paused. Two equal digests within one execution mean the execution came back to the same
+ * state: the livelock detector's test (check/livelock.ts). Effort counters that a retry loop bumps on
+ * every turn (a secondary's faults, retries, stuck writes) are left out, so they do not hide a cycle;
+ * every other counter is in, so progress anywhere (ksmd scanning a page, a notifier call) breaks it.
+ */
+
+import { PAGE_SIZE } from '../hw/page.js';
+import { ptePfn } from '../hw/pte.js';
+import type { World } from '../scenario/world.js';
+import { HmmMirror } from '../secondary/hmm/index.js';
+import { KvmGuest } from '../secondary/kvm/index.js';
+import type { Pause } from '../sim/exec.js';
+import { Digest } from '../sim/hash.js';
+import type { Thread } from '../sim/scheduler.js';
+
+const EFFORT_COUNTER = /^(kvm|dev|iommu)\.[^.]+\.(faults|retries|stuck_writes)$/;
+
+function pauseText(p: Pause | null, done: boolean): string {
+  if (done) return 'done';
+  if (p === null) return 'start';
+  if (p.kind === 'preempt') return p.label;
+  if (p.kind === 'lock-wait') return `lock ${p.lock.name}`;
+  return `wait ${p.label}`;
+}
+
+export function worldFingerprint(w: World, threads: readonly Thread[]): string {
+  const d = new Digest();
+  const k = w.kernel;
+  for (const t of threads) d.string(pauseText(t.paused, t.done));
+  for (const [name, value] of Object.entries(k.counters.snapshot())) {
+    if (EFFORT_COUNTER.test(name)) continue;
+    d.string(name);
+    d.number(value);
+  }
+  d.number(k.violations.length);
+  const f = k.frames;
+  const pfns = new Set<number>();
+  for (const mm of [...k.mms.values()].sort((a, b) => a.id - b.id)) {
+    d.number(mm.id);
+    d.number((mm.exiting ? 1 : 0) + (mm.dead ? 2 : 0));
+    d.string(mm.mmapLock.owner?.name ?? '');
+    d.number(mm.mmapLock.readers);
+    d.string(mm.ptl.owner?.name ?? '');
+    for (const vma of mm.vmas) {
+      d.number(vma.start);
+      d.number(vma.end);
+      d.number(vma.flags);
+      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+        d.number(vpn);
+        d.number(pte);
+        pfns.add(ptePfn(pte));
+      });
+    }
+    for (const tlb of k.machine.tlbs) {
+      tlb.forEach(mm.id, (vpn, pte) => {
+        d.number(vpn);
+        d.number(pte);
+      });
+    }
+  }
+  for (const pfn of [...pfns].sort((a, b) => a - b)) {
+    d.number(pfn);
+    d.number(f.refcount[pfn]);
+    d.number(f.mapcount(pfn));
+    d.number(f.flags[pfn]);
+    d.number(f.content[pfn]);
+  }
+  for (const view of w.secondaries()) {
+    d.string(view.name);
+    if (view instanceof KvmGuest) {
+      d.number(view.mmuNotifierSeq);
+      d.number(view.mmuNotifierCount);
+    } else if (view instanceof HmmMirror) d.number(view.notifier.invalidateSeq);
+    for (const t of view.translations()) {
+      d.number(t.address);
+      d.number(t.pfn);
+      d.number(t.writable ? 1 : 0);
+    }
+  }
+  return d.hex();
+}
