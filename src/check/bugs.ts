@@ -113,6 +113,16 @@ export const BUGS: readonly BugEntry[] = [
     set: { hmmMirrorChecksReadRetry: false },
     kind: 'invariant',
   },
+  {
+    id: 'ksm-exit-race',
+    title:
+      'CVE-2011-2183: the last registered process exits while ksmd, starting a full scan, sleeps in lru_add_drain_all; ksmd takes the list head for an mm_slot and dereferences its NULL mm',
+    fix: 'CVE-2011-2183: 2b472611a32a ("ksm: fix NULL pointer dereference in scan_get_next_rmap_item()", Hugh Dickins, v3.0; <20110604005420.GR23047@sequoia.sous-sol.org>; LTP ksm05)',
+    kernel: 'v5.0',
+    scenario: 'examples/bugs/ksm-exit-race.yaml',
+    set: { ksmScanRevalidatesSlot: false },
+    kind: 'invariant',
+  },
 ];
 
 /** The entry with this id, or undefined. */

@@ -73,6 +73,8 @@ export interface KernelProfile {
   readonly clearFlushBeforeChangePte: boolean;
   /** The HMM mirror re-checks mmu_interval_read_retry under its lock before using hmm_range_fault's pfns. */
   readonly hmmMirrorChecksReadRetry: boolean;
+  /** ksmd re-checks, after lru_add_drain_all, that the mm_slot list did not empty meanwhile (CVE-2011-2183). */
+  readonly ksmScanRevalidatesSlot: boolean;
 }
 
 const NO_FLAG = {
@@ -106,6 +108,7 @@ const v50: KernelProfile = {
   ksmWriteProtectChecksPins: true,
   clearFlushBeforeChangePte: true,
   hmmMirrorChecksReadRetry: true,
+  ksmScanRevalidatesSlot: true,
 };
 
 const v610: KernelProfile = {

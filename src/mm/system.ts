@@ -9,7 +9,7 @@ import {
   profile as profileOf,
   withOverrides,
 } from '../kernel/profiles.js';
-import { runToCompletion } from '../sim/exec.js';
+import { type Path, runToCompletion } from '../sim/exec.js';
 import { type AccessOutcome, type StoreSource, userAccess } from './access.js';
 import { doExit } from './exit.js';
 import { doFork } from './fork.js';
@@ -96,6 +96,11 @@ export class MmSystem {
   }
 
   exit(proc: string): void {
+    runToCompletion(this.exitPath(proc));
+  }
+
+  /** exit(2) as a path that other agents can interleave with: the process's pins go, then its mm. */
+  exitPath(proc: string): Path {
     const t = this.task(proc);
     for (const [name, pin] of this.pins) {
       if (pin.task === t) {
@@ -103,7 +108,7 @@ export class MmSystem {
         this.pins.delete(name);
       }
     }
-    runToCompletion(doExit(this.kernel, t.agent, t, this.ksm));
+    return doExit(this.kernel, t.agent, t, this.ksm);
   }
 
   /** A CPU store of `bytes` (or a string, UTF-8) at `addr`. */

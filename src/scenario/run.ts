@@ -434,6 +434,9 @@ export class ScenarioRun {
         });
         return;
       }
+      case 'exit':
+        yield* w.sys.exitPath(step.proc);
+        return;
       case 'munmap': {
         const t = this.threadTask(step.proc, thread);
         const r = yield* doMunmap(k, t.agent, t.mm, this.resolve(step.addr, step.proc), step.size);
@@ -529,9 +532,6 @@ export class ScenarioRun {
         this.mappings.set(step.child, new Map(this.mappings.get(step.proc)));
         return;
       }
-      case 'exit':
-        sys.exit(step.proc);
-        return;
       case 'vm':
         try {
           w.addVm(

@@ -134,8 +134,13 @@ const MERGE_WITH_ZERO_PAGE = 2;
 const MERGE_WITH_TREE_PAGE = 3;
 /** scanGetNextRmapItem must wait for an mmap_sem. */
 const BLOCKED = -2;
+/** scanGetNextRmapItem starts a full scan with lru_add_drain_all, which may sleep: call it again. */
+const DRAIN = -3;
 
 const P_SCAN_NEXT = preemptPoint('ksm_do_scan: next page (cond_resched)');
+const P_LRU_DRAIN = preemptPoint(
+  'scan_get_next_rmap_item: lru_add_drain_all, before taking the first mm_slot',
+);
 const P_WP_STARTED = preemptPoint('write_protect_page: range started, before the ptl');
 const P_REPLACE_STARTED = preemptPoint('replace_page: range started, before the ptl');
 const P_BEFORE_REPLACE = preemptPoint('try_to_merge_one_page: page write-protected, before replace_page');
@@ -203,6 +208,8 @@ export class Ksm {
   private seqnr = 0;
   /** ksmd is inside one page's work (holding items and page references across preemption points). */
   private busy = false;
+  /** A full scan's lru_add_drain_all has run (and slept) and the first mm_slot is still to be taken. */
+  private drained = false;
   private readonly pendingExit: MmSlot[] = [];
   /** Page references KSM's paths hold right now (ksmd's FOLL_GET and get_ksm_page ones, break_ksm's). */
   private held = new Int32Array(8);
@@ -352,8 +359,14 @@ export class Ksm {
       if (n > 0 && this.preempt) yield P_SCAN_NEXT;
       this.busy = true;
       let item = this.scanGetNextRmapItem();
-      while (item === BLOCKED) {
-        yield this.blockedOn!.wait; // down_read on an mm whose mmap_sem is held for write
+      while (item === BLOCKED || item === DRAIN) {
+        if (item === BLOCKED)
+          yield this.blockedOn!.wait; // down_read on an mm whose mmap_sem is held for write
+        else {
+          this.busy = false; // ksmd holds no item while it sleeps here: exits are not deferred
+          yield P_LRU_DRAIN;
+          this.busy = true;
+        }
         item = this.scanGetNextRmapItem();
       }
       if (item === NO_ITEM) {
@@ -383,13 +396,31 @@ export class Ksm {
    */
   private scanGetNextRmapItem(): number {
     const head = this.head;
-    if (head.next === head) return NO_ITEM;
+    // list_empty was tested before lru_add_drain_all slept: not again after it
+    if (head.next === head && !this.drained) return NO_ITEM;
     let slot = this.scanSlot;
     if (slot === head) {
+      if (this.preempt && !this.drained) {
+        this.drained = true;
+        return DRAIN;
+      }
+      this.drained = false;
       // a new full scan: the unstable tree starts empty (root_unstable_tree = RB_ROOT)
       this.unstable.clear();
       slot = head.next;
       this.scanSlot = slot;
+      if (slot === head) {
+        // the last mm exited while ksmd slept (CVE-2011-2183): the fix returns here
+        if (this.k.profile.ksmScanRevalidatesSlot) return NO_ITEM;
+        this.k.reportViolation({
+          invariant: 'use-after-free',
+          message:
+            'ksmd takes the mm_slot list head for an mm_slot and dereferences its mm (NULL): the last mm left the list while ksmd slept in lru_add_drain_all (CVE-2011-2183)',
+          agents: [this.agent.name],
+          addresses: [],
+        });
+        return NO_ITEM;
+      }
       this.scanVpn = 0;
       this.scanPrev = NO_ITEM;
       this.log('full scan begins', null, -1, `seqnr ${this.seqnr}`);
