@@ -257,6 +257,11 @@ describe('other paths in ksmd windows', () => {
     const holder = h.sys.task('a').agent;
     mm.mmapLock.owner = holder; // a's own thread is in mmap(2), say
     const scan = h.ksm.doScan(100);
+    // a full scan starts with lru_add_drain_all, which may sleep
+    expect(scan.next().value).toMatchObject({
+      kind: 'preempt',
+      label: expect.stringContaining('lru_add_drain_all'),
+    });
     const p = scan.next();
     expect(p.done).toBe(false);
     expect(p.value).toMatchObject({ kind: 'lock-wait', lock: mm.mmapLock });
