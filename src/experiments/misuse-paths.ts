@@ -44,10 +44,10 @@ export function* replaceWritablePage(k: Kernel, agent: Agent, vma: Vma, address:
   const oldPfn = ptePfn(orig);
   anonVmaPrepare(k, vma);
   const newPfn = k.allocPage(k.frames.content[oldPfn]);
-  yield* ptepClearFlush(k, agent, mm, vpn);
+  yield* ptepClearFlush(k, agent, mm, vpn * PAGE_SIZE);
   yield P_MISUSE_CLEARED;
   k.pageAddNewAnonRmap(newPfn, vma, vpn);
-  yield* setPteAtNotify(k, agent, mm, vpn, mkPte(newPfn, pteBits(orig) & ~PTE_RW));
+  yield* setPteAtNotify(k, agent, mm, vpn * PAGE_SIZE, mkPte(newPfn, pteBits(orig) & ~PTE_RW));
   k.pageRemoveRmap(oldPfn, mm);
   k.putPage(oldPfn);
   unlock(agent, mm.ptl);

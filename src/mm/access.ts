@@ -8,7 +8,7 @@ import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { PTE_DIRTY, pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
-import { type Agent, lockShared, type Path, preemptPoint, tryLockShared, unlockShared } from '../sim/exec.js';
+import { type Agent, lockShared, type Path, preemptPoint, unlockShared } from '../sim/exec.js';
 import type { Kernel, Task } from './kernel.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
@@ -30,7 +30,7 @@ export function* doUserAddrFault(
 ): Path<'done' | 'SIGSEGV' | 'ENOMEM'> {
   const mm = task.mm;
   const agent = task.agent;
-  if (!tryLockShared(mm.mmapLock)) yield* lockShared(agent, mm.mmapLock);
+  yield* lockShared(agent, mm.mmapLock);
   try {
     const vma = mm.findVma(address);
     const allowed =

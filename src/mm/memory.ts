@@ -19,7 +19,7 @@ import {
   pteSpecial,
   pteWrite,
 } from '../hw/pte.js';
-import { type Agent, lock, type Path, preemptPoint, tryLock, unlock } from '../sim/exec.js';
+import { type Agent, lock, type Path, preemptPoint, unlock } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 import { MMU_NOTIFIER_USE_CHANGE_PTE, MMU_NOTIFY_CLEAR } from './notifier-port.js';
 import {
@@ -65,7 +65,7 @@ export function* handleMmFault(
     return yield* doAnonymousPage(k, agent, vma, vpn, write);
   }
   yield P_PTE_READ;
-  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
+  yield* lock(agent, mm.ptl);
   const pte = mm.pt.get(vpn);
   if (pte !== orig) {
     unlock(agent, mm.ptl); // someone else changed it: let the access retry
@@ -90,7 +90,7 @@ export function* doAnonymousPage(
   const mm = vma.mm;
   if (!write) {
     const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
-    if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
+    yield* lock(agent, mm.ptl);
     if (mm.pt.get(vpn) === 0) {
       k.writePte(agent, mm, vpn, entry, 'set_pte_at');
       k.faultCounters.anonReadZero.inc();
@@ -104,7 +104,7 @@ export function* doAnonymousPage(
   let entry = mkPte(pfn, newPteBits(vma));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(pteMkdirty(entry));
   yield P_ANON_ALLOC;
-  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
+  yield* lock(agent, mm.ptl);
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);
     k.putPage(pfn);
@@ -156,7 +156,7 @@ export function* doWpPage(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: 
         k.getPage(pfn);
         unlock(agent, mm.ptl);
         yield* lock(agent, pageLock(k, pfn));
-        if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
+        yield* lock(agent, mm.ptl);
         if (mm.pt.get(vpn) !== orig) {
           unlock(agent, mm.ptl);
           unlockPage(k, agent, pfn);
@@ -233,7 +233,7 @@ export function* wpPageCopy(
   );
   if (p.wrapChangePteInRange) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
   yield P_COPY_DONE;
-  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
+  yield* lock(agent, mm.ptl);
   let release = newPfn;
   if (mm.pt.get(vpn) === orig) {
     let entry = pteMkdirty(mkPte(newPfn, newPteBits(vma)));
@@ -242,17 +242,17 @@ export function* wpPageCopy(
     // secondaries hear of the new page while lockless walkers can still find the old pte
     const early = !p.clearFlushBeforeChangePte && p.hasChangePte && mm.notifiers !== null;
     if (early) {
-      yield* mmuNotifierChangePte(k, agent, mm, vpn, entry);
+      yield* mmuNotifierChangePte(k, agent, mm, address, entry);
       yield P_CHANGE_PTE_SENT;
     }
     // v3.2 (before the range wrap): plain ptep_clear_flush, change_pte alone tells the secondaries
-    if (p.wrapChangePteInRange) yield* ptepClearFlushNotify(k, agent, mm, vpn);
-    else yield* ptepClearFlush(k, agent, mm, vpn);
+    if (p.wrapChangePteInRange) yield* ptepClearFlushNotify(k, agent, mm, address);
+    else yield* ptepClearFlush(k, agent, mm, address);
     k.pageAddNewAnonRmap(newPfn, vma, vpn);
     f.flags[newPfn] |= PG_ANON_EXCLUSIVE;
     if (early)
       k.writePte(agent, mm, vpn, entry, 'set_pte_at_notify'); // its change_pte went out first
-    else yield* setPteAtNotify(k, agent, mm, vpn, entry);
+    else yield* setPteAtNotify(k, agent, mm, address, entry);
     if (oldPfn >= 0) {
       k.pageRemoveRmap(oldPfn, mm); // only after the pte switch
       release = oldPfn; // the put below drops the old page's pte reference
@@ -286,7 +286,7 @@ export function* doSharedFault(
   }
   k.getPage(pfn);
   yield P_SHARED;
-  if (!tryLock(agent, mm.ptl)) yield* lock(agent, mm.ptl);
+  yield* lock(agent, mm.ptl);
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);
     k.putPage(pfn);

@@ -5,7 +5,7 @@
  */
 import { PAGE_SIZE } from '../hw/page.js';
 import { formatPte, PTE_ACCESSED, pteMkold, ptePresent } from '../hw/pte.js';
-import { type Agent, DONE, done, type Path } from '../sim/exec.js';
+import { type Agent, done, type Path } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import {
@@ -13,7 +13,6 @@ import {
   formatRangeFlags,
   MMU_NOTIFIER_RANGE_BLOCKABLE,
   MMU_NOTIFIER_USE_CHANGE_PTE,
-  type MmuNotifierPort,
   type NotifierRange,
 } from './notifier-port.js';
 import type { Vma } from './vma.js';
@@ -48,84 +47,55 @@ function logNotify(k: Kernel, agent: Agent, what: string, range: NotifierRange, 
   });
 }
 
-/*
- * These call sites run on every fault, fork and unmap. Where there is no subscriber to call, nothing can
- * pause, so they do their work at once and return a complete path (DONE) instead of a generator.
- */
+/** No subscriber refused the range (what invalidate_range_start returns with nobody to call). */
+const STARTED: Path<number> = done(0);
 
-/** mmu_notifier_invalidate_range_start: tell every subscriber the range is about to change. */
-export function mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: NotifierRange): Path {
+/**
+ * mmu_notifier_invalidate_range_start: tell every subscriber the range is about to change. Returns the
+ * chain's path (0, or the error of a non-blockable start), or at once when the mm has no subscriber.
+ */
+export function mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: NotifierRange): Path<number> {
   if (k.forceUseChangePteAt.has(range.by)) range.flags |= MMU_NOTIFIER_USE_CHANGE_PTE;
   if (range.flags & MMU_NOTIFIER_USE_CHANGE_PTE) k.notifierCounters.useChangePte.inc();
   for (const o of k.observers) o.onRangeStart?.(agent, range);
   const port = range.mm.notifiers;
-  if (port === null) return DONE;
-  return invalidateRangeStartSubscribed(k, agent, range, port);
-}
-
-function* invalidateRangeStartSubscribed(
-  k: Kernel,
-  agent: Agent,
-  range: NotifierRange,
-  port: MmuNotifierPort,
-): Path {
+  if (port === null) return STARTED;
   range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
   logNotify(k, agent, `invalidate_range_start ${range.by}`, range, 'B');
-  yield* port.invalidateRangeStart(agent, range);
+  return port.invalidateRangeStart(agent, range);
 }
 
 /** mmu_notifier_invalidate_range_end (with ->invalidate_range) or, with onlyEnd, _only_end (without). */
-export function mmuNotifierInvalidateRangeEnd(
+export function* mmuNotifierInvalidateRangeEnd(
   k: Kernel,
   agent: Agent,
   range: NotifierRange,
   onlyEnd = false,
 ): Path {
   const port = range.mm.notifiers;
-  if (port === null) {
-    for (const o of k.observers) o.onRangeEnd?.(agent, range);
-    return DONE;
+  if (port !== null) {
+    // v6.6+ has no ->invalidate_range at end: secondary TLBs follow the CPU flush instead
+    const only = onlyEnd || !k.profile.hasInvalidateRange || k.profile.secondaryTlbsFollowCpuFlush;
+    yield* port.invalidateRangeEnd(agent, range, only);
+    logNotify(k, agent, `invalidate_range_end ${range.by}`, range, 'E');
   }
-  return invalidateRangeEndSubscribed(k, agent, range, onlyEnd, port);
-}
-
-function* invalidateRangeEndSubscribed(
-  k: Kernel,
-  agent: Agent,
-  range: NotifierRange,
-  onlyEnd: boolean,
-  port: MmuNotifierPort,
-): Path {
-  // v6.6+ has no ->invalidate_range at end: secondary TLBs follow the CPU flush instead
-  const only = onlyEnd || !k.profile.hasInvalidateRange || k.profile.secondaryTlbsFollowCpuFlush;
-  yield* port.invalidateRangeEnd(agent, range, only);
-  logNotify(k, agent, `invalidate_range_end ${range.by}`, range, 'E');
   for (const o of k.observers) o.onRangeEnd?.(agent, range);
 }
 
 /** ptep_clear_flush: clear the pte and flush the CPU TLBs; returns the old pte. No notifier. */
-export function ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
+export function* ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, address: number): Path<number> {
+  const vpn = address / PAGE_SIZE;
   const old = mm.pt.get(vpn);
   k.writePte(agent, mm, vpn, 0, 'ptep_clear_flush');
-  const flush = k.flushTlbRange(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
-  return flush === DONE ? done(old) : thenReturn(flush, old);
-}
-
-function* thenReturn<R>(path: Path, value: R): Path<R> {
-  yield* path;
-  return value;
+  yield* k.flushTlbRange(agent, mm, address, address + PAGE_SIZE);
+  return old;
 }
 
 /** ptep_clear_flush_notify: ptep_clear_flush, then ->invalidate_range for the page (doc case B). */
-export function ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
-  if (mm.notifiers === null) return ptepClearFlush(k, agent, mm, vpn);
-  return ptepClearFlushNotifySubscribed(k, agent, mm, vpn);
-}
-
-function* ptepClearFlushNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<number> {
-  const old = yield* ptepClearFlush(k, agent, mm, vpn);
+export function* ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, address: number): Path<number> {
+  const old = yield* ptepClearFlush(k, agent, mm, address);
   if (mm.notifiers !== null && k.profile.hasInvalidateRange && !k.profile.secondaryTlbsFollowCpuFlush) {
-    yield* mm.notifiers.invalidateRange(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
+    yield* mm.notifiers.invalidateRange(agent, mm, address, address + PAGE_SIZE);
   }
   return old;
 }
@@ -134,39 +104,31 @@ function* ptepClearFlushNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: n
  * set_pte_at_notify: ->change_pte first, then the store ("the secondary MMU must be updated first").
  * v6.10 has neither: a plain set_pte_at.
  */
-export function setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
+export function* setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
+  const vpn = address / PAGE_SIZE;
   if (!k.profile.hasChangePte) {
     k.writePte(agent, mm, vpn, pte, 'set_pte_at');
-    return DONE;
+    return;
   }
-  if (mm.notifiers === null) {
-    k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
-    return DONE;
-  }
-  return setPteAtNotifySubscribed(k, agent, mm, vpn, pte);
-}
-
-function* setPteAtNotifySubscribed(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
-  yield* mmuNotifierChangePte(k, agent, mm, vpn, pte);
+  yield* mmuNotifierChangePte(k, agent, mm, address, pte);
   k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
 }
 
-/** mmu_notifier_change_pte: tell every subscriber that the pte at `vpn` becomes `pte` (no store). */
-export function* mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, vpn: number, pte: number): Path {
-  if (mm.notifiers !== null) {
-    if (k.recording) {
-      k.log({
-        agent: agent.name,
-        cpu: agent.cpu,
-        kind: 'notify',
-        what: 'change_pte',
-        mm: mm.id,
-        start: vpn * PAGE_SIZE,
-        newPte: formatPte(pte),
-      });
-    }
-    yield* mm.notifiers.changePte(agent, mm, vpn * PAGE_SIZE, pte);
+/** mmu_notifier_change_pte: tell every subscriber that the pte at `address` becomes `pte` (no store). */
+export function* mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
+  if (mm.notifiers === null) return;
+  if (k.recording) {
+    k.log({
+      agent: agent.name,
+      cpu: agent.cpu,
+      kind: 'notify',
+      what: 'change_pte',
+      mm: mm.id,
+      start: address,
+      newPte: formatPte(pte),
+    });
   }
+  yield* mm.notifiers.changePte(agent, mm, address, pte);
 }
 
 /**
@@ -174,21 +136,19 @@ export function* mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, vpn: numb
  * flush the CPU TLB if it was set, then ask every secondary MMU (clear_flush_young); young if any was.
  * Used by page_referenced (reclaim) and idle-page tracking.
  */
-export function* ptepClearFlushYoungNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<boolean> {
-  let young = ptepTestAndClearYoung(k, agent, mm, vpn);
-  if (young) yield* k.flushTlbRange(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
+export function* ptepClearFlushYoungNotify(k: Kernel, agent: Agent, mm: Mm, address: number): Path<boolean> {
+  let young = ptepTestAndClearYoung(k, agent, mm, address);
+  if (young) yield* k.flushTlbRange(agent, mm, address, address + PAGE_SIZE);
   if (mm.notifiers !== null)
-    young =
-      (yield* mm.notifiers.clearFlushYoung(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE)) || young;
+    young = (yield* mm.notifiers.clearFlushYoung(agent, mm, address, address + PAGE_SIZE)) || young;
   return young;
 }
 
 /** ptep_clear_young_notify: as above without any TLB flush (the secondaries may skip theirs too). */
-export function* ptepClearYoungNotify(k: Kernel, agent: Agent, mm: Mm, vpn: number): Path<boolean> {
-  let young = ptepTestAndClearYoung(k, agent, mm, vpn);
+export function* ptepClearYoungNotify(k: Kernel, agent: Agent, mm: Mm, address: number): Path<boolean> {
+  let young = ptepTestAndClearYoung(k, agent, mm, address);
   if (mm.notifiers !== null)
-    young =
-      (yield* mm.notifiers.clearYoung(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE)) || young;
+    young = (yield* mm.notifiers.clearYoung(agent, mm, address, address + PAGE_SIZE)) || young;
   return young;
 }
 
@@ -199,7 +159,8 @@ export function* mmuNotifierTestYoung(mm: Mm, agent: Agent, address: number): Pa
 }
 
 /** ptep_test_and_clear_young: the hardware accessed bit, cleared in place (no pte writer is involved). */
-function ptepTestAndClearYoung(k: Kernel, agent: Agent, mm: Mm, vpn: number): boolean {
+function ptepTestAndClearYoung(k: Kernel, agent: Agent, mm: Mm, address: number): boolean {
+  const vpn = address / PAGE_SIZE;
   const pte = mm.pt.get(vpn);
   if (!ptePresent(pte) || (pte & PTE_ACCESSED) === 0) return false;
   mm.pt.set(vpn, pteMkold(pte));
@@ -210,7 +171,7 @@ function ptepTestAndClearYoung(k: Kernel, agent: Agent, mm: Mm, vpn: number): bo
       kind: 'pte',
       what: 'ptep_test_and_clear_young',
       mm: mm.id,
-      start: vpn * PAGE_SIZE,
+      start: address,
     });
   }
   return true;

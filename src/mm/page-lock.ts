@@ -1,5 +1,5 @@
 /** PG_locked as a model lock: created when first needed, one per frame (lock_page / trylock_page). */
-import { type Agent, Lock, tryLock, unlock } from '../sim/exec.js';
+import { type Agent, DONE, Lock, lock, type Path, tryLock, unlock } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 
 interface PageLocks {
@@ -50,6 +50,11 @@ export function trylockPage(k: Kernel, agent: Agent, pfn: number): boolean {
   marks[pfn] = agent.id;
   if (s.owners.get(agent.id) !== agent) s.owners.set(agent.id, agent);
   return true;
+}
+
+/** lock_page (include/linux/pagemap.h v5.0): trylock_page, else sleep until the page lock is free. */
+export function lockPage(k: Kernel, agent: Agent, pfn: number): Path {
+  return trylockPage(k, agent, pfn) ? DONE : lock(agent, pageLock(k, pfn));
 }
 
 /** unlock_page, for a page locked with trylockPage or pageLock. */

@@ -119,8 +119,20 @@ export class ModelBug extends Error {
   override name = 'ModelBug';
 }
 
-/** Take `lock` exclusively, waiting while another agent holds it (spin_lock, mutex_lock, down_write). */
-export function* lock(agent: Agent, l: Lock): Path {
+/**
+ * Take `lock` exclusively (spin_lock, mutex_lock, down_write), waiting while another agent holds it.
+ * An uncontended lock is taken at once and the call returns the complete path: the fault paths take
+ * the page-table lock millions of times and most of those never wait.
+ */
+export function lock(agent: Agent, l: Lock): Path {
+  if (l.owner === null && l.readers === 0) {
+    l.owner = agent;
+    return DONE;
+  }
+  return waitToLock(agent, l);
+}
+
+function* waitToLock(agent: Agent, l: Lock): Path {
   while (l.owner !== null || l.readers > 0) {
     if (l.owner === agent) throw new ModelBug(`${agent.name} takes ${l.name} twice`);
     yield l.wait;
@@ -128,8 +140,16 @@ export function* lock(agent: Agent, l: Lock): Path {
   l.owner = agent;
 }
 
-/** Take `lock` shared (down_read). */
-export function* lockShared(_agent: Agent, l: Lock): Path {
+/** Take `lock` shared (down_read), waiting while a writer holds it; at once when none does. */
+export function lockShared(_agent: Agent, l: Lock): Path {
+  if (l.owner === null) {
+    l.readers++;
+    return DONE;
+  }
+  return waitToLockShared(l);
+}
+
+function* waitToLockShared(l: Lock): Path {
   while (l.owner !== null) yield l.wait;
   l.readers++;
 }
@@ -138,13 +158,6 @@ export function* lockShared(_agent: Agent, l: Lock): Path {
 export function tryLock(agent: Agent, l: Lock): boolean {
   if (l.owner !== null || l.readers > 0) return false;
   l.owner = agent;
-  return true;
-}
-
-/** Try to take `lock` shared without waiting (down_read_trylock). */
-export function tryLockShared(l: Lock): boolean {
-  if (l.owner !== null) return false;
-  l.readers++;
   return true;
 }
 

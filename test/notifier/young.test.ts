@@ -18,12 +18,11 @@ describe('ptep_clear_flush_young_notify / ptep_clear_young_notify', () => {
     const k = w.kernel;
     const mm = w.task('qemu').mm;
     const agent = k.newAgent('kswapd');
-    const vpn = addr / 4096;
-    expect(runToCompletion(ptepClearFlushYoungNotify(k, agent, mm, vpn))).toBe(true);
-    expect(runToCompletion(ptepClearFlushYoungNotify(k, agent, mm, vpn))).toBe(false);
+    expect(runToCompletion(ptepClearFlushYoungNotify(k, agent, mm, addr))).toBe(true);
+    expect(runToCompletion(ptepClearFlushYoungNotify(k, agent, mm, addr))).toBe(false);
     vm.read(0, 1); // the spte is still there: only the secondary's accessed bit is set again
     expect(runToCompletion(mmuNotifierTestYoung(mm, agent, addr))).toBe(true);
-    expect(runToCompletion(ptepClearYoungNotify(k, agent, mm, vpn))).toBe(true);
+    expect(runToCompletion(ptepClearYoungNotify(k, agent, mm, addr))).toBe(true);
     expect(runToCompletion(mmuNotifierTestYoung(mm, agent, addr))).toBe(false);
     expect(w.counters.get('notifier.clear_young')).toBe(1);
     w.checkNow();

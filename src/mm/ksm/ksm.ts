@@ -41,7 +41,6 @@ import {
   type Path,
   preemptPoint,
   runToCompletion,
-  tryLock,
   unlock,
   unlockShared,
 } from '../../sim/exec.js';
@@ -58,7 +57,7 @@ import {
   ptepClearFlush,
   setPteAtNotify,
 } from '../notify.js';
-import { pageLock, trylockPage, unlockPage } from '../page-lock.js';
+import { lockPage, trylockPage, unlockPage } from '../page-lock.js';
 import { VM_MERGEABLE, type Vma } from '../vma.js';
 import { KSM_COUNTERS } from './counters.js';
 import {
@@ -576,7 +575,7 @@ export class Ksm {
       const ok = yield* this.tryToMergeWithKsmPage(item, pfn, kpfn);
       if (ok) {
         // the page was merged: its rmap item joins kpage's stable node
-        if (!trylockPage(this.k, this.agent, kpfn)) yield* lock(this.agent, pageLock(this.k, kpfn));
+        yield* lockPage(this.k, this.agent, kpfn);
         const kn = this.pageStableNode(kpfn);
         if (kn !== NO_NODE) this.stableTreeAppend(item, kn);
         unlockPage(this.k, this.agent, kpfn);
@@ -595,8 +594,7 @@ export class Ksm {
       const mm = this.slotMm(item);
       const vpn = it.vpn[item];
       const sem = mm.mmapLock;
-      if (sem.owner === null) sem.readers++;
-      else yield* lockShared(this.agent, sem);
+      yield* lockShared(this.agent, sem);
       const vma = this.findMergeableVma(mm, vpn * PAGE_SIZE);
       const ok = vma !== undefined && (yield* this.tryToMergeOnePage(vma, pfn, ZERO_PFN, vpn));
       unlockShared(sem);
@@ -616,7 +614,7 @@ export class Ksm {
     this.putPage(treePfn);
     if (merged < 0) return;
     // both pages map the new KSM page: a stable node for it, holding both rmap items
-    if (!trylockPage(this.k, this.agent, merged)) yield* lock(this.agent, pageLock(this.k, merged));
+    yield* lockPage(this.k, this.agent, merged);
     const sn = this.stableTreeInsert(merged);
     this.stableTreeAppend(treeItem, sn);
     this.stableTreeAppend(item, sn);
@@ -903,8 +901,7 @@ export class Ksm {
     const mm = this.slotMm(item);
     const addr = this.items.vpn[item] * PAGE_SIZE;
     const sem = mm.mmapLock;
-    if (sem.owner === null) sem.readers++;
-    else yield* lockShared(this.agent, sem);
+    yield* lockShared(this.agent, sem);
     let pfn = -1;
     if (this.findMergeableVma(mm, addr) !== undefined) {
       const p = followPage(mm, addr, false);
@@ -952,8 +949,7 @@ export class Ksm {
     const mm = this.slotMm(item);
     const vpn = this.items.vpn[item];
     const sem = mm.mmapLock;
-    if (sem.owner === null) sem.readers++;
-    else yield* lockShared(this.agent, sem);
+    yield* lockShared(this.agent, sem);
     const vma = this.findMergeableVma(mm, vpn * PAGE_SIZE);
     let ok = false;
     if (vma !== undefined) {
@@ -1014,7 +1010,7 @@ export class Ksm {
     let result = -1;
     // page_vma_mapped_walk: the ptl, and the pte must still map this page
     const ptl: Lock = mm.ptl;
-    if (!tryLock(agent, ptl)) yield* lock(agent, ptl);
+    yield* lock(agent, ptl);
     const pte = mm.pt.get(vpn);
     if (ptePresent(pte) && !pteSpecial(pte) && ptePfn(pte) === pfn) {
       result = pte;
@@ -1022,7 +1018,7 @@ export class Ksm {
         const f = k.frames;
         const swapped = 0; // no swap cache in the model
         // clear and flush before the check, so no O_DIRECT can start after it or during it
-        const entry = yield* ptepClearFlush(k, agent, mm, vpn);
+        const entry = yield* ptepClearFlush(k, agent, mm, addr);
         if (p.ksmWriteProtectChecksPins && f.mapcount(pfn) + 1 + swapped !== f.refcount[pfn]) {
           k.writePte(agent, mm, vpn, entry, 'set_pte_at');
           this.stats.wpRefusedPinned++;
@@ -1036,7 +1032,7 @@ export class Ksm {
         } else {
           if (pteDirty(entry)) f.flags[pfn] |= PG_DIRTY;
           const clean = pteMkclean(pteWrprotect(entry));
-          yield* setPteAtNotify(k, agent, mm, vpn, clean);
+          yield* setPteAtNotify(k, agent, mm, addr, clean);
           result = clean;
         }
       }
@@ -1067,7 +1063,7 @@ export class Ksm {
     if (range !== null) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
     if (this.preempt) yield P_REPLACE_STARTED;
     const ptl: Lock = mm.ptl;
-    if (!tryLock(agent, ptl)) yield* lock(agent, ptl);
+    yield* lock(agent, ptl);
     let ok = false;
     if (mm.pt.get(vpn) !== orig) {
       this.stats.replaceRaced++;
@@ -1084,8 +1080,8 @@ export class Ksm {
         newPte = mkPte(ZERO_PFN, bits | PTE_SPECIAL); // dec_mm_counter: the old page's rmap removal below
       }
       // no need to notify: a read-only page becomes another read-only page with the same content
-      yield* ptepClearFlush(k, agent, mm, vpn);
-      yield* setPteAtNotify(k, agent, mm, vpn, newPte);
+      yield* ptepClearFlush(k, agent, mm, addr);
+      yield* setPteAtNotify(k, agent, mm, addr, newPte);
       k.pageRemoveRmap(pfn, mm);
       k.putPage(pfn);
       ok = true;
@@ -1100,8 +1096,7 @@ export class Ksm {
     const mm = this.slotMm(item);
     const addr = this.items.vpn[item] * PAGE_SIZE;
     const sem = mm.mmapLock;
-    if (sem.owner === null) sem.readers++;
-    else yield* lockShared(this.agent, sem);
+    yield* lockShared(this.agent, sem);
     const vma = this.findMergeableVma(mm, addr);
     const broken = vma !== undefined && (yield* this.breakKsm(this.agent, vma, addr)) === null;
     unlockShared(sem);
