@@ -17,7 +17,7 @@ import {
   setPteAtNotify,
 } from '../mm/notify.js';
 import type { Vma } from '../mm/vma.js';
-import { type Agent, lock, type Path, preemptPoint, unlock } from '../sim/exec.js';
+import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
 
 export const P_MISUSE_CLEARED = preemptPoint('replace_writable_page: pte cleared, before set_pte_at_notify');
 
@@ -45,7 +45,7 @@ export function* replaceWritablePage(k: Kernel, agent: Agent, vma: Vma, address:
   anonVmaPrepare(k, vma);
   const newPfn = k.allocPage(k.frames.content[oldPfn]);
   yield* ptepClearFlush(k, agent, mm, vpn * PAGE_SIZE);
-  yield P_MISUSE_CLEARED;
+  yield* preempt(P_MISUSE_CLEARED);
   k.pageAddNewAnonRmap(newPfn, vma, vpn);
   yield* setPteAtNotify(k, agent, mm, vpn * PAGE_SIZE, mkPte(newPfn, pteBits(orig) & ~PTE_RW));
   k.pageRemoveRmap(oldPfn, mm);

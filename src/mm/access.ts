@@ -8,7 +8,7 @@ import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { PTE_DIRTY, pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
-import { type Agent, lockShared, type Path, preemptPoint, unlockShared } from '../sim/exec.js';
+import { type Agent, lockShared, type Path, preempt, preemptPoint, unlockShared } from '../sim/exec.js';
 import type { Kernel, Task } from './kernel.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
@@ -147,7 +147,7 @@ export function* userAccess(
     }
     done += chunk;
     pageIndex++;
-    if (done < len) yield P_BETWEEN_PAGES;
+    if (done < len) yield* preempt(P_BETWEEN_PAGES);
   }
   return out === undefined ? { ok: true } : { ok: true, data: out };
 }

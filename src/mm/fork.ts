@@ -17,7 +17,7 @@ import {
   pteWrite,
   pteWrprotect,
 } from '../hw/pte.js';
-import { type Agent, lock, type Path, preemptPoint, unlock } from '../sim/exec.js';
+import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
 import { doExit } from './exit.js';
 import type { Errno, Kernel, Task } from './kernel.js';
 import type { KsmHooks } from './ksm-port.js';
@@ -133,7 +133,7 @@ export function* doFork(
       cm.insertVma(dst);
       err = yield* copyPageRange(k, agent, pm, cm, src, dst);
       if (err !== null) break;
-      yield P_VMA_COPIED;
+      yield* preempt(P_VMA_COPIED);
     }
     yield* k.flushTlbRange(agent, pm, 0, 2 ** 47); // flush_tlb_mm(oldmm)
     if (ksm !== null) ksm.fork(pm, cm);

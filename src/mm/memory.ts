@@ -19,7 +19,7 @@ import {
   pteSpecial,
   pteWrite,
 } from '../hw/pte.js';
-import { type Agent, lock, type Path, preemptPoint, unlock } from '../sim/exec.js';
+import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 import { MMU_NOTIFIER_USE_CHANGE_PTE, MMU_NOTIFY_CLEAR } from './notifier-port.js';
 import {
@@ -64,7 +64,7 @@ export function* handleMmFault(
     if (vma.shmem !== null) return yield* doSharedFault(k, agent, vma, vpn, write);
     return yield* doAnonymousPage(k, agent, vma, vpn, write);
   }
-  yield P_PTE_READ;
+  yield* preempt(P_PTE_READ);
   yield* lock(agent, mm.ptl);
   const pte = mm.pt.get(vpn);
   if (pte !== orig) {
@@ -103,7 +103,7 @@ export function* doAnonymousPage(
   if (pfn < 0) return 'oom';
   let entry = mkPte(pfn, newPteBits(vma));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(pteMkdirty(entry));
-  yield P_ANON_ALLOC;
+  yield* preempt(P_ANON_ALLOC);
   yield* lock(agent, mm.ptl);
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);
@@ -232,7 +232,7 @@ export function* wpPageCopy(
     address + PAGE_SIZE,
   );
   if (p.wrapChangePteInRange) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
-  yield P_COPY_DONE;
+  yield* preempt(P_COPY_DONE);
   yield* lock(agent, mm.ptl);
   let release = newPfn;
   if (mm.pt.get(vpn) === orig) {
@@ -285,7 +285,7 @@ export function* doSharedFault(
     obj.pages.set(index, pfn);
   }
   k.getPage(pfn);
-  yield P_SHARED;
+  yield* preempt(P_SHARED);
   yield* lock(agent, mm.ptl);
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);

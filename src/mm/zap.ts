@@ -5,7 +5,7 @@
  */
 import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, pteSpecial } from '../hw/pte.js';
-import { type Agent, lock, type Path, preemptPoint, unlock } from '../sim/exec.js';
+import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import {
@@ -60,7 +60,7 @@ export function* zapPageRange(
       yield* mm.notifiers.invalidateRange(agent, mm, start, end);
     }
   }
-  yield P_ZAPPED;
+  yield* preempt(P_ZAPPED);
   yield* mmuNotifierInvalidateRangeEnd(k, agent, range, true);
   for (const pfn of freed) k.putPage(pfn); // tlb_finish_mmu frees the batch
   for (const vma of vmas)

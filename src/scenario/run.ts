@@ -342,18 +342,11 @@ export class ScenarioRun {
           this.checkRead(step, r.ok && r.data ? [...r.data] : null, r.ok ? null : r.error);
         return;
       }
-      case 'ksm': {
-        const ksm = w.ksm;
-        if (step.fullScans !== undefined) {
-          const target = ksm.fullScans + step.fullScans;
-          for (let guard = 0; ksm.fullScans < target && guard < 1_000_000; guard++) {
-            const before = w.counters.get('ksm.pages_scanned');
-            yield* ksm.doScan(Math.max(1, this.scenario.ksm.pagesToScan));
-            if (w.counters.get('ksm.pages_scanned') === before && ksm.fullScans < target && guard > 4) break;
-          }
-        } else yield* ksm.doScan(step.scanPages);
+      case 'ksm':
+        yield* w.ksm.scanThread(
+          step.fullScans !== undefined ? { fullScans: step.fullScans } : { pages: step.scanPages },
+        );
         return;
-      }
       case 'guest': {
         const g = w.guests.get(step.vm);
         if (g === undefined) {
@@ -499,14 +492,8 @@ export class ScenarioRun {
     });
   }
 
-  /** Run one step to completion: through its path, or at once for setup steps and ksmd's fast loop. */
+  /** Run one step to completion: through its path, or at once for setup steps. */
   private execute(step: Exclude<Step, { op: 'repeat' } | { op: 'parallel' }>): void {
-    if (step.op === 'ksm') {
-      // the sequential helpers run ksmd without stopping at its preemption points (same outcome, faster)
-      if (step.fullScans !== undefined) this.world.ksm.runFullScans(step.fullScans);
-      else this.world.ksm.scan(step.scanPages);
-      return;
-    }
     runToCompletion(this.stepPath(step, 0));
   }
 

@@ -5,7 +5,7 @@
  * for a lock or an event is not runnable until the lock is free or the event has happened. The
  * interleaving model checker builds on it.
  */
-import { ModelBug, type Path, type Pause } from './exec.js';
+import { ModelBug, type Path, type Pause, resume } from './exec.js';
 import { Rng } from './rng.js';
 
 export interface Thread {
@@ -47,7 +47,7 @@ export class Scheduler {
   step(t: Thread): void {
     if (!this.runnable(t)) throw new ModelBug(`${t.name} is not runnable`);
     this.decisions.push(t.name);
-    const r = t.path.next();
+    const r = resume(t.path);
     t.steps++;
     if (r.done === true) {
       t.done = true;

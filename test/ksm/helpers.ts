@@ -11,7 +11,7 @@ import { Ksm, type KsmConfig } from '../../src/mm/ksm/index.js';
 import { MmSystem } from '../../src/mm/system.js';
 import { InvariantChecker } from '../../src/notifier/invariants.js';
 import { UseChangePteValidator } from '../../src/notifier/validator.js';
-import { type Path, type Pause, runToCompletion } from '../../src/sim/exec.js';
+import { type Path, type Pause, resume, runToCompletion } from '../../src/sim/exec.js';
 
 export const PAGE = 4096;
 
@@ -133,7 +133,7 @@ export function addr(r: number | string): number {
  */
 export function runUntil<R>(path: Path<R>, stop: (p: Pause) => boolean): Pause {
   for (;;) {
-    const r = path.next();
+    const r = resume(path);
     if (r.done === true) throw new Error('the path finished before the expected pause');
     if (stop(r.value) || r.value.kind === 'lock-wait') return r.value;
   }
@@ -159,7 +159,7 @@ export function interleave<A, B>(a: Path<A>, b: Path<B>, waits: string[] = []): 
       if (done[i]) continue;
       const w = waiting[i];
       if (w !== null && w.kind === 'lock-wait' && w.lock.held) continue;
-      const r = paths[i].next();
+      const r = resume(paths[i]);
       if (r.done === true) {
         done[i] = true;
         results[i] = r.value;

@@ -2,6 +2,7 @@
  * ksmd's order of operations (kernel-semantics.md §2.1–2.4, §2.7), per kernel profile, and what happens
  * when other paths run in its windows: CPU writes, page-lock contention, exit, a held mmap_sem.
  */
+
 import { describe, expect, it } from 'vitest';
 import { ptePfn, ptePresent, pteWrite } from '../../src/hw/pte.js';
 import type { KernelName } from '../../src/kernel/profiles.js';
@@ -11,6 +12,7 @@ import type { KernelObserver, PteWriter } from '../../src/mm/kernel.js';
 import type { Mm } from '../../src/mm/mm.js';
 import { MMU_NOTIFIER_USE_CHANGE_PTE, type NotifierRange } from '../../src/mm/notifier-port.js';
 import type { Agent } from '../../src/sim/exec.js';
+import { resume } from '../../src/sim/exec.js';
 import { finish, interleave, type KsmHarness, ksmHarness, PAGE, runUntil } from './helpers.js';
 
 const WP_STARTED = 'write_protect_page: range started, before the ptl';
@@ -258,11 +260,11 @@ describe('other paths in ksmd windows', () => {
     mm.mmapLock.owner = holder; // a's own thread is in mmap(2), say
     const scan = h.ksm.doScan(100);
     // a full scan starts with lru_add_drain_all, which may sleep
-    expect(scan.next().value).toMatchObject({
+    expect(resume(scan).value).toMatchObject({
       kind: 'preempt',
       label: expect.stringContaining('lru_add_drain_all'),
     });
-    const p = scan.next();
+    const p = resume(scan);
     expect(p.done).toBe(false);
     expect(p.value).toMatchObject({ kind: 'lock-wait', lock: mm.mmapLock });
     mm.mmapLock.owner = null;

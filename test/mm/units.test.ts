@@ -29,13 +29,13 @@ import {
   Vma,
   vmFlagsFor,
 } from '../../src/mm/vma.js';
-import { type Agent, type Path, type Pause, runToCompletion, unlock } from '../../src/sim/exec.js';
+import { type Agent, type Path, type Pause, resume, runToCompletion, unlock } from '../../src/sim/exec.js';
 import { addr, harness, PAGE } from './helpers.js';
 
 /** Step a path until it pauses at a preemption point with this label (or a lock wait); returns that pause. */
 function runUntil<R>(path: Path<R>, stop: (p: Pause) => boolean): Pause {
   for (;;) {
-    const r = path.next();
+    const r = resume(path);
     if (r.done === true) throw new Error('the path finished before the expected pause');
     if (stop(r.value)) return r.value;
     if (r.value.kind === 'lock-wait') throw new Error(`unexpected wait on ${r.value.lock.name}`);

@@ -12,6 +12,7 @@ import { InvariantChecker } from '../../src/notifier/invariants.js';
 import type { SecondaryMmuView } from '../../src/notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../../src/notifier/validator.js';
 import type { Path, Pause } from '../../src/sim/exec.js';
+import { resume } from '../../src/sim/exec.js';
 
 export interface HarnessOptions {
   ramBytes?: number;
@@ -135,7 +136,7 @@ export class Harness {
 /** Drive `path` until it reaches the preemption point labelled `label` (it stays paused there). */
 export function runUntil(path: Path<unknown>, label: string): void {
   for (;;) {
-    const r = path.next();
+    const r = resume(path);
     if (r.done === true) throw new Error(`the path finished before reaching '${label}'`);
     const p: Pause = r.value;
     if (p.kind === 'preempt' && p.label === label) return;

@@ -32,6 +32,7 @@ import {
   lock,
   lockShared,
   type Path,
+  preempt,
   preemptPoint,
   retryPoint,
   runToCompletion,
@@ -198,7 +199,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
       }
       done += chunk;
       pageIndex++;
-      if (done < n) yield P_BETWEEN_PAGES;
+      if (done < n) yield* preempt(P_BETWEEN_PAGES);
     }
     return out === undefined ? { ok: true } : { ok: true, data: out };
   }
@@ -228,7 +229,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
         continue;
       }
       if (typeof got === 'string') return got;
-      yield P_AFTER_HMM_FAULT;
+      yield* preempt(P_AFTER_HMM_FAULT);
       yield* lock(agent, this.mutex);
       // the drivers before the v5.5 interval-notifier series trusted hmm_range_fault's pfns here
       if (k.profile.hmmMirrorChecksReadRetry && mmuIntervalReadRetry(this.notifier, seq)) {

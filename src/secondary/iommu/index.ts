@@ -26,6 +26,7 @@ import {
   type Agent,
   lockShared,
   type Path,
+  preempt,
   preemptPoint,
   retryPoint,
   runToCompletion,
@@ -195,7 +196,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
       accessFrame(this.kernel, agent, this.mm, at, pfn, store, done, chunk, pageIndex, out, done, this.name);
       done += chunk;
       pageIndex++;
-      if (done < n) yield P_BETWEEN_PAGES;
+      if (done < n) yield* preempt(P_BETWEEN_PAGES);
     }
     return out === undefined ? { ok: true } : { ok: true, data: out };
   }
@@ -244,7 +245,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
         `${write ? 'write' : 'read'}${stale ? ' (permission, cached entry)' : ''} at ${hex(address)}`,
       );
     }
-    yield P_PAGE_REQUEST;
+    yield* preempt(P_PAGE_REQUEST);
     yield* lockShared(agent, mm.mmapLock);
     try {
       const vma = mm.findVma(address);

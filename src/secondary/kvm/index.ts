@@ -26,6 +26,7 @@ import {
   lock,
   ModelBug,
   type Path,
+  preempt,
   preemptPoint,
   retryPoint,
   runToCompletion,
@@ -323,7 +324,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       );
       done += chunk;
       pageIndex++;
-      if (done < len) yield P_BETWEEN_PAGES;
+      if (done < len) yield* preempt(P_BETWEEN_PAGES);
     }
     return out === undefined ? { ok: true } : { ok: true, data: out };
   }
@@ -394,11 +395,11 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     }
     this.tlbs[vcpu].flushGfn(gfn); // the faulting translation is not kept
     const mmuSeq = this.mmuNotifierSeq;
-    yield P_SEQ_READ;
+    yield* preempt(P_SEQ_READ);
     const got = yield* this.hvaToPfn(agent, hva, write);
     if (typeof got === 'string') return got;
     this.inflight.push(got.pfn);
-    yield P_PFN;
+    yield* preempt(P_PFN);
     yield* lock(agent, this.mmuLock);
     const checksRetry = k.profile.kvmFaultChecksNotifierRetry && this.faultInjection !== 'skip-retry-check';
     if (this.released || (checksRetry && this.mmuNotifierRetry(mmuSeq))) {

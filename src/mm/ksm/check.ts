@@ -1,0 +1,129 @@
+/**
+ * KSM's self-check: the counters against a recount of the trees and rmap items, and every KSM page
+ * against its stable node and the page tables (PG_KSM with a live node, mapcount equal to the ptes that
+ * map it, none of them writable, content unchanged). What the accounting invariant asks of KSM.
+ */
+import { PG_KSM } from '../../hw/frames.js';
+import { PAGE_SIZE } from '../../hw/page.js';
+import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
+import type { KsmState } from './state.js';
+import { IN_STABLE, IN_UNSTABLE, NO_ITEM, NO_NODE } from './store.js';
+import type { KsmTrees } from './trees.js';
+
+/** Every inconsistency found (empty when consistent). */
+export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
+  const out: string[] = [];
+  const it = s.items;
+  const nd = s.nodes;
+  const k = s.k;
+  const f = k.frames;
+  const cv = s.cv;
+  let items = 0;
+  let unstable = 0;
+  let stableItems = 0;
+  for (let sl = s.head.next; sl !== s.head; sl = sl.next) {
+    if (s.slots[sl.id] !== sl) out.push(`mm_slot ${sl.id} is on the list but not registered`);
+    let prevVpn = -1;
+    let n = 0;
+    for (let i = sl.head; i !== NO_ITEM; i = it.next[i]) {
+      if (++n > it.live) {
+        out.push(`mm_slot ${sl.id}: rmap_list has a cycle`);
+        break;
+      }
+      items++;
+      if (it.slot[i] !== sl.id)
+        out.push(`rmap item ${i} is on mm_slot ${sl.id}'s list but says ${it.slot[i]}`);
+      if (it.vpn[i] <= prevVpn) out.push(`mm_slot ${sl.id}: rmap_list not in ascending address order`);
+      prevVpn = it.vpn[i];
+      if (it.tree[i] === IN_UNSTABLE) unstable++;
+      else if (it.tree[i] === IN_STABLE) {
+        stableItems++;
+        if (!nd.alive[it.node[i]]) out.push(`rmap item ${i} is on freed stable node ${it.node[i]}`);
+      }
+    }
+  }
+  if (items !== it.live) out.push(`${it.live} rmap items allocated, ${items} on mm_slot lists`);
+  let inTree = 0;
+  let chains = 0;
+  let dups = 0;
+  trees.stable.forEachEntry((key, list, chain) => {
+    if (chain) {
+      chains++;
+      dups += list.length;
+    }
+    for (const node of list) {
+      inTree++;
+      if (!nd.alive[node]) out.push(`stable tree holds freed node ${node}`);
+      else if ((nd.key[node] | 0) !== key) out.push(`stable node ${node} filed under the wrong content`);
+    }
+  });
+  if (inTree !== nd.live) out.push(`${nd.live} stable nodes allocated, ${inTree} in the stable tree`);
+  let shared = 0;
+  let sharing = 0;
+  let onNodes = 0;
+  for (const node of nd.ids()) {
+    let n = 0;
+    let prev = NO_ITEM;
+    for (let i = nd.first[node]; i !== NO_ITEM; i = it.hnext[i]) {
+      if (++n > it.live) {
+        out.push(`stable node ${node}: hlist has a cycle`);
+        break;
+      }
+      if (it.node[i] !== node || it.tree[i] !== IN_STABLE)
+        out.push(`rmap item ${i} on node ${node}'s hlist says otherwise`);
+      if (it.hprev[i] !== prev) out.push(`rmap item ${i}: broken hlist back link`);
+      prev = i;
+    }
+    if (n !== nd.len[node]) out.push(`stable node ${node}: rmap_hlist_len ${nd.len[node]} but ${n} items`);
+    if (n > 0) {
+      shared++;
+      sharing += n - 1;
+    }
+    onNodes += n;
+    if (trees.stable.nodeValid(node) && f.content[nd.kpfn[node]] !== nd.key[node]) {
+      out.push(`KSM page ${nd.kpfn[node]} (node ${node}) changed content`);
+    }
+  }
+  if (onNodes !== stableItems) out.push(`${stableItems} items marked stable, ${onNodes} on stable nodes`);
+  const expect = (name: string, slot: number, want: number): void => {
+    if (cv[slot] !== want) out.push(`ksm.${name} is ${cv[slot]}, recount gives ${want}`);
+  };
+  const c = s.c;
+  expect('pages_shared', c.shared, shared);
+  expect('pages_sharing', c.sharing, sharing);
+  expect('pages_unshared', c.unshared, unstable);
+  expect('pages_volatile', c.volatile, items - shared - sharing - unstable);
+  expect('full_scans', c.fullScans, s.seqnr);
+  expect('stable_node_chains', c.chains, chains);
+  expect('stable_node_dups', c.dups, dups);
+  if (cv[c.volatile] < 0) out.push(`ksm.pages_volatile is negative (${cv[c.volatile]})`);
+  // KSM pages against the page tables
+  const maps = new Map<number, number>();
+  for (const mm of k.mms.values()) {
+    for (const vma of mm.vmas) {
+      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+        if (!ptePresent(pte) || pteSpecial(pte)) return;
+        const pfn = ptePfn(pte);
+        if ((f.flags[pfn] & PG_KSM) === 0) return;
+        maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
+        if (pteWrite(pte))
+          out.push(`mm${mm.id} maps KSM page ${pfn} writable at 0x${(vpn * PAGE_SIZE).toString(16)}`);
+      });
+    }
+  }
+  for (let pfn = 1; pfn < f.count; pfn++) {
+    if ((f.flags[pfn] & PG_KSM) === 0 || f.refcount[pfn] === 0) continue;
+    const node = s.pfnNode[pfn];
+    if (node === NO_NODE) {
+      if (!s.busy && !s.orphans.has(pfn)) out.push(`KSM page ${pfn} has no stable node`);
+    } else if (!nd.alive[node] || nd.kpfn[node] !== pfn) {
+      out.push(`KSM page ${pfn} points at stable node ${node}, which is not its node`);
+    }
+    const m = maps.get(pfn) ?? 0;
+    if (f.mapcount(pfn) !== m) out.push(`KSM page ${pfn}: mapcount ${f.mapcount(pfn)} but ${m} ptes map it`);
+    if (f.refcount[pfn] < f.mapcount(pfn))
+      out.push(`KSM page ${pfn}: refcount ${f.refcount[pfn]} below mapcount`);
+    if (out.length > 50) break;
+  }
+  return out;
+}

@@ -1,0 +1,277 @@
+/**
+ * ksmd's scan cursor over the mm_slots (mm/ksm.c v5.0 struct ksm_scan, scan_get_next_rmap_item,
+ * get_next_rmap_item, remove_trailing_rmap_items, __ksm_enter, ksm_exit): where the next page comes
+ * from, and the sorted rmap_list of each mm that follows the cursor.
+ */
+import { PG_ANON } from '../../hw/frames.js';
+import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
+import { PTE_PRESENT, PTE_SPECIAL } from '../../hw/pte.js';
+import {
+  done,
+  Lock,
+  lockShared,
+  type Path,
+  preempt,
+  preemptPoint,
+  tryLockShared,
+  unlockShared,
+} from '../../sim/exec.js';
+import type { Mm } from '../mm.js';
+import { VM_MERGEABLE, type Vma } from '../vma.js';
+import { ATTACH_KEY, type KsmState, MmSlot } from './state.js';
+import { NO_ITEM } from './store.js';
+import type { KsmTrees } from './trees.js';
+
+const P_LRU_DRAIN = preemptPoint(
+  'scan_get_next_rmap_item: lru_add_drain_all, before taking the first mm_slot',
+);
+
+/** The next page to scan: its rmap item, and the page (ksmd holds a reference to it). */
+export interface ScanHit {
+  item: number;
+  page: number;
+}
+
+/** Index of the first vma whose end is above `addr` (find_vma). */
+function findVmaIndex(vmas: readonly Vma[], addr: number): number {
+  let lo = 0;
+  let hi = vmas.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (vmas[mid].end <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** struct ksm_scan: the cursor, and the list of mm_slots it walks. */
+export class KsmScan {
+  private slot: MmSlot;
+  /** The cursor's address, as a page number. */
+  private vpn = 0;
+  /** The item whose `next` is ksm_scan.rmap_list (NO_ITEM: the slot's head). */
+  private prev = NO_ITEM;
+  /** This full scan's lru_add_drain_all has run (and may have slept); the first mm_slot is still to come. */
+  private drained = false;
+
+  constructor(
+    private readonly s: KsmState,
+    private readonly trees: KsmTrees,
+  ) {
+    this.slot = s.head;
+  }
+
+  /** Is any mm registered? */
+  hasWork(): boolean {
+    return this.s.head.next !== this.s.head;
+  }
+
+  /**
+   * scan_get_next_rmap_item (v5.0): the next anonymous page under the cursor (follow_page FOLL_GET) and
+   * its rmap item; null when a full scan has just completed (or no mm is registered). Waits, as down_read
+   * does, while the next mm's mmap_sem is held for write; the cursor stays where it was meanwhile.
+   */
+  scanGetNextRmapItem(): Path<ScanHit | null> {
+    const head = this.s.head;
+    if (this.slot === head && head.next !== head && !this.drained) return this.drainThenScan();
+    const next = this.walk();
+    return next instanceof Lock ? this.waitThenScan(next) : done(next);
+  }
+
+  /**
+   * A full scan starts with lru_add_drain_all, which may sleep; ksmd holds no rmap item meanwhile, so
+   * exits are not deferred (and the last mm may leave the list: CVE-2011-2183).
+   */
+  private *drainThenScan(): Path<ScanHit | null> {
+    this.drained = true;
+    this.s.busy = false;
+    yield* preempt(P_LRU_DRAIN);
+    this.s.busy = true;
+    return yield* this.scanGetNextRmapItem();
+  }
+
+  private *waitThenScan(sem: Lock): Path<ScanHit | null> {
+    yield* lockShared(this.s.agent, sem); // down_read sleeps until the writer is gone
+    unlockShared(sem);
+    return yield* this.scanGetNextRmapItem();
+  }
+
+  /** The cursor's walk, under each mm's mmap_sem in turn; the mmap_sem to wait for if one is write-held. */
+  private walk(): ScanHit | null | Lock {
+    const s = this.s;
+    const head = s.head;
+    // list_empty was tested before lru_add_drain_all slept: not again after it
+    if (head.next === head && !this.drained) return null;
+    let slot = this.slot;
+    if (slot === head) {
+      this.drained = false;
+      // a new full scan: the unstable tree starts empty (root_unstable_tree = RB_ROOT)
+      this.trees.unstable.clear();
+      slot = head.next;
+      this.slot = slot;
+      if (slot === head) {
+        // the last mm exited while ksmd slept (CVE-2011-2183): the fix returns here
+        if (s.k.profile.ksmScanRevalidatesSlot) return null;
+        s.k.reportViolation({
+          invariant: 'use-after-free',
+          message:
+            'ksmd takes the mm_slot list head for an mm_slot and dereferences its mm (NULL): the last mm left the list while ksmd slept in lru_add_drain_all (CVE-2011-2183)',
+          agents: [s.agent.name],
+          addresses: [],
+        });
+        return null;
+      }
+      this.vpn = 0;
+      this.prev = NO_ITEM;
+      s.log('full scan begins', null, -1, `seqnr ${s.seqnr}`);
+    }
+    const f = s.k.frames;
+    const flags = f.flags;
+    for (;;) {
+      const mm = slot.mm!;
+      if (!tryLockShared(mm.mmapLock)) return mm.mmapLock;
+      if (!mm.exiting) {
+        const vmas = mm.vmas;
+        const pt = mm.pt;
+        for (let vi = findVmaIndex(vmas, this.vpn * PAGE_SIZE); vi < vmas.length; vi++) {
+          const vma = vmas[vi];
+          if ((vma.flags & VM_MERGEABLE) === 0) continue;
+          const startVpn = vma.start / PAGE_SIZE;
+          const endVpn = vma.end / PAGE_SIZE;
+          if (this.vpn < startVpn) this.vpn = startVpn;
+          if (vma.anonVma === null) this.vpn = endVpn;
+          let vpn = this.vpn;
+          while (vpn < endVpn) {
+            const page = pt.lookupPage(vpn);
+            if (page === undefined || page.used === 0) {
+              vpn = vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE; // no pte page: nothing mapped in the next ones
+              continue;
+            }
+            const i = vpn & (PTRS_PER_PTE - 1);
+            const bits = page.bits[i];
+            if ((bits & PTE_PRESENT) !== 0 && (bits & PTE_SPECIAL) === 0) {
+              const pfn = page.pfn[i];
+              if ((flags[pfn] & PG_ANON) !== 0) {
+                s.getPage(pfn); // follow_page(FOLL_GET)
+                const item = this.getNextRmapItem(slot, vpn);
+                this.prev = item;
+                this.vpn = vpn + 1;
+                unlockShared(mm.mmapLock);
+                return { item, page: pfn };
+              }
+            }
+            vpn++;
+          }
+          this.vpn = vpn;
+        }
+      }
+      if (mm.exiting) {
+        this.vpn = 0;
+        this.prev = NO_ITEM;
+      }
+      // nuke the rmap items above the cursor: no VM_MERGEABLE vma has those addresses now
+      this.removeTrailingRmapItems(slot, this.prev);
+      const next = slot.next;
+      if (this.vpn === 0) this.freeSlot(slot); // no mergeable vma (or exiting): as __ksm_exit would
+      unlockShared(mm.mmapLock);
+      this.slot = next;
+      this.vpn = 0;
+      this.prev = NO_ITEM;
+      if (next !== head) {
+        slot = next;
+        continue;
+      }
+      s.seqnr++;
+      s.cv[s.c.fullScans] = s.seqnr;
+      s.log('full scan done', null, -1, `full_scans ${s.seqnr}`);
+      return null;
+    }
+  }
+
+  /** get_next_rmap_item: the item for `vpn` at the cursor, freeing stale items below it. */
+  private getNextRmapItem(slot: MmSlot, vpn: number): number {
+    const s = this.s;
+    const it = s.items;
+    const prev = this.prev;
+    let cur = prev === NO_ITEM ? slot.head : it.next[prev];
+    while (cur !== NO_ITEM) {
+      const v = it.vpn[cur];
+      if (v === vpn) return cur;
+      if (v > vpn) break;
+      const nxt = it.next[cur];
+      this.setLink(slot, prev, nxt);
+      this.trees.removeRmapItemFromTree(cur);
+      s.freeItem(cur);
+      cur = nxt;
+    }
+    const id = it.alloc(slot.id, vpn);
+    it.next[id] = cur;
+    this.setLink(slot, prev, id);
+    s.syncVolatile();
+    return id;
+  }
+
+  private setLink(slot: MmSlot, prev: number, to: number): void {
+    if (prev === NO_ITEM) slot.head = to;
+    else this.s.items.next[prev] = to;
+  }
+
+  /** remove_trailing_rmap_items: every item after `prev` in the slot's list. */
+  private removeTrailingRmapItems(slot: MmSlot, prev: number): void {
+    const it = this.s.items;
+    let cur = prev === NO_ITEM ? slot.head : it.next[prev];
+    if (cur === NO_ITEM) return;
+    this.setLink(slot, prev, NO_ITEM);
+    while (cur !== NO_ITEM) {
+      const nxt = it.next[cur];
+      this.trees.removeRmapItemFromTree(cur);
+      this.s.freeItem(cur);
+      cur = nxt;
+    }
+  }
+
+  /** __ksm_enter: a new mm_slot just behind the scan cursor ("to let the area settle down a little"). */
+  enter(mm: Mm): void {
+    const s = this.s;
+    const slot = new MmSlot(s.slots.length, mm);
+    s.slots.push(slot);
+    const before = this.slot;
+    slot.next = before;
+    slot.prev = before.prev;
+    before.prev.next = slot;
+    before.prev = slot;
+    mm.attached.set(ATTACH_KEY, slot);
+    s.log('ksm_enter', mm, -1);
+  }
+
+  /**
+   * ksm_exit's work: the slot's rmap items leave the trees (and the counters). The slot goes too,
+   * unless it is under the cursor: then the scan frees it when it resumes there, as in the kernel.
+   */
+  dropSlotItems(slot: MmSlot): void {
+    const s = this.s;
+    const it = s.items;
+    for (let i = slot.head; i !== NO_ITEM; ) {
+      const nxt = it.next[i];
+      this.trees.removeRmapItemFromTree(i);
+      s.freeItem(i);
+      i = nxt;
+    }
+    slot.head = NO_ITEM;
+    if (this.slot === slot) {
+      this.prev = NO_ITEM;
+      this.vpn = 0;
+    } else if (s.slots[slot.id] !== undefined) this.freeSlot(slot);
+    s.log('ksm_exit', slot.mm, -1);
+  }
+
+  /** Unlink and forget an mm_slot whose rmap list is empty. */
+  private freeSlot(slot: MmSlot): void {
+    slot.prev.next = slot.next;
+    slot.next.prev = slot.prev;
+    slot.prev = slot;
+    slot.next = slot;
+    this.s.slots[slot.id] = undefined;
+    slot.mm?.attached.delete(ATTACH_KEY);
+  }
+}
