@@ -9,6 +9,7 @@ import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { PTE_DIRTY, pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, preempt, preemptPoint, unlockShared } from '../sim/exec.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGSEGV, type VmFaultResult } from './fault.js';
 import type { Kernel, Task } from './kernel.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
@@ -27,7 +28,7 @@ export function* doUserAddrFault(
   task: Task,
   address: number,
   write: boolean,
-): Path<'done' | 'SIGSEGV' | 'ENOMEM'> {
+): Path<VmFaultResult> {
   const mm = task.mm;
   const agent = task.agent;
   yield* lockShared(agent, mm.mmapLock);
@@ -53,7 +54,7 @@ export function* doUserAddrFault(
           detail: write ? 'write' : 'read',
         });
       }
-      return 'SIGSEGV';
+      return VM_FAULT_SIGSEGV;
     }
     if (k.recording) {
       k.log({
@@ -65,8 +66,7 @@ export function* doUserAddrFault(
         start: address,
       });
     }
-    const r = yield* handleMmFault(k, agent, vma, address, write);
-    return r === 'oom' ? 'ENOMEM' : 'done';
+    return yield* handleMmFault(k, agent, vma, address, write ? FAULT_FLAG_WRITE : 0);
   } finally {
     unlockShared(mm.mmapLock);
   }
@@ -122,7 +122,8 @@ export function* userAccess(
     for (let tries = 0; pfn < 0; tries++) {
       if (tries > 8) throw new Error(`fault loop at 0x${addr.toString(16)}`);
       const r = yield* doUserAddrFault(k, task, addr, write);
-      if (r !== 'done') return { ok: false, error: r };
+      if (r & VM_FAULT_OOM) return { ok: false, error: 'ENOMEM' };
+      if (r & VM_FAULT_SIGSEGV) return { ok: false, error: 'SIGSEGV' };
       pfn = translate(k, agent, mm, vpn, write);
     }
     const before = frames.content[pfn];

@@ -8,6 +8,7 @@ import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, unlockShared } from '../sim/exec.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_OOM } from './fault.js';
 import type { Errno, Kernel } from './kernel.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
@@ -50,8 +51,8 @@ export function* getUserPages(
       }
       let pfn = followPage(mm, addr, opts.write);
       for (let tries = 0; pfn < 0 && tries < 4; tries++) {
-        const r = yield* handleMmFault(k, agent, vma, addr, opts.write); // faultin_page
-        if (r === 'oom') {
+        const r = yield* handleMmFault(k, agent, vma, addr, opts.write ? FAULT_FLAG_WRITE : 0); // faultin_page
+        if (r & VM_FAULT_OOM) {
           release(k, pfns, refs);
           return 'ENOMEM';
         }

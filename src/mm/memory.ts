@@ -20,6 +20,7 @@ import {
   pteWrite,
 } from '../hw/pte.js';
 import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
+import { isWriteFault, VM_FAULT_DONE, VM_FAULT_OOM, type VmFault, type VmFaultResult } from './fault.js';
 import type { Kernel } from './kernel.js';
 import { MMU_NOTIFIER_USE_CHANGE_PTE, MMU_NOTIFY_CLEAR } from './notifier-port.js';
 import {
@@ -34,9 +35,6 @@ import {
 import { pageLock, trylockPage, unlockPage } from './page-lock.js';
 import { VM_SHARED, VM_WRITE, type Vma } from './vma.js';
 
-/** What a fault handler reports (VM_FAULT_* reduced to the outcomes the model distinguishes). */
-export type FaultResult = 'done' | 'oom' | 'sigbus';
-
 const P_ANON_ALLOC = preemptPoint('do_anonymous_page: page allocated, before the ptl');
 const P_PTE_READ = preemptPoint('handle_pte_fault: pte read, before the ptl');
 const P_COPY_DONE = preemptPoint('wp_page_copy: page copied, before the ptl');
@@ -50,45 +48,55 @@ function newPteBits(vma: Vma): number {
 }
 
 /** handle_mm_fault → handle_pte_fault (mm/memory.c v5.0). Caller holds mmap_sem for read. */
-export function* handleMmFault(
+export function handleMmFault(
   k: Kernel,
   agent: Agent,
   vma: Vma,
   address: number,
-  write: boolean,
-): Path<FaultResult> {
+  flags: number,
+): Path<VmFaultResult> {
   const mm = vma.mm;
-  const vpn = Math.floor(address / PAGE_SIZE);
-  const orig = mm.pt.get(vpn);
-  if (orig === 0) {
-    if (vma.shmem !== null) return yield* doSharedFault(k, agent, vma, vpn, write);
-    return yield* doAnonymousPage(k, agent, vma, vpn, write);
+  const vmf: VmFault = {
+    vma,
+    mm,
+    address: Math.floor(address / PAGE_SIZE) * PAGE_SIZE,
+    flags,
+    origPte: 0,
+    ptl: mm.ptl,
+  };
+  return handlePteFault(k, agent, vmf);
+}
+
+/** handle_pte_fault (mm/memory.c v5.0): no pte yet, a write to a read-only pte, or an access-flag update. */
+function* handlePteFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
+  const { mm, vma } = vmf;
+  const vpn = vmf.address / PAGE_SIZE;
+  vmf.origPte = mm.pt.get(vpn);
+  if (vmf.origPte === 0) {
+    if (vma.shmem !== null) return yield* doSharedFault(k, agent, vmf);
+    return yield* doAnonymousPage(k, agent, vmf);
   }
   yield* preempt(P_PTE_READ);
-  yield* lock(agent, mm.ptl);
+  yield* lock(agent, vmf.ptl);
   const pte = mm.pt.get(vpn);
-  if (pte !== orig) {
-    unlock(agent, mm.ptl); // someone else changed it: let the access retry
-    return 'done';
+  if (pte !== vmf.origPte) {
+    unlock(agent, vmf.ptl); // someone else changed it: let the access retry
+    return VM_FAULT_DONE;
   }
-  if (write && !pteWrite(pte)) return yield* doWpPage(k, agent, vma, vpn, pte);
+  const write = isWriteFault(vmf);
+  if (write && !pteWrite(pte)) return yield* doWpPage(k, agent, vmf);
   let entry = pteMkyoung(pte);
   if (write) entry = pteMkdirty(entry);
   if (entry !== pte) k.writePte(agent, mm, vpn, entry, 'ptep_set_access_flags');
-  unlock(agent, mm.ptl);
-  return 'done';
+  unlock(agent, vmf.ptl);
+  return VM_FAULT_DONE;
 }
 
 /** do_anonymous_page (mm/memory.c v5.0): zero page on read, a fresh zeroed page on write. No notifier. */
-export function* doAnonymousPage(
-  k: Kernel,
-  agent: Agent,
-  vma: Vma,
-  vpn: number,
-  write: boolean,
-): Path<FaultResult> {
-  const mm = vma.mm;
-  if (!write) {
+export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
+  const { mm, vma } = vmf;
+  const vpn = vmf.address / PAGE_SIZE;
+  if (!isWriteFault(vmf)) {
     const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
     yield* lock(agent, mm.ptl);
     if (mm.pt.get(vpn) === 0) {
@@ -96,11 +104,11 @@ export function* doAnonymousPage(
       k.faultCounters.anonReadZero.inc();
     }
     unlock(agent, mm.ptl);
-    return 'done';
+    return VM_FAULT_DONE;
   }
   anonVmaPrepare(k, vma);
   const pfn = k.allocPage(ZERO_CONTENT);
-  if (pfn < 0) return 'oom';
+  if (pfn < 0) return VM_FAULT_OOM;
   let entry = mkPte(pfn, newPteBits(vma));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(pteMkdirty(entry));
   yield* preempt(P_ANON_ALLOC);
@@ -108,14 +116,14 @@ export function* doAnonymousPage(
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);
     k.putPage(pfn);
-    return 'done';
+    return VM_FAULT_DONE;
   }
   k.pageAddNewAnonRmap(pfn, vma, vpn);
   k.frames.flags[pfn] |= PG_ANON_EXCLUSIVE;
   k.writePte(agent, mm, vpn, entry, 'set_pte_at');
   k.faultCounters.anonWrite.inc();
   unlock(agent, mm.ptl);
-  return 'done';
+  return VM_FAULT_DONE;
 }
 
 /** anon_vma_prepare: a private vma gets its anon_vma on first anonymous page. */
@@ -129,26 +137,28 @@ export function anonVmaPrepare(k: Kernel, vma: Vma): void {
  * do_wp_page (mm/memory.c v5.0), entered with the ptl held on a write to a present read-only pte:
  * reuse the page if this mapping is its only user (never a KSM page), else copy it.
  */
-export function* doWpPage(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: number): Path<FaultResult> {
-  const mm = vma.mm;
+export function* doWpPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
+  const { mm, vma } = vmf;
+  const vpn = vmf.address / PAGE_SIZE;
+  const orig = vmf.origPte;
   const pfn = ptePfn(orig);
   if (pteSpecial(orig)) {
     unlock(agent, mm.ptl);
-    return yield* wpPageCopy(k, agent, vma, vpn, orig, -1);
+    return yield* wpPageCopy(k, agent, vmf, -1);
   }
   const f = k.frames;
   const flags = f.flags[pfn];
   if (vma.flags & VM_SHARED) {
     // wp_page_shared: a shared writable mapping just becomes writable
-    yield* wpPageReuse(k, agent, vma, vpn, orig);
-    return 'done';
+    yield* wpPageReuse(k, agent, vmf);
+    return VM_FAULT_DONE;
   }
   if (flags & PG_ANON && !(flags & PG_KSM)) {
     if (k.profile.wpReuse === 'anon-exclusive') {
       if (flags & PG_ANON_EXCLUSIVE || f.refcount[pfn] === 1) {
         f.flags[pfn] |= PG_ANON_EXCLUSIVE;
-        yield* wpPageReuse(k, agent, vma, vpn, orig);
-        return 'done';
+        yield* wpPageReuse(k, agent, vmf);
+        return VM_FAULT_DONE;
       }
     } else {
       if (!trylockPage(k, agent, pfn)) {
@@ -161,22 +171,22 @@ export function* doWpPage(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: 
           unlock(agent, mm.ptl);
           unlockPage(k, agent, pfn);
           k.putPage(pfn);
-          return 'done';
+          return VM_FAULT_DONE;
         }
         k.putPage(pfn);
       }
       // reuse_swap_page(): no swap in the model, so "the only mapping" is the test
       if (f.mapcount(pfn) === 1) {
         unlockPage(k, agent, pfn);
-        yield* wpPageReuse(k, agent, vma, vpn, orig);
-        return 'done';
+        yield* wpPageReuse(k, agent, vmf);
+        return VM_FAULT_DONE;
       }
       unlockPage(k, agent, pfn);
     }
   }
   k.getPage(pfn);
   unlock(agent, mm.ptl);
-  return yield* wpPageCopy(k, agent, vma, vpn, orig, pfn);
+  return yield* wpPageCopy(k, agent, vmf, pfn);
 }
 
 /**
@@ -184,16 +194,16 @@ export function* doWpPage(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: 
  * secondary MMUs keep their read-only translation (v6.6+ profiles tell secondary TLBs, as the 2023 fix did).
  * Caller holds the ptl; this releases it.
  */
-export function* wpPageReuse(k: Kernel, agent: Agent, vma: Vma, vpn: number, orig: number): Path {
-  const mm = vma.mm;
-  let entry = pteMkdirty(pteMkyoung(orig));
+export function* wpPageReuse(k: Kernel, agent: Agent, vmf: VmFault): Path {
+  const { mm, vma, address } = vmf;
+  let entry = pteMkdirty(pteMkyoung(vmf.origPte));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(entry);
-  k.writePte(agent, mm, vpn, entry, 'ptep_set_access_flags');
+  k.writePte(agent, mm, address / PAGE_SIZE, entry, 'ptep_set_access_flags');
   k.faultCounters.cowReuse.inc();
   unlock(agent, mm.ptl);
   // the 2023 fix (arm64 ptep_set_access_flags → arch_invalidate_secondary_tlbs), on v6.6+ profiles
   if (k.profile.secondaryTlbsFollowCpuFlush && mm.notifiers !== null) {
-    yield* mm.notifiers.cpuTlbFlushed(agent, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + PAGE_SIZE);
+    yield* mm.notifiers.cpuTlbFlushed(agent, mm, address, address + PAGE_SIZE);
   }
 }
 
@@ -202,26 +212,20 @@ export function* wpPageReuse(k: Kernel, agent: Agent, vma: Vma, vpn: number, ori
  * an invalidation range: ptep_clear_flush_notify, set_pte_at_notify, invalidate_range_only_end.
  * `oldPfn` is -1 for the zero page; otherwise the caller holds a reference that this drops.
  */
-export function* wpPageCopy(
-  k: Kernel,
-  agent: Agent,
-  vma: Vma,
-  vpn: number,
-  orig: number,
-  oldPfn: number,
-): Path<FaultResult> {
-  const mm = vma.mm;
+export function* wpPageCopy(k: Kernel, agent: Agent, vmf: VmFault, oldPfn: number): Path<VmFaultResult> {
+  const { mm, vma, address } = vmf;
+  const vpn = address / PAGE_SIZE;
+  const orig = vmf.origPte;
   const f = k.frames;
   const p = k.profile;
   anonVmaPrepare(k, vma);
   const newPfn = k.allocPage(oldPfn < 0 ? ZERO_CONTENT : f.content[oldPfn]); // cow_user_page before any notifier
   if (newPfn < 0) {
     if (oldPfn >= 0) k.putPage(oldPfn);
-    return 'oom';
+    return VM_FAULT_OOM;
   }
   const wasKsm = oldPfn >= 0 && (f.flags[oldPfn] & PG_KSM) !== 0;
   const flag = p.useChangePteFlagAt.wpPageCopy ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
-  const address = vpn * PAGE_SIZE;
   const range = mmuNotifierRangeInit(
     'wp_page_copy',
     MMU_NOTIFY_CLEAR,
@@ -243,7 +247,7 @@ export function* wpPageCopy(
     const early = !p.clearFlushBeforeChangePte && p.hasChangePte && mm.notifiers !== null;
     if (early) {
       yield* mmuNotifierChangePte(k, agent, mm, address, entry);
-      yield P_CHANGE_PTE_SENT;
+      yield* preempt(P_CHANGE_PTE_SENT);
     }
     // v3.2 (before the range wrap): plain ptep_clear_flush, change_pte alone tells the secondaries
     if (p.wrapChangePteInRange) yield* ptepClearFlushNotify(k, agent, mm, address);
@@ -264,24 +268,20 @@ export function* wpPageCopy(
   unlock(agent, mm.ptl);
   if (p.wrapChangePteInRange) yield* mmuNotifierInvalidateRangeEnd(k, agent, range, true);
   if (oldPfn >= 0) k.putPage(oldPfn);
-  return 'done';
+  return VM_FAULT_DONE;
 }
 
 /** do_shared_fault / do_read_fault for a shared anonymous (shmem) mapping: map the object's page. */
-export function* doSharedFault(
-  k: Kernel,
-  agent: Agent,
-  vma: Vma,
-  vpn: number,
-  write: boolean,
-): Path<FaultResult> {
-  const mm = vma.mm;
+export function* doSharedFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
+  const { mm, vma } = vmf;
+  const vpn = vmf.address / PAGE_SIZE;
+  const write = isWriteFault(vmf);
   const obj = vma.shmem!;
   const index = vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE);
   let pfn = obj.pages.get(index);
   if (pfn === undefined) {
     pfn = k.allocPage(ZERO_CONTENT); // shmem_getpage: a new zeroed page, the cache holds this reference
-    if (pfn < 0) return 'oom';
+    if (pfn < 0) return VM_FAULT_OOM;
     obj.pages.set(index, pfn);
   }
   k.getPage(pfn);
@@ -290,7 +290,7 @@ export function* doSharedFault(
   if (mm.pt.get(vpn) !== 0) {
     unlock(agent, mm.ptl);
     k.putPage(pfn);
-    return 'done';
+    return VM_FAULT_DONE;
   }
   let entry = mkPte(pfn, newPteBits(vma));
   if (write) entry = pteMkdirty(entry);
@@ -298,7 +298,7 @@ export function* doSharedFault(
   k.writePte(agent, mm, vpn, entry, 'set_pte_at');
   (write ? k.faultCounters.shmemWrite : k.faultCounters.shmemRead).inc();
   unlock(agent, mm.ptl);
-  return 'done';
+  return VM_FAULT_DONE;
 }
 
 /** PageAnon && !PageKsm: used by callers that must not touch KSM pages. */

@@ -5,6 +5,7 @@
  * either makes it a KSM page or maps kpage in its place (replace_page: range start, ptep_clear_flush,
  * set_pte_at_notify of the new pfn, range end). On v3.2 (before the 2012 wrap) there is no start/end.
  */
+
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_KSM, ZERO_PFN } from '../../hw/frames.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
 import {
@@ -30,6 +31,7 @@ import {
   unlock,
   unlockShared,
 } from '../../sim/exec.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../fault.js';
 import { followPage } from '../gup.js';
 import type { Errno } from '../kernel.js';
 import { handleMmFault } from '../memory.js';
@@ -274,10 +276,10 @@ function* breakKsm(s: KsmState, agent: Agent, vma: Vma, addr: number): Path<Errn
     const pfn = followPage(mm, addr, false);
     if (pfn <= 0 || (k.frames.flags[pfn] & PG_KSM) === 0) return null;
     s.getPage(pfn); // follow_page(FOLL_GET)
-    const r = yield* handleMmFault(k, agent, vma, addr, true);
+    const r = yield* handleMmFault(k, agent, vma, addr, FAULT_FLAG_WRITE);
     s.putPage(pfn);
-    if (r === 'oom') return 'ENOMEM';
-    if (r === 'sigbus') return null;
+    if (r & VM_FAULT_OOM) return 'ENOMEM';
+    if (r & VM_FAULT_SIGBUS) return null;
   }
   throw new ModelBug(`break_ksm at 0x${addr.toString(16)} keeps finding a KSM page`);
 }

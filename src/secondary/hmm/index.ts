@@ -10,6 +10,7 @@ import { ZERO_PFN } from '../../hw/frames.js';
 import { PAGE_SIZE } from '../../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
 import type { StoreSource } from '../../mm/access.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../../mm/fault.js';
 import type { Kernel, Task } from '../../mm/kernel.js';
 import { handleMmFault } from '../../mm/memory.js';
 import type { Mm } from '../../mm/mm.js';
@@ -215,7 +216,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     if (k.recording) logSecondary(k, agent, 'dmirror fault', this.mm, start, end, write ? 'write' : 'read');
     for (let tries = 0; ; tries++) {
       if (tries >= MAX_RANGE_FAULT_TRIES) return 'EIO'; // -EBUSY after the driver's timeout
-      if (tries > 0) yield P_RANGE_FAULT_AGAIN;
+      if (tries > 0) yield* preempt(P_RANGE_FAULT_AGAIN);
       const seq = yield* mmuIntervalReadBegin(k, this.notifier);
       yield* lockShared(agent, this.mm.mmapLock);
       let got: { vpn: number; pfn: number; writable: boolean }[] | SecondaryAccessError | 'EBUSY';
@@ -271,9 +272,9 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
           break;
         }
         if (tries > 4) return 'EFAULT';
-        const r = yield* handleMmFault(this.kernel, this.agent, vma, addr, write);
-        if (r === 'oom') return 'ENOMEM';
-        if (r === 'sigbus') return 'EFAULT';
+        const r = yield* handleMmFault(this.kernel, this.agent, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+        if (r & VM_FAULT_OOM) return 'ENOMEM';
+        if (r & VM_FAULT_ERROR) return 'EFAULT';
       }
     }
     return out;

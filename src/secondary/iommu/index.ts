@@ -15,6 +15,7 @@ import { ZERO_PFN } from '../../hw/frames.js';
 import { PAGE_SIZE } from '../../hw/page.js';
 import { pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
 import type { StoreSource } from '../../mm/access.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../../mm/fault.js';
 import type { Errno, Kernel, Task } from '../../mm/kernel.js';
 import { handleMmFault } from '../../mm/memory.js';
 import type { Mm } from '../../mm/mm.js';
@@ -251,9 +252,9 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
       const vma = mm.findVma(address);
       if (vma === undefined || mm.exiting || (vma.flags & (write ? VM_WRITE : VM_READ)) === 0)
         return 'EFAULT';
-      const r = yield* handleMmFault(k, agent, vma, address, write);
-      if (r === 'oom') return 'ENOMEM';
-      if (r === 'sigbus') return 'EFAULT';
+      const r = yield* handleMmFault(k, agent, vma, address, write ? FAULT_FLAG_WRITE : 0);
+      if (r & VM_FAULT_OOM) return 'ENOMEM';
+      if (r & VM_FAULT_ERROR) return 'EFAULT';
       return null;
     } finally {
       unlockShared(mm.mmapLock);

@@ -302,7 +302,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
           }
           return { ok: false, error: 'EIO' };
         }
-        if (tries > 0) yield P_FAULT_AGAIN;
+        if (tries > 0) yield* preempt(P_FAULT_AGAIN);
         const r = yield* this.tdpPageFault(vcpu, gfn, write);
         if (r !== 'done' && r !== 'retry') return { ok: false, error: r };
         pfn = this.translate(vcpu, s.slot, s.index, gfn, write);
