@@ -35,7 +35,7 @@ export function worldFingerprint(w: World, threads: readonly Thread[]): string {
     d.string(name);
     d.number(value);
   }
-  d.number(k.violations.length);
+  d.number(w.violations.length);
   const f = k.frames;
   const pfns = new Set<number>();
   for (const mm of [...k.mms.values()].sort((a, b) => a.id - b.id)) {

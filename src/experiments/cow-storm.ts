@@ -74,7 +74,7 @@ function storm(
     devInvalidations: d('dev.gpu0.invalidations'),
     tlbLocal: d('tlb.flush_local'),
     tlbRemote: d('tlb.flush_remote'),
-    violations: w.kernel.violations.length,
+    violations: w.violations.length,
   };
 }
 

@@ -9,7 +9,7 @@
 
 import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
-import type { Violation } from '../mm/kernel.js';
+import type { Violation } from '../notifier/violations.js';
 import { World } from '../scenario/world.js';
 import { Scheduler } from '../sim/scheduler.js';
 import { P_MISUSE_CLEARED, replaceWritablePage } from './misuse-paths.js';
@@ -163,7 +163,7 @@ export const flagMisuse: Experiment = {
         const { w, ctx } = setup(kernel, opts.seed, c.rule ?? 'v2', opts.profileOverrides);
         c.run(w, ctx);
         w.checkNow();
-        const vs = w.kernel.violations;
+        const vs = w.violations.list;
         const misuse = count(vs, 'use-change-pte');
         const damage = count(vs, 'coherence') + count(vs, 'stale-write') + count(vs, 'data');
         if (c.expectSafe && damage > 0) unexpected += damage;

@@ -140,7 +140,7 @@ export function runFleet(
     notifierStarts: c.get('notifier.invalidate_range_start'),
     changePteCalls: c.get('notifier.change_pte'),
     useChangePteRanges: c.get('notifier.use_change_pte'),
-    violations: w.kernel.violations.length,
+    violations: w.violations.length,
     world: w,
   };
 }

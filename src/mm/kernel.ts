@@ -40,6 +40,8 @@ export interface KernelObserver {
   onFork?(parent: Mm, child: Mm): void;
   /** A whole mm went away (exit). */
   onMmGone?(mm: Mm): void;
+  /** A model path detected a bug of the modelled kernel itself (a use-after-free, say). */
+  onViolation?(report: ViolationReport): void;
 }
 
 export interface AccessRecord {
@@ -57,17 +59,13 @@ export interface AccessRecord {
   via: string;
 }
 
-/** A broken invariant (DESIGN.md §4), as reported to the user. */
-export interface Violation {
-  /** 'coherence' | 'stale-write' | 'data' | 'accounting' | 'use-change-pte' (with the §4 number in text). */
+/** A broken invariant (DESIGN.md §4) as a checker or a model path reports it (see notifier/violations.ts). */
+export interface ViolationReport {
+  /** 'coherence' | 'stale-write' | 'data' | 'accounting' | 'use-change-pte' | 'use-after-free'. */
   invariant: string;
   message: string;
   agents: string[];
   addresses: string[];
-  /** The scenario step (0-based) during which it was seen; -1 outside steps. */
-  step: number;
-  /** Event-log sequence number when it was seen. */
-  seq: number;
 }
 
 export type Errno =
@@ -114,7 +112,6 @@ export class Kernel {
   readonly anonVmas = new AnonVmaRegistry();
   readonly observers: KernelObserver[] = [];
   readonly agents: Agent[] = [];
-  readonly violations: Violation[] = [];
   /**
    * "What if the kernel set MMU_NOTIFIER_USE_CHANGE_PTE here too": kernel functions (range `by` names,
    * e.g. 'change_protection') whose ranges get the flag. Empty in every real profile; experiments use it.
@@ -141,8 +138,6 @@ export class Kernel {
     readonly useChangePte: CounterRef;
     readonly useChangePteMisuse: CounterRef;
   };
-  /** The scenario step being run (for reports). */
-  step = -1;
   private nextMm = 1;
   private nextVma = 1;
   private nextPid = 1;
@@ -218,18 +213,6 @@ export class Kernel {
     mm.cpumask.add(task.agent.cpu);
     this.tasks.set(name, task);
     return task;
-  }
-
-  reportViolation(v: Omit<Violation, 'step' | 'seq'>): void {
-    const full = { ...v, step: this.step, seq: this.machine.log.length };
-    this.violations.push(full);
-    this.log({
-      agent: v.agents[0] ?? 'checker',
-      cpu: -1,
-      kind: 'violation',
-      what: v.invariant,
-      detail: v.message,
-    });
   }
 
   log(e: Omit<LogEvent, 'seq'>): void {

@@ -20,6 +20,7 @@ import type { Mm } from '../mm/mm.js';
 import type { Agent } from '../sim/exec.js';
 import { NotifierChain } from './chain.js';
 import type { SecondaryMmuView } from './secondary-view.js';
+import type { Violations } from './violations.js';
 
 export interface CheckSources {
   /** Secondary MMUs alive now. */
@@ -43,16 +44,17 @@ export class InvariantChecker implements KernelObserver {
   constructor(
     private readonly k: Kernel,
     private readonly sources: CheckSources,
+    private readonly violations: Violations,
   ) {}
 
   /** Messages already reported: a stale translation found again by the next sweep is one violation. */
   private readonly reported = new Set<string>();
 
   private report(invariant: string, message: string, agents: string[], addresses: string[]): void {
-    if (this.k.violations.length >= this.maxReports) return;
+    if (this.violations.length >= this.maxReports) return;
     if (this.reported.has(message)) return;
     this.reported.add(message);
-    this.k.reportViolation({ invariant, message, agents, addresses });
+    this.violations.report({ invariant, message, agents, addresses });
   }
 
   /** The data key of (mm, address): the shmem page for shared mappings, else the private page. */
@@ -206,11 +208,11 @@ export class InvariantChecker implements KernelObserver {
 
   /** Check invariants 1, 3 (every page) and 4 now; returns the number of new violations. */
   checkNow(): number {
-    const before = this.k.violations.length;
+    const before = this.violations.length;
     this.checkCoherence();
     this.checkData();
     this.checkAccounting();
-    return this.k.violations.length - before;
+    return this.violations.length - before;
   }
 
   checkCoherence(): void {

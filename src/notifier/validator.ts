@@ -9,6 +9,7 @@
  *   replace_page (RO→RO new pfn) is a misuse — the contradiction the design notes point out.
  * A range whose pte changes back to what it was (write_protect_page's abort path) changes nothing.
  */
+
 import { PAGE_SIZE } from '../hw/page.js';
 import { formatPte, ptePfn, ptePresent, pteWrite } from '../hw/pte.js';
 import type { Kernel, KernelObserver, PteWriter } from '../mm/kernel.js';
@@ -16,6 +17,7 @@ import type { Mm } from '../mm/mm.js';
 import { EVENT_NAMES, type NotifierRange } from '../mm/notifier-port.js';
 import type { Agent } from '../sim/exec.js';
 import { mmuNotifierRangeUseChangePte } from './range.js';
+import type { Violations } from './violations.js';
 
 export type UseChangePteRule = 'v2' | 'strict';
 
@@ -55,6 +57,7 @@ export class UseChangePteValidator implements KernelObserver {
 
   constructor(
     private readonly k: Kernel,
+    private readonly violations: Violations,
     public rule: UseChangePteRule = 'v2',
   ) {}
 
@@ -98,7 +101,7 @@ export class UseChangePteValidator implements KernelObserver {
     if (problems.length === 0) return;
     this.misuses++;
     this.k.notifierCounters.useChangePteMisuse.inc();
-    this.k.reportViolation({
+    this.violations.report({
       invariant: 'use-change-pte',
       message: `${range.by} (${EVENT_NAMES[range.event]}) carries USE_CHANGE_PTE but ${problems.join('; ')}`,
       agents: [o.agent.name],

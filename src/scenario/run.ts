@@ -139,11 +139,10 @@ export class ScenarioRun {
   /** Run every step and expectation; throws ScenarioRuntimeError for a file problem found at run time. */
   run(): RunResult {
     for (const step of this.scenario.steps) this.runStep(step);
-    const k = this.world.kernel;
-    k.step = -1;
+    this.world.violations.step = -1;
     if (this.scenario.checks.invariants !== 'off') this.world.checkNow();
     for (const e of this.scenario.expect) this.evaluate(e);
-    const violations = k.violations.map((v) => this.violationResult(v));
+    const violations = this.world.violations.list.map((v) => this.violationResult(v));
     // violations the file expects (a `violations:` expectation) are the point of the scenario
     const expected = new Set<string>();
     const collect = (list: readonly Expectation[]): void => {
@@ -168,7 +167,7 @@ export class ScenarioRun {
       expectations: this.expectations,
       violations,
       outcomes: this.outcomes,
-      traceHash: k.machine.log.hash(),
+      traceHash: this.world.kernel.machine.log.hash(),
     };
   }
 
@@ -240,7 +239,7 @@ export class ScenarioRun {
     const index = this.stepIndex++;
     this.stepPos[index] = step.pos;
     const k = this.world.kernel;
-    k.step = index;
+    this.world.violations.step = index;
     if (k.recording) k.log({ agent: 'scenario', cpu: -1, kind: 'step', what: step.op, detail: at(step.pos) });
     this.execute(step);
     if (this.scenario.checks.invariants === 'every_step') this.world.checkNow();
@@ -303,7 +302,7 @@ export class ScenarioRun {
       }
       const index = this.stepIndex++;
       this.stepPos[index] = st.pos;
-      this.world.kernel.step = index;
+      this.world.violations.step = index;
       yield* this.stepPath(st, thread);
       for (const e of st.expect ?? []) this.evaluate(e);
     }
@@ -730,8 +729,8 @@ export class ScenarioRun {
       }
       case 'invariants':
         push(
-          k.violations.length === 0,
-          k.violations.length === 0 ? 'hold' : `${k.violations.length} violation(s)`,
+          this.world.violations.length === 0,
+          this.world.violations.length === 0 ? 'hold' : `${this.world.violations.length} violation(s)`,
         );
         return;
     }

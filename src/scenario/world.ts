@@ -11,6 +11,7 @@ import { MmSystem } from '../mm/system.js';
 import { InvariantChecker } from '../notifier/invariants.js';
 import type { SecondaryMmuView } from '../notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../notifier/validator.js';
+import { Violations } from '../notifier/violations.js';
 import { CountedSecondary } from '../secondary/common.js';
 import { HmmMirror } from '../secondary/hmm/index.js';
 import { IommuSva } from '../secondary/iommu/index.js';
@@ -38,6 +39,8 @@ export class World {
   readonly ksm: Ksm;
   readonly checker: InvariantChecker | null;
   readonly validator: UseChangePteValidator;
+  /** The broken invariants seen so far, with the scenario step each was seen in. */
+  readonly violations: Violations;
   readonly rng: Rng;
   readonly guests = new Map<string, KvmGuest>();
   readonly devices = new Map<string, HmmMirror>();
@@ -57,20 +60,26 @@ export class World {
     const k = this.sys.kernel;
     this.ksm = new Ksm(k, options.ksm);
     this.sys.ksm = this.ksm.hooks;
-    this.validator = new UseChangePteValidator(k, options.changePteRule ?? 'v2');
+    this.violations = new Violations(k);
+    k.observers.push(this.violations);
+    this.validator = new UseChangePteValidator(k, this.violations, options.changePteRule ?? 'v2');
     k.observers.push(this.validator);
     if (options.checks === false) this.checker = null;
     else {
-      this.checker = new InvariantChecker(k, {
-        secondaries: () => this.secondaries(),
-        pinnedRefs: () => {
-          // gup/pin handles, plus the reference ksmd holds while it is paused inside a page
-          const refs = this.sys.pinnedRefs();
-          for (const [pfn, n] of this.ksm.heldRefs()) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
-          return refs;
+      this.checker = new InvariantChecker(
+        k,
+        {
+          secondaries: () => this.secondaries(),
+          pinnedRefs: () => {
+            // gup/pin handles, plus the reference ksmd holds while it is paused inside a page
+            const refs = this.sys.pinnedRefs();
+            for (const [pfn, n] of this.ksm.heldRefs()) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
+            return refs;
+          },
+          ksmProblems: () => this.ksm.problems(),
         },
-        ksmProblems: () => this.ksm.problems(),
-      });
+        this.violations,
+      );
       k.observers.push(this.checker);
     }
   }

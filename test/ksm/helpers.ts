@@ -2,6 +2,7 @@
  * Set-up for the KSM tests: an MmSystem with ksmd attached, the invariant checker (with KSM's own
  * recount) and the USE_CHANGE_PTE validator watching, and helpers that check everything after each step.
  */
+
 import { expect } from 'vitest';
 import { ZERO_PFN } from '../../src/hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
@@ -11,6 +12,7 @@ import { Ksm, type KsmConfig } from '../../src/mm/ksm/index.js';
 import { MmSystem } from '../../src/mm/system.js';
 import { InvariantChecker } from '../../src/notifier/invariants.js';
 import { UseChangePteValidator } from '../../src/notifier/validator.js';
+import { Violations } from '../../src/notifier/violations.js';
 import { type Path, type Pause, resume, runToCompletion } from '../../src/sim/exec.js';
 
 export const PAGE = 4096;
@@ -19,6 +21,7 @@ export interface KsmHarness {
   sys: MmSystem;
   ksm: Ksm;
   checker: InvariantChecker;
+  violations: Violations;
   /** A ksm.* counter. */
   c(name: string): number;
   /** The pfn mapped at (proc, addr): ZERO_PFN for the zero page, -1 if nothing is present. */
@@ -48,22 +51,29 @@ export function ksmHarness(
   const sys = new MmSystem({ kernel, ramBytes: opts.ramBytes ?? 16 << 20, cpus: 2 });
   const ksm = new Ksm(sys.kernel, config);
   sys.ksm = ksm.hooks;
-  const checker = new InvariantChecker(sys.kernel, {
-    secondaries: () => [],
-    pinnedRefs: () => {
-      // gup/pin handles, and the references ksmd holds while it is paused inside a page
-      const refs = sys.pinnedRefs();
-      for (const [pfn, n] of ksm.heldRefs()) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
-      return refs;
+  const violations = new Violations(sys.kernel);
+  sys.kernel.observers.push(violations);
+  const checker = new InvariantChecker(
+    sys.kernel,
+    {
+      secondaries: () => [],
+      pinnedRefs: () => {
+        // gup/pin handles, and the references ksmd holds while it is paused inside a page
+        const refs = sys.pinnedRefs();
+        for (const [pfn, n] of ksm.heldRefs()) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
+        return refs;
+      },
+      ksmProblems: () => ksm.problems(),
     },
-    ksmProblems: () => ksm.problems(),
-  });
-  sys.kernel.observers.push(checker, new UseChangePteValidator(sys.kernel));
+    violations,
+  );
+  sys.kernel.observers.push(checker, new UseChangePteValidator(sys.kernel, violations));
   const pte = (proc: string, addr: number): number => sys.task(proc).mm.pt.get(Math.floor(addr / PAGE));
   const h: KsmHarness = {
     sys,
     ksm,
     checker,
+    violations,
     c: (name) => sys.kernel.counters.get(`ksm.${name}`),
     pfn(proc, addr) {
       const p = pte(proc, addr);
@@ -75,7 +85,7 @@ export function ksmHarness(
     clean() {
       expect(ksm.problems()).toEqual([]);
       checker.checkNow();
-      expect(sys.kernel.violations).toEqual([]);
+      expect(violations.list).toEqual([]);
     },
     step(fn) {
       const r = fn();

@@ -101,7 +101,7 @@ describe('write_protect_page and replace_page, in the kernel step order', () => 
       h.fullScans(2);
       expect(rec.events).toEqual(expected);
       expect(h.pfn('a', a)).toBe(h.pfn('b', b));
-      expect(h.sys.kernel.violations).toEqual([]); // the USE_CHANGE_PTE validator (v2 rule) is watching
+      expect(h.violations.list).toEqual([]); // the USE_CHANGE_PTE validator (v2 rule) is watching
     });
   }
 
@@ -126,7 +126,7 @@ describe('write_protect_page and replace_page, in the kernel step order', () => 
     ]);
     expect(h.ksm.stats.wpRefusedPinned).toBe(1);
     expect(h.ksm.stats.breakCow).toBe(1);
-    expect(h.sys.kernel.violations).toEqual([]);
+    expect(h.violations.list).toEqual([]);
   });
 
   it('a forked KSM page joins its stable node without any pte change (try_to_merge_one_page: page == kpage)', () => {

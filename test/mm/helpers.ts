@@ -1,4 +1,5 @@
 /** Shared set-up for the primary-MMU tests: an MmSystem with the invariant checker and flag validator watching. */
+
 import { expect } from 'vitest';
 import { ZERO_PFN } from '../../src/hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
@@ -9,12 +10,14 @@ import type { Mm } from '../../src/mm/mm.js';
 import { MmSystem } from '../../src/mm/system.js';
 import { InvariantChecker } from '../../src/notifier/invariants.js';
 import { UseChangePteValidator } from '../../src/notifier/validator.js';
+import { Violations } from '../../src/notifier/violations.js';
 
 export const PAGE = 4096;
 
 export interface Harness {
   sys: MmSystem;
   checker: InvariantChecker;
+  violations: Violations;
   /** The raw pte at (proc, addr). */
   pte(proc: string, addr: number): number;
   /** The pfn mapped at (proc, addr), ZERO_PFN for the zero page, -1 if nothing is present. */
@@ -32,15 +35,18 @@ export function harness(
   opts: { ramBytes?: number; cpus?: number } = {},
 ): Harness {
   const sys = new MmSystem({ kernel, ramBytes: opts.ramBytes ?? 16 << 20, cpus: opts.cpus ?? 2 });
-  const checker = new InvariantChecker(sys.kernel, {
-    secondaries: () => [],
-    pinnedRefs: () => sys.pinnedRefs(),
-  });
-  sys.kernel.observers.push(checker, new UseChangePteValidator(sys.kernel));
+  const violations = new Violations(sys.kernel);
+  const checker = new InvariantChecker(
+    sys.kernel,
+    { secondaries: () => [], pinnedRefs: () => sys.pinnedRefs() },
+    violations,
+  );
+  sys.kernel.observers.push(violations, checker, new UseChangePteValidator(sys.kernel, violations));
   const pte = (proc: string, addr: number): number => sys.task(proc).mm.pt.get(Math.floor(addr / PAGE));
   const h: Harness = {
     sys,
     checker,
+    violations,
     pte,
     pfn(proc, addr) {
       const p = pte(proc, addr);
@@ -50,7 +56,7 @@ export function harness(
     writable: (proc, addr) => pteWrite(pte(proc, addr)),
     clean() {
       checker.checkNow();
-      expect(sys.kernel.violations).toEqual([]);
+      expect(violations.list).toEqual([]);
     },
     str(proc, addr, len) {
       return new TextDecoder().decode(data(sys.read(proc, addr, len)));

@@ -6,6 +6,7 @@
  * access's outcome and bytes. When every process has exited, no frame (and no content) is left.
  * fast-check shrinks a failure to a minimal sequence of op records.
  */
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pteMkwrite } from '../../src/hw/pte.js';
@@ -15,6 +16,7 @@ import { type GupResult, getUserPages, putUserPages } from '../../src/mm/gup.js'
 import { MmSystem } from '../../src/mm/system.js';
 import { InvariantChecker } from '../../src/notifier/invariants.js';
 import { UseChangePteValidator } from '../../src/notifier/validator.js';
+import { Violations } from '../../src/notifier/violations.js';
 import { runToCompletion } from '../../src/sim/exec.js';
 import { dmaWrite, PAGE } from './helpers.js';
 
@@ -189,8 +191,9 @@ function runSequence(ops: readonly Op[], o: RunOptions): void {
     for (const p of pins) for (const pfn of p.result.pfns) m.set(pfn, (m.get(pfn) ?? 0) + p.result.refs);
     return m;
   };
-  const checker = new InvariantChecker(k, { secondaries: () => [], pinnedRefs });
-  k.observers.push(checker, new UseChangePteValidator(k));
+  const violations = new Violations(k);
+  const checker = new InvariantChecker(k, { secondaries: () => [], pinnedRefs }, violations);
+  k.observers.push(violations, checker, new UseChangePteValidator(k, violations));
   const procs: RefProc[] = [];
   let nextName = 0;
   const spawn = (): void => {
@@ -404,8 +407,8 @@ function runSequence(ops: readonly Op[], o: RunOptions): void {
 
   const assertClean = (where: string): void => {
     checker.checkNow();
-    if (k.violations.length > 0) {
-      const v = k.violations[0];
+    if (violations.length > 0) {
+      const v = violations.list[0];
       throw new Error(`${where}: ${v.invariant}: ${v.message}`);
     }
   };

@@ -453,7 +453,7 @@ describe('fork of a pinned page', () => {
     expect(h.str('child', a + 100, 15)).toBe('from the device'); // ... and the child does
     expect(h.str('child', a, 11)).toBe('before fork');
     h.checker.checkNow();
-    const kinds = new Set(h.sys.kernel.violations.map((v) => v.invariant));
+    const kinds = new Set(h.violations.list.map((v) => v.invariant));
     expect(kinds.has('stale-write')).toBe(true);
     expect(kinds.has('data')).toBe(true);
   });

@@ -293,7 +293,7 @@ describe('CPU access (translate, userAccess)', () => {
     mm.pt.set(a / PAGE, mm.pt.get((a + PAGE) / PAGE));
     expect(translate(k, sys.task('p').agent, mm, a / PAGE, false)).toBe(oldPfn);
     h.checker.checkCoherence();
-    expect(k.violations.map((v) => v.invariant)).toContain('coherence');
+    expect(h.violations.list.map((v) => v.invariant)).toContain('coherence');
   });
 
   it('a store spanning pages stores page by page; a load returns the bytes; the mm records its CPU', () => {

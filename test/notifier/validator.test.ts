@@ -54,14 +54,14 @@ describe('the validator on real paths', () => {
     expect(w.counters.get('notifier.use_change_pte')).toBeGreaterThanOrEqual(8);
     expect(w.validator.checked).toBe(w.counters.get('notifier.use_change_pte'));
     expect(w.validator.misuses).toBe(0);
-    expect(w.kernel.violations).toEqual([]);
+    expect(w.violations.list).toEqual([]);
   });
 
   it('catches the flag on mprotect: many pages, not through set_pte_at_notify', () => {
     const { w, addr } = guestWorld();
     w.kernel.forceUseChangePteAt.add('change_protection');
     w.sys.mprotect('p', addr, 4 * 4096, 'r');
-    const v = w.kernel.violations.filter((x) => x.invariant === 'use-change-pte');
+    const v = w.violations.list.filter((x) => x.invariant === 'use-change-pte');
     expect(v).toHaveLength(1);
     expect(v[0].message).toMatch(/change_protection \(PROTECTION_VMA\) carries USE_CHANGE_PTE/);
     expect(v[0].message).toMatch(/covers 4 pages, not one/);
@@ -73,7 +73,7 @@ describe('the validator on real paths', () => {
     const { w, addr } = guestWorld();
     w.kernel.forceUseChangePteAt.add('zap_page_range');
     w.sys.madvise('p', addr, 2 * 4096, 'dontneed');
-    const v = w.kernel.violations.filter((x) => x.invariant === 'use-change-pte');
+    const v = w.violations.list.filter((x) => x.invariant === 'use-change-pte');
     expect(v).toHaveLength(1);
     expect(v[0].message).toMatch(/covers 2 pages/);
     expect(v[0].message).toMatch(/not present/);
@@ -83,7 +83,7 @@ describe('the validator on real paths', () => {
     const { w, addr } = guestWorld();
     const vma = w.task('p').mm.findVma(addr)!;
     runToCompletion(replaceWritablePage(w.kernel, w.ksm.agent, vma, addr));
-    const v = w.kernel.violations.filter((x) => x.invariant === 'use-change-pte');
+    const v = w.violations.list.filter((x) => x.invariant === 'use-change-pte');
     expect(v).toHaveLength(1);
     expect(v[0].message).toMatch(/replace_writable_page \(CLEAR\)/);
     expect(v[0].message).toMatch(/RW->RO with a new pfn is not allowed/);
@@ -95,7 +95,7 @@ describe('the validator on real paths', () => {
   it("under the strict RFC text, the RFC's own replace_page is a misuse", () => {
     const { w } = guestWorld('rfc-2019', 'strict');
     w.ksm.runFullScans(3);
-    const v = w.kernel.violations.filter((x) => x.invariant === 'use-change-pte');
+    const v = w.violations.list.filter((x) => x.invariant === 'use-change-pte');
     expect(v.length).toBeGreaterThan(0);
     expect(v.every((x) => /replace_page .*RO->RO with a new pfn/.test(x.message))).toBe(true);
   });

@@ -6,11 +6,12 @@
  */
 
 import type { KernelName } from '../../src/kernel/profiles.js';
-import type { Kernel, Task, Violation } from '../../src/mm/kernel.js';
+import type { Kernel, Task } from '../../src/mm/kernel.js';
 import { MmSystem } from '../../src/mm/system.js';
 import { InvariantChecker } from '../../src/notifier/invariants.js';
 import type { SecondaryMmuView } from '../../src/notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../../src/notifier/validator.js';
+import { type Violation, Violations } from '../../src/notifier/violations.js';
 import type { Path, Pause } from '../../src/sim/exec.js';
 import { resume } from '../../src/sim/exec.js';
 
@@ -27,6 +28,8 @@ export interface HarnessOptions {
 export class Harness {
   readonly sys: MmSystem;
   readonly checker: InvariantChecker;
+  /** The broken invariants seen, with the harness step of each. */
+  readonly log: Violations;
   readonly validator: UseChangePteValidator;
   /** The secondaries the checker sweeps. */
   readonly views: SecondaryMmuView[] = [];
@@ -48,13 +51,18 @@ export class Harness {
     });
     this.expectViolations = opts.expectViolations ?? false;
     const k = this.sys.kernel;
-    this.validator = new UseChangePteValidator(k, opts.changePteRule ?? 'v2');
-    this.checker = new InvariantChecker(k, {
-      secondaries: () => this.views,
-      pinnedRefs: () => this.sys.pinnedRefs(),
-      ksmProblems: () => this.ksmProblems(),
-    });
-    k.observers.push(this.validator, this.checker);
+    this.log = new Violations(k);
+    this.validator = new UseChangePteValidator(k, this.log, opts.changePteRule ?? 'v2');
+    this.checker = new InvariantChecker(
+      k,
+      {
+        secondaries: () => this.views,
+        pinnedRefs: () => this.sys.pinnedRefs(),
+        ksmProblems: () => this.ksmProblems(),
+      },
+      this.log,
+    );
+    k.observers.push(this.log, this.validator, this.checker);
     // fault-injection tests look for every invariant a broken secondary breaks, not just the first ones
     if (this.expectViolations) this.checker.maxReports = 100_000;
   }
@@ -83,28 +91,27 @@ export class Harness {
    * coherence and data only.
    */
   step<T>(label: string, fn: () => T, opts: { midPath?: boolean } = {}): T {
-    const k = this.k;
-    k.step = this.steps.length;
+    this.log.step = this.steps.length;
     this.steps.push(label);
-    const before = k.violations.length;
+    const before = this.log.length;
     const r = fn();
     if (opts.midPath === true) {
       this.checker.checkCoherence();
       this.checker.checkData();
     } else this.checker.checkNow();
-    if (!this.expectViolations && k.violations.length > before) throw new Error(this.report(before));
+    if (!this.expectViolations && this.log.length > before) throw new Error(this.report(before));
     return r;
   }
 
   get violations(): Violation[] {
-    return this.k.violations;
+    return this.log.list;
   }
 
   /** Violations [from, ...) as a report: invariant, step, agents, addresses, then the trace. */
   report(from = 0): string {
     const k = this.k;
     const lines: string[] = [];
-    const vs = k.violations.slice(from);
+    const vs = this.log.list.slice(from);
     for (const v of vs) {
       lines.push(
         `${v.invariant} at step ${v.step} (${this.steps[v.step] ?? 'outside steps'}): ${v.message}`,

@@ -112,13 +112,14 @@ export class KsmScan {
       if (slot === head) {
         // the last mm exited while ksmd slept (CVE-2011-2183): the fix returns here
         if (s.k.profile.ksmScanRevalidatesSlot) return null;
-        s.k.reportViolation({
+        const report = {
           invariant: 'use-after-free',
           message:
             'ksmd takes the mm_slot list head for an mm_slot and dereferences its mm (NULL): the last mm left the list while ksmd slept in lru_add_drain_all (CVE-2011-2183)',
           agents: [s.agent.name],
           addresses: [],
-        });
+        };
+        for (const o of s.k.observers) o.onViolation?.(report);
         return null;
       }
       this.vpn = 0;
