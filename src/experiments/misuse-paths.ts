@@ -46,7 +46,7 @@ export function* replaceWritablePage(k: Kernel, agent: Agent, vma: Vma, address:
   const newPfn = k.allocPage(k.frames.content[oldPfn]);
   yield* ptepClearFlush(k, agent, mm, vpn * PAGE_SIZE);
   yield* preempt(P_MISUSE_CLEARED);
-  k.pageAddNewAnonRmap(newPfn, vma, vpn);
+  k.pageAddNewAnonRmap(newPfn, vma, vpn * PAGE_SIZE);
   yield* setPteAtNotify(k, agent, mm, vpn * PAGE_SIZE, mkPte(newPfn, pteBits(orig) & ~PTE_RW));
   k.pageRemoveRmap(oldPfn, mm);
   k.putPage(oldPfn);

@@ -73,10 +73,11 @@ export function* doUserAddrFault(
 }
 
 /**
- * The frame a CPU access to `vpn` uses, after any TLB fill and page walk; -1 if the pte does not allow
- * it (a fault is needed). Hardware sets accessed (and dirty on a write) in the pte it walked.
+ * The frame a CPU access to `address` uses, after any TLB fill and page walk; -1 if the pte does not
+ * allow it (a fault is needed). Hardware sets accessed (and dirty on a write) in the pte it walked.
  */
-export function translate(k: Kernel, agent: Agent, mm: Mm, vpn: number, write: boolean): number {
+export function translate(k: Kernel, agent: Agent, mm: Mm, address: number, write: boolean): number {
+  const vpn = Math.floor(address / PAGE_SIZE);
   const tlb = k.machine.tlbs[agent.cpu];
   const cached = tlb.lookup(mm.id, vpn);
   if (cached !== 0 && (!write || (pteWrite(cached) && (cached & PTE_DIRTY) !== 0))) {
@@ -118,13 +119,13 @@ export function* userAccess(
     const vpn = Math.floor(addr / PAGE_SIZE);
     const off = addr - vpn * PAGE_SIZE;
     const chunk = Math.min(PAGE_SIZE - off, len - done);
-    let pfn = translate(k, agent, mm, vpn, write);
+    let pfn = translate(k, agent, mm, addr, write);
     for (let tries = 0; pfn < 0; tries++) {
       if (tries > 8) throw new Error(`fault loop at 0x${addr.toString(16)}`);
       const r = yield* doUserAddrFault(k, task, addr, write);
       if (r & VM_FAULT_OOM) return { ok: false, error: 'ENOMEM' };
       if (r & VM_FAULT_SIGSEGV) return { ok: false, error: 'SIGSEGV' };
-      pfn = translate(k, agent, mm, vpn, write);
+      pfn = translate(k, agent, mm, addr, write);
     }
     const before = frames.content[pfn];
     let after = before;

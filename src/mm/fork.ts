@@ -79,13 +79,13 @@ function* copyPageRange(
         err = 'ENOMEM';
         break;
       }
-      k.pageAddNewAnonRmap(copy, dst, vpn);
+      k.pageAddNewAnonRmap(copy, dst, vpn * PAGE_SIZE);
       k.frames.flags[copy] |= PG_ANON_EXCLUSIVE;
       child.pt.set(vpn, mkPte(copy, pteBits(pte)));
       continue;
     }
     if (cow && pteWrite(pte)) {
-      k.writePte(agent, parent, vpn, pteWrprotect(pte), 'ptep_set_wrprotect');
+      k.writePte(agent, parent, vpn * PAGE_SIZE, pteWrprotect(pte), 'ptep_set_wrprotect');
       pte = pteWrprotect(pte);
     }
     if (src.flags & VM_SHARED) pte = pteMkclean(pte);

@@ -30,7 +30,7 @@ export type PteWriter =
 
 /** Something that watches the kernel (the invariant checker, the flag validator, tests). */
 export interface KernelObserver {
-  onPteChange?(agent: Agent, mm: Mm, vpn: number, oldPte: number, newPte: number, via: PteWriter): void;
+  onPteChange?(agent: Agent, mm: Mm, address: number, oldPte: number, newPte: number, via: PteWriter): void;
   /** A CPU (or a secondary MMU, for the host's view) read or wrote bytes in a frame. */
   onAccess?(access: AccessRecord): void;
   /** An invalidation range opens or closes (whether or not the mm has subscribers). */
@@ -256,13 +256,13 @@ export class Kernel {
   }
 
   /** page_add_new_anon_rmap: first mapping of a new anonymous page. */
-  pageAddNewAnonRmap(pfn: number, vma: Vma, vpn: number): void {
+  pageAddNewAnonRmap(pfn: number, vma: Vma, address: number): void {
     const f = this.frames;
     f.flags[pfn] |= PG_ANON;
     f.incMapcount(pfn);
     const av = vma.anonVma!;
     f.anonVma[pfn] = av.id;
-    f.index[pfn] = vpn - av.baseVpn;
+    f.index[pfn] = address / PAGE_SIZE - av.baseVpn;
     vma.mm.anonRss++;
   }
 
@@ -311,14 +311,15 @@ export class Kernel {
 
   // ---- pte stores ----
 
-  /** Store a pte and tell the observers (and the log) how it was done. */
-  writePte(agent: Agent, mm: Mm, vpn: number, pte: number, via: PteWriter): void {
+  /** Store the pte at `address` (page aligned) and tell the observers (and the log) how it was done. */
+  writePte(agent: Agent, mm: Mm, address: number, pte: number, via: PteWriter): void {
+    const vpn = address / PAGE_SIZE;
     const watched = this.observers.length > 0 || this.machine.log.recording;
     const old = watched ? mm.pt.get(vpn) : 0; // only observers and the log need the old value
     mm.pt.set(vpn, pte);
     if (!watched) return;
     if (this.observers.length > 0) {
-      for (const o of this.observers) o.onPteChange?.(agent, mm, vpn, old, pte, via);
+      for (const o of this.observers) o.onPteChange?.(agent, mm, address, old, pte, via);
     }
     if (this.machine.log.recording) {
       this.log({
@@ -327,7 +328,7 @@ export class Kernel {
         kind: 'pte',
         what: via,
         mm: mm.id,
-        start: vpn * PAGE_SIZE,
+        start: address,
         oldPte: formatPte(old),
         newPte: formatPte(pte),
       });

@@ -87,7 +87,7 @@ function* handlePteFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultRes
   if (write && !pteWrite(pte)) return yield* doWpPage(k, agent, vmf);
   let entry = pteMkyoung(pte);
   if (write) entry = pteMkdirty(entry);
-  if (entry !== pte) k.writePte(agent, mm, vpn, entry, 'ptep_set_access_flags');
+  if (entry !== pte) k.writePte(agent, mm, vmf.address, entry, 'ptep_set_access_flags');
   unlock(agent, vmf.ptl);
   return VM_FAULT_DONE;
 }
@@ -100,7 +100,7 @@ export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<Vm
     const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
     yield* lock(agent, mm.ptl);
     if (mm.pt.get(vpn) === 0) {
-      k.writePte(agent, mm, vpn, entry, 'set_pte_at');
+      k.writePte(agent, mm, vmf.address, entry, 'set_pte_at');
       k.faultCounters.anonReadZero.inc();
     }
     unlock(agent, mm.ptl);
@@ -118,9 +118,9 @@ export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<Vm
     k.putPage(pfn);
     return VM_FAULT_DONE;
   }
-  k.pageAddNewAnonRmap(pfn, vma, vpn);
+  k.pageAddNewAnonRmap(pfn, vma, vmf.address);
   k.frames.flags[pfn] |= PG_ANON_EXCLUSIVE;
-  k.writePte(agent, mm, vpn, entry, 'set_pte_at');
+  k.writePte(agent, mm, vmf.address, entry, 'set_pte_at');
   k.faultCounters.anonWrite.inc();
   unlock(agent, mm.ptl);
   return VM_FAULT_DONE;
@@ -198,7 +198,7 @@ export function* wpPageReuse(k: Kernel, agent: Agent, vmf: VmFault): Path {
   const { mm, vma, address } = vmf;
   let entry = pteMkdirty(pteMkyoung(vmf.origPte));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(entry);
-  k.writePte(agent, mm, address / PAGE_SIZE, entry, 'ptep_set_access_flags');
+  k.writePte(agent, mm, address, entry, 'ptep_set_access_flags');
   k.faultCounters.cowReuse.inc();
   unlock(agent, mm.ptl);
   // the 2023 fix (arm64 ptep_set_access_flags → arch_invalidate_secondary_tlbs), on v6.6+ profiles
@@ -252,10 +252,10 @@ export function* wpPageCopy(k: Kernel, agent: Agent, vmf: VmFault, oldPfn: numbe
     // v3.2 (before the range wrap): plain ptep_clear_flush, change_pte alone tells the secondaries
     if (p.wrapChangePteInRange) yield* ptepClearFlushNotify(k, agent, mm, address);
     else yield* ptepClearFlush(k, agent, mm, address);
-    k.pageAddNewAnonRmap(newPfn, vma, vpn);
+    k.pageAddNewAnonRmap(newPfn, vma, address);
     f.flags[newPfn] |= PG_ANON_EXCLUSIVE;
     if (early)
-      k.writePte(agent, mm, vpn, entry, 'set_pte_at_notify'); // its change_pte went out first
+      k.writePte(agent, mm, vmf.address, entry, 'set_pte_at_notify'); // its change_pte went out first
     else yield* setPteAtNotify(k, agent, mm, address, entry);
     if (oldPfn >= 0) {
       k.pageRemoveRmap(oldPfn, mm); // only after the pte switch
@@ -295,7 +295,7 @@ export function* doSharedFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFa
   let entry = mkPte(pfn, newPteBits(vma));
   if (write) entry = pteMkdirty(entry);
   k.pageDupRmap(pfn, mm);
-  k.writePte(agent, mm, vpn, entry, 'set_pte_at');
+  k.writePte(agent, mm, vmf.address, entry, 'set_pte_at');
   (write ? k.faultCounters.shmemWrite : k.faultCounters.shmemRead).inc();
   unlock(agent, mm.ptl);
   return VM_FAULT_DONE;

@@ -226,7 +226,7 @@ export function* doMprotect(
         const next = pteModify(pte, prot2 === 0 ? 0 : prot2 | PTE_ACCESSED);
         if (next !== pte) changes.push({ vpn, pte: next });
       });
-      for (const c of changes) k.writePte(agent, mm, c.vpn, c.pte, 'change_pte_range');
+      for (const c of changes) k.writePte(agent, mm, c.vpn * PAGE_SIZE, c.pte, 'change_pte_range');
       unlock(agent, mm.ptl);
       if (changes.length > 0) yield* k.flushTlbRange(agent, mm, vma.start, vma.end);
       yield* mmuNotifierInvalidateRangeEnd(k, agent, range);

@@ -86,7 +86,7 @@ export function* mmuNotifierInvalidateRangeEnd(
 export function* ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, address: number): Path<number> {
   const vpn = address / PAGE_SIZE;
   const old = mm.pt.get(vpn);
-  k.writePte(agent, mm, vpn, 0, 'ptep_clear_flush');
+  k.writePte(agent, mm, address, 0, 'ptep_clear_flush');
   yield* k.flushTlbRange(agent, mm, address, address + PAGE_SIZE);
   return old;
 }
@@ -105,13 +105,12 @@ export function* ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, address: 
  * v6.10 has neither: a plain set_pte_at.
  */
 export function* setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
-  const vpn = address / PAGE_SIZE;
   if (!k.profile.hasChangePte) {
-    k.writePte(agent, mm, vpn, pte, 'set_pte_at');
+    k.writePte(agent, mm, address, pte, 'set_pte_at');
     return;
   }
   yield* mmuNotifierChangePte(k, agent, mm, address, pte);
-  k.writePte(agent, mm, vpn, pte, 'set_pte_at_notify');
+  k.writePte(agent, mm, address, pte, 'set_pte_at_notify');
 }
 
 /** mmu_notifier_change_pte: tell every subscriber that the pte at `address` becomes `pte` (no store). */

@@ -25,7 +25,7 @@ function zapPteRange(k: Kernel, agent: Agent, vma: Vma, start: number, end: numb
   const cleared: { vpn: number; pte: number }[] = [];
   mm.pt.forEachMapped(from, to, (vpn, pte) => cleared.push({ vpn, pte }));
   for (const { vpn, pte } of cleared) {
-    k.writePte(agent, mm, vpn, 0, 'ptep_get_and_clear');
+    k.writePte(agent, mm, vpn * PAGE_SIZE, 0, 'ptep_get_and_clear');
     if (pteSpecial(pte)) continue;
     const pfn = ptePfn(pte);
     k.pageRemoveRmap(pfn, mm);

@@ -174,12 +174,12 @@ export class InvariantChecker implements KernelObserver {
     else s.map.set(s.key, a.after);
   }
 
-  onPteChange(_agent: Agent, mm: Mm, vpn: number, _old: number, _new: number, via: PteWriter): void {
+  onPteChange(_agent: Agent, mm: Mm, address: number, _old: number, _new: number, via: PteWriter): void {
     // a zap (munmap, MADV_DONTNEED, exit) discards private data: the page reads as zeroes afterwards
     if (via !== 'ptep_get_and_clear') return;
-    const vma = mm.findVma(vpn * PAGE_SIZE);
+    const vma = mm.findVma(address);
     if (vma !== undefined && vma.shmem !== null) return;
-    this.privateData.get(mm.id)?.delete(vpn);
+    this.privateData.get(mm.id)?.delete(address / PAGE_SIZE);
   }
 
   onFork(parent: Mm, child: Mm): void {

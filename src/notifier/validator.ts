@@ -66,9 +66,9 @@ export class UseChangePteValidator implements KernelObserver {
     this.open.push({ range, agent, changes: new Map() });
   }
 
-  onPteChange(_agent: Agent, mm: Mm, vpn: number, oldPte: number, newPte: number, via: PteWriter): void {
+  onPteChange(_agent: Agent, mm: Mm, address: number, oldPte: number, newPte: number, via: PteWriter): void {
     if (this.open.length === 0) return;
-    const address = vpn * PAGE_SIZE;
+    const vpn = address / PAGE_SIZE;
     for (const o of this.open) {
       if (o.range.mm !== mm || address < o.range.start || address >= o.range.end) continue;
       const c = o.changes.get(vpn);

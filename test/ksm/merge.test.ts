@@ -28,7 +28,7 @@ class Recorder implements KernelObserver {
     if (!ptePresent(p)) return 'none';
     return `${pteWrite(p) ? 'RW' : 'RO'} ${this.names.get(ptePfn(p)) ?? ptePfn(p)}`;
   }
-  onPteChange(agent: Agent, _mm: Mm, _vpn: number, oldPte: number, newPte: number, via: PteWriter): void {
+  onPteChange(agent: Agent, _mm: Mm, _address: number, oldPte: number, newPte: number, via: PteWriter): void {
     if (agent.name === this.who) this.events.push(`${via}: ${this.pte(oldPte)} -> ${this.pte(newPte)}`);
   }
   onRangeStart(agent: Agent, range: NotifierRange): void {

@@ -271,12 +271,12 @@ describe('CPU access (translate, userAccess)', () => {
     const pfn = h.pfn('p', a);
     mm.pt.set(vpn, mkPte(pfn, PTE_PRESENT | PTE_USER | PTE_RW)); // old and clean
     k.machine.tlbs[sys.task('p').agent.cpu].flushMm(mm.id);
-    expect(translate(k, sys.task('p').agent, mm, vpn, false)).toBe(pfn);
+    expect(translate(k, sys.task('p').agent, mm, a, false)).toBe(pfn);
     expect(mm.pt.get(vpn) & (PTE_ACCESSED | PTE_DIRTY)).toBe(PTE_ACCESSED);
-    expect(translate(k, sys.task('p').agent, mm, vpn, true)).toBe(pfn);
+    expect(translate(k, sys.task('p').agent, mm, a, true)).toBe(pfn);
     expect(mm.pt.get(vpn) & PTE_DIRTY).toBe(PTE_DIRTY);
     expect(k.machine.tlbs[sys.task('p').agent.cpu].lookup(mm.id, vpn)).toBe(mm.pt.get(vpn));
-    expect(translate(k, sys.task('p').agent, mm, vpn + 1, false)).toBe(-1);
+    expect(translate(k, sys.task('p').agent, mm, a + PAGE, false)).toBe(-1);
   });
 
   it('a CPU uses its TLB without walking: a pte changed without a flush is not seen (and the checker says so)', () => {
@@ -291,7 +291,7 @@ describe('CPU access (translate, userAccess)', () => {
     const oldPfn = h.pfn('p', a);
     // a broken path re-points the pte and forgets the flush
     mm.pt.set(a / PAGE, mm.pt.get((a + PAGE) / PAGE));
-    expect(translate(k, sys.task('p').agent, mm, a / PAGE, false)).toBe(oldPfn);
+    expect(translate(k, sys.task('p').agent, mm, a, false)).toBe(oldPfn);
     h.checker.checkCoherence();
     expect(h.violations.list.map((v) => v.invariant)).toContain('coherence');
   });

@@ -165,7 +165,7 @@ function* writeProtectPage(s: KsmState, vma: Vma, pfn: number, addr: number): Pa
       // clear and flush before the check, so no O_DIRECT can start after it or during it
       const entry = yield* ptepClearFlush(k, agent, mm, addr);
       if (k.profile.ksmWriteProtectChecksPins && f.mapcount(pfn) + 1 + swapped !== f.refcount[pfn]) {
-        k.writePte(agent, mm, vpn, entry, 'set_pte_at');
+        k.writePte(agent, mm, addr, entry, 'set_pte_at');
         s.stats.wpRefusedPinned++;
         s.log(
           'write_protect_page refused',
