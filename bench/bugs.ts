@@ -9,6 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { BUGS } from '../src/check/bugs.js';
 import { exhaust, huntCatalogued, loadScenario } from '../src/check/hunt.js';
+import type { ProfileOverrides } from '../src/kernel/profiles.js';
 
 interface CleanRun {
   schedules: number;
@@ -19,12 +20,12 @@ interface CleanRun {
 }
 
 /** Deepen the bound until no new schedule appears (every schedule run) or the bound cap. */
-function cleanUpTo(file: string, maxBound: number): CleanRun {
+function cleanUpTo(file: string, maxBound: number, base?: ProfileOverrides): CleanRun {
   const s = loadScenario(file);
   let last = -1;
   let ms = 0;
   for (let k = 0; k <= maxBound; k++) {
-    const r = exhaust(s, { maxPreemptions: k, file });
+    const r = exhaust(s, { maxPreemptions: k, file, profileOverrides: base });
     ms += r.timeMs;
     if (r.failing > 0) return { schedules: r.schedules, bound: k, exhausted: false, clean: false, ms };
     if (r.schedules === last)
@@ -45,7 +46,7 @@ export async function run(): Promise<void> {
   const rows: string[][] = [];
   for (const bug of BUGS) {
     const h = huntCatalogued(bug);
-    const c = cleanUpTo(bug.scenario, maxBound);
+    const c = cleanUpTo(bug.scenario, maxBound, bug.base);
     rows.push([
       bug.id,
       h.found ? h.timeMs.toFixed(0) : 'NOT FOUND',

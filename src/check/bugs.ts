@@ -16,8 +16,13 @@ export interface BugEntry {
   kernel: KernelName;
   /** The scenario file, relative to the package root. */
   scenario: string;
-  /** The profile switches that re-introduce the bug. */
+  /** The profile switches that re-introduce the bug (with `base`, when there is one). */
   set: ProfileOverrides;
+  /**
+   * A what-if the scenario is explored under both with and without the switch, where the bug needs a
+   * behaviour no kernel shipped to show (the clean run is then `base` alone, not the bare profile).
+   */
+  base?: ProfileOverrides;
   /** What the checker reports: a broken invariant, or a retry loop that cycles. */
   kind: 'invariant' | 'livelock';
 }
@@ -71,6 +76,17 @@ export const BUGS: readonly BugEntry[] = [
     kernel: 'rfc-2019',
     scenario: 'examples/bugs/change-pte-before-clear-flush.yaml',
     set: { clearFlushBeforeChangePte: false },
+    kind: 'invariant',
+  },
+  {
+    id: 'change-pte-during-other-invalidation',
+    title:
+      "change_pte acted on while another invalidate_range_start is outstanding (the hazard 6bdb913f0a70 names): KVM maps the page ksmd write-protects while MADV_DONTNEED's range, already started, is about to clear the pte, and that range's end zaps nothing",
+    fix: '6bdb913f0a70 ("mm: wrap calls to set_pte_at_notify with invalidate_range_start and invalidate_range_end", Haggai Eran, v3.7): "clients implementing change_pte should not take action on it in case the number of outstanding invalidate_range_start calls is larger than one, otherwise they might miss a later invalidation"',
+    kernel: 'rfc-2019',
+    scenario: 'examples/bugs/change-pte-during-other-invalidation.yaml',
+    base: { kvmChangePteMapsAbsent: true },
+    set: { kvmChangePteMapsAbsent: true, kvmChangePteDefersToOtherInvalidations: false },
     kind: 'invariant',
   },
   {
@@ -135,6 +151,8 @@ export function formatBugs(): string {
   const lines: string[] = [];
   for (const b of BUGS) {
     lines.push(`${b.id}  (${b.kind}; kernel ${b.kernel}; --set ${profileSettings(b.set).join(' --set ')})`);
+    if (b.base !== undefined)
+      lines.push(`    clean run under the what-if --set ${profileSettings(b.base).join(' --set ')}`);
     lines.push(`    ${b.title}`, `    fix: ${b.fix}`, `    scenario: ${b.scenario}`);
   }
   return `${lines.join('\n')}\n`;

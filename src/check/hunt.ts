@@ -55,13 +55,14 @@ export function huntBug(
   return { found: false, executions, timeMs: performance.now() - t0 };
 }
 
-/** Every schedule with at most `maxPreemptions` preemptions, without any bug switch. */
+/** Every schedule with at most `maxPreemptions` preemptions, without any bug switch (a what-if base allowed). */
 export function exhaust(
   scenario: Scenario,
-  opts: { maxPreemptions: number; maxRuns?: number; file?: string },
+  opts: { maxPreemptions: number; maxRuns?: number; file?: string; profileOverrides?: ProfileOverrides },
 ): ExploreOutcome & { timeMs: number } {
   const t0 = performance.now();
   const r = exploreScenario(scenario, {
+    profileOverrides: opts.profileOverrides,
     maxPreemptions: opts.maxPreemptions,
     maxRuns: opts.maxRuns ?? 100_000,
     file: opts.file,

@@ -75,6 +75,20 @@ export interface KernelProfile {
   readonly hmmMirrorChecksReadRetry: boolean;
   /** ksmd re-checks, after lru_add_drain_all, that the mm_slot list did not empty meanwhile (CVE-2011-2183). */
   readonly ksmScanRevalidatesSlot: boolean;
+  /**
+   * KVM's change_pte takes no action (maps nothing new) while an invalidate_range_start other than its
+   * own is outstanding: the rule commit 6bdb913f0a70 (v3.7) states for change_pte clients ("should not
+   * take action on it in case the number of outstanding invalidate_range_start calls is larger than one,
+   * otherwise they might miss a later invalidation"). Only matters where change_pte maps (below).
+   */
+  readonly kvmChangePteDefersToOtherInvalidations: boolean;
+
+  // What-ifs no kernel shipped (false in every profile), set with --set to explore a design.
+  /**
+   * KVM's change_pte maps a read-only successor pte even where the guest has no spte (the in-place
+   * secondary update change_pte was meant to give; v5.0's kvm_set_pte_rmapp only edits existing sptes).
+   */
+  readonly kvmChangePteMapsAbsent: boolean;
 }
 
 const NO_FLAG = {
@@ -109,6 +123,8 @@ const v50: KernelProfile = {
   clearFlushBeforeChangePte: true,
   hmmMirrorChecksReadRetry: true,
   ksmScanRevalidatesSlot: true,
+  kvmChangePteDefersToOtherInvalidations: true,
+  kvmChangePteMapsAbsent: false,
 };
 
 const v610: KernelProfile = {

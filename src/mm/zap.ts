@@ -15,6 +15,7 @@ import {
 } from './notify.js';
 import type { Vma } from './vma.js';
 
+const P_ZAP_STARTED = preemptPoint('zap_page_range: range started, before the ptl');
 const P_ZAPPED = preemptPoint('zap_page_range: ptes cleared, before range end');
 
 /** Clear every pte of `vma` within [start, end) and drop the pages' mappings; returns pfns to put. */
@@ -49,6 +50,8 @@ export function* zapPageRange(
 ): Path {
   const range = mmuNotifierRangeInit(by, event, 0, vmas.length === 1 ? vmas[0] : null, mm, start, end);
   yield* mmuNotifierInvalidateRangeStart(k, agent, range);
+  // unmap_single_vma walks down to zap_pte_range's pte_offset_map_lock (cond_resched on the way)
+  yield* preempt(P_ZAP_STARTED);
   const freed: number[] = [];
   yield* lock(agent, mm.ptl);
   for (const vma of vmas) zapPteRange(k, agent, vma, start, end, freed);

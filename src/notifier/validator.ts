@@ -66,10 +66,13 @@ export class UseChangePteValidator implements KernelObserver {
     this.open.push({ range, agent, changes: new Map() });
   }
 
-  onPteChange(_agent: Agent, mm: Mm, address: number, oldPte: number, newPte: number, via: PteWriter): void {
+  onPteChange(agent: Agent, mm: Mm, address: number, oldPte: number, newPte: number, via: PteWriter): void {
     if (this.open.length === 0) return;
     const vpn = address / PAGE_SIZE;
     for (const o of this.open) {
+      // the rule is about what the range's owner does: another path's write (a racing zap) comes with
+      // its own, unflagged range start/end
+      if (o.agent !== agent) continue;
       if (o.range.mm !== mm || address < o.range.start || address >= o.range.end) continue;
       const c = o.changes.get(vpn);
       if (c === undefined) o.changes.set(vpn, { orig: oldPte, last: newPte, via });

@@ -17,6 +17,7 @@ const MIN_PREEMPTIONS: Record<string, number> = {
   'kvm-flag-on-mprotect': 0,
   'ksm-merges-pinned-page': 0,
   'change-pte-before-clear-flush': 1,
+  'change-pte-during-other-invalidation': 1,
   'gup-cow-vmsplice': 0,
   'fork-pinned-page': 0,
   'sva-stuck-write': 0,
@@ -46,6 +47,8 @@ describe('the bug catalogue', () => {
         const reparsed: ProfileOverrides = {};
         for (const s of profileSettings(bug.set)) expect(parseProfileSetting(s, reparsed)).toBeNull();
         expect(reparsed).toEqual(bug.set);
+        // the switch is more than the base: the base alone is the clean run
+        if (bug.base !== undefined) expect(bug.set).toMatchObject(bug.base);
         expect(bug.fix.length).toBeGreaterThan(10);
       });
 
@@ -57,8 +60,12 @@ describe('the bug catalogue', () => {
         expect(r.first?.preemptions).toBe(MIN_PREEMPTIONS[bug.id]);
       });
 
-      it('without it: every schedule with at most one preemption is clean', () => {
-        const r = exhaust(loadScenario(bug.scenario), { maxPreemptions: 1, file: bug.scenario });
+      it(`without it${bug.base ? ' (under its what-if base)' : ''}: every schedule with at most one preemption is clean`, () => {
+        const r = exhaust(loadScenario(bug.scenario), {
+          maxPreemptions: 1,
+          file: bug.scenario,
+          profileOverrides: bug.base,
+        });
         expect(r.first?.problem).toBeUndefined();
         expect(r.complete).toBe(true);
         expect(r.schedules).toBeGreaterThan(1);

@@ -114,6 +114,12 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   mmuNotifierSeq = 0;
   /** kvm->mmu_notifier_count: invalidations between start and end. */
   mmuNotifierCount = 0;
+  /**
+   * Every invalidate_range_start not yet ended, the RFC's early-returning flagged ones included: what
+   * kvm->mn_active_invalidate_count counts from v5.13 (52ac8b358b0c). Here it only lets change_pte
+   * obey 6bdb913f0a70's rule (kvmChangePteDefersToOtherInvalidations).
+   */
+  mnActiveInvalidateCount = 0;
   readonly faultInjection: KvmFaultInjection | undefined;
   /** The notifier's release ran (exit_mmap or unregister): the guest's memory is gone. */
   released = false;
@@ -520,6 +526,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
     const policy = this.kernel.profile.kvmUseChangePte;
     const flagged = mmuNotifierRangeUseChangePte(range);
+    this.mnActiveInvalidateCount++;
     if (flagged && policy === 'skip-start-and-end') return 0;
     yield* lock(agent, this.mmuLock);
     this.mmuNotifierCount++;
@@ -547,6 +554,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
 
   /** kvm_mmu_notifier_invalidate_range_end: seq++ then count-- (RFC 4/4: nothing on a flagged range). */
   *invalidateRangeEnd(agent: Agent, range: NotifierRange): Path {
+    this.mnActiveInvalidateCount--;
     if (mmuNotifierRangeUseChangePte(range) && this.kernel.profile.kvmUseChangePte === 'skip-start-and-end')
       return;
     yield* lock(agent, this.mmuLock);
@@ -560,18 +568,43 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
    * kvm_mmu_notifier_change_pte → kvm_set_spte_hva → kvm_set_pte_rmapp (v5.0): seq++ (removed in 2021);
    * a writable new pte drops the spte, a read-only one re-points it at the new pfn, read-only. A call
    * that finds no live spte for an address inside a memslot is a miss (every one, under v5.0).
+   * What-if kvmChangePteMapsAbsent: where there is no spte, a read-only new pte is mapped — unless an
+   * invalidation other than the one around this call is outstanding (6bdb913f0a70's rule, switch
+   * kvmChangePteDefersToOtherInvalidations): that one's start has zapped already and its end does not
+   * zap, so a mapping made now would outlive the pte it is about to clear.
    */
   *changePte(agent: Agent, address: number, pte: number): Path {
     const k = this.kernel;
     yield* lock(agent, this.mmuLock);
     if (k.profile.kvmChangePteBumpsSeq) this.mmuNotifierSeq++;
     const newPfn = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
+    const others = this.mnActiveInvalidateCount - (k.profile.wrapChangePteInRange ? 1 : 0);
+    const mayMap =
+      k.profile.kvmChangePteMapsAbsent &&
+      !pteWrite(pte) &&
+      (others <= 0 || !k.profile.kvmChangePteDefersToOtherInvalidations);
     let covered = false;
     let live = 0;
     for (const s of this.slots) {
       const i = s.indexOfHva(address);
       if (i < 0) continue;
       covered = true;
+      if (s.pfn[i] < 0 && mayMap) {
+        s.set(i, newPfn, 0);
+        live++;
+        if (k.recording) {
+          logSecondary(
+            k,
+            agent,
+            'change_pte: map spte',
+            this.mm,
+            address,
+            address + PAGE_SIZE,
+            `-> pfn ${hex(newPfn)} RO (${others} other invalidation(s) outstanding)`,
+          );
+        }
+        continue;
+      }
       if (s.pfn[i] < 0) continue;
       live++;
       if (pteWrite(pte)) {
