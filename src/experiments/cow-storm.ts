@@ -6,6 +6,7 @@
 import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
+import { expectSetup } from '../secondary/common.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 interface StormOutcome {
@@ -40,7 +41,7 @@ function storm(
   const size = pages * PAGE_SIZE;
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
-  const vm = w.addVm('vm0', 'vmm', [{ gfn: 0, addr, size }]);
+  const vm = expectSetup(w.addVm('vm0', 'vmm', [{ gfn: 0, addr, size }]));
   const dev = w.addDevice('gpu0', 'vmm');
   for (let i = 0; i < pages; i++) {
     const id = contents.pattern(7, i);

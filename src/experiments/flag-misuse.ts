@@ -11,6 +11,7 @@ import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Violation } from '../notifier/violations.js';
 import { World } from '../scenario/world.js';
+import { expectSetup } from '../secondary/common.js';
 import { Scheduler } from '../sim/scheduler.js';
 import { P_MISUSE_CLEARED, replaceWritablePage } from './misuse-paths.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
@@ -50,7 +51,7 @@ function setup(
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
   w.sys.madvise('vmm', addr, size, 'mergeable');
-  const vm = w.addVm('vm0', 'vmm', [{ gfn: 0, addr, size }]);
+  const vm = expectSetup(w.addVm('vm0', 'vmm', [{ gfn: 0, addr, size }]));
   const c = w.kernel.contents;
   for (let i = 0; i < PAGES; i++) {
     const id = c.pattern(3, i % 2); // pairs of identical pages for KSM

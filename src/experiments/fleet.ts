@@ -7,6 +7,7 @@
 import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
+import { expectSetup } from '../secondary/common.js';
 import type { KvmGuest } from '../secondary/kvm/index.js';
 
 export interface FleetParams {
@@ -106,7 +107,7 @@ export function runFleet(
     const addr = w.sys.mmap(proc, size, 'rw');
     if (typeof addr === 'string') throw new Error(`mmap for ${proc}: ${addr}`);
     w.sys.madvise(proc, addr, size, 'mergeable');
-    const vm = w.addVm(`vm${g}`, proc, [{ gfn: 0, addr, size }]);
+    const vm = expectSetup(w.addVm(`vm${g}`, proc, [{ gfn: 0, addr, size }]));
     vms.push(vm);
     for (let i = 0; i < p.pagesPerGuest; i++) {
       const id = i < shared ? contents.pattern(1, i) : contents.pattern(1000 + g, i);

@@ -45,30 +45,16 @@ export type InvariantCheckMode = (typeof INVARIANT_CHECK_MODES)[number];
 export const CHANGE_PTE_RULES = ['v2', 'strict'] as const;
 export type ChangePteRule = (typeof CHANGE_PTE_RULES)[number];
 
-export const STEP_OPS = [
-  'spawn',
-  'mmap',
-  'munmap',
-  'mprotect',
-  'madvise',
-  'write',
-  'read',
-  'fork',
-  'exit',
-  'ksm',
-  'vm',
-  'guest',
-  'device',
-  'dev',
-  'iommu',
-  'dma',
-  'gup',
-  'unpin',
-  'pin_io',
-  'repeat',
-  'parallel',
-] as const;
-export type StepOp = (typeof STEP_OPS)[number];
+/**
+ * The steps of the format, one entry per operation. Each step module (steps/*.ts) adds its own entry
+ * (`declare module '../ast.js' { interface StepKinds { spawn: SpawnStep } }`) and steps/index.ts lists
+ * the module in STEPS, which the compiler checks against this interface: adding a step is one new file
+ * plus one line.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in steps/*.ts
+export interface StepKinds {}
+export type StepOp = keyof StepKinds;
+export type Step = StepKinds[StepOp];
 
 export const EXPECTATION_KINDS = [
   'same_frame',
@@ -148,7 +134,7 @@ export interface Scenario {
 // ---------------------------------------------------------------------------------------------------
 // Steps
 
-interface StepBase {
+export interface StepBase {
   pos: SourcePos;
   /** Expectations checked right after this step (written beside the operation key). */
   expect?: Expectation[];
@@ -168,189 +154,6 @@ export type Payload =
   | { pattern: Pattern; data?: undefined; bytes?: undefined; fill?: undefined };
 
 export type NoPayload = { data?: undefined; bytes?: undefined; fill?: undefined; pattern?: undefined };
-
-export interface SpawnStep extends StepBase {
-  op: 'spawn';
-  proc: string;
-}
-
-export interface MmapStep extends StepBase {
-  op: 'mmap';
-  proc: string;
-  size: number;
-  prot: Prot;
-  as: string;
-  at?: AddrExpr;
-  shared: boolean;
-}
-
-export interface MunmapStep extends StepBase {
-  op: 'munmap';
-  proc: string;
-  addr: AddrExpr;
-  size: number;
-}
-
-export interface MprotectStep extends StepBase {
-  op: 'mprotect';
-  proc: string;
-  addr: AddrExpr;
-  size: number;
-  prot: Prot;
-}
-
-export interface MadviseStep extends StepBase {
-  op: 'madvise';
-  proc: string;
-  addr: AddrExpr;
-  size: number;
-  advice: Advice;
-}
-
-/** `size`: bytes written (the length of data/bytes, `size` for fill, `pages` pages for pattern). */
-export type WriteStep = StepBase & { op: 'write'; proc: string; addr: AddrExpr; size: number } & Payload;
-
-export interface ReadStep extends StepBase {
-  op: 'read';
-  proc: string;
-  addr: AddrExpr;
-  size: number;
-  /** The bytes the read must return (the file's `expect: string or bytes` field of `read`). */
-  equals?: number[];
-}
-
-export interface ForkStep extends StepBase {
-  op: 'fork';
-  proc: string;
-  child: string;
-}
-
-export interface ExitStep extends StepBase {
-  op: 'exit';
-  proc: string;
-}
-
-/** ksmd runs until it has scanned `scanPages` pages, or completed `fullScans` full scans (one is set). */
-export type KsmStep = StepBase & { op: 'ksm' } & (
-    | { scanPages: number; fullScans?: undefined }
-    | { fullScans: number; scanPages?: undefined }
-  );
-
-export interface Memslot {
-  gfn: number;
-  /** Host virtual address in the VM's process. */
-  addr: AddrExpr;
-  size: number;
-  pos: SourcePos;
-}
-
-export interface VmStep extends StepBase {
-  op: 'vm';
-  name: string;
-  proc: string;
-  memslots: Memslot[];
-  vcpus: number;
-}
-
-/**
- * `pages` consecutive guest pages from `gpa` (gfn * 4096 when given as gfn), one access each.
- * A write stores the payload into each page (page i of a pattern into page i); `size` is the bytes
- * written per page. A write without a payload is allowed: the runner chooses what to store.
- */
-export type GuestStep = StepBase & {
-  op: 'guest';
-  vm: string;
-  access: AccessKind;
-  gfn: number;
-  gpa: number;
-  pages: number;
-  size?: number;
-} & (Payload | NoPayload);
-
-export interface DeviceStep extends StepBase {
-  op: 'device';
-  name: string;
-  proc: string;
-}
-
-export interface DevStep extends StepBase {
-  op: 'dev';
-  device: string;
-  access: AccessKind;
-  addr: AddrExpr;
-  pages: number;
-}
-
-export interface IommuStep extends StepBase {
-  op: 'iommu';
-  name: string;
-  proc: string;
-}
-
-export interface DmaStep extends StepBase {
-  op: 'dma';
-  iommu: string;
-  access: AccessKind;
-  addr: AddrExpr;
-  pages: number;
-}
-
-export interface GupStep extends StepBase {
-  op: 'gup';
-  proc: string;
-  addr: AddrExpr;
-  pages: number;
-  write: boolean;
-  /** pin_user_pages (FOLL_PIN) when true, get_user_pages otherwise. */
-  pin: boolean;
-  as: string;
-}
-
-export interface UnpinStep extends StepBase {
-  op: 'unpin';
-  pin: string;
-}
-
-/** Device I/O through a gup pin: a DMA store into, or a load from, the pinned pages themselves. */
-export interface PinIoStep extends StepBase {
-  op: 'pin_io';
-  pin: string;
-  access: AccessKind;
-}
-
-export interface RepeatStep extends StepBase {
-  op: 'repeat';
-  times: number;
-  steps: Step[];
-}
-
-export interface ParallelStep extends StepBase {
-  op: 'parallel';
-  threads: Step[][];
-}
-
-export type Step =
-  | SpawnStep
-  | MmapStep
-  | MunmapStep
-  | MprotectStep
-  | MadviseStep
-  | WriteStep
-  | ReadStep
-  | ForkStep
-  | ExitStep
-  | KsmStep
-  | VmStep
-  | GuestStep
-  | DeviceStep
-  | DevStep
-  | IommuStep
-  | DmaStep
-  | GupStep
-  | UnpinStep
-  | PinIoStep
-  | RepeatStep
-  | ParallelStep;
 
 // ---------------------------------------------------------------------------------------------------
 // Expectations

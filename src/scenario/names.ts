@@ -10,9 +10,10 @@
 import type { AddrExpr, Expectation, NameKind, SourcePos, Step } from './ast.js';
 import { AGENT_KIND, parseCounterName } from './counters.js';
 import type { ReadContext } from './nodes.js';
+import { outsideMapping } from './runtime-error.js';
+import { stepSpec } from './steps/index.js';
+import type { NameEffects, ObjectKind } from './steps/spec.js';
 import { didYouMean } from './units.js';
-
-type ObjectKind = Exclude<NameKind, 'mapping'>;
 
 interface Definition {
   kind: ObjectKind;
@@ -21,8 +22,14 @@ interface Definition {
   proc?: string;
 }
 
+/** A mapping name's definition: where, and how many bytes (a name is never re-used, so this is known). */
+interface MappingDef {
+  pos: SourcePos;
+  size: number;
+}
+
 interface ProcessState {
-  mappings: Map<string, SourcePos>;
+  mappings: Map<string, MappingDef>;
   exitedAt?: SourcePos;
 }
 
@@ -74,8 +81,8 @@ class Scope {
         this.processes.set(name, { ...state, mappings: new Map(state.mappings) });
         continue;
       }
-      for (const [mapping, pos] of state.mappings)
-        if (!mine.mappings.has(mapping)) mine.mappings.set(mapping, pos);
+      for (const [mapping, def] of state.mappings)
+        if (!mine.mappings.has(mapping)) mine.mappings.set(mapping, def);
       mine.exitedAt ??= state.exitedAt;
     }
     for (const [pin, pos] of thread.releasedPins)
@@ -113,18 +120,15 @@ class NameChecker {
     this.expectations(expect, scope, scope.onlyProcess());
   }
 
-  private collectDefinitions(steps: Step[]): void {
-    const note = (name: string, kind: ObjectKind, step: Step, field: string) => {
-      if (!this.anywhere.has(name)) this.anywhere.set(name, { kind, pos: this.cx.fieldPos(step, field) });
-    };
+  private collectDefinitions(steps: readonly Step[]): void {
     for (const step of steps) {
-      if (step.op === 'spawn') note(step.proc, 'process', step, 'proc');
-      else if (step.op === 'fork') note(step.child, 'process', step, 'child');
-      else if (step.op === 'vm' || step.op === 'device' || step.op === 'iommu')
-        note(step.name, step.op, step, 'name');
-      else if (step.op === 'gup') note(step.as, 'pin', step, 'as');
-      else if (step.op === 'repeat') this.collectDefinitions(step.steps);
-      else if (step.op === 'parallel') for (const thread of step.threads) this.collectDefinitions(thread);
+      const spec = stepSpec(step.op);
+      for (const [field, kind] of Object.entries(spec.defines ?? {})) {
+        const name = (step as unknown as Record<string, unknown>)[field];
+        if (kind === 'mapping' || typeof name !== 'string' || this.anywhere.has(name)) continue;
+        this.anywhere.set(name, { kind, pos: this.cx.fieldPos(step, field) });
+      }
+      for (const nested of spec.children?.(step) ?? []) this.collectDefinitions(nested);
     }
   }
 
@@ -194,14 +198,14 @@ class NameChecker {
     return state;
   }
 
-  private defineMapping(state: ProcessState, proc: string, name: string, pos: SourcePos): void {
+  private defineMapping(state: ProcessState, proc: string, name: string, pos: SourcePos, size: number): void {
     const key = `${proc}\0${name}`;
-    const earlier = state.mappings.get(name) ?? this.mappingsDefined.get(key);
+    const earlier = state.mappings.get(name)?.pos ?? this.mappingsDefined.get(key);
     if (earlier) {
       this.error(pos, `process '${proc}' already has a mapping named '${name}' (from ${at(earlier)})`);
       return;
     }
-    state.mappings.set(name, pos);
+    state.mappings.set(name, { pos, size });
     this.mappingsDefined.set(key, pos);
   }
 
@@ -209,7 +213,7 @@ class NameChecker {
    * Checks an address and fills in its process. In a step the address belongs to the step's process
    * (`home`); in an expectation it is qualified (`proc:addr`) or defaults to `home`.
    */
-  private address(scope: Scope, addr: AddrExpr, home: string | undefined, inStep: boolean): void {
+  private address(scope: Scope, addr: AddrExpr, home: string | undefined, inStep: boolean, len = 1): void {
     if (addr.proc !== undefined) {
       if (inStep) {
         if (home !== undefined && addr.proc !== home) {
@@ -231,7 +235,14 @@ class NameChecker {
     const proc = addr.proc;
     if (addr.base === undefined) return;
     const state = scope.processes.get(proc);
-    if (!state || state.mappings.has(addr.base)) return;
+    if (!state) return;
+    const mapping = state.mappings.get(addr.base);
+    if (mapping) {
+      // the run refuses the same (ScenarioRun.resolve): what can be known without running is checked here
+      if (addr.offset < 0 || addr.offset + len > mapping.size)
+        this.error(addr.pos, outsideMapping(addr, len, mapping.size));
+      return;
+    }
     if (this.maybeDefinedByBrokenStep('mapping', addr.base, addr.pos)) return;
     const known = [...state.mappings.keys()];
     const listing = known.length > 0 ? ` (its mappings: ${known.join(', ')})` : '';
@@ -251,100 +262,49 @@ class NameChecker {
   // -------------------------------------------------------------------------------------------------
   // Walking steps and expectations
 
-  private steps(steps: Step[], scope: Scope): void {
+  private steps(steps: readonly Step[], scope: Scope): void {
     for (const step of steps) {
-      const home = this.step(step, scope);
+      const home = stepSpec(step.op).names(step, this.effects(step, scope));
       if (step.expect) this.expectations(step.expect, scope, home ?? scope.onlyProcess());
     }
   }
 
-  /** Checks one step; returns the process its own expectations default to. */
-  private step(step: Step, scope: Scope): string | undefined {
+  /** The name checks as one step sees them, in `scope`. */
+  private effects(step: Step, scope: Scope): NameEffects {
     const where = (field: string) => this.cx.fieldPos(step, field);
-    switch (step.op) {
-      case 'spawn':
-        this.define(scope, step.proc, 'process', where('proc'));
-        return step.proc;
-      case 'mmap': {
-        const state = this.useProcess(scope, step.proc, where('proc'), step.op);
-        if (step.at) this.address(scope, step.at, step.proc, true);
-        if (state) this.defineMapping(state, step.proc, step.as, where('as'));
-        return step.proc;
-      }
-      case 'munmap':
-      case 'mprotect':
-      case 'madvise':
-      case 'write':
-      case 'read':
-        this.useProcess(scope, step.proc, where('proc'), step.op);
-        this.address(scope, step.addr, step.proc, true);
-        return step.proc;
-      case 'fork': {
-        const parent = this.useProcess(scope, step.proc, where('proc'), step.op);
-        if (this.define(scope, step.child, 'process', where('child')) && parent) {
-          scope.processes.get(step.child)!.mappings = new Map(parent.mappings);
-        }
-        return step.proc;
-      }
-      case 'exit': {
-        const state = this.useProcess(scope, step.proc, where('proc'), step.op);
+    return {
+      define: (name, kind, field, proc) => this.define(scope, name, kind, where(field), proc),
+      use: (name, kind, field) => this.use(scope, name, kind, where(field)),
+      useProcess: (proc, field) => this.useProcess(scope, proc, where(field), step.op) !== undefined,
+      address: (addr, proc, len) => this.address(scope, addr, proc, true, len),
+      defineMapping: (proc, name, field, size) => {
+        const state = scope.processes.get(proc);
+        if (state) this.defineMapping(state, proc, name, where(field), size);
+      },
+      inheritMappings: (parent, child) => {
+        const from = scope.processes.get(parent);
+        const to = scope.processes.get(child);
+        if (from && to) to.mappings = new Map(from.mappings);
+      },
+      exit: (proc) => {
+        const state = scope.processes.get(proc);
         if (state && !state.exitedAt) state.exitedAt = step.pos;
-        return step.proc;
-      }
-      case 'ksm':
-        return undefined;
-      case 'vm':
-        this.useProcess(scope, step.proc, where('proc'), step.op);
-        for (const slot of step.memslots) this.address(scope, slot.addr, step.proc, true);
-        this.define(scope, step.name, 'vm', where('name'), step.proc);
-        return step.proc;
-      case 'device':
-      case 'iommu':
-        this.useProcess(scope, step.proc, where('proc'), step.op);
-        this.define(scope, step.name, step.op, where('name'), step.proc);
-        return step.proc;
-      case 'guest':
-        return this.use(scope, step.vm, 'vm', where('vm'))?.proc;
-      case 'dev':
-      case 'dma': {
-        const owner = step.op === 'dev' ? step.device : step.iommu;
-        const kind = step.op === 'dev' ? 'device' : 'iommu';
-        const proc = this.use(scope, owner, kind, where(step.op === 'dev' ? 'device' : 'iommu'))?.proc;
-        if (proc !== undefined) this.address(scope, step.addr, proc, true);
-        return proc;
-      }
-      case 'gup':
-        this.useProcess(scope, step.proc, where('proc'), step.op);
-        this.address(scope, step.addr, step.proc, true);
-        this.define(scope, step.as, 'pin', where('as'), step.proc);
-        return step.proc;
-      case 'unpin': {
-        const pin = this.use(scope, step.pin, 'pin', where('pin'));
-        const released = scope.releasedPins.get(step.pin);
-        if (pin && released)
-          this.error(where('pin'), `pin '${step.pin}' was already released at ${at(released)}`);
-        else if (pin) scope.releasedPins.set(step.pin, step.pos);
-        return pin?.proc;
-      }
-      case 'pin_io': {
-        const pin = this.use(scope, step.pin, 'pin', where('pin'));
-        const released = scope.releasedPins.get(step.pin);
-        if (pin && released) this.error(where('pin'), `pin '${step.pin}' was released at ${at(released)}`);
-        return pin?.proc;
-      }
-      case 'repeat':
-        this.steps(step.steps, scope);
-        return undefined;
-      case 'parallel': {
-        const threads = step.threads.map((thread) => {
+      },
+      released: (pin) => scope.releasedPins.get(pin),
+      release: (pin) => {
+        scope.releasedPins.set(pin, step.pos);
+      },
+      error: (field, message) => this.error(where(field), message),
+      steps: (steps) => this.steps(steps, scope),
+      threads: (threads) => {
+        const seen = threads.map((thread) => {
           const own = scope.clone();
           this.steps(thread, own);
           return own;
         });
-        for (const thread of threads) scope.absorb(thread);
-        return undefined;
-      }
-    }
+        for (const thread of seen) scope.absorb(thread);
+      },
+    };
   }
 
   private expectations(list: Expectation[], scope: Scope, home: string | undefined): void {
@@ -355,7 +315,7 @@ class NameChecker {
           for (const addr of e.addrs) this.address(scope, addr, home, false);
           break;
         case 'reads':
-          this.address(scope, e.at, home, false);
+          this.address(scope, e.at, home, false, e.equals.length);
           break;
         case 'counters':
           for (const check of e.checks) {

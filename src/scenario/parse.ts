@@ -32,7 +32,7 @@ import {
   text,
 } from './nodes.js';
 import { loadSource, type ScenarioError } from './source.js';
-import { readSteps } from './steps.js';
+import { readSteps } from './steps/list.js';
 
 export { formatError, type ScenarioError } from './source.js';
 

@@ -13,10 +13,9 @@ import {
   KERNEL_NAMES,
   PROTS,
   SIGNALS,
-  STEP_OPS,
 } from './ast.js';
 import { counterNamePattern } from './counters.js';
-import { STEP_SCHEMAS } from './step-schemas.js';
+import { STEP_OPS, STEPS } from './steps/index.js';
 
 /** A JSON Schema (draft-07) node. */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -254,7 +253,7 @@ export function scenarioSchema(): JsonSchema {
     additionalProperties: false,
     definitions: {
       ...SHARED,
-      ...Object.fromEntries(STEP_OPS.map((op) => [`${op}Step`, wrapper(op, STEP_SCHEMAS[op], true)])),
+      ...Object.fromEntries(STEP_OPS.map((op) => [`${op}Step`, wrapper(op, STEPS[op].schema, true)])),
       step: {
         description: 'A step: a map with exactly one operation key, and optionally `expect` beside it.',
         oneOf: STEP_OPS.map((op) => ref(`${op}Step`)),

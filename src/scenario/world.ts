@@ -5,14 +5,14 @@
  */
 
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
-import type { Errno, Task } from '../mm/kernel.js';
+import type { Task } from '../mm/kernel.js';
 import { Ksm, type KsmConfig } from '../mm/ksm/index.js';
 import { MmSystem } from '../mm/system.js';
 import { InvariantChecker } from '../notifier/invariants.js';
 import type { SecondaryMmuView } from '../notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../notifier/validator.js';
 import { Violations } from '../notifier/violations.js';
-import { CountedSecondary } from '../secondary/common.js';
+import { CountedSecondary, isSetupError, type SetupError } from '../secondary/common.js';
 import { HmmMirror } from '../secondary/hmm/index.js';
 import { IommuSva } from '../secondary/iommu/index.js';
 import { KvmGuest } from '../secondary/kvm/index.js';
@@ -122,9 +122,9 @@ export class World {
     proc: string,
     memslots: { gfn: number; addr: number; size: number }[],
     vcpus = 1,
-  ): KvmGuest {
-    const g = new KvmGuest(this.kernel, name, this.task(proc), memslots, { vcpus });
-    this.guests.set(name, g);
+  ): KvmGuest | SetupError {
+    const g = KvmGuest.create(this.kernel, name, this.task(proc), memslots, { vcpus });
+    if (!isSetupError(g)) this.guests.set(name, g);
     return g;
   }
 
@@ -135,9 +135,9 @@ export class World {
   }
 
   /** An IOMMU SVA binding; EOPNOTSUPP on kernels without ->invalidate_range (IommuSva.bind decides). */
-  addIommu(name: string, proc: string): IommuSva | Errno {
+  addIommu(name: string, proc: string): IommuSva | SetupError {
     const d = IommuSva.bind(this.kernel, name, this.task(proc));
-    if (typeof d !== 'string') this.iommus.set(name, d);
+    if (!isSetupError(d)) this.iommus.set(name, d);
     return d;
   }
 

@@ -8,7 +8,7 @@ import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import type { StoreSource } from '../mm/access.js';
-import type { Kernel } from '../mm/kernel.js';
+import type { Errno, Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import type { SecondaryTranslation } from '../notifier/secondary-view.js';
 import type { CounterGroup, Counters } from '../sim/counters.js';
@@ -25,6 +25,30 @@ export type SecondaryAccessError = 'EFAULT' | 'ENOMEM' | 'EIO' | 'EOPNOTSUPP';
 export type SecondaryAccessOutcome =
   | { ok: true; data?: Uint8Array }
   | { ok: false; error: SecondaryAccessError };
+
+/**
+ * Setting a secondary MMU up failed the way the kernel's ioctl or bind call fails: an errno (and what
+ * was wrong), returned as a value. Every secondary's setup (KvmGuest.create, IommuSva.bind) and World's
+ * add* answer with this; nothing throws for a request the kernel would refuse.
+ */
+export interface SetupError {
+  readonly errno: Errno;
+  readonly detail: string;
+}
+
+export function setupError(errno: Errno, detail: string): SetupError {
+  return { errno, detail };
+}
+
+export function isSetupError(x: unknown): x is SetupError {
+  return typeof x === 'object' && x !== null && 'errno' in x && 'detail' in x && !('name' in x);
+}
+
+/** The secondary itself, for callers whose setup request is known to be valid (experiments, tests). */
+export function expectSetup<T>(x: T | SetupError): T {
+  if (isSetupError(x)) throw new ModelBug(`setup refused: ${x.errno}: ${x.detail}`);
+  return x;
+}
 
 /** A store that writes whole pages, each given by content id. */
 export function pageSource(content: (pageIndex: number) => ContentId): StoreSource {

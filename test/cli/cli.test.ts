@@ -261,7 +261,9 @@ describe('mmsim run --explore (bounded model checking)', () => {
       const j = JSON.parse(r.out);
       expect(j.complete).toBe(true);
       expect(j.schedules).toBeGreaterThanOrEqual(39);
-      expect(j.distinctTraces).toBe(j.schedules);
+      // schedules that differ only where nothing observable happens leave the same trace
+      expect(j.distinctTraces).toBeGreaterThan(1);
+      expect(j.distinctTraces).toBeLessThanOrEqual(j.schedules);
       expect(j.failing).toBe(0);
     }
   });

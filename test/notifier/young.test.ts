@@ -1,4 +1,5 @@
 /** The young helpers: the primary's accessed bit ORed with every secondary MMU's (page_referenced). */
+
 import { describe, expect, it } from 'vitest';
 import {
   mmuNotifierTestYoung,
@@ -6,6 +7,7 @@ import {
   ptepClearYoungNotify,
 } from '../../src/mm/notify.js';
 import { World } from '../../src/scenario/world.js';
+import { expectSetup } from '../../src/secondary/common.js';
 import { runToCompletion } from '../../src/sim/exec.js';
 
 describe('ptep_clear_flush_young_notify / ptep_clear_young_notify', () => {
@@ -13,7 +15,7 @@ describe('ptep_clear_flush_young_notify / ptep_clear_young_notify', () => {
     const w = new World({ kernel: 'v5.0', ramBytes: 4 * 1024 * 1024 });
     w.sys.spawn('qemu');
     const addr = w.sys.mmap('qemu', 4096, 'rw') as number;
-    const vm = w.addVm('vm1', 'qemu', [{ gfn: 0, addr, size: 4096 }]);
+    const vm = expectSetup(w.addVm('vm1', 'qemu', [{ gfn: 0, addr, size: 4096 }]));
     vm.write(0, 'x');
     const k = w.kernel;
     const mm = w.task('qemu').mm;

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { EXPECTATION_KINDS, STEP_OPS } from '../../src/scenario/ast.js';
+import { EXPECTATION_KINDS } from '../../src/scenario/ast.js';
 import { parseScenario, TOP_LEVEL_KEYS } from '../../src/scenario/parse.js';
 import { scenarioSchema } from '../../src/scenario/schema.js';
-import { STEP_FIELDS } from '../../src/scenario/steps.js';
+import { STEP_FIELDS, STEP_OPS } from '../../src/scenario/steps/index.js';
 import { examples } from './helpers.js';
 
 const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../schema/scenario.schema.json');
@@ -53,7 +53,7 @@ describe('the JSON schema', () => {
     ],
     [
       'writes',
-      `${header}  - write: { proc: p, addr: buf+0x10, data: hi }\n  - write: { proc: p, addr: 0x1000, bytes: [0, 255] }\n  - write: { proc: p, addr: buf, fill: 7, size: 16 }\n  - write: { proc: p, addr: buf-1p, pattern: { seed: 3, pages: 2 } }\n`,
+      `${header}  - write: { proc: p, addr: buf+0x10, data: hi }\n  - write: { proc: p, addr: 0x1000, bytes: [0, 255] }\n  - write: { proc: p, addr: buf, fill: 7, size: 16 }\n  - write: { proc: p, addr: buf+1p, pattern: { seed: 3, pages: 2 } }\n`,
     ],
     [
       'reads',

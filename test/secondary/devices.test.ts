@@ -4,6 +4,7 @@ import type { Task } from '../../src/mm/kernel.js';
 import { Ksm } from '../../src/mm/ksm/index.js';
 import { MMU_NOTIFY_CLEAR, type NotifierRange } from '../../src/mm/notifier-port.js';
 import type { SecondaryAccessOutcome } from '../../src/secondary/common.js';
+import { expectSetup } from '../../src/secondary/common.js';
 import { HmmMirror } from '../../src/secondary/hmm/index.js';
 import { IommuSva } from '../../src/secondary/iommu/index.js';
 import { lock, runToCompletion, unlock } from '../../src/sim/exec.js';
@@ -213,7 +214,7 @@ describe('IOMMU SVA', () => {
     const h = new Harness(kernel);
     const app = h.spawn('app');
     const buf = h.step('mmap app 1p rw', () => h.sys.mmap('app', PAGE, 'rw')) as number;
-    const sva = h.step('iommu nic', () => h.add(IommuSva.bind(h.k, 'nic', app) as IommuSva));
+    const sva = h.step('iommu nic', () => h.add(expectSetup(IommuSva.bind(h.k, 'nic', app))));
     h.step('write app buf "a"', () => h.sys.write('app', buf, 'a'));
     h.step('fork app child', () => h.sys.fork('app', 'child'));
     h.step('exit child', () => h.sys.exit('child'));
@@ -246,7 +247,7 @@ describe('IOMMU SVA', () => {
     const h = new Harness('v3.2');
     const app = h.spawn('app');
     const buf = h.sys.mmap('app', PAGE, 'rw') as number;
-    expect(IommuSva.bind(h.k, 'nic', app)).toBe('EOPNOTSUPP');
+    expect(IommuSva.bind(h.k, 'nic', app)).toMatchObject({ errno: 'EOPNOTSUPP' });
     const sva = new IommuSva(h.k, 'nic2', app);
     expect(sva.bindError).toBe('EOPNOTSUPP');
     expect(sva.read(buf)).toEqual({ ok: false, error: 'EOPNOTSUPP' });

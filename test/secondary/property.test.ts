@@ -3,10 +3,12 @@
  * every step invariants 1-5 hold. A failure shrinks to a short list of operations — the replayable
  * trace — and the harness's report names the invariant, the step, the agents and the addresses.
  */
+
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import type { KernelName } from '../../src/kernel/profiles.js';
 import { Ksm } from '../../src/mm/ksm/index.js';
+import { isSetupError } from '../../src/secondary/common.js';
 import { HmmMirror } from '../../src/secondary/hmm/index.js';
 import { IommuSva } from '../../src/secondary/iommu/index.js';
 import { KvmGuest } from '../../src/secondary/kvm/index.js';
@@ -103,7 +105,7 @@ function run(kernel: KernelName, ops: Op[]): void {
   );
   const dev = h.step('device gpu on a', () => h.add(new HmmMirror(h.k, 'gpu', tasks[0])));
   const sva = h.step('iommu nic on b', () => IommuSva.bind(h.k, 'nic', tasks[1]));
-  if (typeof sva !== 'string') h.add(sva);
+  if (!isSetupError(sva)) h.add(sva);
   const children: string[] = [];
   let forks = 0;
   const addr = (p: Proc, pg: number): number => base[PROCS.indexOf(p)] + pg * PAGE;
@@ -125,7 +127,7 @@ function run(kernel: KernelName, ops: Op[]): void {
           else dev.read(addr('a', o.page), 16);
           return;
         case 'dma':
-          if (typeof sva === 'string') return;
+          if (isSetupError(sva)) return;
           if (o.write) sva.write(addr('b', o.page), fill(h, o.byte));
           else sva.read(addr('b', o.page), 16);
           return;

@@ -43,6 +43,8 @@ import {
   logSecondary,
   type SecondaryAccessError,
   type SecondaryAccessOutcome,
+  type SetupError,
+  setupError,
   toSource,
 } from '../common.js';
 import { IOMMU_COUNTERS } from './counters.js';
@@ -101,9 +103,9 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
   }
 
   /** iommu_sva_bind_device: the binding, or the errno that kept it from existing. */
-  static override bind(kernel: Kernel, name: string, task: Task): IommuSva | Errno {
+  static override bind(kernel: Kernel, name: string, task: Task): IommuSva | SetupError {
     const sva = new IommuSva(kernel, name, task);
-    return sva.bindError ?? sva;
+    return sva.bindError === null ? sva : setupError(sva.bindError, 'no ->invalidate_range on this kernel');
   }
 
   /** The IOTLB entry for the page holding `address`. */

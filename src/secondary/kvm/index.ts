@@ -37,25 +37,18 @@ import {
   accessRequest,
   CountedSecondary,
   hex,
+  isSetupError,
   logSecondary,
   type SecondaryAccessError,
   type SecondaryAccessOutcome,
+  type SetupError,
+  setupError,
   toSource,
 } from '../common.js';
 import { KVM_COUNTERS } from './counters.js';
 import { GuestTlb, Memslot, SPTE_ACCESSED, SPTE_WRITABLE } from './memslot.js';
 
 export { GuestTlb, Memslot } from './memslot.js';
-
-/** KVM_CREATE_VM / KVM_SET_USER_MEMORY_REGION refused the request: an errno, not a crash. */
-export class KvmSetupError extends Error {
-  constructor(
-    readonly errno: 'EINVAL' | 'EEXIST',
-    detail: string,
-  ) {
-    super(`${errno}: ${detail}`);
-  }
-}
 
 /** A memslot as KVM_SET_USER_MEMORY_REGION gives it: guest frame number, host address, size in bytes. */
 export interface MemslotSpec {
@@ -139,10 +132,12 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     this.name = `kvm:${guestName}`;
     this.mm = task.mm;
     this.faultInjection = opts.faultInjection;
-    this.slots = makeSlots(memslots);
+    const slots = makeSlots(memslots);
     const n = opts.vcpus ?? 1;
-    if (!Number.isInteger(n) || n < 1)
-      throw new KvmSetupError('EINVAL', `a guest needs at least one vCPU, not ${n}`);
+    const refused = isSetupError(slots) ? slots : checkVcpus(n);
+    if (refused !== null)
+      throw new ModelBug(`KvmGuest: ${refused.errno}: ${refused.detail} (use KvmGuest.create)`);
+    this.slots = slots as Memslot[];
     this.vcpus = Array.from({ length: n }, (_, i) => kernel.newAgent(`${guestName}.vcpu${i}`));
     this.tlbs = this.vcpus.map(() => new GuestTlb());
     this.mmuLock = new Lock(`${this.counters}.mmu_lock`);
@@ -161,6 +156,21 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     if (kernel.recording) {
       logSecondary(kernel, task.agent, 'kvm_create_vm', this.mm, undefined, undefined, this.describeSlots());
     }
+  }
+  /**
+   * KVM_CREATE_VM + KVM_SET_USER_MEMORY_REGION + KVM_CREATE_VCPU: the guest, or the errno KVM answers
+   * (EINVAL for an unaligned memslot or no vCPU, EEXIST for overlapping gfn ranges).
+   */
+  static create(
+    kernel: Kernel,
+    name: string,
+    task: Task,
+    memslots: MemslotSpec[],
+    opts: KvmGuestOptions = {},
+  ): KvmGuest | SetupError {
+    const slots = makeSlots(memslots);
+    if (isSetupError(slots)) return slots;
+    return checkVcpus(opts.vcpus ?? 1) ?? new KvmGuest(kernel, name, task, memslots, opts);
   }
 
   // ---- counters ----
@@ -702,19 +712,26 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   }
 }
 
+function checkVcpus(n: number): SetupError | null {
+  return Number.isInteger(n) && n >= 1
+    ? null
+    : setupError('EINVAL', `a guest needs at least one vCPU, not ${n}`);
+}
+
 /** The memslots, checked as KVM_SET_USER_MEMORY_REGION would (page aligned, no overlapping gfns), by gfn. */
-function makeSlots(specs: MemslotSpec[]): Memslot[] {
-  const slots = specs.map((m) => {
-    if (!Number.isInteger(m.gfn) || m.gfn < 0) throw new KvmSetupError('EINVAL', `memslot gfn ${m.gfn}`);
+function makeSlots(specs: MemslotSpec[]): Memslot[] | SetupError {
+  const slots: Memslot[] = [];
+  for (const m of specs) {
+    if (!Number.isInteger(m.gfn) || m.gfn < 0) return setupError('EINVAL', `memslot gfn ${m.gfn}`);
     if (m.addr % PAGE_SIZE !== 0 || m.size % PAGE_SIZE !== 0 || m.size <= 0) {
-      throw new KvmSetupError('EINVAL', `memslot at ${hex(m.addr)} of ${m.size} bytes is not page aligned`);
+      return setupError('EINVAL', `memslot at ${hex(m.addr)} of ${m.size} bytes is not page aligned`);
     }
-    return new Memslot(m.gfn, m.addr, m.size / PAGE_SIZE);
-  });
+    slots.push(new Memslot(m.gfn, m.addr, m.size / PAGE_SIZE));
+  }
   slots.sort((a, b) => a.baseGfn - b.baseGfn);
   for (let i = 1; i < slots.length; i++) {
     if (slots[i].baseGfn < slots[i - 1].endGfn) {
-      throw new KvmSetupError('EEXIST', `memslots overlap at gfn ${hex(slots[i].baseGfn)}`);
+      return setupError('EEXIST', `memslots overlap at gfn ${hex(slots[i].baseGfn)}`);
     }
   }
   return slots;

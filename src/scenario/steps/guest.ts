@@ -1,0 +1,173 @@
+/** `guest: {vm, op, gfn|gpa, [pages], [payload]}`: vCPU accesses through KVM's secondary MMU. */
+import { PAGE_SIZE } from '../../hw/page.js';
+import type { StoreSource } from '../../mm/access.js';
+import { ACCESS_KINDS, type AccessKind, type NoPayload, type Payload, type StepBase } from '../ast.js';
+import { byteCount, type Fields, integer, name, oneOf, pageCount } from '../nodes.js';
+import type { World } from '../world.js';
+import { PAYLOAD_KEYS, payloadSize, readPayload } from './payload.js';
+import type { StepSpec } from './spec.js';
+
+/**
+ * `pages` consecutive guest pages from `gpa` (gfn * 4096 when given as gfn), one access each.
+ * A write stores the payload into each page (page i of a pattern into page i); `size` is the bytes
+ * written per page. A write without a payload is allowed: the runner chooses what to store.
+ */
+export type GuestStep = StepBase & {
+  op: 'guest';
+  vm: string;
+  access: AccessKind;
+  gfn: number;
+  gpa: number;
+  pages: number;
+  size?: number;
+} & (Payload | NoPayload);
+declare module '../ast.js' {
+  interface StepKinds {
+    guest: GuestStep;
+  }
+}
+
+/** gfn or gpa (exactly one); both returned, gpa = gfn * 4096. */
+function readGuestPlace(f: Fields): { gfn: number; gpa: number } | undefined {
+  const given = f.present(['gfn', 'gpa']);
+  if (given.length === 0) return f.errorAt(undefined, "guest needs 'gfn' or 'gpa'");
+  if (given.length === 2) return f.errorAt('gpa', "guest takes 'gfn' or 'gpa', not both");
+  if (given[0] === 'gfn') {
+    const gfn = f.optional('gfn', integer(0));
+    return gfn === undefined ? undefined : { gfn, gpa: gfn * PAGE_SIZE };
+  }
+  const gpa = f.optional('gpa', byteCount('a guest physical address (0x1000, 16KiB, 4p)'));
+  return gpa === undefined ? undefined : { gfn: Math.floor(gpa / PAGE_SIZE), gpa };
+}
+
+/** Page `i` of a guest write: the payload's page, or a byte chosen from the run's seed. */
+function guestSource(world: World, step: GuestStep, i: number): StoreSource {
+  const c = world.kernel.contents;
+  if (step.pattern !== undefined) {
+    const id = c.pattern(step.pattern.seed, i);
+    return { pages: () => id };
+  }
+  if (step.fill !== undefined) return { pages: () => c.fill(step.fill) };
+  if (step.bytes !== undefined) return { bytes: Uint8Array.from(step.bytes) };
+  if (step.data !== undefined) return { bytes: new TextEncoder().encode(step.data) };
+  const byte = 1 + world.rng.below(255);
+  return { pages: () => c.fill(byte) };
+}
+
+const ONE_PAGE_SIZE = {
+  oneOf: [
+    { type: 'integer', minimum: 1, maximum: 4096 },
+    {
+      type: 'string',
+      pattern: '^\\s*(0[xX][0-9a-fA-F]+|[0-9]+(\\.[0-9]+)?)\\s*(B|KiB|MiB|GiB|TiB|p|page|pages)?\\s*$',
+    },
+  ],
+};
+
+export const guest: StepSpec<GuestStep> = {
+  fields: ['vm', 'op', 'gfn', 'gpa', 'pages', ...PAYLOAD_KEYS, 'size'],
+  schema: {
+    type: 'object',
+    properties: {
+      vm: { $ref: '#/definitions/name' },
+      op: { $ref: '#/definitions/access' },
+      gfn: { type: 'integer', minimum: 0 },
+      gpa: { $ref: '#/definitions/guestAddress' },
+      pages: { $ref: '#/definitions/pageCount' },
+      data: { type: 'string', minLength: 1, maxLength: 4096 },
+      bytes: { type: 'array', minItems: 1, maxItems: 4096, items: { $ref: '#/definitions/byte' } },
+      fill: { $ref: '#/definitions/byte' },
+      pattern: { $ref: '#/definitions/pattern' },
+      size: ONE_PAGE_SIZE,
+    },
+    required: ['vm', 'op'],
+    additionalProperties: false,
+    oneOf: [{ required: ['gfn'] }, { required: ['gpa'] }],
+    allOf: [
+      {
+        not: {
+          anyOf: [
+            { required: ['data', 'bytes'] },
+            { required: ['data', 'fill'] },
+            { required: ['data', 'pattern'] },
+            { required: ['bytes', 'fill'] },
+            { required: ['bytes', 'pattern'] },
+            { required: ['fill', 'pattern'] },
+          ],
+        },
+      },
+      {
+        if: { properties: { op: { const: 'read' } } },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then
+        then: {
+          not: {
+            anyOf: [
+              { required: ['data'] },
+              { required: ['bytes'] },
+              { required: ['fill'] },
+              { required: ['pattern'] },
+            ],
+          },
+        },
+      },
+    ],
+    dependencies: { size: ['fill'] },
+    description: 'vCPU accesses through the secondary MMU: `pages` consecutive pages, one access each.',
+  },
+  read: (f) => {
+    const vmName = f.required('vm', name);
+    const access = f.required('op', oneOf(ACCESS_KINDS));
+    const place = readGuestPlace(f);
+    const pages = f.optional('pages', pageCount(1));
+    const payload = readPayload(f, false);
+    const bytes = payloadSize(f, payload);
+    if (vmName === undefined || access === undefined || place === undefined || !payload.ok) return undefined;
+    if (f.has('pages') && pages === undefined) return undefined;
+    const count = pages ?? 1;
+    const p = payload.payload;
+    const base = { op: 'guest' as const, vm: vmName, access, ...place, pages: count };
+    if (p === undefined) return f.has('size') ? undefined : base;
+    if (access === 'read') {
+      return f.errorAt(f.present(PAYLOAD_KEYS)[0], 'guest: a read takes no data; use op: write');
+    }
+    if (p.pattern) {
+      if (p.pattern.pages !== undefined && p.pattern.pages !== count) {
+        return f.errorAt(
+          'pattern',
+          `guest.pattern.pages (${p.pattern.pages}) differs from guest.pages (${count})`,
+        );
+      }
+      // Page i of the pattern goes to page i of the access: a whole page each.
+      return { ...base, size: PAGE_SIZE, pattern: { seed: p.pattern.seed, pages: count } };
+    }
+    if (bytes === undefined) return undefined;
+    if (bytes > PAGE_SIZE) {
+      const key = f.present(['size', 'data', 'bytes'])[0];
+      return f.errorAt(
+        key,
+        `guest writes at most one page (${PAGE_SIZE} bytes) into each page, not ${bytes}`,
+      );
+    }
+    return { ...base, size: bytes, ...p };
+  },
+  names: (step, n) => n.use(step.vm, 'vm', 'vm')?.proc,
+  *run(step, r, thread) {
+    const g = r.world.guests.get(step.vm);
+    if (g === undefined) {
+      r.outcome(step, 'ENODEV', `no VM ${step.vm} (its creation failed)`);
+      return;
+    }
+    const write = step.access === 'write';
+    for (let i = 0; i < step.pages; i++) {
+      const res = yield* g.guestAccess(
+        thread % Math.max(1, g.vcpus.length),
+        step.gfn + i,
+        write,
+        write ? guestSource(r.world, step, i) : undefined,
+        false,
+        write ? undefined : (step.size ?? PAGE_SIZE),
+      );
+      if (!res.ok) r.outcome(step, res.error, `gfn ${step.gfn + i}`);
+    }
+  },
+};

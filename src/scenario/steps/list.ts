@@ -1,0 +1,140 @@
+/**
+ * Reading `steps:`: each step is a map with exactly one operation key (plus, beside it, an optional
+ * `expect:` list checked after the step). What each operation's map holds is its step module's business
+ * (steps/*.ts, listed in steps/index.ts).
+ */
+import { isMap, isScalar } from 'yaml';
+import type { NameKind, SourcePos, Step, StepOp } from '../ast.js';
+import { readExpectations } from '../expectations.js';
+import { asList, asMap, Fields, type ReadContext, type Slot } from '../nodes.js';
+import { didYouMean } from '../units.js';
+import { STEP_OPS, stepSpec } from './index.js';
+import type { StepBody } from './spec.js';
+
+/** repeat/parallel may nest; a bound keeps a pathological file from exhausting the stack. */
+const MAX_NESTING = 32;
+
+interface Reading {
+  cx: ReadContext;
+  depth: number;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Step lists
+
+const STEP_KEYS: readonly string[] = [...STEP_OPS, 'expect'];
+const ALL_FIELDS = new Set(STEP_OPS.flatMap((op) => stepSpec(op).fields));
+
+function unknownStepKey(key: string): string {
+  if (ALL_FIELDS.has(key)) {
+    return `'${key}' is not an operation; fields go inside the operation's map, e.g. '- spawn: {proc: a}'`;
+  }
+  return `unknown operation '${key}'${didYouMean(key, STEP_OPS)}; a step is one of: ${STEP_OPS.join(', ')}`;
+}
+
+function unknownFieldOf(op: StepOp, key: string): string | undefined {
+  if (key !== 'expect') return undefined;
+  return `${op} has no field 'expect'; a step's own expectations go beside the operation key: '- ${op}: {...}' and 'expect: [...]' at the same indentation`;
+}
+
+/** The steps of a file or of repeat/parallel; steps that fail to read are left out (and reported). */
+export function readSteps(cx: ReadContext, slot: Slot): Step[] | undefined {
+  return readStepList({ cx, depth: 0 }, slot);
+}
+
+function readStepList(r: Reading, slot: Slot): Step[] | undefined {
+  const items = asList('a list of steps')(r.cx, slot);
+  if (!items) return undefined;
+  const steps: Step[] = [];
+  for (const item of items) {
+    const step = readStep(r, item);
+    if (step) steps.push(step);
+  }
+  return steps;
+}
+
+function readNonEmptySteps(r: Reading, slot: Slot): Step[] | undefined {
+  if (r.depth >= MAX_NESTING) {
+    r.cx.error(slot.pos, `repeat/parallel nested more than ${MAX_NESTING} deep`);
+    return undefined;
+  }
+  const steps = readStepList({ cx: r.cx, depth: r.depth + 1 }, slot);
+  const node = slot.node as { items?: unknown[] } | undefined;
+  if (steps && node?.items?.length === 0) return r.cx.empty(slot, 'one step');
+  return steps;
+}
+
+function readStep(r: Reading, slot: Slot): Step | undefined {
+  const { cx } = r;
+  const map = asMap(`a step: a map with one operation key (${STEP_OPS.join(', ')})`)(cx, slot);
+  if (!map) return undefined;
+  const f = Fields.ofMap(cx, map, 'step', STEP_KEYS, slot.pos, { unknownKey: unknownStepKey, wrapper: true });
+  const ops = f.present(STEP_OPS);
+  const unknown = f.keys().filter((k) => !STEP_KEYS.includes(k));
+  for (const key of unknown) noteBrokenStep(cx, undefined, f.slot(key)!);
+
+  if (ops.length === 0) {
+    if (unknown.length === 0) cx.error(slot.pos, `a step needs an operation, one of: ${STEP_OPS.join(', ')}`);
+    return undefined;
+  }
+  if (ops.length > 1) {
+    f.errorAt(
+      ops[1],
+      `a step has one operation, but this one has '${ops[0]}' and '${ops[1]}'; make them two steps`,
+    );
+    for (const op of ops) noteBrokenStep(cx, op, f.slot(op)!);
+    return undefined;
+  }
+  const op = ops[0];
+  const pos = f.keyPos(op)!;
+  const body = readOperation(r, op, f.slot(op)!, pos);
+  const expect = f.optional('expect', readExpectations);
+  if (!body.step) {
+    noteBrokenStep(cx, op, f.slot(op)!);
+    return undefined;
+  }
+  const step = { ...body.step, pos, ...(expect ? { expect } : {}) } as Step;
+  cx.setFieldPositions(step, body.positions);
+  return step;
+}
+
+function readOperation(
+  r: Reading,
+  op: StepOp,
+  slot: Slot,
+  pos: SourcePos,
+): { step?: StepBody; positions: Record<string, SourcePos> } {
+  const { cx } = r;
+  const s = stepSpec(op);
+  let f: Fields;
+  if (s.shorthand && isScalar(slot.node) && typeof slot.node.value === 'string') {
+    f = Fields.ofShorthand(cx, op, s.shorthand, slot);
+  } else {
+    const shorthand = s.shorthand ? `, or just the ${s.shorthand} name` : '';
+    const map = asMap(`the fields of ${op} (${s.fields.join(', ')})${shorthand}`)(cx, slot);
+    if (!map) return { positions: {} };
+    f = Fields.ofMap(cx, map, op, s.fields, pos, { unknownKey: (key) => unknownFieldOf(op, key) });
+  }
+  const reading = { cx, nestedSteps: (nested: Slot) => readNonEmptySteps(r, nested) };
+  return { step: s.read(f, reading), positions: f.positions() };
+}
+
+/** Remembers what a step that failed to read might have defined, from whatever of it is legible. */
+function noteBrokenStep(cx: ReadContext, op: StepOp | undefined, slot: Slot): void {
+  const defines: Readonly<Record<string, NameKind | 'any'>> = op
+    ? (stepSpec(op).defines ?? {})
+    : { proc: 'any', child: 'any', as: 'any', name: 'any' };
+  const node = slot.node;
+  if (isScalar(node) && typeof node.value === 'string' && (op === undefined || stepSpec(op).shorthand)) {
+    const kind = op ? defines[stepSpec(op).shorthand!] : 'any';
+    if (kind) cx.brokenDefinitions.push({ kind, name: node.value, pos: slot.pos });
+    return;
+  }
+  for (const [field, kind] of Object.entries(defines)) {
+    const value = isMap(node) ? node.get(field) : undefined;
+    const written = typeof value === 'string' ? value : undefined;
+    if (written !== undefined || (isMap(node) && node.has(field)) || op !== undefined) {
+      cx.brokenDefinitions.push({ kind, ...(written === undefined ? {} : { name: written }), pos: slot.pos });
+    }
+  }
+}
