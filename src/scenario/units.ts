@@ -23,37 +23,41 @@ export const MAPPING_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const NAME_EXPECTED = 'a name (letters, digits, _ and -, starting with a letter or _)';
 export const MAPPING_NAME_EXPECTED = 'a mapping name (letters, digits and _, starting with a letter or _)';
 
-const UNIT_BYTES: Readonly<Record<string, number>> = {
-  '': 1,
-  B: 1,
-  KiB: 1024,
-  MiB: 1024 ** 2,
-  GiB: 1024 ** 3,
-  TiB: 1024 ** 4,
-  p: PAGE_SIZE,
-  page: PAGE_SIZE,
-  pages: PAGE_SIZE,
-};
+/**
+ * Unit names are looked up in Maps, never on plain objects: a unit written as `constructor` or
+ * `toString` must be an unknown unit, not Object.prototype's function.
+ */
+const UNIT_BYTES: ReadonlyMap<string, number> = new Map([
+  ['', 1],
+  ['B', 1],
+  ['KiB', 1024],
+  ['MiB', 1024 ** 2],
+  ['GiB', 1024 ** 3],
+  ['TiB', 1024 ** 4],
+  ['p', PAGE_SIZE],
+  ['page', PAGE_SIZE],
+  ['pages', PAGE_SIZE],
+]);
 
 /** Decimal and SI spellings people type by habit, mapped to the binary unit they almost surely meant. */
-const UNIT_HINTS: Readonly<Record<string, string>> = {
-  K: 'KiB',
-  KB: 'KiB',
-  k: 'KiB',
-  kB: 'KiB',
-  M: 'MiB',
-  MB: 'MiB',
-  G: 'GiB',
-  GB: 'GiB',
-  T: 'TiB',
-  TB: 'TiB',
-};
+const UNIT_HINTS: ReadonlyMap<string, string> = new Map([
+  ['K', 'KiB'],
+  ['KB', 'KiB'],
+  ['k', 'KiB'],
+  ['kB', 'KiB'],
+  ['M', 'MiB'],
+  ['MB', 'MiB'],
+  ['G', 'GiB'],
+  ['GB', 'GiB'],
+  ['T', 'TiB'],
+  ['TB', 'TiB'],
+]);
 
 const NUMBER_WITH_UNIT = /^(0[xX][0-9a-fA-F]+|\d+(?:\.\d+)?)\s*([A-Za-z]*)$/;
 
 function unitProblem(unit: string): string {
   const meant =
-    UNIT_HINTS[unit] ?? Object.keys(UNIT_BYTES).find((u) => u.toLowerCase() === unit.toLowerCase());
+    UNIT_HINTS.get(unit) ?? [...UNIT_BYTES.keys()].find((u) => u.toLowerCase() === unit.toLowerCase());
   if (meant) return `unknown unit '${unit}': did you mean '${meant}'? Units are binary and case-sensitive`;
   return `unknown unit '${unit}': use B, KiB, MiB, GiB, TiB, or p / pages`;
 }
@@ -84,7 +88,7 @@ export function parseSize(text: string): Parsed<number> {
     return { ok: false, expected: SIZE_EXPECTED, problem };
   }
   const [, numberText, unit] = match;
-  const unitBytes = UNIT_BYTES[unit];
+  const unitBytes = UNIT_BYTES.get(unit);
   if (unitBytes === undefined) return { ok: false, expected: SIZE_EXPECTED, problem: unitProblem(unit) };
   return scaledBytes(numberText, unitBytes);
 }
