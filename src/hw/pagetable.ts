@@ -4,22 +4,23 @@
  */
 
 import { PTRS_PER_PTE } from './page.js';
+import { PTE_PFN_SCALE } from './pte.js';
 
 const PTRS_PER_PUD_SPAN = 2 ** 27; // vpns covered by one PGD entry
 
 export class PtePage {
   /**
-   * A pte is split over two arrays (5 bytes, not 8): the pfn and the 8 flag bits (see pte.ts). Both are
+   * A pte is split over two arrays (6 bytes, not 8): the pfn and the 9 flag bits (see pte.ts). Both are
    * views of one buffer, so a PTE page costs one backing store.
    */
   readonly pfn: Uint32Array;
-  readonly bits: Uint8Array;
+  readonly bits: Uint16Array;
   /** Present entries in this page, so empty pages can be freed. */
   used = 0;
   constructor(readonly baseVpn: number) {
-    const buf = new ArrayBuffer(PTRS_PER_PTE * 5);
+    const buf = new ArrayBuffer(PTRS_PER_PTE * 6);
     this.pfn = new Uint32Array(buf, 0, PTRS_PER_PTE);
-    this.bits = new Uint8Array(buf, PTRS_PER_PTE * 4, PTRS_PER_PTE);
+    this.bits = new Uint16Array(buf, PTRS_PER_PTE * 4, PTRS_PER_PTE);
   }
 }
 
@@ -74,7 +75,7 @@ export class PageTable {
     const page = this.lookupPage(vpn);
     if (page === undefined) return 0;
     const i = vpn & 511;
-    return page.pfn[i] * 256 + page.bits[i];
+    return page.pfn[i] * PTE_PFN_SCALE + page.bits[i];
   }
 
   /** Store a pte value (set_pte_at's store); keeps the page's present count. */
@@ -85,8 +86,8 @@ export class PageTable {
     const was = page.bits[i] !== 0 || page.pfn[i] !== 0;
     if (!was && pte !== 0) page.used++;
     else if (was && pte === 0) page.used--;
-    page.pfn[i] = Math.floor(pte / 256);
-    page.bits[i] = pte & 255;
+    page.pfn[i] = Math.floor(pte / PTE_PFN_SCALE);
+    page.bits[i] = pte % PTE_PFN_SCALE;
   }
 
   /** Free empty PTE pages in [startVpn, endVpn) (free_pgtables). */
@@ -120,7 +121,7 @@ export class PageTable {
       const from = Math.max(startVpn, base);
       const to = Math.min(endVpn, base + PTRS_PER_PTE);
       for (let vpn = from; vpn < to; vpn++) {
-        const pte = page.pfn[vpn - base] * 256 + page.bits[vpn - base];
+        const pte = page.pfn[vpn - base] * PTE_PFN_SCALE + page.bits[vpn - base];
         if (pte !== 0) visit(vpn, pte);
       }
       base += PTRS_PER_PTE;

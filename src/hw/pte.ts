@@ -1,7 +1,10 @@
 /**
- * A pte in mmsim is one JS number: pfn * 256 + bits (exact for every pfn below 2^45). The 8 bits are
- * the x86-64 ones the model needs; `toX86` exports the real 64-bit layout.
+ * A pte in mmsim is one JS number: pfn * PTE_PFN_SCALE + bits (exact for every pfn below 2^44). The 9
+ * bits are the x86-64 ones the model needs; `toX86` exports the real 64-bit layout.
  */
+
+/** The pfn's place in a pte number: 9 flag bits below it. */
+export const PTE_PFN_SCALE = 512;
 
 export const PTE_PRESENT = 1;
 export const PTE_RW = 2;
@@ -12,22 +15,38 @@ export const PTE_SOFT_DIRTY = 32;
 export const PTE_NX = 64;
 /** pte_special: no struct page behind it (the zero page). */
 export const PTE_SPECIAL = 128;
+/**
+ * _PAGE_PROTNONE (arch/x86/include/asm/pgtable_types.h, bit 8 = _PAGE_BIT_GLOBAL): a PROT_NONE pte
+ * keeps its page mapped with the hardware present bit clear — pte_present() is true, the CPU faults.
+ */
+export const PTE_PROTNONE = 256;
 
 export const PTE_NONE = 0;
 
 export function mkPte(pfn: number, bits: number): number {
-  return pfn * 256 + (bits & 255);
+  return pfn * PTE_PFN_SCALE + (bits & (PTE_PFN_SCALE - 1));
 }
 
 export function ptePfn(pte: number): number {
-  return Math.floor(pte / 256);
+  return Math.floor(pte / PTE_PFN_SCALE);
 }
 
 export function pteBits(pte: number): number {
-  return pte & 255;
+  return pte & (PTE_PFN_SCALE - 1);
 }
 
+/** pte_present (x86): the page is mapped — the hardware present bit or PROT_NONE (_PAGE_PROTNONE). */
 export function ptePresent(pte: number): boolean {
+  return (pte & (PTE_PRESENT | PTE_PROTNONE)) !== 0;
+}
+
+/** pte_protnone: mapped but inaccessible (PROT_NONE): every CPU or device access faults. */
+export function pteProtnone(pte: number): boolean {
+  return (pte & (PTE_PRESENT | PTE_PROTNONE)) === PTE_PROTNONE;
+}
+
+/** The hardware present bit: an MMU (the CPU's, or a device's walking the same table) may use the pte. */
+export function pteAccessible(pte: number): boolean {
   return (pte & PTE_PRESENT) !== 0;
 }
 
@@ -67,7 +86,10 @@ export function pteMkold(pte: number): number {
   return pte & PTE_ACCESSED ? pte - PTE_ACCESSED : pte;
 }
 
-/** The real x86-64 pte value: P(0) RW(1) US(2) A(5) D(6) SPECIAL(9) SOFT_DIRTY(11) pfn(12..51) NX(63). */
+/**
+ * The real x86-64 pte value: P(0) RW(1) US(2) A(5) D(6) PROTNONE(8) SPECIAL(9) SOFT_DIRTY(11)
+ * pfn(12..51) NX(63).
+ */
 export function toX86(pte: number): bigint {
   if (pte === PTE_NONE) return 0n;
   const b = pteBits(pte);
@@ -77,6 +99,7 @@ export function toX86(pte: number): bigint {
   if (b & PTE_USER) v |= 4n;
   if (b & PTE_ACCESSED) v |= 1n << 5n;
   if (b & PTE_DIRTY) v |= 1n << 6n;
+  if (b & PTE_PROTNONE) v |= 1n << 8n;
   if (b & PTE_SPECIAL) v |= 1n << 9n;
   if (b & PTE_SOFT_DIRTY) v |= 1n << 11n;
   if (b & PTE_NX) v |= 1n << 63n;
@@ -89,6 +112,7 @@ export function formatPte(pte: number): string {
   const b = pteBits(pte);
   const bits: string[] = [];
   if (b & PTE_PRESENT) bits.push('P');
+  if (b & PTE_PROTNONE) bits.push('PROTNONE');
   bits.push(b & PTE_RW ? 'RW' : 'RO');
   if (b & PTE_USER) bits.push('U');
   if (b & PTE_ACCESSED) bits.push('A');

@@ -7,7 +7,7 @@
 import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
-import { PTE_DIRTY, pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
+import { PTE_DIRTY, pteAccessible, pteMkdirty, pteMkyoung, ptePfn, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, preempt, preemptPoint, unlockShared } from '../sim/exec.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGSEGV, type VmFaultResult } from './fault.js';
 import type { Kernel, Task } from './kernel.js';
@@ -84,7 +84,7 @@ export function translate(k: Kernel, agent: Agent, mm: Mm, address: number, writ
     return pteSpecial(cached) ? ZERO_PFN : ptePfn(cached);
   }
   const pte = mm.pt.get(vpn);
-  if (!ptePresent(pte) || (write && !pteWrite(pte))) return -1;
+  if (!pteAccessible(pte) || (write && !pteWrite(pte))) return -1; // none or PROT_NONE: a fault
   let walked = pteMkyoung(pte);
   if (write) walked = pteMkdirty(walked);
   if (walked !== pte) mm.pt.set(vpn, walked);

@@ -42,9 +42,8 @@ const P_SHARED = preemptPoint('do_shared_fault: page found, before the ptl');
 const P_CHANGE_PTE_SENT = preemptPoint('wp_page_copy: change_pte sent, old pte not yet cleared');
 
 /** A vma's prot for new ptes: vm_page_prot plus the accessed bit x86's protection_map carries. */
-function newPteBits(vma: Vma): number {
-  const prot = vma.pageProt();
-  return prot === 0 ? 0 : prot | PTE_ACCESSED;
+export function newPteBits(vma: Vma): number {
+  return vma.pageProt() | PTE_ACCESSED;
 }
 
 /** handle_mm_fault → handle_pte_fault (mm/memory.c v5.0). Caller holds mmap_sem for read. */

@@ -3,16 +3,7 @@
  * mm/madvise.c, v5.0). Each takes mmap_sem as the kernel does and is a path.
  */
 import { PAGE_SIZE } from '../hw/page.js';
-import {
-  mkPte,
-  PTE_ACCESSED,
-  PTE_DIRTY,
-  PTE_PRESENT,
-  PTE_SOFT_DIRTY,
-  PTE_SPECIAL,
-  pteBits,
-  ptePfn,
-} from '../hw/pte.js';
+import { mkPte, PTE_ACCESSED, PTE_DIRTY, PTE_SOFT_DIRTY, PTE_SPECIAL, pteBits, ptePfn } from '../hw/pte.js';
 import { type Agent, lock, lockShared, type Path, unlock, unlockShared } from '../sim/exec.js';
 import type { Errno, Kernel } from './kernel.js';
 import type { KsmHooks } from './ksm-port.js';
@@ -168,11 +159,13 @@ export function* doMunmap(k: Kernel, agent: Agent, mm: Mm, start: number, len: n
   }
 }
 
-/** change_pte_range's pte_modify: keep pfn, accessed, dirty, soft-dirty, special; take the new prot. */
+/**
+ * change_pte_range's pte_modify: keep pfn, accessed, dirty, soft-dirty, special; take the new prot
+ * (PROT_NONE's is _PAGE_PROTNONE: the page stays mapped, every access faults).
+ */
 function pteModify(pte: number, prot: number): number {
   const keep = pteBits(pte) & (PTE_ACCESSED | PTE_DIRTY | PTE_SOFT_DIRTY | PTE_SPECIAL);
-  const bits = prot === 0 ? keep & ~PTE_PRESENT : prot | keep;
-  return mkPte(ptePfn(pte), bits);
+  return mkPte(ptePfn(pte), prot | keep);
 }
 
 /**
@@ -223,7 +216,7 @@ export function* doMprotect(
       const prot2 = vma.pageProt();
       const changes: { vpn: number; pte: number }[] = [];
       mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
-        const next = pteModify(pte, prot2 === 0 ? 0 : prot2 | PTE_ACCESSED);
+        const next = pteModify(pte, prot2 | PTE_ACCESSED);
         if (next !== pte) changes.push({ vpn, pte: next });
       });
       for (const c of changes) k.writePte(agent, mm, c.vpn * PAGE_SIZE, c.pte, 'change_pte_range');

@@ -1,6 +1,6 @@
 /** struct vm_area_struct and its flags (include/linux/mm.h). Addresses are bytes, page aligned. */
 import { PAGE_SIZE } from '../hw/page.js';
-import { PTE_NX, PTE_PRESENT, PTE_RW, PTE_USER } from '../hw/pte.js';
+import { PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_RW, PTE_USER } from '../hw/pte.js';
 import type { AnonVma } from './anon-vma.js';
 import type { Mm } from './mm.js';
 import type { ShmemObject } from './shmem.js';
@@ -40,9 +40,12 @@ export class Vma {
     return addr >= this.start && addr < this.end;
   }
 
-  /** vm_page_prot: private writable mappings start read-only (write faults COW or mkwrite). */
+  /**
+   * vm_page_prot: private writable mappings start read-only (write faults COW or mkwrite); PROT_NONE is
+   * x86's PAGE_NONE, a pte that maps its page with the hardware present bit clear (_PAGE_PROTNONE).
+   */
   pageProt(): number {
-    if ((this.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return 0; // PROT_NONE: not present
+    if ((this.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return PTE_PROTNONE;
     let bits = PTE_PRESENT | PTE_USER;
     if ((this.flags & VM_EXEC) === 0) bits |= PTE_NX;
     if ((this.flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE)) bits |= PTE_RW;

@@ -14,7 +14,15 @@
 import { ZERO_CONTENT } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
-import { formatPte, ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
+import {
+  formatPte,
+  pteAccessible,
+  ptePfn,
+  ptePresent,
+  pteProtnone,
+  pteSpecial,
+  pteWrite,
+} from '../hw/pte.js';
 import type { AccessRecord, Kernel, KernelObserver, PteWriter } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import type { Agent } from '../sim/exec.js';
@@ -335,7 +343,8 @@ export class InvariantChecker implements KernelObserver {
 
 /** Why a cached translation (pfn, writable) disagrees with the primary pte, or null if it does not. */
 function translationProblem(pte: number, pfn: number, writable: boolean): string | null {
-  if (!ptePresent(pte)) return 'stale: the primary maps nothing there';
+  if (!pteAccessible(pte))
+    return pteProtnone(pte) ? 'stale: the primary pte is PROT_NONE' : 'stale: the primary maps nothing there';
   const ptePfnValue = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
   if (ptePfnValue !== pfn) return 'stale: another frame';
   if (writable && !pteWrite(pte)) return 'too permissive: writable where the primary is read-only';

@@ -244,6 +244,31 @@ describe('ksm_functional_tests.c test_unmerge: MADV_UNMERGEABLE restores private
   });
 });
 
+describe('ksm_functional_tests.c test_prot_none: PROT_NONE pages merge and unmerge', () => {
+  for (const kernel of KERNEL_NAMES) {
+    it(`${kernel}: ksmd finds the pte_protnone ptes, MADV_UNMERGEABLE gives private copies, the task still faults`, () => {
+      const pages = 8;
+      const h = ksmHarness(kernel);
+      const a = h.spawnWithMap('p', pages);
+      h.step(() => h.fill('p', a, pages, () => 0x11));
+      h.step(() => expect(h.sys.mprotect('p', a, pages * PAGE, 'none')).toBeNull());
+      ksmMergePages(h, 'p', a, pages);
+      const k = h.pfn('p', a);
+      expect(h.ksm.isKsmPage(k)).toBe(true);
+      for (let i = 0; i < pages; i++) expect(h.pfn('p', a + i * PAGE)).toBe(k);
+      expect(h.c('pages_shared')).toBe(1);
+      expect(h.c('pages_sharing')).toBe(pages - 1);
+      expect(h.sys.read('p', a, 1)).toEqual({ ok: false, error: 'SIGSEGV' });
+      h.step(() => expect(h.sys.madvise('p', a, pages * PAGE, 'unmergeable')).toBeNull());
+      expect(h.rangeMapsDuplicates('p', a, pages)).toBe(false);
+      for (let i = 0; i < pages; i++) expect(h.isKsm('p', a + i * PAGE)).toBe(false);
+      expect(h.sys.write('p', a, 'x')).toEqual({ ok: false, error: 'SIGSEGV' });
+      h.step(() => expect(h.sys.mprotect('p', a, pages * PAGE, 'rw')).toBeNull());
+      expect(h.firstBytes('p', a, pages)).toEqual(Array(pages).fill(0x11));
+    });
+  }
+});
+
 describe('ksm_tests.c check_ksm_zero_page_merge (-Z): zero pages and use_zero_pages', () => {
   it('use_zero_pages=1: empty pages merge with the zero page, not with each other', () => {
     const h = ksmHarness('v5.0', { useZeroPages: true });

@@ -8,9 +8,12 @@ import {
   PTE_DIRTY,
   PTE_NX,
   PTE_PRESENT,
+  PTE_PROTNONE,
   PTE_RW,
   PTE_USER,
+  pteAccessible,
   ptePresent,
+  pteProtnone,
 } from '../../src/hw/pte.js';
 import { translate, userAccess } from '../../src/mm/access.js';
 import { AnonVmaRegistry } from '../../src/mm/anon-vma.js';
@@ -51,14 +54,14 @@ describe('vma and prot', () => {
     for (const bad of ['', 'wr', 'rr', 'q', 'RW']) expect(parseProt(bad)).toBeUndefined();
   });
 
-  it('vm_page_prot: private writable starts read-only; shared writable is RW; exec clears NX; none is not present', () => {
+  it('vm_page_prot: private writable starts read-only; shared writable is RW; exec clears NX; none is PAGE_NONE (protnone)', () => {
     const mm = new Mm(1, 'p');
     const vma = (prot: string, shared: boolean): Vma =>
       new Vma(1, mm, 0, PAGE, vmFlagsFor(parseProt(prot)!, shared), null, null, 0);
     expect(vma('rw', false).pageProt()).toBe(PTE_PRESENT | PTE_USER | PTE_NX);
     expect(vma('rw', true).pageProt()).toBe(PTE_PRESENT | PTE_USER | PTE_NX | PTE_RW);
     expect(vma('rx', false).pageProt()).toBe(PTE_PRESENT | PTE_USER);
-    expect(vma('none', false).pageProt()).toBe(0);
+    expect(vma('none', false).pageProt()).toBe(PTE_PROTNONE);
     expect(vma('rw', false).isCowMapping()).toBe(true);
     expect(vma('r', false).isCowMapping()).toBe(true); // VM_MAYWRITE: mprotect could make it writable
     expect(vma('rw', true).isCowMapping()).toBe(false);
@@ -173,8 +176,11 @@ describe('mmap, munmap, split', () => {
     expect(sys.mprotect('p', a + PAGE, PAGE, 'none')).toBeNull();
     expect(sys.task('p').mm.vmas.length).toBe(3);
     const pte = h.pte('p', a + PAGE);
-    expect(ptePresent(pte)).toBe(false);
-    expect(pte).not.toBe(0);
+    // pte_present (the page stays mapped, KSM and the rmap find it) but the CPU faults: pte_protnone
+    expect(ptePresent(pte)).toBe(true);
+    expect(pteProtnone(pte)).toBe(true);
+    expect(pteAccessible(pte)).toBe(false);
+    expect(sys.read('p', a + PAGE, 1)).toMatchObject({ ok: false, error: 'SIGSEGV' });
     expect(sys.kernel.frames.mapcount(pfn)).toBe(1);
     h.clean();
     sys.mprotect('p', a + PAGE, PAGE, 'r');

@@ -215,8 +215,7 @@ function* replacePage(
     s.stats.replaceRaced++;
     s.log('replace_page: pte changed', mm, addr);
   } else {
-    const prot = vma.pageProt();
-    const bits = prot === 0 ? 0 : prot | PTE_ACCESSED;
+    const bits = vma.pageProt() | PTE_ACCESSED; // mk_pte(kpage, vma->vm_page_prot): PROT_NONE stays so
     let newPte: number;
     if (kpfn !== ZERO_PFN) {
       k.getPage(kpfn);

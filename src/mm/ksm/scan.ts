@@ -5,7 +5,7 @@
  */
 import { PG_ANON } from '../../hw/frames.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
-import { PTE_PRESENT, PTE_SPECIAL } from '../../hw/pte.js';
+import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL } from '../../hw/pte.js';
 import {
   done,
   Lock,
@@ -150,7 +150,8 @@ export class KsmScan {
             }
             const i = vpn & (PTRS_PER_PTE - 1);
             const bits = page.bits[i];
-            if ((bits & PTE_PRESENT) !== 0 && (bits & PTE_SPECIAL) === 0) {
+            // follow_page finds a PROT_NONE pte too: pte_present (ksm_functional_tests.c test_prot_none)
+            if ((bits & (PTE_PRESENT | PTE_PROTNONE)) !== 0 && (bits & PTE_SPECIAL) === 0) {
               const pfn = page.pfn[i];
               if ((flags[pfn] & PG_ANON) !== 0) {
                 s.getPage(pfn); // follow_page(FOLL_GET)

@@ -8,7 +8,7 @@
 
 import { ZERO_PFN } from '../../hw/frames.js';
 import { PAGE_SIZE } from '../../hw/page.js';
-import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
+import { pteAccessible, ptePfn, pteSpecial, pteWrite } from '../../hw/pte.js';
 import type { StoreSource } from '../../mm/access.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../../mm/fault.js';
 import type { Kernel, Task } from '../../mm/kernel.js';
@@ -267,7 +267,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
         if (vma === undefined || mm.exiting || (vma.flags & (write ? VM_WRITE : VM_READ)) === 0)
           return 'EFAULT';
         const pte = mm.pt.get(vpn);
-        if (ptePresent(pte) && (!write || pteWrite(pte))) {
+        if (pteAccessible(pte) && (!write || pteWrite(pte))) {
           out.push({ vpn, pfn: pteSpecial(pte) ? ZERO_PFN : ptePfn(pte), writable: pteWrite(pte) });
           break;
         }

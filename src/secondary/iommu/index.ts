@@ -13,7 +13,7 @@
 
 import { ZERO_PFN } from '../../hw/frames.js';
 import { PAGE_SIZE } from '../../hw/page.js';
-import { pteMkdirty, pteMkyoung, ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
+import { pteAccessible, pteMkdirty, pteMkyoung, ptePfn, pteSpecial, pteWrite } from '../../hw/pte.js';
 import type { StoreSource } from '../../mm/access.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../../mm/fault.js';
 import type { Errno, Kernel, Task } from '../../mm/kernel.js';
@@ -214,7 +214,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
     if (e !== undefined) return !write || (e & 1) === 1 ? Math.floor(e / 2) : -1;
     const mm = this.mm;
     const pte = mm.pt.get(vpn);
-    if (!ptePresent(pte) || (write && !pteWrite(pte))) return -1;
+    if (!pteAccessible(pte) || (write && !pteWrite(pte))) return -1; // none or PROT_NONE: a fault
     let walked = pteMkyoung(pte);
     if (write) walked = pteMkdirty(walked);
     if (walked !== pte) mm.pt.set(vpn, walked); // hardware A/D update, as the CPU's walk does
