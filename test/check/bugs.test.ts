@@ -1,7 +1,7 @@
 /**
  * The bug catalogue: every entry's scenario, with its switch, has a counterexample of the expected kind
  * with the fewest preemptions listed here; without it, every schedule up to one preemption is clean
- * (bench/bugs.ts runs them to exhaustion); every example scenario is clean too.
+ * (bench/check.ts runs them to exhaustion); every example scenario is clean too.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
