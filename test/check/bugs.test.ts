@@ -84,3 +84,19 @@ describe('every example scenario is clean under the checker', () => {
     });
   }
 });
+
+describe('the SPIN anchor scenarios (bench/spin/race-vcpus-N.yaml)', () => {
+  it('parse, race N vCPUs of one guest against ksmd, and are clean in every serial order (N <= 2)', () => {
+    for (const n of [1, 2, 3, 4]) {
+      const s = loadScenario(`bench/spin/race-vcpus-${n}.yaml`);
+      const par = s.steps.find((st) => st.op === 'parallel');
+      expect(par?.op === 'parallel' ? par.threads.length : 0).toBe(n + 1);
+    }
+    for (const n of [1, 2]) {
+      const file = `bench/spin/race-vcpus-${n}.yaml`;
+      const r = exhaust(loadScenario(file), { maxPreemptions: 0, file });
+      expect(r.first?.problem).toBeUndefined();
+      expect(r.complete).toBe(true);
+    }
+  });
+});
