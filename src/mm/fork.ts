@@ -131,8 +131,12 @@ export function* doFork(
       if (dst.anonVma !== null) dst.anonVma.members.add(dst);
       if (dst.shmem !== null) dst.shmem.users++;
       cm.insertVma(dst);
-      err = yield* copyPageRange(k, agent, pm, cm, src, dst);
-      if (err !== null) break;
+      // copy_page_range (v5.0) / vma_needs_copy (v5.16+): a vma without anon_vma has no anonymous page
+      // to copy (only zero-page ptes, or shmem pages the child faults in again): the child starts empty
+      if (src.anonVma !== null) {
+        err = yield* copyPageRange(k, agent, pm, cm, src, dst);
+        if (err !== null) break;
+      }
       yield* preempt(P_VMA_COPIED);
     }
     yield* k.flushTlbRange(agent, pm, 0, 2 ** 47); // flush_tlb_mm(oldmm)

@@ -484,7 +484,7 @@ describe('fork of merged memory (ksm_functional_tests.c test_prctl_fork, ksm_for
     expect(h.firstBytes('parent', a, 6)).toEqual([0x33, 0x50, 0x33, 0x33, 4, 5]);
   });
 
-  it('exit drops the exiting mm rmap items and counters at once; the last exit frees everything', () => {
+  it("exit leaves the mm's rmap items to ksmd (__ksm_exit): the counters drop at its next scan", () => {
     const h = ksmHarness();
     const maps = ['a', 'b', 'c'].map((p) => h.spawnWithMap(p, 4));
     ['a', 'b', 'c'].forEach((p, i) => {
@@ -498,14 +498,20 @@ describe('fork of merged memory (ksm_functional_tests.c test_prctl_fork, ksm_for
     expect(h.c('pages_sharing')).toBe(8);
     h.step(() => h.sys.exit('a'));
     expect(h.c('pages_shared')).toBe(4);
+    expect(h.c('pages_sharing')).toBe(8);
+    h.fullScans(1);
+    expect(h.ksm.isRegistered(h.sys.task('a').mm)).toBe(false);
+    expect(h.c('pages_shared')).toBe(4);
     expect(h.c('pages_sharing')).toBe(4);
     h.step(() => h.sys.exit('b'));
+    h.fullScans(1);
     expect(h.c('pages_sharing')).toBe(0);
     expect(h.firstBytes('c', maps[2], 4)).toEqual([1, 2, 3, 4]);
     h.step(() => h.sys.exit('c'));
+    expect(h.c('pages_shared')).toBe(4);
+    h.fullScans(1);
     expect(h.c('pages_shared')).toBe(0);
     expect(h.c('pages_volatile')).toBe(0);
-    h.fullScans(1);
     expect(h.sys.kernel.frames.used).toBe(0);
   });
 });

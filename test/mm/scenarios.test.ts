@@ -115,13 +115,15 @@ describe('copy-on-write after fork', () => {
     });
   }
 
-  it('a zero-page pte is shared by fork and never counted; a write in either gets its own page', () => {
+  it('fork skips a vma with only zero-page ptes (no anon_vma): the child faults afresh; a write gets its own page', () => {
     const h = harness();
     const { sys } = h;
     sys.spawn('parent');
     const p = addr(sys.mmap('parent', PAGE, 'rw'));
     h.bytes('parent', p, 1);
     sys.fork('parent', 'child');
+    expect(h.pte('child', p)).toBe(0); // copy_page_range / vma_needs_copy: nothing to copy
+    expect(h.bytes('child', p, 1)).toEqual([0]);
     expect(h.pfn('child', p)).toBe(ZERO_PFN);
     sys.write('child', p, 'c');
     expect(h.bytes('parent', p, 1)).toEqual([0]);

@@ -16,10 +16,7 @@ function load(file: string) {
 }
 
 /** Differences documented as model bugs not yet fixed (docs/FIDELITY.md), by file. */
-const KNOWN: Record<string, number> = {
-  'test/oracle/cases/exit-counters.yaml': 1,
-  'test/oracle/cases/fork-no-anon-vma.yaml': 4,
-};
+const KNOWN: Record<string, number> = {};
 
 const files = [
   ...readdirSync('examples')

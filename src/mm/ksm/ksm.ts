@@ -7,8 +7,7 @@
  *
  * Concurrency: ksmd's paths yield at preemption points and wait for mmap_sem, the page-table lock and
  * page locks like the kernel's, so the model checker can interleave them with faults, GUP and KVM.
- * Only ksmd touches the trees, except ksm_exit, which drops an exiting mm's rmap items at once when
- * ksmd is between pages and at the end of ksmd's current page otherwise.
+ * Only ksmd touches the trees: ksm_exit leaves an exiting mm's rmap items to ksmd's next visit.
  */
 import { ZERO_CONTENT } from '../../hw/content.js';
 import { PG_KSM, ZERO_PFN } from '../../hw/frames.js';
@@ -60,7 +59,6 @@ export class Ksm {
   private readonly s: KsmState;
   private readonly trees: KsmTrees;
   private readonly cursor: KsmScan;
-  private readonly pendingExit: MmSlot[] = [];
 
   constructor(k: Kernel, config: Partial<KsmConfig> = {}) {
     const s = new KsmState(k, config);
@@ -248,10 +246,9 @@ export class Ksm {
     }
   }
 
-  /** ksmd leaves the page it worked on: exits that came meanwhile drop their rmap items now. */
+  /** ksmd leaves the page it worked on. */
   private idle(): void {
     this.s.busy = false;
-    while (this.pendingExit.length > 0) this.cursor.dropSlotItems(this.pendingExit.pop()!);
   }
 
   // ---- sequential drivers ----
@@ -294,14 +291,9 @@ export class Ksm {
     return null;
   }
 
-  /**
-   * ksm_exit: the mm's rmap items leave the trees (and the counters) now — or when ksmd finishes the
-   * page it is working on, if it is inside one.
-   */
+  /** ksm_exit: the mm's slot is freed if it is empty, else left to ksmd's next visit (KsmScan.exit). */
   private ksmExit(mm: Mm): void {
     const slot = mm.attached.get(ATTACH_KEY) as MmSlot | undefined;
-    if (slot === undefined) return;
-    if (this.s.busy) this.pendingExit.push(slot);
-    else this.cursor.dropSlotItems(slot);
+    if (slot !== undefined) this.cursor.exit(slot);
   }
 }

@@ -247,23 +247,26 @@ export class KsmScan {
   }
 
   /**
-   * ksm_exit's work: the slot's rmap items leave the trees (and the counters). The slot goes too,
-   * unless it is under the cursor: then the scan frees it when it resumes there, as in the kernel.
+   * __ksm_exit (mm/ksm.c, v5.0 and v6.18 alike): a slot with no rmap item that is not under the cursor
+   * is freed at once ("easy to free"); any other is moved just behind the cursor and left to ksmd, whose
+   * next visit finds the mm exiting (ksm_test_exit) and drops its rmap items, so the counters change
+   * only then. A slot under the cursor is left where it is, for the same reason.
    */
-  dropSlotItems(slot: MmSlot): void {
+  exit(slot: MmSlot): void {
     const s = this.s;
-    const it = s.items;
-    for (let i = slot.head; i !== NO_ITEM; ) {
-      const nxt = it.next[i];
-      this.trees.removeRmapItemFromTree(i);
-      s.freeItem(i);
-      i = nxt;
+    if (this.slot !== slot) {
+      if (slot.head === NO_ITEM) this.freeSlot(slot);
+      else {
+        // list_move(&mm_slot->mm_node, &ksm_scan.mm_slot->mm_node)
+        slot.prev.next = slot.next;
+        slot.next.prev = slot.prev;
+        const at = this.slot;
+        slot.prev = at;
+        slot.next = at.next;
+        at.next.prev = slot;
+        at.next = slot;
+      }
     }
-    slot.head = NO_ITEM;
-    if (this.slot === slot) {
-      this.prev = NO_ITEM;
-      this.vpn = 0;
-    } else if (s.slots[slot.id] !== undefined) this.freeSlot(slot);
     s.log('ksm_exit', slot.mm, -1);
   }
 
