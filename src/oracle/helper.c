@@ -165,6 +165,47 @@ static int set_knob(const char *name, const char *value) {
   return write_knob_raw(name, value);
 }
 
+/*
+ * Buffered line reading (one read(2) per chunk, not per byte: a write of many pages is one long line).
+ * The returned line lives in the reader's buffer until its next call; NULL at EOF.
+ */
+struct reader {
+  int fd;
+  char *buf;
+  size_t cap, start, end;
+};
+
+static void reader_init(struct reader *r, int fd) {
+  free(r->buf);
+  *r = (struct reader){.fd = fd};
+}
+
+static char *next_line(struct reader *r) {
+  for (;;) {
+    char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
+    if (nl) {
+      *nl = 0;
+      char *line = r->buf + r->start;
+      r->start = (size_t)(nl - r->buf) + 1;
+      return line;
+    }
+    if (r->start > 0) {
+      memmove(r->buf, r->buf + r->start, r->end - r->start);
+      r->end -= r->start;
+      r->start = 0;
+    }
+    if (r->end + 4096 > r->cap) {
+      r->cap = r->cap ? r->cap * 2 : 65536;
+      r->buf = realloc(r->buf, r->cap);
+      if (!r->buf) _exit(1);
+    }
+    ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return NULL;
+    r->end += (size_t)n;
+  }
+}
+
 /* ---------------------------------------------------------------- tasks */
 
 struct task {
@@ -172,6 +213,7 @@ struct task {
   pid_t pid;
   int sock; /* server end */
   int alive;
+  struct reader in; /* its answers */
 };
 static struct task tasks[MAX_TASKS];
 static int ntasks;
@@ -280,24 +322,6 @@ static const char *errname(int e) {
   }
 }
 
-/* Read one '\n'-terminated line from fd into a growing buffer; 0 at EOF. */
-static ssize_t read_line(int fd, char **buf, size_t *cap) {
-  size_t n = 0;
-  for (;;) {
-    if (n + 1 >= *cap) {
-      *cap = *cap ? *cap * 2 : 4096;
-      *buf = realloc(*buf, *cap);
-      if (!*buf) _exit(1);
-    }
-    ssize_t r = read(fd, *buf + n, 1);
-    if (r <= 0) return 0;
-    if ((*buf)[n] == '\n') break;
-    n++;
-  }
-  (*buf)[n] = 0;
-  return (ssize_t)n + 1;
-}
-
 static int recv_fd(int sock) {
   char byte;
   struct iovec iov = {&byte, 1};
@@ -352,9 +376,10 @@ static void task_loop(int fd) {
   sa.sa_flags = SA_NODEFER;
   sigaction(SIGSEGV, &sa, NULL);
   sigaction(SIGBUS, &sa, NULL);
-  char *line = NULL;
-  size_t cap = 0;
-  while (read_line(sock, &line, &cap) > 0) {
+  static struct reader in;
+  reader_init(&in, sock);
+  char *line;
+  while ((line = next_line(&in)) != NULL) {
     char op[16] = "";
     sscanf(line, "%15s", op);
     const char *rest = line + strlen(op);
@@ -405,12 +430,15 @@ static void task_loop(int fd) {
         reply(sock, "sig SIGSEGV");
       }
     } else if (strcmp(op, "fork") == 0) {
+      /* the server sends the child's socket only after this line: a buffered read never swallows it */
+      reply(sock, "ready");
       int fd = recv_fd(sock);
       if (fd < 0) _exit(1);
       pid_t pid = fork();
       if (pid == 0) {
         close(sock);
         sock = fd; /* the child's own channel */
+        reader_init(&in, sock);
         reply(sock, "hello");
         continue;
       }
@@ -463,21 +491,32 @@ static void task_loop(int fd) {
 
 /* ---------------------------------------------------------------- server side */
 
-static char *task_line;
-static size_t task_cap;
+static char *task_answer(struct task *t) {
+  char *line = next_line(&t->in);
+  if (!line) fatal("task %s died", t->name);
+  return line;
+}
 
 static const char *ask(struct task *t, const char *cmd) {
   size_t n = strlen(cmd);
   if (write(t->sock, cmd, n) != (ssize_t)n || write(t->sock, "\n", 1) != 1) fatal("task %s gone", t->name);
-  if (read_line(t->sock, &task_line, &task_cap) <= 0) fatal("task %s died", t->name);
-  return task_line;
+  return task_answer(t);
 }
 
-static struct task *new_task(const char *name) {
-  if (ntasks == MAX_TASKS) fatal("too many tasks");
-  struct task *t = &tasks[ntasks++];
+/* A slot for a new task (an exited task's slot is reused: one helper may run many scenarios). */
+static struct task *new_task(const char *name, pid_t pid, int sock) {
+  struct task *t = NULL;
+  for (int i = 0; i < ntasks && !t; i++)
+    if (!tasks[i].alive) t = &tasks[i];
+  if (!t) {
+    if (ntasks == MAX_TASKS) fatal("too many tasks");
+    t = &tasks[ntasks++];
+  }
   snprintf(t->name, sizeof t->name, "%s", name);
   t->alive = 1;
+  t->pid = pid;
+  t->sock = sock;
+  reader_init(&t->in, sock);
   return t;
 }
 
@@ -680,12 +719,15 @@ int main(void) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   atexit(restore_knobs);
   int lockfd = -1;
-  char *line = NULL;
-  size_t cap = 0;
-  while (read_line(0, &line, &cap) > 0) {
+  static struct reader in;
+  reader_init(&in, 0);
+  char *line;
+  while ((line = next_line(&in)) != NULL) {
     char a[64] = "", b[64] = "";
     sscanf(line, "%63s %63s", a, b);
-    if (strcmp(a, "lock") == 0) {
+    if (strcmp(a, "lock") == 0 && lockfd >= 0) {
+      printf("ok\n"); /* already held: a batch of scenarios in one helper */
+    } else if (strcmp(a, "lock") == 0) {
       lockfd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
       if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) fatal("cannot lock %s: %s", LOCK_PATH, strerror(errno));
       replay_journal();
@@ -712,9 +754,7 @@ int main(void) {
         task_loop(sv[1]);
       }
       close(sv[1]);
-      struct task *t = new_task(b);
-      t->pid = pid;
-      t->sock = sv[0];
+      new_task(b, pid, sv[0]);
       printf("ok %d\n", pid);
     } else if (strcmp(a, "ksm") == 0) {
       long idle = 0;
@@ -747,20 +787,18 @@ int main(void) {
         sscanf(line, "%*s %*s %63s", child);
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) fatal("socketpair");
-        if (write(t->sock, "fork\n", 5) != 5) fatal("task %s gone", t->name);
+        if (strcmp(ask(t, "fork"), "ready") != 0) fatal("task %s did not get ready to fork", t->name);
         send_fd(t->sock, sv[1]);
         close(sv[1]);
-        if (read_line(t->sock, &task_line, &task_cap) <= 0) fatal("task %s died", t->name);
-        if (strncmp(task_line, "ok ", 3) != 0) {
+        const char *answer = task_answer(t);
+        if (strncmp(answer, "ok ", 3) != 0) {
           close(sv[0]);
-          printf("%s\n", task_line);
+          printf("%s\n", answer);
           continue;
         }
-        pid_t pid = atoi(task_line + 3);
-        struct task *c = new_task(child);
-        c->pid = pid;
-        c->sock = sv[0];
-        if (read_line(c->sock, &task_line, &task_cap) <= 0) fatal("child %s died", child);
+        pid_t pid = atoi(answer + 3);
+        struct task *c = new_task(child, pid, sv[0]);
+        task_answer(c); /* its hello */
         printf("ok %d\n", pid);
       } else if (strcmp(b, "exit") == 0) {
         if (write(t->sock, "exit\n", 5) < 0) {

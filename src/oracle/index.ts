@@ -15,10 +15,16 @@ import {
   UNMODELLED,
 } from './fidelity.js';
 import { type Plan, plan } from './plan.js';
-import { runHelper, runningKernelVersion, unavailableReason } from './real-kernel.js';
+import {
+  type HelperRun,
+  type HelperSession,
+  runHelper,
+  runningKernelVersion,
+  unavailableReason,
+} from './real-kernel.js';
 
 export { OracleScenarioError } from './plan.js';
-export { EXIT_UNAVAILABLE, unavailableReason } from './real-kernel.js';
+export { EXIT_UNAVAILABLE, HelperSession, unavailableReason } from './real-kernel.js';
 
 export class OracleUnavailable extends Error {}
 
@@ -61,16 +67,51 @@ function compareWith(p: Plan, answers: readonly string[], countersNote: string |
   );
 }
 
-export function runOracle(scenario: Scenario, options: OracleOptions = {}): OracleResult {
+/** Where the oracle can run and with which profile by default. */
+function target(options: OracleOptions): {
+  version: [number, number];
+  nearest: KernelName;
+  kernel: KernelName;
+} {
   const reason = unavailableReason();
   if (reason !== null) throw new OracleUnavailable(reason);
   const version = runningKernelVersion();
   const nearest = nearestProfile(version);
-  const kernel = options.kernel ?? nearest;
+  return { version, nearest, kernel: options.kernel ?? nearest };
+}
+
+export function runOracle(scenario: Scenario, options: OracleOptions = {}): OracleResult {
+  const t = target(options);
   const t0 = Date.now();
-  const p = plan(scenario, kernel);
+  const p = plan(scenario, t.kernel);
   const modelMs = Date.now() - t0;
   const real = runHelper(p.commands, options.timeoutSeconds ?? 60);
+  return judge(scenario, p, real, t, modelMs);
+}
+
+/** The same through a long-lived helper (many scenarios, one process and one lock: the fuzzer). */
+export async function runOracleIn(
+  session: HelperSession,
+  scenario: Scenario,
+  options: OracleOptions & { snapshotEvery?: boolean } = {},
+): Promise<OracleResult> {
+  const t = target(options);
+  const t0 = Date.now();
+  const p = plan(scenario, t.kernel, undefined, { snapshotEvery: options.snapshotEvery });
+  const modelMs = Date.now() - t0;
+  const real = await session.run(p.commands, options.timeoutSeconds ?? 60);
+  return judge(scenario, p, real, t, modelMs, options.snapshotEvery);
+}
+
+/** Compare the real answers with the model's plan and explain what the modelled differences explain. */
+function judge(
+  scenario: Scenario,
+  p: Plan,
+  real: HelperRun,
+  { version, nearest, kernel }: { version: [number, number]; nearest: KernelName; kernel: KernelName },
+  modelMs: number,
+  snapshotEvery?: boolean,
+): OracleResult {
   if (real.failure !== undefined)
     throw new OracleRealKernelFailure(`the real kernel run failed: ${real.failure}`);
   const { others } = realStates(p, real.answers);
@@ -87,7 +128,7 @@ export function runOracle(scenario: Scenario, options: OracleOptions = {}): Orac
     const fields = differingFields(kernel, nearest);
     const tryFields = (fs: ModelledDifference[]): Comparison => {
       const o: ProfileOverrides = overridesFor(fs, nearest);
-      return compareWith(plan(scenario, kernel, o), real.answers, countersNote);
+      return compareWith(plan(scenario, kernel, o, { snapshotEvery }), real.answers, countersNote);
     };
     // the smallest set of them that explains everything: all of them, then drop each one not needed
     let best: { fs: ModelledDifference[]; c: Comparison } | null = null;

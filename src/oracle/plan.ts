@@ -148,7 +148,7 @@ export function plan(
   scenario: Scenario,
   kernel: KernelName,
   overrides?: ProfileOverrides,
-  options: { smartScan?: boolean } = {},
+  options: { smartScan?: boolean; snapshotEvery?: boolean } = {},
 ): Plan {
   const skipped: string[] = [];
   const marks = new Set<Step>();
@@ -191,7 +191,8 @@ export function plan(
       steps.push({ index, at: at(step.pos), op: step.op, model: step.op === 'ksm' ? `ok ${scans}` : 'ok' });
       emit(cmd, { kind: 'step', step: steps.length - 1 });
     }
-    if (marks.has(step)) snapshot(at(step.pos));
+    // a repeat or parallel step is a container: its inner steps snapshot themselves
+    if (marks.has(step) || (options.snapshotEvery && cmd !== null)) snapshot(at(step.pos));
   };
   const run = new ScenarioRun(filtered, { kernel, profileOverrides: overrides, onStep });
   const w = run.world;

@@ -1,8 +1,9 @@
 /**
  * The real kernel side of the oracle: can this machine run it (root, pagemap, kpageflags, KSM sysfs,
- * cc), the C helper compiled and cached by the hash of its source, and one batch run of a script.
+ * cc), the C helper compiled and cached by the hash of its source, one batch run of a script, and a
+ * session: one helper process that runs many scripts in turn (the fuzzer's way: no process per script).
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
@@ -91,4 +92,86 @@ export function runHelper(commands: readonly string[], timeoutSeconds = 60): Hel
       timeMs,
     };
   return { answers, timeMs };
+}
+
+/**
+ * One helper process for many scripts, one after the other (the lock is taken once and held until
+ * close). A script that ends the helper (a fatal answer) fails alone: the next one starts a new helper.
+ */
+export class HelperSession {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private pending = '';
+  private lines: string[] = [];
+  private wake: (() => void) | null = null;
+  private exited = false;
+  private stderr = '';
+
+  private start(): ChildProcessWithoutNullStreams {
+    const child = spawn(helperBinary(), [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.pending = '';
+    this.lines = [];
+    this.exited = false;
+    this.stderr = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      const parts = (this.pending + d).split('\n');
+      this.pending = parts.pop() ?? '';
+      this.lines.push(...parts.filter((l) => l.length > 0));
+      this.wake?.();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    child.on('close', () => {
+      // 'close', not 'exit': every answer it wrote has been read by then
+      this.exited = true;
+      this.wake?.();
+    });
+    child.stdin.on('error', () => {}); // EPIPE after a fatal: seen as the exit
+    return child;
+  }
+
+  private async line(): Promise<string | null> {
+    while (this.lines.length === 0) {
+      if (this.exited) return null;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = null;
+    }
+    return this.lines.shift() ?? null;
+  }
+
+  /** Run one script; its `timeout` re-arms the helper's alarm for this script alone. */
+  async run(commands: readonly string[], timeoutSeconds = 60): Promise<HelperRun> {
+    const start = Date.now();
+    const child = this.child !== null && !this.exited ? this.child : this.start();
+    child.stdin.write([`timeout ${timeoutSeconds}`, ...commands, ''].join('\n'));
+    const answers: string[] = [];
+    const elapsed = (): number => Date.now() - start;
+    if ((await this.line()) === null)
+      return { answers, failure: this.stopped(0, commands), timeMs: elapsed() };
+    while (answers.length < commands.length) {
+      const l = await this.line();
+      if (l === null) return { answers, failure: this.stopped(answers.length, commands), timeMs: elapsed() };
+      answers.push(l);
+      if (l.startsWith('fatal ')) return { answers, failure: l.slice(6), timeMs: elapsed() };
+    }
+    return { answers, timeMs: elapsed() };
+  }
+
+  private stopped(n: number, commands: readonly string[]): string {
+    return `the helper stopped after ${n} of ${commands.length} commands (${this.stderr.trim() || 'exited'})`;
+  }
+
+  /** Quit the helper: it kills its tasks, restores the knobs and drops the lock. */
+  async close(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child === null || this.exited) return;
+    const done = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    child.stdin.end('quit\n');
+    await done;
+  }
 }

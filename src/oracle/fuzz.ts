@@ -1,0 +1,287 @@
+/**
+ * Differential fuzzing: random primary-MMU scenarios (several processes; mmap incl. shared, munmap,
+ * mprotect incl. PROT_NONE, madvise MERGEABLE/UNMERGEABLE/DONTNEED, writes of a few patterns so that KSM
+ * finds duplicates, reads, fork, exit, ksm full scans) run on the real kernel and in mmsim, compared at
+ * every step. A difference shrinks (fast-check) to a minimal scenario, written as a file for replay.
+ *
+ * Needs the dev dependency fast-check (it is a development tool: `npm run oracle:fuzz`, `npm test`).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { Scenario } from '../scenario/ast.js';
+import { parseScenario } from '../scenario/parse.js';
+import { differenceCount } from './compare.js';
+import { formatComparison, type OracleResult, runOracleIn } from './index.js';
+import { HelperSession } from './real-kernel.js';
+
+/** One generated step, before it is fitted to the processes and mappings that exist at that point. */
+export type Intent =
+  | { k: 'spawn' }
+  | { k: 'mmap'; p: number; pages: number; prot: string; shared: boolean }
+  | { k: 'munmap'; p: number; m: number; off: number; n: number }
+  | { k: 'mprotect'; p: number; m: number; off: number; n: number; prot: string }
+  | { k: 'madvise'; p: number; m: number; off: number; n: number; advice: string }
+  | { k: 'write'; p: number; m: number; off: number; n: number; what: Content }
+  | { k: 'read'; p: number; m: number; off: number; n: number }
+  | { k: 'fork'; p: number }
+  | { k: 'exit'; p: number }
+  | { k: 'ksm'; scans: number };
+
+/** What a write stores: a few patterns and fills, so that equal pages (KSM's duplicates) are common. */
+export type Content = { pattern: number } | { fill: number } | { data: string };
+
+const MAX_PROCS = 4;
+const MAX_PAGES = 4;
+
+const proc = fc.nat(7);
+const range = {
+  p: proc,
+  m: fc.nat(3),
+  off: fc.nat(MAX_PAGES - 1),
+  n: fc.integer({ min: 1, max: MAX_PAGES }),
+};
+const content: fc.Arbitrary<Content> = fc.oneof(
+  fc.record({ pattern: fc.constantFrom(1, 2) }),
+  fc.record({ fill: fc.constantFrom(0, 0x5a) }),
+  fc.record({ data: fc.constantFrom('x', 'y') }),
+);
+
+/** The step mix: merges need writes, mergeable areas and scans, so those weigh most. */
+export const intent: fc.Arbitrary<Intent> = fc.oneof(
+  { arbitrary: fc.constant({ k: 'spawn' as const }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      k: fc.constant('mmap' as const),
+      p: proc,
+      pages: fc.integer({ min: 1, max: MAX_PAGES }),
+      prot: fc.constantFrom('rw', 'rw', 'r', 'none'),
+      shared: fc.constantFrom(false, false, true),
+    }),
+    weight: 3,
+  },
+  { arbitrary: fc.record({ k: fc.constant('munmap' as const), ...range }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      k: fc.constant('mprotect' as const),
+      ...range,
+      prot: fc.constantFrom('none', 'r', 'rw'),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant('madvise' as const),
+      ...range,
+      advice: fc.constantFrom('mergeable', 'mergeable', 'unmergeable', 'dontneed'),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ k: fc.constant('write' as const), ...range, what: content }), weight: 5 },
+  { arbitrary: fc.record({ k: fc.constant('read' as const), ...range }), weight: 2 },
+  { arbitrary: fc.record({ k: fc.constant('fork' as const), p: proc }), weight: 2 },
+  { arbitrary: fc.record({ k: fc.constant('exit' as const), p: proc }), weight: 1 },
+  {
+    arbitrary: fc.record({ k: fc.constant('ksm' as const), scans: fc.integer({ min: 1, max: 3 }) }),
+    weight: 3,
+  },
+);
+
+/** A generated case: KSM's zero-page knob and the steps. */
+export interface FuzzCase {
+  useZeroPages: boolean;
+  intents: Intent[];
+}
+
+export const fuzzCase = (maxSteps = 16): fc.Arbitrary<FuzzCase> =>
+  fc.record({
+    useZeroPages: fc.boolean(),
+    intents: fc.array(intent, { minLength: 1, maxLength: maxSteps, size: 'max' }),
+  });
+
+interface Proc {
+  name: string;
+  mappings: { name: string; pages: number }[];
+  next: number;
+}
+
+/**
+ * The scenario file of a case. Intents are fitted to what exists (process and mapping indices taken
+ * modulo, ranges clipped to the mapping) and dropped where nothing fits, so every case is a valid file.
+ */
+export function scenarioText(c: FuzzCase, name: string): string {
+  const lines = [
+    'mmsim: 1',
+    `name: ${name}`,
+    'kernel: v6.18',
+    `ksm: { use_zero_pages: ${c.useZeroPages} }`,
+    'steps:',
+    '  - spawn: p0',
+  ];
+  const alive: Proc[] = [{ name: 'p0', mappings: [], next: 0 }];
+  let tasks = 1;
+  let mergeable = false;
+  const step = (s: string): void => {
+    lines.push(`  - ${s}`);
+  };
+  for (const it of c.intents) {
+    if (it.k === 'spawn' || (alive.length === 0 && it.k !== 'ksm')) {
+      if (alive.length >= MAX_PROCS) continue;
+      const p: Proc = { name: `p${tasks++}`, mappings: [], next: 0 };
+      alive.push(p);
+      step(`spawn: ${p.name}`);
+      if (it.k === 'spawn') continue;
+    }
+    if (it.k === 'ksm') {
+      // before any MADV_MERGEABLE ksmd has no mm to scan, and the real side waits to be sure of that
+      if (mergeable) step(`ksm: { full_scans: ${it.scans} }`);
+      continue;
+    }
+    const p = alive[it.p % alive.length];
+    switch (it.k) {
+      case 'mmap': {
+        const m = `m${p.next++}`;
+        p.mappings.push({ name: m, pages: it.pages });
+        step(
+          `mmap: { proc: ${p.name}, size: ${it.pages}p, prot: ${it.prot}, as: ${m}${it.shared ? ', shared: true' : ''} }`,
+        );
+        continue;
+      }
+      case 'fork': {
+        if (alive.length >= MAX_PROCS) continue;
+        const child: Proc = {
+          name: `p${tasks++}`,
+          mappings: p.mappings.map((m) => ({ ...m })),
+          next: p.next,
+        };
+        alive.push(child);
+        step(`fork: { proc: ${p.name}, child: ${child.name} }`);
+        continue;
+      }
+      case 'exit':
+        alive.splice(alive.indexOf(p), 1);
+        step(`exit: ${p.name}`);
+        continue;
+    }
+    if (p.mappings.length === 0) continue;
+    const m = p.mappings[it.m % p.mappings.length];
+    const off = it.off % m.pages;
+    const n = Math.min(it.n, m.pages - off);
+    const where = `proc: ${p.name}, addr: ${m.name}${off > 0 ? `+${off}p` : ''}`;
+    switch (it.k) {
+      case 'munmap':
+        step(`munmap: { ${where}, size: ${n}p }`);
+        break;
+      case 'mprotect':
+        step(`mprotect: { ${where}, size: ${n}p, prot: ${it.prot} }`);
+        break;
+      case 'madvise':
+        mergeable ||= it.advice === 'mergeable';
+        step(`madvise: { ${where}, size: ${n}p, advice: ${it.advice} }`);
+        break;
+      case 'read':
+        step(`read: { ${where}, size: ${n}p }`);
+        break;
+      case 'write': {
+        const w = it.what;
+        if ('pattern' in w) step(`write: { ${where}, pattern: { seed: ${w.pattern}, pages: ${n} } }`);
+        else if ('fill' in w) step(`write: { ${where}, fill: ${w.fill}, size: ${n}p }`);
+        else step(`write: { ${where}, data: "${w.data}" }`);
+        break;
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function parse(text: string, file: string): Scenario {
+  const r = parseScenario(text, file);
+  if (!r.ok)
+    throw new Error(`the fuzzer wrote a scenario that does not parse:\n${text}\n${JSON.stringify(r.errors)}`);
+  return r.scenario;
+}
+
+export interface FuzzOptions {
+  runs: number;
+  seed: number;
+  maxSteps?: number;
+  /** Where a shrunk difference is written (created on demand). */
+  outDir: string;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface FuzzReport {
+  runs: number;
+  seed: number;
+  /** Sequences compared, shrinking runs included. */
+  compared: number;
+  steps: number;
+  ms: number;
+  realMs: number;
+  modelMs: number;
+  /** The minimal scenario of a difference, its file and its differences; null when all agreed. */
+  found: { file: string; text: string; differences: string[] } | null;
+}
+
+/** Run `runs` random sequences through one helper session; shrink and save the first difference. */
+export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
+  const session = new HelperSession();
+  const start = Date.now();
+  let compared = 0;
+  let steps = 0;
+  let realMs = 0;
+  let modelMs = 0;
+  let last: { text: string; result: OracleResult } | null = null;
+  const check = async (c: FuzzCase): Promise<boolean> => {
+    const text = scenarioText(c, `fuzz-${options.seed}`);
+    const result = await runOracleIn(session, parse(text, 'fuzz.yaml'), { snapshotEvery: true });
+    compared++;
+    steps += text.split('\n').length - 6;
+    realMs += result.realMs;
+    modelMs += result.modelMs;
+    if (result.unexplainedCount === 0) return true;
+    last = { text, result };
+    return false;
+  };
+  try {
+    const details = await fc.check(fc.asyncProperty(fuzzCase(options.maxSteps), check), {
+      numRuns: options.runs,
+      seed: options.seed,
+    });
+    let found: FuzzReport['found'] = null;
+    if (details.failed) {
+      if (details.errorInstance !== undefined && last === null) throw details.errorInstance;
+      // re-run the shrunk case so that `last` is its own result
+      const minimal = details.counterexample?.[0] as FuzzCase;
+      last = null;
+      await check(minimal);
+      const hit = last as { text: string; result: OracleResult } | null;
+      if (hit !== null) {
+        const differences = formatComparison(hit.result.unexplained);
+        mkdirSync(options.outDir, { recursive: true });
+        const file = join(options.outDir, `fuzz-${options.seed}-${hit.result.unexplainedCount}d.yaml`);
+        const header = [
+          `# found by npm run oracle:fuzz -- --seed ${options.seed} (shrunk after ${details.numShrinks} steps)`,
+          `# ${differenceCount(hit.result.unexplained)} difference(s), mmsim ${hit.result.kernel} vs ${hit.result.running}:`,
+          ...differences.map((l) => `#${l}`),
+        ];
+        const text = `${header.join('\n')}\n${hit.text}`;
+        writeFileSync(file, text);
+        found = { file, text, differences };
+      }
+    }
+    return {
+      runs: options.runs,
+      seed: options.seed,
+      compared,
+      steps,
+      ms: Date.now() - start,
+      realMs,
+      modelMs,
+      found,
+    };
+  } finally {
+    await session.close();
+  }
+}

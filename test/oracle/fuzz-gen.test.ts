@@ -1,0 +1,31 @@
+/** The fuzzer's generator writes only valid scenarios, and the oracle's plan replays every one of them. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fuzzCase, scenarioText } from '../../src/oracle/fuzz.js';
+import { plan } from '../../src/oracle/plan.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+
+describe('oracle fuzz generator', () => {
+  it('every generated case is a scenario the oracle can replay', () => {
+    fc.assert(
+      fc.property(fuzzCase(), (c) => {
+        const text = scenarioText(c, 'gen');
+        const r = parseScenario(text, 'gen.yaml');
+        expect(r.ok ? [] : r.errors).toEqual([]);
+        if (!r.ok) return;
+        const p = plan(r.scenario, 'v6.18', undefined, { snapshotEvery: true });
+        // one snapshot per replayed step, and the final one
+        expect(p.points.length).toBe(p.steps.length + 1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('generates the steps merges need', () => {
+    const texts = fc.sample(fuzzCase(), 200).map((c) => scenarioText(c, 'gen'));
+    for (const op of ['mmap', 'munmap', 'mprotect', 'madvise', 'write', 'read', 'fork', 'exit', 'ksm'])
+      expect(texts.some((t) => t.includes(`  - ${op}: `))).toBe(true);
+    for (const bit of ['shared: true', 'prot: none', 'advice: unmergeable', 'advice: dontneed', 'pattern:'])
+      expect(texts.some((t) => t.includes(bit))).toBe(true);
+  });
+});
