@@ -3,7 +3,7 @@
  * option at fault) with exit code 2 and nothing written; a failed expectation or a broken invariant
  * exits 1.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BUGS, formatBugs } from '../check/bugs.js';
 import { exploreScenario } from '../check/explore.js';
@@ -25,19 +25,23 @@ import { formatError, parseScenario } from '../scenario/parse.js';
 import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
 import { toChromeTrace } from '../sim/log.js';
 import { cmdOracle } from './oracle.js';
+import { openOutput, writeOutput } from './output-file.js';
 import { Progress, styler } from './term.js';
+import { UsageError } from './usage-error.js';
 
-/** A usage problem: message for stderr, exit code 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   stdoutIsTty: boolean;
+  /** Bytes for standard output (an output file named `-`); default: out() of their UTF-8 text. */
+  outBytes?(chunk: Uint8Array): void;
 }
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(t),
+  outBytes: (b) => process.stdout.write(b),
   err: (t) => process.stderr.write(t),
   stdoutIsTty: process.stdout.isTTY === true,
 };
@@ -157,17 +161,6 @@ function overridesOption(settings: string[] | undefined): ProfileOverrides | und
   return o;
 }
 
-/** Write a file atomically: nothing half-written if anything fails. */
-function writeAtomically(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, content);
-    renameSync(tmp, path);
-  } catch (e) {
-    throw new UsageError(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`);
-  }
-}
-
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
 
 function parse(
@@ -188,6 +181,15 @@ function parse(
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
+}
+
+/** Output options for a command: the inputs it must not overwrite, and where `-` goes. */
+function outputOptions(option: string, inputs: readonly string[], io: Io) {
+  return {
+    option,
+    inputs,
+    stdout: io.outBytes ?? ((b: Uint8Array) => io.out(Buffer.from(b).toString('utf8'))),
+  };
 }
 
 function cmdRun(args: string[], io: Io): number {
@@ -215,6 +217,9 @@ function cmdRun(args: string[], io: Io): number {
   const interleave = values.interleave === undefined ? undefined : seedOption(values.interleave as string);
   const profileOverrides = overridesOption(values.set as string[] | undefined);
   const scenario = readScenario(file);
+  const tracePath = values.trace as string | undefined;
+  if (tracePath === '-' && (values.json || values.steps))
+    throw new UsageError('--trace -: the trace takes standard output; --json and --steps cannot share it');
   if (values.explore !== undefined) {
     return cmdExplore(scenario, file, kernel, profileOverrides, values, io);
   }
@@ -224,6 +229,9 @@ function cmdRun(args: string[], io: Io): number {
       `--schedule: expected thread indices with repeat counts like 0*5,1*2,0, got '${schedule}'`,
     );
   }
+  // checked (and opened) before the run, so a bad path costs no time; written after it
+  const traceOut =
+    tracePath === undefined ? undefined : openOutput(tracePath, outputOptions('--trace', [file], io));
   const stepLines: string[] = [];
   let seen = 0;
   const progress = new Progress(`running ${file}`, countSteps(scenario.steps));
@@ -250,15 +258,26 @@ function cmdRun(args: string[], io: Io): number {
     progress.done();
   } catch (e) {
     progress.done();
+    traceOut?.abort();
     if (e instanceof ScenarioRuntimeError)
       throw new UsageError(`${e.pos.file}:${e.pos.line}:${e.pos.col}: error: ${e.message}`);
     throw e;
   }
-  if (values.trace) writeAtomically(values.trace as string, `${JSON.stringify(toChromeTrace(run.events))}\n`);
+  if (traceOut !== undefined) {
+    try {
+      traceOut.write(`${JSON.stringify(toChromeTrace(run.events))}\n`);
+      traceOut.commit();
+    } catch (e) {
+      traceOut.abort();
+      throw e;
+    }
+  }
   if (values.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
   else {
     if (stepLines.length > 0) io.out(`${stepLines.join('\n')}\n\n`);
-    io.out(formatRunResult(result, styler({ isTTY: io.stdoutIsTty })));
+    // with the trace on standard output, the report goes to standard error
+    if (tracePath === '-') io.err(formatRunResult(result, styler({})));
+    else io.out(formatRunResult(result, styler({ isTTY: io.stdoutIsTty })));
   }
   return result.ok ? 0 : 1;
 }
@@ -425,6 +444,10 @@ function cmdExperiment(args: string[], io: Io): number {
   if (!Number.isFinite(scale) || scale <= 0 || scale > 64)
     throw new UsageError(`--scale: expected a number in (0, 64], got '${scaleText}'`);
   const seed = seedOption(values.seed as string | undefined) ?? 1;
+  const svgPath = values.svg as string | undefined;
+  if (svgPath === '-' && format !== 'table')
+    throw new UsageError(`--svg -: the chart takes standard output; --format ${format} cannot share it`);
+  if (svgPath !== undefined && svgPath !== '-') openOutput(svgPath, outputOptions('--svg', [], io)).abort();
   const progress = new Progress(exp.name, 1);
   const result = exp.run({
     kernels,
@@ -433,18 +456,21 @@ function cmdExperiment(args: string[], io: Io): number {
     progress: (done, total) => progress.update(done, total),
   });
   progress.done();
-  if (values.svg) writeAtomically(values.svg as string, renderBarChart(result.chart));
+  if (svgPath !== undefined)
+    writeOutput(svgPath, renderBarChart(result.chart), outputOptions('--svg', [], io));
   if (format === 'json') {
     io.out(
       `${JSON.stringify({ name: result.name, title: result.title, kernels, seed, scale, rows: result.records, violations: result.violations, notes: result.notes }, null, 2)}\n`,
     );
   } else if (format === 'csv') io.out(renderCsv(result.columns, result.rows));
   else {
-    const s = styler({ isTTY: io.stdoutIsTty });
-    io.out(
+    // with the chart on standard output, the table goes to standard error
+    const say = svgPath === '-' ? io.err : io.out;
+    const s = styler({ isTTY: svgPath !== '-' && io.stdoutIsTty });
+    say(
       `${s.bold(result.title)}\n${wrap(result.summary, 80)}\n\n${renderTable(result.columns, result.rows)}\n\n`,
     );
-    for (const n of result.notes) io.out(`${wrap(n, 80)}\n`);
+    for (const n of result.notes) say(`${wrap(n, 80)}\n`);
   }
   return result.violations === 0 ? 0 : 1;
 }
