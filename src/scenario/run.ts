@@ -47,6 +47,8 @@ export interface RunOptions {
   search?: PreemptionBoundedSearch;
   /** Replay one schedule: the thread index chosen at every pause, in run-length form "0*5,1*2,0*30". */
   schedule?: string;
+  /** Called after each scheduler step inside `parallel`: the decision's index and the thread it ran. */
+  onTransition?: (decision: number, thread: number, world: World) => void;
 }
 
 export class ScenarioRun implements StepRunner {
@@ -209,6 +211,19 @@ export class ScenarioRun implements StepRunner {
         sched.add(`thread${i}`, this.steps(steps, i));
       });
       const search = this.options.search;
+      const onTransition = this.options.onTransition;
+      if (onTransition !== undefined) {
+        // the scheduler's step, observed: every decision is reported after it ran
+        const step = sched.step.bind(sched);
+        sched.step = (t) => {
+          step(t);
+          onTransition(
+            this.decisions.length + sched.decisions.length - 1,
+            Number(t.name.slice('thread'.length)),
+            this.world,
+          );
+        };
+      }
       if (search !== undefined)
         sched.runWith((ready, current) => search.choose(ready, current, sched.threads));
       else if (this.options.schedule !== undefined) sched.runWith(this.replayChooser(sched));

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { openSession, type Session } from '../../src/web/model/session.js';
+import { PageState, SecondaryState } from '../../src/web/model/snapshot.js';
+
+const EX08 = 'examples/08-guest-after-merge-v5.0.yaml';
+
+function open(file: string, kernel?: 'v5.0' | 'rfc-2019'): Session {
+  const r = openSession(readFileSync(file, 'utf8'), file, kernel === undefined ? {} : { kernel });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.session;
+}
+
+describe('web session', () => {
+  it('records a snapshot after every step of example 08', () => {
+    const s = open(EX08);
+    expect(s.steps.map((x) => x.op)).toEqual(['spawn', 'mmap', 'madvise', 'vm', 'guest', 'ksm', 'guest']);
+    expect(s.result?.ok).toBe(true);
+    const ram = s.at(6).processes[0].vmas[0];
+    expect(ram.name).toBe('ram');
+    expect(ram.pages).toBe(8);
+  });
+
+  it('v5.0: the merged page is KSM and its spte is gone after the ksm step, back after the guest access', () => {
+    const s = open(EX08);
+    const afterKsm = s.at(5).processes[0].vmas[0];
+    expect(afterKsm.state[0]).toBe(PageState.ksm);
+    expect(afterKsm.secondaries[0].name).toBe('kvm:vm1');
+    expect(afterKsm.secondaries[0].state[0]).toBe(SecondaryState.none);
+    const afterRead = s.at(6).processes[0].vmas[0];
+    expect(afterRead.secondaries[0].state[0]).toBe(SecondaryState.ro);
+    expect(afterRead.secondaries[0].pfn[0]).toBe(afterRead.pfn[0]);
+  });
+
+  it('rfc-2019: change_pte re-points the spte to the KSM page', () => {
+    const s = open(EX08, 'rfc-2019');
+    const v = s.at(5).processes[0].vmas[0];
+    expect(v.secondaries[0].state[0]).toBe(SecondaryState.ro);
+    expect(v.secondaries[0].pfn[0]).toBe(v.pfn[0]);
+  });
+
+  it('records per-event states and one sentence per event naming a kernel function', () => {
+    const s = open(EX08);
+    const ksm = s.steps[5];
+    expect(ksm.afterEvent.length).toBe(ksm.events.length);
+    expect(ksm.afterEvent.every((x) => x !== null)).toBe(true);
+    expect(ksm.sentences.some((t) => t.includes('kvm_mmu_notifier_invalidate_range_start()'))).toBe(true);
+    expect(ksm.brackets.length).toBeGreaterThan(0);
+    expect(ksm.brackets[0].by).toBe('write_protect_page');
+    expect(ksm.brackets[0].items.some((i) => i.hit === false)).toBe(true);
+  });
+
+  it('stepping back returns the very state recorded before', () => {
+    const s = open(EX08);
+    const before = JSON.stringify(s.at(4), replacer);
+    s.at(5);
+    s.at(6);
+    expect(JSON.stringify(s.at(4), replacer)).toBe(before);
+  });
+
+  it('gives the parser line:col errors', () => {
+    const r = openSession(
+      'mmsim: 1\nsteps:\n  - spawn: p\n  - mmap: { proc: q, size: 1 page, prot: rw, as: a }\n',
+      'x.yaml',
+    );
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]).toMatchObject({ line: 4 });
+  });
+});
+
+function replacer(_k: string, v: unknown): unknown {
+  return ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v;
+}
