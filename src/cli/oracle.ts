@@ -15,8 +15,8 @@ import {
   runOracle,
 } from '../oracle/index.js';
 import { formatError, parseScenario } from '../scenario/parse.js';
-import type { Io } from './main.js';
-import { UsageError } from './main.js';
+import type { Io } from './options.js';
+import { UsageError } from './usage-error.js';
 
 export const ORACLE_HELP = `Usage: mmsim oracle FILE [--kernel K] [--json]
 

@@ -91,8 +91,14 @@ export function violationResult(
   replay: string,
 ): ViolationResult {
   const before: string[] = [];
-  for (let i = events.length - 1; i >= 0 && before.length < 12; i--)
-    if (events[i].seq <= v.seq) before.push(formatEvent(events[i]));
+  if (events.length > 0 && events[events.length - 1].seq < v.seq - 1)
+    // memory keeps the first events only (EventLog keep): say so rather than show older ones
+    before.push(
+      `(the events just before #${v.seq} are past the ${events.length} kept in memory; --trace FILE records every event)`,
+    );
+  else
+    for (let i = events.length - 1; i >= 0 && before.length < 12; i--)
+      if (events[i].seq <= v.seq) before.push(formatEvent(events[i]));
   return {
     invariant: v.invariant,
     message: v.message,

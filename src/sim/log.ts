@@ -34,11 +34,14 @@ export interface LogEvent {
 /**
  * The deterministic log of everything that happened. Recording can be off (benchmarks) — then only
  * the sequence number advances. The digest covers every recorded field, so equal logs hash equal.
+ * Memory keeps the first `keep` events; a sink (attach) sees every one as it happens, so a trace can
+ * be streamed to disk whatever its length.
  */
 export class EventLog {
   readonly events: LogEvent[] = [];
   private seq = 0;
   private readonly digest = new Digest();
+  private sink: ((e: LogEvent) => void) | undefined;
 
   constructor(
     public recording: boolean,
@@ -52,10 +55,24 @@ export class EventLog {
     const ev = { seq, ...e } as LogEvent;
     this.hashEvent(ev);
     if (this.events.length < this.keep) this.events.push(ev);
+    this.sink?.(ev);
+  }
+
+  /** Send every event to `sink`: those kept so far at once, then each as it is recorded. */
+  attach(sink: (e: LogEvent) => void): void {
+    if (this.events.length < this.seq && this.recording)
+      throw new Error('EventLog.attach: events were already dropped from memory');
+    for (const e of this.events) sink(e);
+    this.sink = sink;
   }
 
   get length(): number {
     return this.seq;
+  }
+
+  /** Whether memory holds every recorded event (false past `keep`). */
+  get complete(): boolean {
+    return this.events.length === this.seq || !this.recording;
   }
 
   hash(): string {
@@ -81,33 +98,38 @@ export class EventLog {
   }
 }
 
+/** One event as a Chrome trace-event (1 event = 1 µs, `tid` its agent's track); see toChromeTrace. */
+export function chromeTraceEvent(e: LogEvent, tid: number): object {
+  const args: Record<string, unknown> = { seq: e.seq, cpu: e.cpu };
+  if (e.mm !== undefined) args.mm = e.mm;
+  if (e.start !== undefined) args.start = `0x${e.start.toString(16)}`;
+  if (e.end !== undefined) args.end = `0x${e.end.toString(16)}`;
+  if (e.event) args.event = e.event;
+  if (e.flags) args.flags = e.flags;
+  if (e.oldPte) args.oldPte = e.oldPte;
+  if (e.newPte) args.newPte = e.newPte;
+  if (e.detail) args.detail = e.detail;
+  const base = { name: e.what, cat: e.kind, pid: 1, tid, ts: e.seq, args };
+  return e.phase ? { ...base, ph: e.phase } : { ...base, ph: 'X', dur: 1 };
+}
+
+/** The metadata event naming track `tid` (tid 0: the process). */
+export function chromeTrackName(tid: number, name: string): object {
+  return { name: tid === 0 ? 'process_name' : 'thread_name', ph: 'M', pid: 1, tid, args: { name } };
+}
+
 /** Chrome trace-event JSON (Perfetto and chrome://tracing open it): one track per agent, 1 event = 1 µs. */
 export function toChromeTrace(events: readonly LogEvent[]): object {
   const tids = new Map<string, number>();
-  const out: object[] = [];
-  const tidOf = (agent: string): number => {
-    let t = tids.get(agent);
-    if (t === undefined) {
-      t = tids.size + 1;
-      tids.set(agent, t);
-      out.push({ name: 'thread_name', ph: 'M', pid: 1, tid: t, args: { name: agent } });
-    }
-    return t;
-  };
-  out.push({ name: 'process_name', ph: 'M', pid: 1, tid: 0, args: { name: 'mmsim' } });
+  const out: object[] = [chromeTrackName(0, 'mmsim')];
   for (const e of events) {
-    const args: Record<string, unknown> = { seq: e.seq, cpu: e.cpu };
-    if (e.mm !== undefined) args.mm = e.mm;
-    if (e.start !== undefined) args.start = `0x${e.start.toString(16)}`;
-    if (e.end !== undefined) args.end = `0x${e.end.toString(16)}`;
-    if (e.event) args.event = e.event;
-    if (e.flags) args.flags = e.flags;
-    if (e.oldPte) args.oldPte = e.oldPte;
-    if (e.newPte) args.newPte = e.newPte;
-    if (e.detail) args.detail = e.detail;
-    const base = { name: e.what, cat: e.kind, pid: 1, tid: tidOf(e.agent), ts: e.seq, args };
-    if (e.phase) out.push({ ...base, ph: e.phase });
-    else out.push({ ...base, ph: 'X', dur: 1 });
+    let tid = tids.get(e.agent);
+    if (tid === undefined) {
+      tid = tids.size + 1;
+      tids.set(e.agent, tid);
+      out.push(chromeTrackName(tid, e.agent));
+    }
+    out.push(chromeTraceEvent(e, tid));
   }
   return { traceEvents: out, displayTimeUnit: 'ns' };
 }
