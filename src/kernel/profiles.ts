@@ -63,6 +63,18 @@ export interface KernelProfile {
   readonly wpReuse: 'mapcount' | 'anon-exclusive';
   /** pin_user_pages (FOLL_PIN, v5.6+) adds GUP_PIN_COUNTING_BIAS (1024) to the refcount; else +1. */
   readonly pinBias: number;
+  /**
+   * A read fault on a shared anonymous (shmem) vma maps the page-cache pages around it too
+   * (do_fault_around + shmem's ->map_pages = filemap_map_pages, v3.15: 8c6e50b0290c and Ning Qu's
+   * "mm: implement ->map_pages for shmem/tmpfs"); found by the oracle's fuzzer (fork, child reads).
+   */
+  readonly shmemFaultAround: boolean;
+  /**
+   * vma_merge lets a faulted vma (one with an anon_vma) that mprotect or madvise changed merge with an
+   * unfaulted neighbour (879bca0a2c4f, v6.16, "mm/vma: fix incorrectly disallowed anonymous VMA
+   * merges"); before, only the neighbour could bring the anon_vma. Fork copies the merged range's ptes.
+   */
+  readonly vmaMergeFaultedNextToUnfaulted: boolean;
 
   // Bug switches (src/check/bugs.ts): true in every real kernel; false re-introduces a historical bug.
   /** KVM's fault installs its spte only if mmu_notifier_retry says no invalidation ran or runs (since 2008). */
@@ -118,6 +130,8 @@ const v50: KernelProfile = {
   forkCopiesPinnedPages: false,
   wpReuse: 'mapcount',
   pinBias: 1,
+  shmemFaultAround: true,
+  vmaMergeFaultedNextToUnfaulted: false,
   kvmFaultChecksNotifierRetry: true,
   ksmWriteProtectChecksPins: true,
   clearFlushBeforeChangePte: true,
@@ -147,6 +161,7 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     wrapChangePteInRange: false,
     changePteFallsBackToInvalidatePage: true,
     hasInvalidateRange: false,
+    shmemFaultAround: false,
   },
   'v5.0': v50,
   'rfc-2019': {
@@ -170,6 +185,7 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     ...v610,
     name: 'v6.18',
     description: 'the kernel the development machines run (v6.10 plus what changed since that mmsim models)',
+    vmaMergeFaultedNextToUnfaulted: true,
   },
 };
 

@@ -17,6 +17,12 @@ export class AnonVma {
 export class AnonVmaRegistry {
   private readonly byId = new Map<number, AnonVma>();
   private nextId = 1;
+  private nextIdentity = 1;
+
+  /** A fresh kernel anon_vma identity (Vma.anonId): anon_vma_prepare's or anon_vma_fork's new anon_vma. */
+  newIdentity(): number {
+    return this.nextIdentity++;
+  }
 
   create(baseVpn: number): AnonVma {
     const av = new AnonVma(this.nextId++, baseVpn);

@@ -128,7 +128,11 @@ export function* doFork(
         src.shmemPgoff,
       );
       // anon_vma_fork: the child's vma joins the parent's anon_vma (the model keeps one anon_vma per family)
-      if (dst.anonVma !== null) dst.anonVma.members.add(dst);
+      if (dst.anonVma !== null) {
+        dst.anonVma.members.add(dst);
+        dst.anonId = k.anonVmas.newIdentity(); // anon_vma_fork: the child's own, chained to the parent's
+        dst.forkChild = true;
+      }
       if (dst.shmem !== null) dst.shmem.users++;
       cm.insertVma(dst);
       // copy_page_range (v5.0) / vma_needs_copy (v5.16+): a vma without anon_vma has no anonymous page

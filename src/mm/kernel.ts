@@ -299,7 +299,8 @@ export class Kernel {
     }
     const av = this.anonVmas.get(f.anonVma[pfn]);
     if (av === undefined) return out;
-    const vpn = av.baseVpn + f.index[pfn];
+    // signed: a vma merged below its anon_vma's first vma has pages before index 0 (vmaMerge)
+    const vpn = av.baseVpn + (f.index[pfn] | 0);
     for (const vma of av.members) {
       if (vpn * PAGE_SIZE < vma.start || vpn * PAGE_SIZE >= vma.end) continue;
       const pte = vma.mm.pt.get(vpn);

@@ -130,6 +130,7 @@ export function anonVmaPrepare(k: Kernel, vma: Vma): void {
   if (vma.anonVma !== null) return;
   vma.anonVma = k.anonVmas.create(vma.start / PAGE_SIZE);
   vma.anonVma.members.add(vma);
+  vma.anonId = k.anonVmas.newIdentity();
 }
 
 /**
@@ -277,6 +278,10 @@ export function* doSharedFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFa
   const write = isWriteFault(vmf);
   const obj = vma.shmem!;
   const index = vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE);
+  if (!write && k.profile.shmemFaultAround && (yield* doFaultAround(k, agent, vmf))) {
+    k.faultCounters.shmemRead.inc();
+    return VM_FAULT_DONE; // the faulting page was in the cache: mapped with its neighbours
+  }
   let pfn = obj.pages.get(index);
   if (pfn === undefined) {
     pfn = k.allocPage(ZERO_CONTENT); // shmem_getpage: a new zeroed page, the cache holds this reference
@@ -298,6 +303,39 @@ export function* doSharedFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFa
   (write ? k.faultCounters.shmemWrite : k.faultCounters.shmemRead).inc();
   unlock(agent, mm.ptl);
   return VM_FAULT_DONE;
+}
+
+/** fault_around_bytes' default (64 KiB): the pages a read fault on a file-backed vma may map at once. */
+export const FAULT_AROUND_PAGES = 16;
+
+/**
+ * do_fault_around (mm/memory.c v6.18; since v3.15, 8c6e50b0290c) with shmem's ->map_pages,
+ * filemap_map_pages: a read fault first maps, under one ptl, every page of the naturally aligned
+ * 16-page window (clamped to the vma and the page table) that is already in the page cache and has no
+ * pte yet. True when that mapped the faulting page itself (VM_FAULT_NOPAGE: no ->fault needed).
+ */
+function* doFaultAround(k: Kernel, agent: Agent, vmf: VmFault): Path<boolean> {
+  const { mm, vma } = vmf;
+  const obj = vma.shmem!;
+  const vpn = vmf.address / PAGE_SIZE;
+  const pteOff = vpn % 512;
+  const vmaOff = vpn - vma.start / PAGE_SIZE;
+  const from = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
+  const to = Math.min(from + FAULT_AROUND_PAGES, 512, pteOff + (vma.end - vma.start) / PAGE_SIZE - vmaOff);
+  let mappedFaulting = false;
+  yield* lock(agent, mm.ptl);
+  for (let off = from; off < to; off++) {
+    const v = vpn - pteOff + off;
+    const pfn = obj.pages.get(vma.shmemPgoff + (v - vma.start / PAGE_SIZE));
+    if (pfn === undefined || mm.pt.get(v) !== 0) continue;
+    k.getPage(pfn);
+    k.pageDupRmap(pfn, mm);
+    // set_pte_range: vm_page_prot, not dirty (a read); x86 prefaults young ptes (no arch_wants_old_prefaulted_pte)
+    k.writePte(agent, mm, v * PAGE_SIZE, mkPte(pfn, newPteBits(vma)), 'set_pte_at');
+    if (v === vpn) mappedFaulting = true;
+  }
+  unlock(agent, mm.ptl);
+  return mappedFaulting;
 }
 
 /** PageAnon && !PageKsm: used by callers that must not touch KSM pages. */

@@ -95,7 +95,9 @@ export function* doMmap(
       shmem = new ShmemObject(k.nextShmem++);
       shmem.users = 1;
     }
-    mm.insertVma(new Vma(k.newVmaId(), mm, addr, addr + len, vmFlagsFor(prot, shared), null, shmem, 0));
+    const vma = new Vma(k.newVmaId(), mm, addr, addr + len, vmFlagsFor(prot, shared), null, shmem, 0);
+    mm.insertVma(vma);
+    vmaMerge(k, vma); // mmap_region: a neighbour with the same flags grows over the new range instead
     return addr;
   } finally {
     unlock(agent, mm.mmapLock);
@@ -117,9 +119,106 @@ export function splitVmaAt(k: Kernel, mm: Mm, addr: number): void {
     v.shmemPgoff + (addr - v.start) / PAGE_SIZE,
   );
   v.end = addr;
+  tail.anonId = v.anonId;
+  tail.forkChild = v.forkChild;
   if (tail.anonVma !== null) tail.anonVma.members.add(tail);
   if (tail.shmem !== null) tail.shmem.users++;
   mm.insertVma(tail);
+}
+
+/**
+ * May `src` (a vma just created or changed) merge with its neighbour `tgt` as far as anon_vmas go?
+ * v5.0's is_mergeable_anon_vma (mm/mmap.c) lets only the neighbour bring an anon_vma, and only one that
+ * is not a fork child's; v6.16's 879bca0a2c4f ("mm/vma: fix incorrectly disallowed anonymous VMA
+ * merges", mm/vma.c is_mergeable_anon_vma in v6.18) lets either side bring it on the same condition.
+ */
+function anonMergeable(k: Kernel, src: Vma, tgt: Vma): boolean {
+  if (src.anonId === tgt.anonId) return true; // neither has one, or they share it (halves of one vma)
+  if (src.anonId !== 0 && tgt.anonId !== 0) return false;
+  if (src.anonId === 0) return !tgt.forkChild;
+  return k.profile.vmaMergeFaultedNextToUnfaulted && !src.forkChild;
+}
+
+/** is_mergeable_vma for adjacent `lo` and `hi`: same flags, and the same shmem object at the next offset. */
+function flagsMergeable(lo: Vma, hi: Vma): boolean {
+  return (
+    lo.end === hi.start &&
+    lo.flags === hi.flags &&
+    lo.shmem === hi.shmem &&
+    (lo.shmem === null || hi.shmemPgoff === lo.shmemPgoff + lo.pages)
+  );
+}
+
+/** `keep` grows over its neighbour `gone`, taking its anon_vma if it has none (dup_anon_vma), and `gone` goes. */
+function absorb(k: Kernel, keep: Vma, gone: Vma): void {
+  if (gone.start < keep.start) {
+    keep.start = gone.start;
+    keep.shmemPgoff = gone.shmemPgoff;
+  } else keep.end = gone.end;
+  if (keep.anonVma === null && gone.anonVma !== null) {
+    keep.anonVma = gone.anonVma;
+    keep.anonVma.members.add(keep);
+    keep.anonId = gone.anonId;
+    keep.forkChild = gone.forkChild;
+  }
+  removeVma(k, gone);
+}
+
+/**
+ * vma_merge (mm/mmap.c v5.0; vma_merge_new_range / vma_merge_existing_range, mm/vma.c v6.18) after
+ * `vma` was created or changed: it joins its neighbours where flags, shmem object and anon_vmas allow
+ * (both at once only if their anon_vmas are compatible). Returns the vma that now covers its range.
+ * What the oracle sees of it: fork copies the ptes of a vma with an anon_vma, so zero-page ptes of a
+ * range merged into a faulted vma are copied (found by the oracle's fuzzer).
+ */
+export function vmaMerge(k: Kernel, vma: Vma): Vma {
+  const vmas = vma.mm.vmas;
+  const i = vmas.indexOf(vma);
+  const prev = i > 0 ? vmas[i - 1] : undefined;
+  const next = i + 1 < vmas.length ? vmas[i + 1] : undefined;
+  const left = prev !== undefined && flagsMergeable(prev, vma) && anonMergeable(k, vma, prev);
+  const right = next !== undefined && flagsMergeable(vma, next) && anonMergeable(k, vma, next);
+  if (left && right && (prev.anonId === 0 || next.anonId === 0 || prev.anonId === next.anonId)) {
+    absorb(k, prev, vma);
+    absorb(k, prev, next);
+    return prev;
+  }
+  if (left) {
+    absorb(k, prev, vma);
+    return prev;
+  }
+  if (right) {
+    absorb(k, next, vma);
+    return next;
+  }
+  return vma;
+}
+
+/**
+ * The vma_modify_flags pattern of mprotect_fixup and madvise_update_vma: a vma in [start, end) whose
+ * flags would not change is left alone (no split); one that changes is split at the range's ends, `change`
+ * runs on the piece (it sets the flags), and the piece merges with its neighbours where it can.
+ */
+function* modifyFlags(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  flagsOf: (v: Vma) => number,
+  change: (v: Vma, flags: number) => Path<Errno | null>,
+): Path<Errno | null> {
+  for (const v of mm.vmas.filter((x) => x.start < end && x.end > start)) {
+    if (!mm.vmas.includes(v) || flagsOf(v) === v.flags) continue;
+    const from = Math.max(start, v.start);
+    const to = Math.min(end, v.end);
+    splitVmaAt(k, mm, from);
+    splitVmaAt(k, mm, to);
+    const piece = mm.findVma(from)!;
+    const err = yield* change(piece, flagsOf(piece));
+    if (err !== null) return err;
+    vmaMerge(k, piece);
+  }
+  return null;
 }
 
 /** The vmas overlapping [start, end), after splitting at both ends. */
@@ -196,11 +295,9 @@ export function* doMprotect(
     const mappedEnd = Math.min(cursor, end);
     const result: Errno | null = mappedEnd < end ? 'ENOMEM' : null;
     if (mappedEnd === start) return result;
-    for (const vma of vmasIn(k, mm, start, mappedEnd)) {
-      const newFlags =
-        (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
-        (vmFlagsFor(prot, false) & (VM_READ | VM_WRITE | VM_EXEC));
-      if (newFlags === vma.flags) continue;
+    const access = vmFlagsFor(prot, false) & (VM_READ | VM_WRITE | VM_EXEC);
+    const flagsOf = (v: Vma): number => (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | access;
+    yield* modifyFlags(k, mm, start, mappedEnd, flagsOf, function* (vma, newFlags) {
       vma.flags = newFlags;
       const range = mmuNotifierRangeInit(
         'change_protection',
@@ -223,7 +320,8 @@ export function* doMprotect(
       unlock(agent, mm.ptl);
       if (changes.length > 0) yield* k.flushTlbRange(agent, mm, vma.start, vma.end);
       yield* mmuNotifierInvalidateRangeEnd(k, agent, range);
-    }
+      return null;
+    });
     return result;
   } finally {
     unlock(agent, mm.mmapLock);
@@ -264,30 +362,49 @@ export function* doMadvise(
         return unmapped;
       }
       case 'nohugepage': {
-        for (const v of vmasIn(k, mm, start, end)) v.flags |= VM_NOHUGEPAGE;
-        return unmapped;
+        const err = yield* modifyFlags(
+          k,
+          mm,
+          start,
+          end,
+          (v) => v.flags | VM_NOHUGEPAGE,
+          function* (v, flags) {
+            v.flags = flags;
+            return null;
+          },
+        );
+        return err ?? unmapped;
       }
       case 'mergeable': {
-        for (const v of vmasIn(k, mm, start, end)) {
-          if (v.flags & VM_SHARED || v.flags & VM_MERGEABLE) continue; // KSM merges private anonymous memory only
+        // ksm_madvise: KSM merges private anonymous memory only; a shared vma keeps its flags
+        const flagsOf = (v: Vma): number => (v.flags & VM_SHARED ? v.flags : v.flags | VM_MERGEABLE);
+        const err = yield* modifyFlags(k, mm, start, end, flagsOf, function* (v, flags) {
           if (ksm !== null) {
-            const err = yield* ksm.madviseMergeable(agent, v);
-            if (err !== null) return err;
+            const e = yield* ksm.madviseMergeable(agent, v);
+            if (e !== null) return e;
           }
-          v.flags |= VM_MERGEABLE;
-        }
-        return unmapped;
+          v.flags = flags;
+          return null;
+        });
+        return err ?? unmapped;
       }
       case 'unmergeable': {
-        for (const v of vmasIn(k, mm, start, end)) {
-          if (!(v.flags & VM_MERGEABLE)) continue;
-          if (ksm !== null) {
-            const err = yield* ksm.madviseUnmergeable(agent, v, v.start, v.end);
-            if (err !== null) return err;
-          }
-          v.flags &= ~VM_MERGEABLE;
-        }
-        return unmapped;
+        const err = yield* modifyFlags(
+          k,
+          mm,
+          start,
+          end,
+          (v) => v.flags & ~VM_MERGEABLE,
+          function* (v, flags) {
+            if (ksm !== null) {
+              const e = yield* ksm.madviseUnmergeable(agent, v, v.start, v.end);
+              if (e !== null) return e;
+            }
+            v.flags = flags;
+            return null;
+          },
+        );
+        return err ?? unmapped;
       }
     }
     return null;

@@ -32,6 +32,14 @@ export class Vma {
     public shmemPgoff: number,
   ) {}
 
+  /**
+   * Which anon_vma the kernel would give this vma (0: none), for vma merging only: the model's rmap keeps
+   * one AnonVma per fork family, while the kernel's fork gives every child vma an anon_vma of its own.
+   */
+  anonId = 0;
+  /** The vma's anon_vma_chain holds more than its own anon_vma: forked from a vma that had one (vma_is_fork_child). */
+  forkChild = false;
+
   get pages(): number {
     return (this.end - this.start) / PAGE_SIZE;
   }

@@ -77,7 +77,7 @@ export const intent: fc.Arbitrary<Intent> = fc.oneof(
     }),
     weight: 4,
   },
-  { arbitrary: fc.record({ k: fc.constant('write' as const), ...range, what: content }), weight: 5 },
+  { arbitrary: fc.record({ k: fc.constant('write' as const), ...range, what: content }), weight: 6 },
   { arbitrary: fc.record({ k: fc.constant('read' as const), ...range }), weight: 2 },
   { arbitrary: fc.record({ k: fc.constant('fork' as const), p: proc }), weight: 2 },
   { arbitrary: fc.record({ k: fc.constant('exit' as const), p: proc }), weight: 1 },
@@ -93,7 +93,7 @@ export interface FuzzCase {
   intents: Intent[];
 }
 
-export const fuzzCase = (maxSteps = 16): fc.Arbitrary<FuzzCase> =>
+export const fuzzCase = (maxSteps = 20): fc.Arbitrary<FuzzCase> =>
   fc.record({
     useZeroPages: fc.boolean(),
     intents: fc.array(intent, { minLength: 1, maxLength: maxSteps, size: 'max' }),
@@ -133,11 +133,24 @@ export function scenarioText(c: FuzzCase, name: string): string {
       if (it.k === 'spawn') continue;
     }
     if (it.k === 'ksm') {
-      // before any MADV_MERGEABLE ksmd has no mm to scan, and the real side waits to be sure of that
+      // before any MADV_MERGEABLE ksmd has no mm to scan (the real side would wait to be sure of that):
+      // make the first mapping there is mergeable first
+      const owner = alive.find((q) => q.mappings.length > 0);
+      if (!mergeable && owner !== undefined) {
+        const m = owner.mappings[0];
+        step(`madvise: { proc: ${owner.name}, addr: ${m.name}, size: ${m.pages}p, advice: mergeable }`);
+        mergeable = true;
+      }
       if (mergeable) step(`ksm: { full_scans: ${it.scans} }`);
       continue;
     }
     const p = alive[it.p % alive.length];
+    if (p.mappings.length === 0 && it.k !== 'mmap' && it.k !== 'fork' && it.k !== 'exit') {
+      // nothing to act on yet: map something (the intent's range size, read-write, private)
+      const m = `m${p.next++}`;
+      p.mappings.push({ name: m, pages: it.n });
+      step(`mmap: { proc: ${p.name}, size: ${it.n}p, prot: rw, as: ${m} }`);
+    }
     switch (it.k) {
       case 'mmap': {
         const m = `m${p.next++}`;
@@ -163,7 +176,6 @@ export function scenarioText(c: FuzzCase, name: string): string {
         step(`exit: ${p.name}`);
         continue;
     }
-    if (p.mappings.length === 0) continue;
     const m = p.mappings[it.m % p.mappings.length];
     const off = it.off % m.pages;
     const n = Math.min(it.n, m.pages - off);
