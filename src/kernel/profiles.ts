@@ -75,6 +75,12 @@ export interface KernelProfile {
    * merges"); before, only the neighbour could bring the anon_vma. Fork copies the merged range's ptes.
    */
   readonly vmaMergeFaultedNextToUnfaulted: boolean;
+  /**
+   * mprotect taking write away from an unfaulted private anonymous vma drops its VM_ACCOUNT ("mm/mprotect:
+   * allow unfaulted VMAs to be unaccounted on mprotect()", Lorenzo Stoakes, 2023, before v6.10): it can
+   * then merge with a neighbour that was never writable.
+   */
+  readonly mprotectUnaccountsUnfaulted: boolean;
 
   // Bug switches (src/check/bugs.ts): true in every real kernel; false re-introduces a historical bug.
   /** KVM's fault installs its spte only if mmu_notifier_retry says no invalidation ran or runs (since 2008). */
@@ -132,6 +138,7 @@ const v50: KernelProfile = {
   pinBias: 1,
   shmemFaultAround: true,
   vmaMergeFaultedNextToUnfaulted: false,
+  mprotectUnaccountsUnfaulted: false,
   kvmFaultChecksNotifierRetry: true,
   ksmWriteProtectChecksPins: true,
   clearFlushBeforeChangePte: true,
@@ -151,6 +158,7 @@ const v610: KernelProfile = {
   forkCopiesPinnedPages: true,
   wpReuse: 'anon-exclusive',
   pinBias: 1024,
+  mprotectUnaccountsUnfaulted: true,
 };
 
 export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {

@@ -21,6 +21,7 @@ import {
 } from './notify.js';
 import { ShmemObject } from './shmem.js';
 import {
+  VM_ACCOUNT,
   VM_EXEC,
   VM_MERGEABLE,
   VM_NOHUGEPAGE,
@@ -296,7 +297,15 @@ export function* doMprotect(
     const result: Errno | null = mappedEnd < end ? 'ENOMEM' : null;
     if (mappedEnd === start) return result;
     const access = vmFlagsFor(prot, false) & (VM_READ | VM_WRITE | VM_EXEC);
-    const flagsOf = (v: Vma): number => (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | access;
+    const flagsOf = (v: Vma): number => {
+      const f = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | access;
+      // mprotect_fixup: a private vma turning writable is charged (VM_ACCOUNT, kept when write goes);
+      // since 2023 an unfaulted anonymous one turning read-only is uncharged again
+      if (f & VM_WRITE) return v.flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED) ? f : f | VM_ACCOUNT;
+      if (k.profile.mprotectUnaccountsUnfaulted && v.shmem === null && v.anonVma === null)
+        return f & ~VM_ACCOUNT;
+      return f;
+    };
     yield* modifyFlags(k, mm, start, mappedEnd, flagsOf, function* (vma, newFlags) {
       vma.flags = newFlags;
       const range = mmuNotifierRangeInit(

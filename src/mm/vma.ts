@@ -14,6 +14,8 @@ export const VM_MAYWRITE = 0x20;
 export const VM_MAYEXEC = 0x40;
 export const VM_MAYSHARE = 0x80;
 export const VM_DONTFORK = 0x2_0000;
+/** The vma's memory is charged to the commit limit (private writable, mm/mmap.c accountable_mapping). */
+export const VM_ACCOUNT = 0x10_0000;
 export const VM_NOHUGEPAGE = 0x4000_0000;
 /** VM_MERGEABLE: KSM may merge pages of this vma (kernel bit 31; bit 28 here keeps JS bit operations positive). */
 export const VM_MERGEABLE = 0x1000_0000;
@@ -73,6 +75,7 @@ export function vmFlagsFor(prot: { read: boolean; write: boolean; exec: boolean 
   if (prot.write) f |= VM_WRITE;
   if (prot.exec) f |= VM_EXEC;
   if (shared) f |= VM_SHARED | VM_MAYSHARE;
+  else if (prot.write) f |= VM_ACCOUNT; // accountable_mapping: only vma merging sees it
   return f;
 }
 

@@ -30,6 +30,25 @@ export const MODELLED_DIFFERENCES: readonly ModelledDifference[] = [
     observable: 'partition: a write fault on a pinned, otherwise unshared page copies it in v5.19+',
   },
   {
+    field: 'vmaMergeFaultedNextToUnfaulted',
+    commit: '879bca0a2c4f (v6.16, mm/vma: fix incorrectly disallowed anonymous VMA merges)',
+    what: 'a faulted vma that mprotect/madvise makes compatible with an unfaulted neighbour merges with it',
+    observable: "partition: fork copies the neighbour's zero-page ptes (the merged vma has an anon_vma)",
+  },
+  {
+    field: 'mprotectUnaccountsUnfaulted',
+    commit: '2023, before v6.10 (mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect())',
+    what: 'mprotect taking write away from an unfaulted private vma drops VM_ACCOUNT',
+    observable:
+      'partition: such a vma no longer merges into a faulted one, so fork does not copy its zero-page ptes',
+  },
+  {
+    field: 'shmemFaultAround',
+    commit: '8c6e50b0290c (v3.15, do_fault_around; shmem ->map_pages)',
+    what: 'a read fault on a shared anonymous vma also maps the cached pages of its 16-page window',
+    observable: 'partition: a child reading one page of a shared mapping maps its cached neighbours too',
+  },
+  {
     field: 'pinBias',
     commit: '3faa52c03f44 (v5.7, mm/gup: track FOLL_PIN pages)',
     what: 'FOLL_PIN adds 1024 to the refcount instead of 1',
