@@ -7,13 +7,14 @@ import { BUGS, formatBugs } from '../check/bugs.js';
 import { EXPERIMENTS, findExperiment } from '../experiments/index.js';
 import { renderBarChart } from '../experiments/svg.js';
 import { renderCsv, renderTable } from '../experiments/table.js';
-import { KERNEL_NAMES, PROFILES } from '../kernel/profiles.js';
+import { KERNEL_NAMES, PROFILES, profileSettings } from '../kernel/profiles.js';
 import { counterListing } from '../scenario/counters.js';
 import {
   defaultIo,
   type Io,
-  kernelOption,
+  kernelListOption,
   outputOptions,
+  overridesOption,
   parse,
   readScenario,
   seedOption,
@@ -140,9 +141,8 @@ function cmdExperiment(args: string[], io: Io): number {
       `experiment: unknown experiment '${positionals[0]}'; expected one of ${EXPERIMENTS.map((e) => e.name).join(', ')}`,
     );
   const kernels =
-    values.kernel === undefined
-      ? exp.defaultKernels
-      : (values.kernel as string).split(',').map((k) => kernelOption(k.trim())!);
+    values.kernel === undefined ? exp.defaultKernels : kernelListOption(values.kernel as string);
+  const profileOverrides = overridesOption(values.set as string[] | undefined);
   const format = (values.format as string | undefined) ?? 'table';
   if (!['table', 'json', 'csv'].includes(format))
     throw new UsageError(`--format: expected table, json or csv, got '${format}'`);
@@ -160,6 +160,7 @@ function cmdExperiment(args: string[], io: Io): number {
     kernels,
     seed,
     scale,
+    profileOverrides,
     progress: (done, total) => progress.update(done, total),
   });
   progress.done();
@@ -167,7 +168,7 @@ function cmdExperiment(args: string[], io: Io): number {
     writeOutput(svgPath, renderBarChart(result.chart), outputOptions('--svg', [], io));
   if (format === 'json') {
     io.out(
-      `${JSON.stringify({ name: result.name, title: result.title, kernels, seed, scale, rows: result.records, violations: result.violations, notes: result.notes }, null, 2)}\n`,
+      `${JSON.stringify({ name: result.name, title: result.title, kernels, seed, scale, set: profileSettings(profileOverrides), rows: result.records, violations: result.violations, notes: result.notes }, null, 2)}\n`,
     );
   } else if (format === 'csv') io.out(renderCsv(result.columns, result.rows));
   else {
@@ -193,6 +194,15 @@ function wrap(text: string, width: number): string {
   }
   if (line) out.push(line);
   return out.join('\n');
+}
+
+/** A message with control characters (a NUL from the file, an escape sequence) shown, not sent raw. */
+function visible(message: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
+  return message.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 export function main(argv: string[], io: Io = defaultIo): number {
@@ -222,11 +232,11 @@ export function main(argv: string[], io: Io = defaultIo): number {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`${e.message.startsWith('mmsim') ? '' : 'mmsim: '}${e.message}\n`);
+      io.err(`${e.message.startsWith('mmsim') ? '' : 'mmsim: '}${visible(e.message)}\n`);
       return 2;
     }
     io.err(
-      `mmsim: internal error: ${(e as Error).message}\n  (this is a bug in mmsim; set MMSIM_DEBUG=1 for details)\n`,
+      `mmsim: internal error: ${visible((e as Error).message)}\n  (this is a bug in mmsim; set MMSIM_DEBUG=1 for details)\n`,
     );
     if (process.env.MMSIM_DEBUG) io.err(`${(e as Error).stack}\n`);
     return 3;

@@ -47,10 +47,18 @@ export function kernelOption(v: string | undefined): KernelName | undefined {
   return v;
 }
 
-export function seedOption(v: string | undefined): number | undefined {
+/** `--kernel a,b,c`: each a profile, none twice. */
+export function kernelListOption(v: string): KernelName[] {
+  const list = v.split(',').map((k) => kernelOption(k.trim())!);
+  const twice = list.find((k, i) => list.indexOf(k) !== i);
+  if (twice !== undefined) throw new UsageError(`--kernel: ${twice} is listed twice`);
+  return list;
+}
+
+export function seedOption(v: string | undefined, option = '--seed'): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) > 0xffff_ffff)
-    throw new UsageError(`--seed: expected a non-negative integer below 2^32, got '${v}'`);
+    throw new UsageError(`${option}: expected a non-negative integer below 2^32, got '${v}'`);
   return Number(v);
 }
 
@@ -71,19 +79,36 @@ export function parse(
   args: string[],
   options: OptionSpec,
 ): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const spec: OptionSpec = { ...options, help: { type: 'boolean' } };
+  // `--seed -5`: a value that looks like an option is still this option's value (checked by its
+  // command), not "ambiguous"; `-h` is --help
+  const given: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      given.push(...args.slice(i));
+      break;
+    }
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0] : undefined;
+    if (name !== undefined && spec[name]?.type === 'string' && !a.includes('=') && i + 1 < args.length) {
+      given.push(`${a}=${args[++i]}`);
+    } else given.push(a === '-h' ? '--help' : a);
+  }
   try {
-    const r = parseArgs({
-      args,
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const r = parseArgs({ args: given, options: spec, allowPositionals: true, strict: true, tokens: true });
+    const seen = new Set<string>();
+    for (const t of r.tokens ?? []) {
+      if (t.kind !== 'option' || spec[t.name]?.multiple) continue;
+      if (seen.has(t.name)) throw new UsageError(`--${t.name} given twice; give it once`);
+      seen.add(t.name);
+    }
     return {
       values: r.values as Record<string, string | boolean | string[] | undefined>,
       positionals: r.positionals,
     };
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
+    if (e instanceof UsageError) throw e;
+    throw new UsageError((e as Error).message.replace(/\s*\n\s*/g, ' '));
   }
 }
 

@@ -4,8 +4,14 @@
  */
 import { exploreScenario } from '../check/explore.js';
 import { KERNEL_NAMES, type KernelName, type ProfileOverrides, profileSettings } from '../kernel/profiles.js';
-import type { Scenario, Step } from '../scenario/ast.js';
-import { formatEvent, type RunResult, ScenarioRun, ScenarioRuntimeError } from '../scenario/run.js';
+import type { Scenario } from '../scenario/ast.js';
+import {
+  formatEvent,
+  parseSchedule,
+  type RunResult,
+  ScenarioRun,
+  ScenarioRuntimeError,
+} from '../scenario/run.js';
 import {
   type Io,
   kernelOption,
@@ -15,11 +21,21 @@ import {
   readScenario,
   seedOption,
 } from './options.js';
+import {
+  checkStepLimit,
+  DEFAULT_MAX_STEPS,
+  executedSteps,
+  formatCount,
+  maxStepsOption,
+  parallelThreads,
+} from './run-limits.js';
+import { describeFailures, unexpectedFailures } from './run-warnings.js';
 import { Progress, styler } from './term.js';
-import { describeTrace, openTrace } from './trace-writer.js';
+import { AUTO_JSON_MAX_EVENTS, describeTrace, openTrace } from './trace-writer.js';
 import { UsageError } from './usage-error.js';
 
-export const RUN_HELP = `Usage: mmsim run FILE [--kernel K] [--seed N] [--json] [--trace out.json] [--steps] [--interleave S | --explore K | --schedule S] [--set F=V]
+export const RUN_HELP = `Usage: mmsim run FILE [--kernel K] [--seed N] [--json | --steps] [--trace OUT]
+                      [--interleave S | --schedule S | --explore K [--max-runs N]] [--set F=V]...
 
 Runs a scenario: every step, the invariants after each step, then every expectation.
 Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
@@ -28,21 +44,27 @@ Options:
   --kernel K        override the scenario's kernel (${KERNEL_NAMES.join(', ')})
   --seed N          override the scenario's seed (a non-negative integer)
   --json            print the result as JSON
-  --trace FILE      write the event log as Chrome trace-event JSON (opens in Perfetto)
-  --steps           print every step with the events it caused
+  --steps           print every step with the events it caused, as the run goes
+  --trace OUT       write every event as a trace for Perfetto, streamed as the run goes: OUT.json is
+                    Chrome trace-event JSON, OUT.pftrace Perfetto's native protobuf (best for large
+                    traces), any other name JSON up to ${AUTO_JSON_MAX_EVENTS.toLocaleString('en-US')} events, then protobuf; '-' is
+                    standard output (the report then goes to standard error)
   --set FIELD=VAL   a what-if change to the kernel profile (repeatable), e.g.
                     --set kvmChangePteBumpsSeq=false  --set useChangePteFlagAt.wpPageCopy=false
+  --interleave S    run 'parallel' threads interleaved at every preemption point, in the order a
+                    random walk seeded with S picks (the same S gives the same interleaving)
+  --schedule S      replay one schedule printed by --explore or a violation report
   --explore K       model-check: run every schedule of the 'parallel' threads with at most K
                     preemptions (K = 0..9) and report the first that breaks anything
   --max-runs N      stop --explore after N schedules (default 100000)
-  --schedule S      replay one schedule printed by --explore or a violation report
-  --interleave S    run 'parallel' threads interleaved at every preemption point, in the order a
-                    random walk seeded with S picks (the same S gives the same interleaving)
+  --max-steps N     refuse a scenario that would execute more than N steps (default
+                    ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}; repeat bodies count once per time, ksm once per full scan)
 
 Examples:
-  mmsim run examples/03-ksm-merge.yaml
-  mmsim run examples/03-ksm-merge.yaml --kernel rfc-2019 --json
-  mmsim run examples/05-guest-after-merge.yaml --trace trace.json
+  mmsim run examples/05-ksm-merge.yaml
+  mmsim run examples/05-ksm-merge.yaml --kernel rfc-2019 --json
+  mmsim run examples/08-guest-after-merge-v5.0.yaml --trace trace.json
+  mmsim run examples/20-race-fault-vs-merge.yaml --explore 2 --set kvmChangePteBumpsSeq=false
 `;
 
 export function cmdRun(args: string[], io: Io): number {
@@ -57,6 +79,7 @@ export function cmdRun(args: string[], io: Io): number {
     explore: { type: 'string' },
     'max-runs': { type: 'string' },
     schedule: { type: 'string' },
+    'max-steps': { type: 'string' },
   });
   if (values.help) {
     io.out(RUN_HELP);
@@ -65,22 +88,26 @@ export function cmdRun(args: string[], io: Io): number {
   if (positionals.length !== 1)
     throw new UsageError('run: expected one scenario FILE (see mmsim run --help)');
   const file = positionals[0];
+  checkCombinations(values);
   const kernel = kernelOption(values.kernel as string | undefined);
   const seed = seedOption(values.seed as string | undefined);
-  const interleave = values.interleave === undefined ? undefined : seedOption(values.interleave as string);
+  const interleave = seedOption(values.interleave as string | undefined, '--interleave');
   const profileOverrides = overridesOption(values.set as string[] | undefined);
+  const maxSteps = maxStepsOption(values['max-steps'] as string | undefined);
   const scenario = readScenario(file);
   const tracePath = values.trace as string | undefined;
-  if (tracePath === '-' && (values.json || values.steps))
-    throw new UsageError('--trace -: the trace takes standard output; --json and --steps cannot share it');
+  const threads = parallelThreads(scenario.steps);
+  for (const o of ['interleave', 'schedule', 'explore'])
+    if (values[o] !== undefined && threads === 0)
+      throw new UsageError(`--${o}: ${file} has no parallel step, so there is nothing to interleave`);
+  checkStepLimit(scenario, file, maxSteps);
   if (values.explore !== undefined) {
     return cmdExplore(scenario, file, kernel, profileOverrides, values, io);
   }
   const schedule = values.schedule as string | undefined;
-  if (schedule !== undefined && !/^\d+(\*\d+)?(,\d+(\*\d+)?)*$/.test(schedule)) {
-    throw new UsageError(
-      `--schedule: expected thread indices with repeat counts like 0*5,1*2,0, got '${schedule}'`,
-    );
+  if (schedule !== undefined) {
+    const runs = parseSchedule(schedule, threads);
+    if (typeof runs === 'string') throw new UsageError(`--schedule: ${runs}`);
   }
   // checked (and opened) before the run, so a bad path costs no time; written as the run goes
   const trace =
@@ -88,7 +115,7 @@ export function cmdRun(args: string[], io: Io): number {
   /** --steps: the events of the steps now running, printed when a step ends. */
   let stepEvents: string[] = [];
   let printedSteps = false;
-  const progress = new Progress(`running ${file}`, countSteps(scenario.steps));
+  const progress = new Progress(`running ${file}`, executedSteps(scenario.steps, scenario.ksm.pagesToScan));
   const run = new ScenarioRun(scenario, {
     kernel,
     seed,
@@ -97,7 +124,8 @@ export function cmdRun(args: string[], io: Io): number {
     profileOverrides,
     schedule,
     onStep: (index, step) => {
-      progress.update(index + 1);
+      stepsDone = index + 1;
+      progress.update(stepsDone);
       if (!values.steps) return;
       io.out(
         `step ${index} ${step.op} (${step.pos.file}:${step.pos.line}:${step.pos.col})\n${stepEvents.join('')}`,
@@ -106,8 +134,12 @@ export function cmdRun(args: string[], io: Io): number {
       printedSteps = true;
     },
   });
-  if (trace !== undefined || values.steps)
+  let stepsDone = 0;
+  if (trace !== undefined || values.steps || progress.enabled)
     run.world.kernel.machine.log.attach((e) => {
+      // a long step stays visibly alive: the bar moves with the events too
+      if (progress.enabled && (e.seq & 0xffff) === 0)
+        progress.update(stepsDone, undefined, `  ${formatCount(e.seq)} events`);
       trace?.event(e);
       if (values.steps && e.kind !== 'step') stepEvents.push(`  ${formatEvent(e)}\n`);
     });
@@ -123,14 +155,37 @@ export function cmdRun(args: string[], io: Io): number {
     throw e;
   }
   if (trace !== undefined) io.err(`mmsim: ${describeTrace(trace.finish())}\n`);
+  const unexpected = unexpectedFailures(scenario, result);
+  if (unexpected.length > 0) io.err(`mmsim: ${describeFailures(unexpected)}\n`);
   if (printedSteps) io.out('\n');
-  if (values.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
+  if (values.json)
+    io.out(
+      `${JSON.stringify(unexpected.length > 0 ? { ...result, warnings: unexpected } : result, null, 2)}\n`,
+    );
   else {
     // with the trace on standard output, the report goes to standard error
     if (tracePath === '-') io.err(formatRunResult(result, styler({})));
     else io.out(formatRunResult(result, styler({ isTTY: io.stdoutIsTty })));
   }
   return result.ok ? 0 : 1;
+}
+
+/** Options that mean nothing together, or without another, are refused (exit 2) rather than ignored. */
+function checkCombinations(values: Record<string, string | boolean | string[] | undefined>): void {
+  const has = (o: string): boolean => values[o] !== undefined && values[o] !== false;
+  const refuse = (a: string, b: string, why: string): void => {
+    if (has(a) && has(b)) throw new UsageError(`--${a} and --${b} cannot go together: ${why}`);
+  };
+  for (const o of ['schedule', 'interleave', 'trace', 'steps', 'seed', 'max-steps'])
+    refuse('explore', o, `--explore runs many schedules of the scenario's own seed and prints a summary`);
+  refuse('schedule', 'interleave', 'each chooses how the parallel threads interleave; give one');
+  refuse('json', 'steps', 'both print to standard output; --trace FILE records every event instead');
+  if (values.trace === '-') {
+    refuse('trace', 'json', 'the trace takes standard output');
+    refuse('trace', 'steps', 'the trace takes standard output');
+  }
+  if (has('max-runs') && !has('explore'))
+    throw new UsageError('--max-runs: only --explore runs many schedules');
 }
 
 /** `run --explore K`: every schedule of the parallel threads with at most K preemptions. */
@@ -178,17 +233,6 @@ function cmdExplore(
     }
   }
   return r.failing === 0 ? 0 : 1;
-}
-
-/** Steps the runner will execute (repeat bodies times their count, every parallel thread). */
-function countSteps(steps: readonly Step[]): number {
-  let n = 0;
-  for (const s of steps) {
-    if (s.op === 'repeat') n += s.times * countSteps(s.steps);
-    else if (s.op === 'parallel') for (const t of s.threads) n += countSteps(t);
-    else n++;
-  }
-  return n;
 }
 
 export function formatRunResult(r: RunResult, s = styler({})): string {

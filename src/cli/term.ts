@@ -17,7 +17,8 @@ export function styler(stream: { isTTY?: boolean }): {
 export class Progress {
   private readonly started = Date.now();
   private shown = false;
-  private readonly enabled: boolean;
+  /** Whether anything is drawn (stderr is a terminal). */
+  readonly enabled: boolean;
 
   constructor(
     private readonly label: string,
@@ -26,15 +27,15 @@ export class Progress {
     this.enabled = process.stderr.isTTY === true;
   }
 
-  /** Show `done` of `total` (the total may be learnt on the way). */
-  update(done: number, total = this.total): void {
+  /** Show `done` of `total` (the total may be learnt on the way), and a note such as an event count. */
+  update(done: number, total = this.total, note = ''): void {
     this.total = total;
     if (!this.enabled || Date.now() - this.started < 1000) return;
     this.shown = true;
     const width = 30;
     const filled = Math.round((done / Math.max(this.total, 1)) * width);
     process.stderr.write(
-      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total}`,
+      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total}${note}\u001b[K`,
     );
   }
 

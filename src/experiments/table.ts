@@ -13,8 +13,10 @@ export function renderTable(columns: Column[], rows: (string | number)[][], maxW
   const widths = columns.map((_, i) =>
     Math.max(...headers[i].map((h) => h.length), ...cells.map((r) => (r[i] ?? '').length)),
   );
-  // shrink the widest left-aligned column if the table is too wide
-  const total = (): number => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+  // too wide: first narrow the gaps between columns, and only then cut the widest left-aligned column
+  let gap = 2;
+  const total = (): number => widths.reduce((a, b) => a + b, 0) + gap * (widths.length - 1);
+  if (total() > maxWidth) gap = 1;
   while (total() > maxWidth) {
     let widest = -1;
     for (let i = 0; i < widths.length; i++) {
@@ -33,16 +35,16 @@ export function renderTable(columns: Column[], rows: (string | number)[][], maxW
     lines.push(
       columns
         .map((c, i) => fitCell(pad(headers[i]), widths[i], c.align === 'right'))
-        .join('  ')
+        .join(' '.repeat(gap))
         .trimEnd(),
     );
   }
-  lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  lines.push(widths.map((w) => '-'.repeat(w)).join(' '.repeat(gap)));
   for (const r of cells)
     lines.push(
       columns
         .map((c, i) => fitCell(r[i] ?? '', widths[i], c.align === 'right'))
-        .join('  ')
+        .join(' '.repeat(gap))
         .trimEnd(),
     );
   return lines.join('\n');
@@ -50,7 +52,13 @@ export function renderTable(columns: Column[], rows: (string | number)[][], maxW
 
 export function renderCsv(columns: Column[], rows: (string | number)[][]): string {
   const esc = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const out = [columns.map((c) => esc(c.header.replace(/\n/g, ' '))).join(',')];
+  // a header split over two lines is one name again: 'viola-\ntions' -> 'violations'
+  const out = [columns.map((c) => esc(oneLineHeader(c.header))).join(',')];
   for (const r of rows) out.push(r.map((c) => esc(String(c))).join(','));
   return `${out.join('\n')}\n`;
+}
+
+/** A table header on one line: 'pages\nsharing' -> 'pages sharing', 'viola-\ntions' -> 'violations'. */
+export function oneLineHeader(header: string): string {
+  return header.replace(/-\n|\n(?=_)/g, '').replace(/\n/g, ' ');
 }

@@ -1,4 +1,4 @@
-import { hashBytes } from '../sim/hash.js';
+import { type Digest, hashBytes } from '../sim/hash.js';
 import { PAGE_SIZE } from './page.js';
 
 /** A hash-consed page content: equal ids iff equal bytes. */
@@ -90,6 +90,28 @@ export class ContentStore {
       const i = list.indexOf(id);
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.byHash.delete(h);
+    }
+  }
+
+  /**
+   * Add what the page holds to `d`, the same for the same bytes in any run (ids differ from run to run;
+   * the canonical form does not): a fill's byte, a pattern's seed and index, else a hash of the bytes.
+   */
+  digest(id: ContentId, d: Digest): void {
+    if (id < FILL_LIMIT) {
+      d.word(0);
+      d.word(id);
+    } else if (id >= PATTERN_BASE) {
+      const rel = id - PATTERN_BASE;
+      const blk = this.patternBlocks[Math.floor(rel / PATTERN_BLOCK)];
+      d.word(1);
+      d.word(blk.seed);
+      d.word(blk.block * PATTERN_BLOCK + (rel % PATTERN_BLOCK));
+    } else {
+      const bytes = this.explicit.get(id);
+      if (bytes === undefined) throw new Error(`content ${id} was freed while still in use`);
+      d.word(2);
+      d.word(hashBytes(bytes));
     }
   }
 

@@ -59,6 +59,11 @@ export class FrameTable {
     return this.count - 1 - this.freeCount;
   }
 
+  /** Frames below this pfn have been handed out at some time (those above never were). */
+  get everUsedBelow(): number {
+    return this.fresh;
+  }
+
   /** A free frame with refcount 1, or -1 when memory is exhausted (the caller turns that into ENOMEM). */
   alloc(): number {
     let pfn = this.freeHead;

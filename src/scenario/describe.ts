@@ -12,3 +12,11 @@ export function describeBytes(bytes: readonly number[]): string {
   if (printable) return JSON.stringify(String.fromCharCode(...bytes));
   return `[${bytes.slice(0, 16).join(', ')}${bytes.length > 16 ? ', ...' : ''}]`;
 }
+
+/**
+ * Bytes as a result's `actual` value: the text itself when every byte is printable ASCII, else the
+ * byte values (a plain string or a plain array in JSON, never JSON inside a string).
+ */
+export function bytesValue(bytes: readonly number[]): string | number[] {
+  return bytes.every((b) => b >= 0x20 && b < 0x7f) ? String.fromCharCode(...bytes) : [...bytes];
+}

@@ -6,7 +6,7 @@ import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import type { AddrExpr, Expectation, SourcePos } from './ast.js';
-import { describeBytes, describeFrame } from './describe.js';
+import { bytesValue, describeFrame } from './describe.js';
 import type { Mappings } from './mappings.js';
 import { ScenarioRuntimeError } from './runtime-error.js';
 import type { World } from './world.js';
@@ -124,7 +124,7 @@ export function evaluate(world: World, mappings: Mappings, e: Expectation): Expe
       const bytes = peek(world, f.addr, e.equals.length, f.proc);
       const ok =
         bytes !== null && bytes.length === e.equals.length && bytes.every((b, i) => b === e.equals[i]);
-      return result(ok, bytes === null ? 'not mapped (outside any mapping)' : describeBytes(bytes));
+      return result(ok, bytes === null ? 'not mapped (outside any mapping)' : bytesValue(bytes));
     }
     case 'counters': {
       const actual: Record<string, number> = {};

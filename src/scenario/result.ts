@@ -2,8 +2,11 @@
  * The result of a run as the contract describes it (SCENARIO.md "Result"): counters, expectations,
  * violations with a replay line and the events before them, step outcomes; and how events are written.
  */
+
+import type { Machine } from '../hw/machine.js';
 import type { KernelName } from '../kernel/profiles.js';
 import type { Violation } from '../notifier/violations.js';
+import { Digest } from '../sim/hash.js';
 import type { LogEvent } from '../sim/log.js';
 import type { Expectation, SourcePos, Step } from './ast.js';
 import { at, type ExpectationResult } from './evaluate.js';
@@ -42,7 +45,12 @@ export interface RunResult {
   expectations: ExpectationResult[];
   violations: ViolationResult[];
   outcomes: StepOutcome[];
+  /** The event log's digest and the memory contents at the end (see traceHash). */
   traceHash: string;
+  /** The --interleave seed the parallel threads followed, if any. */
+  interleave?: number;
+  /** The --schedule replayed, if any. */
+  schedule?: string;
 }
 
 /** The outcomes of a run's steps; repeated per-page failures of one step merge into one entry. */
@@ -120,4 +128,20 @@ export function formatEvent(e: LogEvent): string {
   if (e.oldPte || e.newPte) parts.push(`${e.oldPte ?? ''} -> ${e.newPte ?? ''}`);
   if (e.detail) parts.push(`(${e.detail})`);
   return parts.join(' ');
+}
+
+/**
+ * The run's trace hash: the event log's digest and what every frame in use holds (the events do not
+ * carry the bytes written, so two runs writing different data would otherwise hash the same).
+ */
+export function traceHash(machine: Machine): string {
+  const d = new Digest();
+  d.string(machine.log.hash());
+  const f = machine.frames;
+  for (let pfn = 1; pfn < f.everUsedBelow; pfn++) {
+    if (f.refcount[pfn] === 0) continue;
+    d.number(pfn);
+    machine.contents.digest(f.content[pfn], d);
+  }
+  return d.hex();
 }

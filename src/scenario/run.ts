@@ -16,13 +16,13 @@ import type { PreemptionBoundedSearch } from '../sim/search.js';
 import type { AddrExpr, Expectation, Scenario, Step } from './ast.js';
 import { at, type ExpectationResult, evaluate } from './evaluate.js';
 import { Mappings } from './mappings.js';
-import { expandSchedule, replayCommand } from './replay.js';
-import { expectedViolations, Outcomes, type RunResult, violationResult } from './result.js';
+import { parseSchedule, replayCommand, type ScheduleRun } from './replay.js';
+import { expectedViolations, Outcomes, type RunResult, traceHash, violationResult } from './result.js';
 import { stepSpec } from './steps/index.js';
 import type { StepRunner } from './steps/spec.js';
 import { World } from './world.js';
 
-export { compressSchedule, expandSchedule } from './replay.js';
+export { compressSchedule, expandSchedule, parseSchedule } from './replay.js';
 export type { ExpectationResult, RunResult, StepOutcome, ViolationResult } from './result.js';
 export { formatEvent } from './result.js';
 export { ScenarioRuntimeError } from './runtime-error.js';
@@ -70,8 +70,10 @@ export class ScenarioRun implements StepRunner {
   private readonly running = new Map<Step, number>();
   /** Thread index chosen at every pause of every interleaved `parallel` step, in order. */
   readonly decisions: number[] = [];
+  /** --schedule: the runs, the one now followed, and how many of its choices are made. */
+  private replayRuns: ScheduleRun[] | null = null;
   private replayAt = 0;
-  private replayList: number[] | null = null;
+  private replayUsed = 0;
 
   constructor(
     readonly scenario: Scenario,
@@ -136,7 +138,9 @@ export class ScenarioRun implements StepRunner {
       expectations: this.expectations,
       violations,
       outcomes: this.outcomes.list,
-      traceHash: this.world.kernel.machine.log.hash(),
+      traceHash: traceHash(this.world.kernel.machine),
+      ...(this.options.interleave !== undefined ? { interleave: this.options.interleave } : {}),
+      ...(this.options.schedule !== undefined ? { schedule: this.options.schedule } : {}),
     };
   }
 
@@ -234,12 +238,19 @@ export class ScenarioRun implements StepRunner {
     }
   }
 
-  /** A chooser that follows `options.schedule`, then the non-preemptive default. */
+  /** A chooser that follows `options.schedule` (run by run, never expanded), then the non-preemptive default. */
   private replayChooser(sched: Scheduler) {
-    if (this.replayList === null) this.replayList = expandSchedule(this.options.schedule ?? '');
+    if (this.replayRuns === null) {
+      const runs = parseSchedule(this.options.schedule ?? '', Number.MAX_SAFE_INTEGER);
+      this.replayRuns = typeof runs === 'string' ? [] : runs;
+    }
     return (ready: readonly Thread[], current: Thread | null): Thread => {
-      const want = this.replayList![this.replayAt++];
-      const pick = want === undefined ? undefined : sched.threads[want];
+      const run = this.replayRuns![this.replayAt];
+      if (run !== undefined && ++this.replayUsed >= run.count) {
+        this.replayAt++;
+        this.replayUsed = 0;
+      }
+      const pick = run === undefined ? undefined : sched.threads[run.thread];
       if (pick !== undefined && ready.includes(pick)) return pick;
       return current !== null && ready.includes(current) ? current : ready[0];
     };

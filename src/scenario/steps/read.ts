@@ -3,7 +3,7 @@ import { isMap, isSeq } from 'yaml';
 import { PAGE_SIZE } from '../../hw/page.js';
 import { userAccess } from '../../mm/access.js';
 import type { AddrExpr, StepBase } from '../ast.js';
-import { describeBytes } from '../describe.js';
+import { bytesValue, describeBytes } from '../describe.js';
 import { address, BYTES_EXPECTED, byteString, name, type ReadContext, type Slot, size } from '../nodes.js';
 import type { StepSpec } from './spec.js';
 
@@ -81,7 +81,7 @@ export const read: StepSpec<ReadStep> = {
     if (want === undefined) return;
     const got = res.ok && res.data ? [...res.data] : null;
     const ok = got !== null && got.length === want.length && got.every((b, i) => b === want[i]);
-    const actual = got === null ? (res.ok ? null : res.error) : describeBytes(got);
+    const actual = got === null ? (res.ok ? null : res.error) : bytesValue(got);
     r.check(step, `read ${step.addr.text} equals ${describeBytes(want)}`, ok, actual);
   },
 };
