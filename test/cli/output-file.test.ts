@@ -196,7 +196,17 @@ describe('output files', () => {
     );
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/entry.ts', 'run', scenario, '--trace', join(d, 't.json')],
+      [
+        '--import',
+        'tsx',
+        'src/cli/entry.ts',
+        'run',
+        scenario,
+        '--max-steps',
+        '200000000',
+        '--trace',
+        join(d, 't.json'),
+      ],
       {
         stdio: 'ignore',
       },
@@ -215,12 +225,17 @@ describe('output files', () => {
         return false;
       }
     };
-    for (let i = 0; i < 600 && !holdsSpool(); i++) await new Promise((r) => setTimeout(r, 50));
+    let exited = false;
+    const exit = new Promise<number | null>((r) =>
+      child.on('exit', (c, sig) => {
+        exited = true;
+        r(sig === 'SIGINT' ? 130 : c);
+      }),
+    );
+    for (let i = 0; i < 600 && !exited && !holdsSpool(); i++) await new Promise((r) => setTimeout(r, 50));
     if (existsSync('/proc/self/fd')) expect(holdsSpool()).toBe(true);
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) =>
-      child.on('exit', (c, sig) => r(sig === 'SIGINT' ? 130 : c)),
-    );
+    const code = await exit;
     expect(code).not.toBe(0);
     expect(readdirSync(d)).toEqual(['long.yaml']);
   });
