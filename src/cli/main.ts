@@ -198,11 +198,13 @@ function wrap(text: string, width: number): string {
 
 /** A message with control characters (a NUL from the file, an escape sequence) shown, not sent raw. */
 function visible(message: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
-  return message.replace(
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  let out = '';
+  for (const c of message) {
+    const code = c.charCodeAt(0);
+    const control = (code < 0x20 && c !== '\n' && c !== '\t') || (code >= 0x7f && code < 0xa0);
+    out += control ? `\\x${code.toString(16).padStart(2, '0')}` : c;
+  }
+  return out;
 }
 
 export function main(argv: string[], io: Io = defaultIo): number {
