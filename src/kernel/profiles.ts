@@ -81,6 +81,26 @@ export interface KernelProfile {
    * then merge with a neighbour that was never writable.
    */
   readonly mprotectUnaccountsUnfaulted: boolean;
+  /**
+   * A read-only pin (FOLL_PIN without FOLL_WRITE) of an anonymous page that may be shared (not
+   * PageAnonExclusive: after fork, or a KSM page) unshares it first with FAULT_FLAG_UNSHARE
+   * (gup_must_unshare, a7f226604170, v5.19), so the pin and the process keep seeing the same page.
+   */
+  readonly gupUnsharesReadOnlyPins: boolean;
+  /** break_ksm unshares (FAULT_FLAG_UNSHARE, v6.2) instead of faking a write fault: the copy stays read-only. */
+  readonly breakKsmUnshares: boolean;
+  /**
+   * mprotect making a private vma writable maps its exclusive anonymous pages writable at once
+   * (can_change_pte_writable, 64fe24a3e05e, v6.0), sparing the write fault that would reuse them.
+   */
+  readonly mprotectMakesExclusiveWritable: boolean;
+  /**
+   * use_zero_pages: KSM marks the zero pages it places (dirty pte), MADV_UNMERGEABLE replaces them with
+   * fresh pages, and ksm_zero_pages counts them (79271476b336, e2942062e01d, v6.5).
+   */
+  readonly ksmZeroPages: boolean;
+  /** fork adds the child's inherited KSM zero pages to ksm_zero_pages (the 2025 fix, in 6.18). */
+  readonly ksmZeroPagesForkAccounting: boolean;
 
   // Bug switches (src/check/bugs.ts): true in every real kernel; false re-introduces a historical bug.
   /** KVM's fault installs its spte only if mmu_notifier_retry says no invalidation ran or runs (since 2008). */
@@ -139,6 +159,11 @@ const v50: KernelProfile = {
   shmemFaultAround: true,
   vmaMergeFaultedNextToUnfaulted: false,
   mprotectUnaccountsUnfaulted: false,
+  gupUnsharesReadOnlyPins: false,
+  breakKsmUnshares: false,
+  mprotectMakesExclusiveWritable: false,
+  ksmZeroPages: false,
+  ksmZeroPagesForkAccounting: false,
   kvmFaultChecksNotifierRetry: true,
   ksmWriteProtectChecksPins: true,
   clearFlushBeforeChangePte: true,
@@ -159,6 +184,10 @@ const v610: KernelProfile = {
   wpReuse: 'anon-exclusive',
   pinBias: 1024,
   mprotectUnaccountsUnfaulted: true,
+  gupUnsharesReadOnlyPins: true,
+  breakKsmUnshares: true,
+  mprotectMakesExclusiveWritable: true,
+  ksmZeroPages: true,
 };
 
 export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
@@ -194,6 +223,7 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     name: 'v6.18',
     description: 'the kernel the development machines run (v6.10 plus what changed since that mmsim models)',
     vmaMergeFaultedNextToUnfaulted: true,
+    ksmZeroPagesForkAccounting: true,
   },
 };
 

@@ -9,6 +9,11 @@ import type { Vma } from './vma.js';
 
 /** fault flags (FAULT_FLAG_*): the fault is a write. */
 export const FAULT_FLAG_WRITE = 0x01;
+/**
+ * FAULT_FLAG_UNSHARE (v5.19, c89357e27f20): break COW sharing of a read-only anonymous page without
+ * writing to it, leaving the pte read-only: GUP before a read-only pin (gup_must_unshare), break_ksm.
+ */
+export const FAULT_FLAG_UNSHARE = 0x400;
 
 /** vm_fault_t: 0, or VM_FAULT_* bits. */
 export type VmFaultResult = number;
@@ -37,4 +42,8 @@ export interface VmFault {
 /** Is this fault a write? */
 export function isWriteFault(vmf: VmFault): boolean {
   return (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+}
+
+export function isUnshareFault(vmf: VmFault): boolean {
+  return (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
 }

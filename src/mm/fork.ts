@@ -21,6 +21,7 @@ import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../s
 import { doExit } from './exit.js';
 import type { Errno, Kernel, Task } from './kernel.js';
 import type { KsmHooks } from './ksm-port.js';
+import { ksmForkZeroPages } from './ksm-zero.js';
 import type { Mm } from './mm.js';
 import { MMU_NOTIFY_PROTECTION_PAGE } from './notifier-port.js';
 import {
@@ -144,6 +145,7 @@ export function* doFork(
       yield* preempt(P_VMA_COPIED);
     }
     yield* k.flushTlbRange(agent, pm, 0, 2 ** 47); // flush_tlb_mm(oldmm)
+    ksmForkZeroPages(k, pm, cm); // ksm_fork's part in include/linux/ksm.h
     if (ksm !== null) ksm.fork(pm, cm);
     for (const o of k.observers) o.onFork?.(pm, cm);
   } finally {

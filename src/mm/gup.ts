@@ -4,11 +4,11 @@
  * the page's refcount until released — which is what KSM's write_protect_page refcount check sees.
  */
 
-import { ZERO_PFN } from '../hw/frames.js';
+import { PG_ANON, PG_ANON_EXCLUSIVE, ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, unlockShared } from '../sim/exec.js';
-import { FAULT_FLAG_WRITE, VM_FAULT_OOM } from './fault.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_OOM } from './fault.js';
 import type { Errno, Kernel } from './kernel.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
@@ -26,6 +26,17 @@ export function followPage(mm: Mm, address: number, write: boolean): number {
   if (!ptePresent(pte)) return -1;
   if (write && !pteWrite(pte)) return -1;
   return pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
+}
+
+/**
+ * gup_must_unshare (include/linux/mm.h, a7f226604170 v5.19) for a read-only pin: an anonymous page that
+ * is not PageAnonExclusive (shared after fork; a KSM page never is) must be unshared first. The zero
+ * page is not anonymous: it is pinned as it is (the model leaves out the FOLL_LONGTERM rule for it).
+ */
+function gupMustUnshare(k: Kernel, pfn: number): boolean {
+  if (pfn <= 0) return false;
+  const fl = k.frames.flags[pfn];
+  return (fl & PG_ANON) !== 0 && (fl & PG_ANON_EXCLUSIVE) === 0;
 }
 
 /** __get_user_pages: `pages` pages from `address`, faulting them in as needed. */
@@ -49,14 +60,23 @@ export function* getUserPages(
         release(k, pfns, refs);
         return 'EFAULT';
       }
+      const unshare = opts.pin && !opts.write && k.profile.gupUnsharesReadOnlyPins;
       let pfn = followPage(mm, addr, opts.write);
+      if (unshare && gupMustUnshare(k, pfn)) pfn = -1;
       for (let tries = 0; pfn < 0 && tries < 4; tries++) {
-        const r = yield* handleMmFault(k, agent, vma, addr, opts.write ? FAULT_FLAG_WRITE : 0); // faultin_page
+        // faultin_page: FAULT_FLAG_UNSHARE when follow_page said -EMLINK (a mapped page to unshare)
+        const flags = opts.write
+          ? FAULT_FLAG_WRITE
+          : unshare && mm.pt.get(addr / PAGE_SIZE) !== 0
+            ? FAULT_FLAG_UNSHARE
+            : 0;
+        const r = yield* handleMmFault(k, agent, vma, addr, flags);
         if (r & VM_FAULT_OOM) {
           release(k, pfns, refs);
           return 'ENOMEM';
         }
         pfn = followPage(mm, addr, opts.write);
+        if (unshare && gupMustUnshare(k, pfn)) pfn = -1;
       }
       if (pfn < 0) {
         release(k, pfns, refs);

@@ -20,8 +20,16 @@ import {
   pteWrite,
 } from '../hw/pte.js';
 import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
-import { isWriteFault, VM_FAULT_DONE, VM_FAULT_OOM, type VmFault, type VmFaultResult } from './fault.js';
+import {
+  isUnshareFault,
+  isWriteFault,
+  VM_FAULT_DONE,
+  VM_FAULT_OOM,
+  type VmFault,
+  type VmFaultResult,
+} from './fault.js';
 import type { Kernel } from './kernel.js';
+import { ksmMightUnmapZeroPage } from './ksm-zero.js';
 import { MMU_NOTIFIER_USE_CHANGE_PTE, MMU_NOTIFY_CLEAR } from './notifier-port.js';
 import {
   mmuNotifierChangePte,
@@ -83,7 +91,7 @@ function* handlePteFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultRes
     return VM_FAULT_DONE;
   }
   const write = isWriteFault(vmf);
-  if (write && !pteWrite(pte)) return yield* doWpPage(k, agent, vmf);
+  if ((write || isUnshareFault(vmf)) && !pteWrite(pte)) return yield* doWpPage(k, agent, vmf);
   let entry = pteMkyoung(pte);
   if (write) entry = pteMkdirty(entry);
   if (entry !== pte) k.writePte(agent, mm, vmf.address, entry, 'ptep_set_access_flags');
@@ -135,7 +143,8 @@ export function anonVmaPrepare(k: Kernel, vma: Vma): void {
 
 /**
  * do_wp_page (mm/memory.c v5.0), entered with the ptl held on a write to a present read-only pte:
- * reuse the page if this mapping is its only user (never a KSM page), else copy it.
+ * reuse the page if this mapping is its only user (never a KSM page), else copy it. An unshare fault
+ * (v5.19+) does the same but leaves the pte read-only: a reusable page is only marked exclusive.
  */
 export function* doWpPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
   const { mm, vma } = vmf;
@@ -148,7 +157,12 @@ export function* doWpPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultRe
   }
   const f = k.frames;
   const flags = f.flags[pfn];
+  const unshare = isUnshareFault(vmf);
   if (vma.flags & VM_SHARED) {
+    if (unshare) {
+      unlock(agent, mm.ptl); // no anonymous page in a shared mapping: nothing to unshare
+      return VM_FAULT_DONE;
+    }
     // wp_page_shared: a shared writable mapping just becomes writable
     yield* wpPageReuse(k, agent, vmf);
     return VM_FAULT_DONE;
@@ -157,6 +171,10 @@ export function* doWpPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultRe
     if (k.profile.wpReuse === 'anon-exclusive') {
       if (flags & PG_ANON_EXCLUSIVE || f.refcount[pfn] === 1) {
         f.flags[pfn] |= PG_ANON_EXCLUSIVE;
+        if (unshare) {
+          unlock(agent, mm.ptl); // exclusive now: nothing left to unshare
+          return VM_FAULT_DONE;
+        }
         yield* wpPageReuse(k, agent, vmf);
         return VM_FAULT_DONE;
       }
@@ -240,8 +258,11 @@ export function* wpPageCopy(k: Kernel, agent: Agent, vmf: VmFault, oldPfn: numbe
   yield* lock(agent, mm.ptl);
   let release = newPfn;
   if (mm.pt.get(vpn) === orig) {
-    let entry = pteMkdirty(mkPte(newPfn, newPteBits(vma)));
-    if (vma.flags & VM_WRITE) entry = pteMkwrite(entry);
+    // an unshare leaves the new page read-only and clean (wp_page_copy, v5.19+)
+    let entry = mkPte(newPfn, newPteBits(vma));
+    if (!isUnshareFault(vmf)) entry = pteMkdirty(entry);
+    if (vma.flags & VM_WRITE && !isUnshareFault(vmf)) entry = pteMkwrite(entry);
+    if (oldPfn < 0) ksmMightUnmapZeroPage(k, mm, orig);
     // a bug switch: change_pte before the clear-flush, the order Andrea Arcangeli objected to — the
     // secondaries hear of the new page while lockless walkers can still find the old pte
     const early = !p.clearFlushBeforeChangePte && p.hasChangePte && mm.notifiers !== null;

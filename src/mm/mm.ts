@@ -20,6 +20,8 @@ export class Mm {
   anonRss = 0;
   /** Shared (shmem) pages this mm maps (MM_SHMEMPAGES). */
   shmemRss = 0;
+  /** Zero pages KSM mapped here (mm->ksm_zero_pages, src/mm/ksm-zero.ts). */
+  ksmZeroPages = 0;
   /** Set once exit_mmap has begun: KSM and GUP stop touching the mm. */
   exiting = false;
   dead = false;

@@ -2,8 +2,22 @@
  * mmap(2), munmap(2), mprotect(2) and madvise(2) for anonymous memory (mm/mmap.c, mm/mprotect.c,
  * mm/madvise.c, v5.0). Each takes mmap_sem as the kernel does and is a path.
  */
+
+import { PG_ANON, PG_ANON_EXCLUSIVE } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
-import { mkPte, PTE_ACCESSED, PTE_DIRTY, PTE_SOFT_DIRTY, PTE_SPECIAL, pteBits, ptePfn } from '../hw/pte.js';
+import {
+  mkPte,
+  PTE_ACCESSED,
+  PTE_DIRTY,
+  PTE_SOFT_DIRTY,
+  PTE_SPECIAL,
+  pteBits,
+  pteMkwrite,
+  ptePfn,
+  pteProtnone,
+  pteSpecial,
+  pteWrite,
+} from '../hw/pte.js';
 import { type Agent, lock, lockShared, type Path, unlock, unlockShared } from '../sim/exec.js';
 import type { Errno, Kernel } from './kernel.js';
 import type { KsmHooks } from './ksm-port.js';
@@ -321,8 +335,16 @@ export function* doMprotect(
       yield* lock(agent, mm.ptl);
       const prot2 = vma.pageProt();
       const changes: { vpn: number; pte: number }[] = [];
+      // 64fe24a3e05e (v6.0) can_change_pte_writable: in a private writable vma, a pte of an exclusive
+      // anonymous page becomes writable now (its write fault would only reuse the page)
+      const upgrade =
+        k.profile.mprotectMakesExclusiveWritable && (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
       mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
-        const next = pteModify(pte, prot2 | PTE_ACCESSED);
+        let next = pteModify(pte, prot2 | PTE_ACCESSED);
+        if (upgrade && !pteWrite(next) && !pteProtnone(next) && !pteSpecial(next)) {
+          const fl = k.frames.flags[ptePfn(next)];
+          if (fl & PG_ANON && fl & PG_ANON_EXCLUSIVE) next = pteMkwrite(next);
+        }
         if (next !== pte) changes.push({ vpn, pte: next });
       });
       for (const c of changes) k.writePte(agent, mm, c.vpn * PAGE_SIZE, c.pte, 'change_pte_range');

@@ -7,6 +7,7 @@ import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, pteSpecial } from '../hw/pte.js';
 import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
+import { ksmMightUnmapZeroPage } from './ksm-zero.js';
 import type { Mm } from './mm.js';
 import {
   mmuNotifierInvalidateRangeEnd,
@@ -27,7 +28,10 @@ function zapPteRange(k: Kernel, agent: Agent, vma: Vma, start: number, end: numb
   mm.pt.forEachMapped(from, to, (vpn, pte) => cleared.push({ vpn, pte }));
   for (const { vpn, pte } of cleared) {
     k.writePte(agent, mm, vpn * PAGE_SIZE, 0, 'ptep_get_and_clear');
-    if (pteSpecial(pte)) continue;
+    if (pteSpecial(pte)) {
+      ksmMightUnmapZeroPage(k, mm, pte);
+      continue;
+    }
     const pfn = ptePfn(pte);
     k.pageRemoveRmap(pfn, mm);
     freed.push(pfn);

@@ -4,7 +4,7 @@
  * step's outcome (ok, errno, SIGSEGV, full scans done).
  */
 import type { SharingGroup } from '../mm/partition.js';
-import { KSM_COUNTERS, type Plan, parseSnap, type SideState } from './plan.js';
+import { COMPARED_KSM_COUNTERS, type Plan, parseSnap, type SideState } from './plan.js';
 
 export interface PageDifference {
   page: string;
@@ -124,9 +124,10 @@ export function compare(
     }
     const counters: CounterDifference[] = [];
     if (countersComparable === null)
-      for (const c of KSM_COUNTERS) {
+      for (const c of COMPARED_KSM_COUNTERS) {
         const mv = modelStates[i].counters[c] ?? 0;
-        const rv = real.states[i].counters[c] ?? 0;
+        const rv = real.states[i].counters[c] ?? -1;
+        if (rv < 0) continue; // the running kernel has no such file (the helper answers -1)
         if (mv !== rv) counters.push({ name: `ksm.${c}`, model: mv, real: rv });
       }
     return { at: pt.at, pages, counters };

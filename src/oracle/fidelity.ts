@@ -49,6 +49,38 @@ export const MODELLED_DIFFERENCES: readonly ModelledDifference[] = [
     observable: 'partition: a child reading one page of a shared mapping maps its cached neighbours too',
   },
   {
+    field: 'gupUnsharesReadOnlyPins',
+    commit: 'a7f226604170 (v5.19, gup_must_unshare)',
+    what: 'a read-only pin of an anonymous page still shared (after fork, KSM) unshares it first',
+    observable:
+      'partition: after a gup pin without write (an O_DIRECT write from the pages) the pinner has its own copy',
+  },
+  {
+    field: 'ksmZeroPages',
+    commit: '79271476b336, e2942062e01d (v6.5)',
+    what: 'KSM marks the zero pages it places; MADV_UNMERGEABLE replaces them; ksm_zero_pages counts them',
+    observable:
+      'partition after MADV_UNMERGEABLE (own page, not the zero page) and the ksm_zero_pages counter',
+  },
+  {
+    field: 'ksmZeroPagesForkAccounting',
+    commit: '"mm/ksm: fix incorrect KSM counter handling in mm_struct during fork" (2025, in 6.18)',
+    what: "fork adds the child's inherited KSM zero pages to ksm_zero_pages",
+    observable: 'the ksm_zero_pages counter after fork',
+  },
+  {
+    field: 'breakKsmUnshares',
+    commit: '"mm/ksm: fix KSM COW breaking with userfaultfd-wp via FAULT_FLAG_UNSHARE" (v6.2)',
+    what: 'break_ksm unshares instead of faking a write fault: the copy stays read-only and clean',
+    observable: 'not by the oracle (it compares frames, not pte permissions)',
+  },
+  {
+    field: 'mprotectMakesExclusiveWritable',
+    commit: '64fe24a3e05e (v6.0, can_change_pte_writable)',
+    what: 'mprotect making a private vma writable maps its exclusive anonymous pages writable at once',
+    observable: 'not by the oracle: the write fault it spares would only reuse the page (same partition)',
+  },
+  {
     field: 'pinBias',
     commit: '3faa52c03f44 (v5.7, mm/gup: track FOLL_PIN pages)',
     what: 'FOLL_PIN adds 1024 to the refcount instead of 1',

@@ -20,6 +20,7 @@
  *   T write ADDR HEXBYTES | T fill ADDR LEN BYTE | T read ADDR LEN
  *   T fork CHILD | T exit
  *   T pin NAME ADDR LEN           io_uring fixed buffers (pin_user_pages FOLL_WRITE|FOLL_LONGTERM)
+ *   T odirect ADDR LEN            an O_DIRECT write from the pages (a short read-only FOLL_PIN)
  *   T unpin NAME
  *   ksm N                         ksmd completes N more full scans (ksm_scan.seqnr), then stops
  *   snap T LO HI                  every page of T's vmas inside [LO, HI): pagemap + kpageflags
@@ -54,6 +55,7 @@
 #define LOCK_PATH "/run/lock/mmsim-oracle.lock"
 #define JOURNAL_PATH "/run/lock/mmsim-oracle.knobs"
 #define KSM_DIR "/sys/kernel/mm/ksm/"
+#define ODIRECT_DIR "/var/tmp/" /* a disk file system: O_DIRECT goes through the block layer */
 #define MAX_TASKS 64
 #define MAX_KNOBS 16
 #define MAX_PINS 32
@@ -469,6 +471,25 @@ static void task_loop(int fd) {
         pins[npins++].ring = ring;
       }
       reply(sock, "ok");
+    } else if (strcmp(op, "odirect") == 0) {
+      /* an O_DIRECT write from the pages: the block layer pins them read-only (FOLL_PIN, no FOLL_WRITE)
+         for the I/O, the one read-only pin the real kernel offers without a device */
+      unsigned long addr, len;
+      sscanf(rest, "%lx %lx", &addr, &len);
+      char path[96];
+      snprintf(path, sizeof path, ODIRECT_DIR "mmsim-oracle-odirect.%d", (int)getpid());
+      int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        reply(sock, "err %s", errname(errno));
+        continue;
+      }
+      unlink(path);
+      ssize_t w = pwrite(fd, (void *)addr, len, 0);
+      int e = errno;
+      close(fd);
+      if (w < 0) reply(sock, "err %s", errname(e));
+      else if ((unsigned long)w < len) reply(sock, "err EFAULT");
+      else reply(sock, "ok");
     } else if (strcmp(op, "unpin") == 0) {
       char name[64];
       sscanf(rest, "%63s", name);

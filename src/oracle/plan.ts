@@ -7,6 +7,7 @@
 import { writePatternPage } from '../hw/content.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Kernel } from '../mm/kernel.js';
+import { KSM_COUNTERS } from '../mm/ksm/counters.js';
 import { type SharingGroup, sharingPartition } from '../mm/partition.js';
 import type { AddrExpr, Scenario, SourcePos, Step } from '../scenario/ast.js';
 import { ScenarioRun, type StepOutcome } from '../scenario/run.js';
@@ -17,8 +18,17 @@ export const REAL_OFFSET = 0x1000_0000_0000;
 export const WINDOW_LO = 0x7000_0000_0000;
 export const WINDOW_HI = 0x8000_0000_0000;
 
-/** The KSM counters the oracle compares (sysfs names; the model's are `ksm.NAME`). */
-export const KSM_COUNTERS = ['pages_shared', 'pages_sharing', 'pages_unshared', 'pages_volatile'] as const;
+/**
+ * The KSM counters the oracle compares: sysfs files of the same names as the model's declared `ksm.*`
+ * counters (ksm_zero_pages only where the running kernel has the file: v6.5+).
+ */
+export const COMPARED_KSM_COUNTERS: readonly (typeof KSM_COUNTERS.counters)[number][] = [
+  'pages_shared',
+  'pages_sharing',
+  'pages_unshared',
+  'pages_volatile',
+  'ksm_zero_pages',
+];
 
 /** One side's state at a snapshot point. */
 export interface SideState {
@@ -80,9 +90,15 @@ export class OracleScenarioError extends Error {
 }
 
 /** The steps the real kernel can run without a device; the rest are left out of both sides. */
-function primaryPart(steps: readonly Step[], skipped: string[], pins: Set<string>, marks: Set<Step>): Step[] {
+function primaryPart(
+  steps: readonly Step[],
+  skipped: string[],
+  pins: Set<string>,
+  marks: Set<Step>,
+  transient: Set<string>,
+): Step[] {
   const out: Step[] = [];
-  for (const s of steps) {
+  for (const [i, s] of steps.entries()) {
     const copy = { ...s, expect: [] } as Step;
     if (s.expect !== undefined && s.expect.length > 0) marks.add(copy);
     switch (s.op) {
@@ -94,15 +110,23 @@ function primaryPart(steps: readonly Step[], skipped: string[], pins: Set<string
       case 'dma':
         skipped.push(`${at(s.pos)}: ${s.op} (a secondary MMU: not part of the primary-MMU comparison)`);
         continue;
-      case 'gup':
+      case 'gup': {
+        const next = steps[i + 1];
+        if (s.pin && !s.write && next?.op === 'unpin' && next.pin === s.as) {
+          // a read-only pin released at once: replayed as an O_DIRECT write from the pages
+          transient.add(s.as);
+          pins.add(s.as);
+          break;
+        }
         if (!s.pin || !s.write) {
           skipped.push(
-            `${at(s.pos)}: gup without pin+write (the real kernel offers long-term pins without a device only as io_uring fixed buffers, FOLL_WRITE|FOLL_PIN)`,
+            `${at(s.pos)}: gup without pin+write (the real kernel offers long-term pins without a device only as io_uring fixed buffers, FOLL_WRITE|FOLL_PIN, and read-only pins only as an O_DIRECT write: a read-only pin with its unpin right after)`,
           );
           continue;
         }
         pins.add(s.as);
         break;
+      }
       case 'unpin':
         if (!pins.has(s.pin)) {
           skipped.push(`${at(s.pos)}: unpin of a gup left out`);
@@ -116,11 +140,17 @@ function primaryPart(steps: readonly Step[], skipped: string[], pins: Set<string
         }
         break;
       case 'repeat':
-        (copy as Extract<Step, { op: 'repeat' }>).steps = primaryPart(s.steps, skipped, pins, marks);
+        (copy as Extract<Step, { op: 'repeat' }>).steps = primaryPart(
+          s.steps,
+          skipped,
+          pins,
+          marks,
+          transient,
+        );
         break;
       case 'parallel':
         (copy as Extract<Step, { op: 'parallel' }>).threads = s.threads.map((t) =>
-          primaryPart(t, skipped, pins, marks),
+          primaryPart(t, skipped, pins, marks, transient),
         );
         break;
     }
@@ -139,7 +169,7 @@ export function modelState(k: Kernel, procs: readonly string[], counter: (n: str
       for (let a = vma.start; a < vma.end; a += 4096) pages.add(`${name}:0x${hex(a)}`);
   }
   const counters: Record<string, number> = {};
-  for (const c of KSM_COUNTERS) counters[c] = counter(`ksm.${c}`);
+  for (const c of COMPARED_KSM_COUNTERS) counters[c] = counter(KSM_COUNTERS.name(c));
   return { partition: sharingPartition(k, procs), pages, counters };
 }
 
@@ -152,12 +182,13 @@ export function plan(
 ): Plan {
   const skipped: string[] = [];
   const marks = new Set<Step>();
+  const transient = new Set<string>();
   const filtered: Scenario = {
     ...scenario,
     kernel,
     expect: [],
     checks: { ...scenario.checks, invariants: 'off' },
-    steps: primaryPart(scenario.steps, skipped, new Set(), marks),
+    steps: primaryPart(scenario.steps, skipped, new Set(), marks, transient),
   };
   const commands: string[] = [];
   const meanings: AnswerMeaning[] = [];
@@ -283,9 +314,11 @@ export function plan(
         return `ksm ${step.fullScans} ${scans === 0 ? 300 : 10000}`;
       case 'gup':
         pinOwner.set(step.as, step.proc);
+        if (transient.has(step.as))
+          return `${step.proc} odirect ${real(resolve(step.addr, step.proc), step.pos)} ${hex(step.pages * 4096)}`;
         return `${step.proc} pin ${step.as} ${real(resolve(step.addr, step.proc), step.pos)} ${hex(step.pages * 4096)}`;
       case 'unpin':
-        return `${pinOwner.get(step.pin)} unpin ${step.pin}`;
+        return transient.has(step.pin) ? null : `${pinOwner.get(step.pin)} unpin ${step.pin}`;
       default:
         return null;
     }

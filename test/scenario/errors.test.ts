@@ -162,7 +162,7 @@ describe('errors, each at its exact line:col', () => {
     expect(
       errorsOf(scenarioWith([], ['- counters: { ksm.pages_sharng: 1, faults.cow_copy: "=1" }'])),
     ).toEqual([
-      "3:17: unknown counter 'ksm.pages_sharng': expected a counter name (faults.*, tlb.*, notifier.*, ksm.*, kvm.VM.*, dev.DEVICE.*, iommu.IOMMU.*) (ksm counters are pages_shared, pages_sharing, pages_unshared, pages_volatile, full_scans, pages_scanned, stable_node_chains, stable_node_dups)",
+      "3:17: unknown counter 'ksm.pages_sharng': expected a counter name (faults.*, tlb.*, notifier.*, ksm.*, kvm.VM.*, dev.DEVICE.*, iommu.IOMMU.*) (ksm counters are pages_shared, pages_sharing, pages_unshared, pages_volatile, ksm_zero_pages, full_scans, pages_scanned, stable_node_chains, stable_node_dups)",
       `3:55: counters.faults.cow_copy: expected a count or a comparison such as ">= 1" (ops: == != < <= > >=), got '=1' (use '==' for equality)`,
     ]);
   });

@@ -14,6 +14,7 @@ import {
   PTE_SPECIAL,
   pteDirty,
   pteMkclean,
+  pteMkdirty,
   ptePfn,
   ptePresent,
   pteSpecial,
@@ -31,9 +32,10 @@ import {
   unlock,
   unlockShared,
 } from '../../sim/exec.js';
-import { FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../fault.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../fault.js';
 import { followPage } from '../gup.js';
 import type { Errno } from '../kernel.js';
+import { isKsmZeroPte, ksmMapZeroPage } from '../ksm-zero.js';
 import { handleMmFault } from '../memory.js';
 import type { Mm } from '../mm.js';
 import { MMU_NOTIFIER_USE_CHANGE_PTE, MMU_NOTIFY_CLEAR } from '../notifier-port.js';
@@ -223,6 +225,10 @@ function* replacePage(
       newPte = mkPte(kpfn, bits);
     } else {
       newPte = mkPte(ZERO_PFN, bits | PTE_SPECIAL); // dec_mm_counter: the old page's rmap removal below
+      if (k.profile.ksmZeroPages) {
+        newPte = pteMkdirty(newPte); // 79271476b336: the dirty bit marks a zero page KSM placed
+        ksmMapZeroPage(k, mm);
+      }
     }
     // no need to notify: a read-only page becomes another read-only page with the same content
     yield* ptepClearFlush(k, agent, mm, addr);
@@ -263,20 +269,31 @@ function* breakCow(s: KsmState, item: number): Path<boolean> {
   return broken;
 }
 
+/** A KSM page is mapped at addr, or (v6.5+) a zero page KSM placed there. */
+function ksmPageAt(s: KsmState, mm: Mm, addr: number): boolean {
+  const k = s.k;
+  const pfn = followPage(mm, addr, false);
+  if (pfn > 0) return (k.frames.flags[pfn] & PG_KSM) !== 0;
+  return pfn === ZERO_PFN && isKsmZeroPte(k, mm.pt.get(addr / PAGE_SIZE));
+}
+
 /**
  * break_ksm (v5.0): while the address maps a KSM page, take a write fault on it (handle_mm_fault with
- * FAULT_FLAG_WRITE); do_wp_page never reuses a KSM page, so wp_page_copy gives a private copy.
+ * FAULT_FLAG_WRITE); do_wp_page never reuses a KSM page, so wp_page_copy gives a private copy. Since
+ * v6.2 ("mm/ksm: fix KSM COW breaking with userfaultfd-wp via FAULT_FLAG_UNSHARE") an unshare fault,
+ * which leaves the copy read-only; since v6.5 (79271476b336) a zero page KSM placed is broken too.
  * Caller holds mmap_sem.
  */
 function* breakKsm(s: KsmState, agent: Agent, vma: Vma, addr: number): Path<Errno | null> {
   const k = s.k;
   const mm = vma.mm;
+  const flags = k.profile.breakKsmUnshares ? FAULT_FLAG_UNSHARE : FAULT_FLAG_WRITE;
   for (let tries = 0; tries < 64; tries++) {
+    if (!ksmPageAt(s, mm, addr)) return null;
     const pfn = followPage(mm, addr, false);
-    if (pfn <= 0 || (k.frames.flags[pfn] & PG_KSM) === 0) return null;
-    s.getPage(pfn); // follow_page(FOLL_GET)
-    const r = yield* handleMmFault(k, agent, vma, addr, FAULT_FLAG_WRITE);
-    s.putPage(pfn);
+    if (pfn > 0) s.getPage(pfn); // follow_page(FOLL_GET)
+    const r = yield* handleMmFault(k, agent, vma, addr, flags);
+    if (pfn > 0) s.putPage(pfn);
     if (r & VM_FAULT_OOM) return 'ENOMEM';
     if (r & VM_FAULT_SIGBUS) return null;
   }
@@ -302,8 +319,7 @@ export function* unmergeKsmPages(
       addr = (vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE - 1) * PAGE_SIZE; // nothing mapped in this pte page
       continue;
     }
-    const pfn = followPage(mm, addr, false);
-    if (pfn <= 0 || (s.k.frames.flags[pfn] & PG_KSM) === 0) continue;
+    if (!ksmPageAt(s, mm, addr)) continue;
     const err = yield* breakKsm(s, agent, vma, addr);
     if (err !== null) return err;
     broken++;
