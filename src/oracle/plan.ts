@@ -310,8 +310,10 @@ export function plan(
         alive.splice(alive.indexOf(step.proc), 1);
         return `${step.proc} exit`;
       case 'ksm':
-        // the model did nothing: ksmd has no mm to scan, so do not wait long for a scan that never comes
-        return `ksm ${step.fullScans} ${scans === 0 ? 300 : 10000}`;
+        // Ask for the scans the model did: fewer than the step's means ksmd ran out of mms (the last
+        // mm_slot went at ksmd's visit), and the real ksmd would then sit idle until the timeout. None:
+        // ksmd has no mm to scan; a short wait shows the real one has none either.
+        return scans === 0 ? `ksm ${step.fullScans} 100` : `ksm ${scans} 10000`;
       case 'gup':
         pinOwner.set(step.as, step.proc);
         if (transient.has(step.as))
