@@ -35,7 +35,7 @@ import { AUTO_JSON_MAX_EVENTS, describeTrace, openTrace } from './trace-writer.j
 import { UsageError } from './usage-error.js';
 
 export const RUN_HELP = `Usage: mmsim run FILE [--kernel K] [--seed N] [--json | --steps] [--trace OUT]
-                      [--interleave S | --schedule S | --explore K [--max-runs N]] [--set F=V]...
+                      [--interleave S | --schedule S | --explore K [--max-runs N]] [--set F=V]... [--paranoid]
 
 Runs a scenario: every step, the invariants after each step, then every expectation.
 Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
@@ -59,6 +59,8 @@ Options:
   --max-runs N      stop --explore after N schedules (default 100000)
   --max-steps N     refuse a scenario that would execute more than N steps (default
                     ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}; repeat bodies count once per time, ksm once per full scan)
+  --paranoid        sweep every invariant over all of memory after every step (default: check what
+                    each step changed, and sweep everything at the end)
 
 Examples:
   mmsim run examples/05-ksm-merge.yaml
@@ -80,6 +82,7 @@ export function cmdRun(args: string[], io: Io): number {
     'max-runs': { type: 'string' },
     schedule: { type: 'string' },
     'max-steps': { type: 'string' },
+    paranoid: { type: 'boolean' },
   });
   if (values.help) {
     io.out(RUN_HELP);
@@ -123,6 +126,7 @@ export function cmdRun(args: string[], io: Io): number {
     interleave,
     profileOverrides,
     schedule,
+    paranoid: values.paranoid === true,
     onStep: (index, step) => {
       stepsDone = index + 1;
       progress.update(stepsDone);

@@ -5,6 +5,8 @@
  * out are taken in address order after them — the same order a LIFO free stack seeded low-first gives.
  */
 
+import type { PfnSet } from './pfn-set.js';
+
 export const ZERO_PFN = 0;
 
 /** Frame flags (a subset of the kernel's page flags). */
@@ -37,6 +39,14 @@ export class FrameTable {
   /** The most recently freed frame (0: none); each free frame's `index` names the next. */
   private freeHead = 0;
   private freeCount: number;
+  /**
+   * Frames whose refcount, mapcount or allocation changed since the invariant checker last looked (null
+   * when nobody checks). The table's own methods add to it; code that writes `refcount` directly calls
+   * `touch`.
+   */
+  touched: PfnSet | null = null;
+  /** Frames whose bytes (content id) changed since the invariant checker last looked (null: nobody checks). */
+  rewritten: PfnSet | null = null;
 
   constructor(readonly count: number) {
     if (count < 2) throw new RangeError('a machine needs at least 2 frames');
@@ -77,7 +87,18 @@ export class FrameTable {
     this.anonVma[pfn] = 0;
     this.index[pfn] = 0;
     this.mapcount8[pfn] = 0;
+    this.touched?.add(pfn);
     return pfn;
+  }
+
+  /** Note a refcount change made outside this table's methods (get_page / put_page). */
+  touch(pfn: number): void {
+    this.touched?.add(pfn);
+  }
+
+  /** Note a store into the frame's bytes (a new content id). */
+  touchContent(pfn: number): void {
+    this.rewritten?.add(pfn);
   }
 
   isFree(pfn: number): boolean {
@@ -92,6 +113,7 @@ export class FrameTable {
     this.index[pfn] = this.freeHead;
     this.freeHead = pfn;
     this.freeCount++;
+    this.touched?.add(pfn);
   }
 
   mapcount(pfn: number): number {
@@ -100,6 +122,7 @@ export class FrameTable {
   }
 
   incMapcount(pfn: number): void {
+    this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m < MAPCOUNT_OVERFLOW - 1) this.mapcount8[pfn] = m + 1;
     else if (m === MAPCOUNT_OVERFLOW) this.mapcountBig.set(pfn, this.mapcountBig.get(pfn)! + 1);
@@ -110,6 +133,7 @@ export class FrameTable {
   }
 
   decMapcount(pfn: number): void {
+    this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m !== MAPCOUNT_OVERFLOW) {
       this.mapcount8[pfn] = m - 1;

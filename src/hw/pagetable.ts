@@ -26,12 +26,21 @@ export class PtePage {
 
 type Level<T> = (T | undefined)[];
 
+/** Told of every store into a page table (old and new value): the invariant checker's change tracking. */
+export type PteStoreWatch = (vpn: number, oldPte: number, newPte: number) => void;
+
+/** Page numbers a page table can hold: 4 levels of 512 entries (a 48-bit address space). */
+export const VPN_LIMIT = 2 ** 36;
+const PMD_SPAN = PTRS_PER_PTE * PTRS_PER_PTE; // vpns covered by one PUD entry
+
 export class PageTable {
   private readonly pgd: Level<Level<Level<PtePage>>> = [];
   /** Number of PTE pages allocated (page-table memory the kernel would account). */
   ptePages = 0;
   private lastKey = -1;
   private lastPage: PtePage | undefined;
+  /** Who is told of stores (null: nobody; the common case costs one test). */
+  watch: PteStoreWatch | null = null;
 
   /** The PTE page covering `vpn`, or undefined (no allocation). */
   lookupPage(vpn: number): PtePage | undefined {
@@ -86,8 +95,10 @@ export class PageTable {
     const was = page.bits[i] !== 0 || page.pfn[i] !== 0;
     if (!was && pte !== 0) page.used++;
     else if (was && pte === 0) page.used--;
+    const old = this.watch === null ? 0 : page.pfn[i] * PTE_PFN_SCALE + page.bits[i];
     page.pfn[i] = Math.floor(pte / PTE_PFN_SCALE);
     page.bits[i] = pte % PTE_PFN_SCALE;
+    if (this.watch !== null && old !== pte) this.watch(vpn, old, pte);
   }
 
   /** Free empty PTE pages in [startVpn, endVpn) (free_pgtables). */
@@ -109,22 +120,31 @@ export class PageTable {
     }
   }
 
-  /** Visit every pte that is not none (present or PROT_NONE) in [startVpn, endVpn), in address order. */
+  /**
+   * Visit every pte that is not none (present or PROT_NONE) in [startVpn, endVpn), in address order.
+   * Absent upper levels are skipped whole, so a walk of the whole address space costs what is mapped.
+   */
   forEachMapped(startVpn: number, endVpn: number, visit: (vpn: number, pte: number) => void): void {
-    let base = startVpn - (startVpn % PTRS_PER_PTE);
-    while (base < endVpn) {
-      const page = this.lookupPage(base);
-      if (page === undefined || page.used === 0) {
-        base += PTRS_PER_PTE;
-        continue;
+    const end = Math.min(endVpn, VPN_LIMIT);
+    for (let b4 = startVpn - (startVpn % PTRS_PER_PUD_SPAN); b4 < end; b4 += PTRS_PER_PUD_SPAN) {
+      const pud = this.pgd[Math.floor(b4 / PTRS_PER_PUD_SPAN) & 511];
+      if (pud === undefined) continue;
+      const e4 = Math.min(end, b4 + PTRS_PER_PUD_SPAN);
+      for (let b3 = Math.max(b4, startVpn - (startVpn % PMD_SPAN)); b3 < e4; b3 += PMD_SPAN) {
+        const pmd = pud[(b3 >>> 18) & 511];
+        if (pmd === undefined) continue;
+        const e3 = Math.min(e4, b3 + PMD_SPAN);
+        for (let base = Math.max(b3, startVpn - (startVpn % PTRS_PER_PTE)); base < e3; base += PTRS_PER_PTE) {
+          const page = pmd[(base >>> 9) & 511];
+          if (page === undefined || page.used === 0) continue;
+          const from = Math.max(startVpn, base);
+          const to = Math.min(end, base + PTRS_PER_PTE);
+          for (let vpn = from; vpn < to; vpn++) {
+            const pte = page.pfn[vpn - base] * PTE_PFN_SCALE + page.bits[vpn - base];
+            if (pte !== 0) visit(vpn, pte);
+          }
+        }
       }
-      const from = Math.max(startVpn, base);
-      const to = Math.min(endVpn, base + PTRS_PER_PTE);
-      for (let vpn = from; vpn < to; vpn++) {
-        const pte = page.pfn[vpn - base] * PTE_PFN_SCALE + page.bits[vpn - base];
-        if (pte !== 0) visit(vpn, pte);
-      }
-      base += PTRS_PER_PTE;
     }
   }
 }

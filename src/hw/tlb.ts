@@ -17,11 +17,15 @@ export class Tlb {
     return this.tagMm[i] === mm && this.tagVpn[i] === vpn ? this.cached[i] : 0;
   }
 
+  /** Told of every fill (the invariant checker's change tracking); null: nobody. */
+  watch: ((mm: number, vpn: number) => void) | null = null;
+
   fill(mm: number, vpn: number, pte: number): void {
     const i = vpn & (TLB_ENTRIES - 1);
     this.tagMm[i] = mm;
     this.tagVpn[i] = vpn;
     this.cached[i] = pte;
+    if (this.watch !== null) this.watch(mm, vpn);
   }
 
   flushPage(mm: number, vpn: number): void {

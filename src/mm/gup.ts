@@ -82,7 +82,10 @@ export function* getUserPages(
         release(k, pfns, refs);
         return 'EFAULT';
       }
-      if (pfn !== ZERO_PFN) k.frames.refcount[pfn] += refs;
+      if (pfn !== ZERO_PFN) {
+        k.frames.refcount[pfn] += refs;
+        k.frames.touch(pfn);
+      }
       pfns.push(pfn);
     }
   } finally {

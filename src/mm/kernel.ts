@@ -40,6 +40,10 @@ export interface KernelObserver {
   onFork?(parent: Mm, child: Mm): void;
   /** A whole mm went away (exit). */
   onMmGone?(mm: Mm): void;
+  /** A new mm exists (spawn, fork), before anything is mapped in it. */
+  onMmCreated?(mm: Mm): void;
+  /** A secondary MMU installed or changed a translation of (mm, address) (a spte, IOTLB or TLB entry). */
+  onSecondaryMap?(mm: Mm, address: number): void;
   /** A model path detected a bug of the modelled kernel itself (a use-after-free, say). */
   onViolation?(report: ViolationReport): void;
 }
@@ -198,6 +202,7 @@ export class Kernel {
   newMm(owner: string): Mm {
     const mm = new Mm(this.nextMm++, owner);
     this.mms.set(mm.id, mm);
+    for (const o of this.observers) o.onMmCreated?.(mm);
     return mm;
   }
 
@@ -222,7 +227,9 @@ export class Kernel {
   // ---- page references (include/linux/mm.h get_page/put_page, mm/rmap.c) ----
 
   getPage(pfn: number): void {
-    if (pfn !== ZERO_PFN) this.frames.refcount[pfn]++;
+    if (pfn === ZERO_PFN) return;
+    this.frames.refcount[pfn]++;
+    this.frames.touch(pfn);
   }
 
   /** put_page: drop a reference; the frame returns to the free pool at zero. */
@@ -230,6 +237,7 @@ export class Kernel {
     if (pfn === ZERO_PFN) return;
     const f = this.frames;
     const r = --f.refcount[pfn];
+    f.touch(pfn);
     if (r > 0) return;
     if (r < 0) throw new Error(`refcount underflow on pfn ${pfn}`);
     this.contents.unref(f.content[pfn]);
@@ -252,6 +260,7 @@ export class Kernel {
     if (old === content) return;
     this.contents.ref(content);
     f.content[pfn] = content;
+    f.touchContent(pfn);
     this.contents.unref(old);
   }
 
@@ -334,6 +343,11 @@ export class Kernel {
         newPte: formatPte(pte),
       });
     }
+  }
+
+  /** A secondary MMU installed or changed its translation of (mm, address): the observers are told. */
+  secondaryMapped(mm: Mm, address: number): void {
+    for (const o of this.observers) o.onSecondaryMap?.(mm, address);
   }
 
   /** flush_tlb_page / flush_tlb_range on the mm's CPUs (and, on v6.6+ profiles, its secondary TLBs). */

@@ -8,12 +8,17 @@
  * 4 accounting — refcount and mapcount equal what page tables, page caches, pins and secondaries hold,
  *   rss counters match, KSM's counters equal a recount, and nothing is leaked when every mm has gone;
  * 5 the seed's rule — checked by UseChangePteValidator as ranges close.
- * Access-time checks (2, 3) run on every access; `checkNow` sweeps 1 and 4 (and 3 in full).
+ * Access-time checks (2, 3) run on every access. `checkAll` sweeps 1, 3 and 4 over everything;
+ * `checkNow` checks only what changed since the last check (see "change tracking" below) and reports
+ * exactly what `checkAll` would report at that moment.
  */
 
 import { ZERO_CONTENT } from '../hw/content.js';
-import { ZERO_PFN } from '../hw/frames.js';
+import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
+import { PageMap } from '../hw/page-map.js';
+import { VPN_LIMIT } from '../hw/pagetable.js';
+import { PfnSet } from '../hw/pfn-set.js';
 import {
   formatPte,
   pteAccessible,
@@ -25,9 +30,11 @@ import {
 } from '../hw/pte.js';
 import type { AccessRecord, Kernel, KernelObserver, PteWriter } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
+import type { NotifierRange } from '../mm/notifier-port.js';
+import type { ShmemObject } from '../mm/shmem.js';
 import type { Agent } from '../sim/exec.js';
 import { NotifierChain } from './chain.js';
-import type { SecondaryMmuView } from './secondary-view.js';
+import type { SecondaryMmuView, SecondaryTranslation } from './secondary-view.js';
 import type { Violations } from './violations.js';
 
 export interface CheckSources {
@@ -37,23 +44,131 @@ export interface CheckSources {
   pinnedRefs(): Map<number, number>;
   /** KSM's own consistency problems (counters vs recount), if KSM is present. */
   ksmProblems?(): string[];
+  /**
+   * Changes whenever KSM's own state may have (ksmd ran, a KSM hook was called): an incremental check
+   * reruns `ksmProblems` only then or when a KSM page changed. Without it, every check reruns it.
+   */
+  ksmVersion?(): number;
 }
 
 const hex = (x: number): string => `0x${x.toString(16)}`;
 
+/** A pte that references a frame: not none, not the zero page (what the accounting counts). */
+const counted = (pte: number): boolean => pte !== 0 && !pteSpecial(pte);
+
+/** New accounting reports one check makes at most (a broken model would otherwise flood). */
+const ACCOUNTING_REPORTS_PER_CHECK = 5;
+
+/** Pages a check may have to look at before a full sweep is cheaper (and the lists stop growing). */
+const MAX_TRACKED = 1 << 22;
+
+/**
+ * (mm id, a, b) records in a growable typed array: pages (b unused) or address ranges whose facts may
+ * have changed. No per-page JS collection: the list is as long as the changes, and bounded.
+ */
+class ChangeList {
+  private a = new Float64Array(3 * 256);
+  n = 0;
+
+  /** False when the list is full (the caller falls back to a full sweep). */
+  push(mm: number, x: number, y: number): boolean {
+    const i = 3 * this.n;
+    if (i > 0 && this.a[i - 3] === mm && this.a[i - 2] === x && this.a[i - 1] === y) return true;
+    if (i + 3 > this.a.length) {
+      if (this.n >= MAX_TRACKED) return false;
+      const bigger = new Float64Array(this.a.length * 2);
+      bigger.set(this.a);
+      this.a = bigger;
+    }
+    this.a[i] = mm;
+    this.a[i + 1] = x;
+    this.a[i + 2] = y;
+    this.n++;
+    return true;
+  }
+
+  mm(i: number): number {
+    return this.a[3 * i];
+  }
+  x(i: number): number {
+    return this.a[3 * i + 1];
+  }
+  y(i: number): number {
+    return this.a[3 * i + 2];
+  }
+
+  clear(): void {
+    this.n = 0;
+    if (this.a.length > 3 << 16) this.a = new Float64Array(3 * 256);
+  }
+}
+
+interface Rss {
+  anon: number;
+  shmem: number;
+}
+
+interface Slot {
+  map: PageMap;
+  key: number;
+  /** The shmem object for a shared mapping (its page is `key`), else null. */
+  obj: ShmemObject | null;
+}
+
+/**
+ * Change tracking. Every fact the sweeps check depends on state that only a few accessors change, and
+ * each of them reports here: page-table stores (the page tables' `watch`), frame refcount, mapcount and
+ * allocation (FrameTable.touched), stores into frames (FrameTable.rewritten) and the expected data
+ * they change (onAccess), CPU TLB fills (Tlb.watch), secondary MMU installs (onSecondaryMap),
+ * invalidation ranges closing (onRangeEnd), gup pins and ksmd's and the secondaries'
+ * references (compared with the last check's), KSM's own state (`ksmVersion`). Since the last check,
+ * `pages` lists the (mm, vpn) whose ptes, translations or expected data changed, `ranges` the ranges
+ * that closed (translations they hid are visible again), `written` the frames whose bytes changed and
+ * may be mapped elsewhere, and FrameTable.touched the frames whose accounting may have changed; the
+ * checker keeps its own recount of the ptes mapping each frame and of every mm's rss (from the stores),
+ * so a frame is checked without a walk. A full sweep (`checkAll`) re-establishes that recount.
+ */
 export class InvariantChecker implements KernelObserver {
   /** Expected content of private pages: mm id -> vpn -> content id (absent = zero). */
-  private readonly privateData = new Map<number, Map<number, number>>();
+  private readonly privateData = new Map<number, PageMap>();
   /** Expected content of shmem pages: object id -> page index -> content id. */
-  private readonly sharedData = new Map<number, Map<number, number>>();
+  private readonly sharedData = new Map<number, PageMap>();
   /** Stop reporting after this many violations (a broken model would otherwise flood). */
   maxReports = 50;
+
+  /** The recount: ptes mapping each frame (null until the first full sweep; nothing is tracked before). */
+  private ptes: Int32Array | null = null;
+  private readonly rss = new Map<number, Rss>();
+  private readonly pages = new ChangeList();
+  private readonly ranges = new ChangeList();
+  private readonly written: PfnSet;
+  private readonly touched: PfnSet;
+  /** A list overflowed: the next check sweeps everything. */
+  private overflow = false;
+  /** References held outside page tables and caches (pins, ksmd, secondaries) at the last check. */
+  private holders = new Map<number, number>();
+  /** Frames with an unreported accounting problem that the per-check report cap held back. */
+  private carried: number[] = [];
+  private ksmSeen = Number.NaN;
+  /** Frames whose every mapper one check must find by a walk (allocated when first needed). */
+  private scratch: PfnSet | null = null;
 
   constructor(
     private readonly k: Kernel,
     private readonly sources: CheckSources,
     private readonly violations: Violations,
-  ) {}
+  ) {
+    this.written = new PfnSet(k.frames.count);
+    this.touched = new PfnSet(k.frames.count);
+    k.frames.touched = this.touched;
+    k.frames.rewritten = this.written;
+    for (const mm of k.mms.values()) this.watch(mm);
+    for (const tlb of k.machine.tlbs) {
+      tlb.watch = (mm, vpn) => {
+        if (this.ptes !== null) this.notePage(mm, vpn);
+      };
+    }
+  }
 
   /** Messages already reported: a stale translation found again by the next sweep is one violation. */
   private readonly reported = new Set<string>();
@@ -66,17 +181,17 @@ export class InvariantChecker implements KernelObserver {
   }
 
   /** The data key of (mm, address): the shmem page for shared mappings, else the private page. */
-  private slot(mm: Mm, address: number): { map: Map<number, number>; key: number } | undefined {
+  private slot(mm: Mm, address: number): Slot {
     const vma = mm.findVma(address);
     const vpn = Math.floor(address / PAGE_SIZE);
     if (vma !== undefined && vma.shmem !== null) {
       let m = this.sharedData.get(vma.shmem.id);
-      if (m === undefined) this.sharedData.set(vma.shmem.id, (m = new Map()));
-      return { map: m, key: vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE) };
+      if (m === undefined) this.sharedData.set(vma.shmem.id, (m = new PageMap()));
+      return { map: m, key: vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE), obj: vma.shmem };
     }
     let m = this.privateData.get(mm.id);
-    if (m === undefined) this.privateData.set(mm.id, (m = new Map()));
-    return { map: m, key: vpn };
+    if (m === undefined) this.privateData.set(mm.id, (m = new PageMap()));
+    return { map: m, key: vpn, obj: null };
   }
 
   /**
@@ -98,7 +213,77 @@ export class InvariantChecker implements KernelObserver {
     this.pins.delete(via);
   }
 
+  // ---- change tracking ----
+
+  private watch(mm: Mm): void {
+    mm.pt.watch = (vpn, oldPte, newPte) => this.onStore(mm, vpn, oldPte, newPte);
+  }
+
+  private notePage(mm: number, vpn: number): void {
+    if (!this.pages.push(mm, vpn, 0)) this.overflow = true;
+  }
+
+  /** Every store into a page table: the recount follows, and the page's facts are checked next time. */
+  private onStore(mm: Mm, vpn: number, oldPte: number, newPte: number): void {
+    const ptes = this.ptes;
+    if (ptes === null) return; // no recount yet: the first check sweeps everything
+    this.notePage(mm.id, vpn);
+    const was = counted(oldPte);
+    const now = counted(newPte);
+    if (!was && !now) return;
+    const shmem = isShmemAt(mm, vpn);
+    let r = this.rss.get(mm.id);
+    if (r === undefined) this.rss.set(mm.id, (r = { anon: 0, shmem: 0 }));
+    if (was) {
+      const pfn = ptePfn(oldPte);
+      ptes[pfn]--;
+      this.touched.add(pfn);
+      if (shmem) r.shmem--;
+      else r.anon--;
+    }
+    if (now) {
+      const pfn = ptePfn(newPte);
+      ptes[pfn]++;
+      this.touched.add(pfn);
+      if (shmem) r.shmem++;
+      else r.anon++;
+    }
+  }
+
+  /**
+   * The expected content at a slot changed (a store by `mm` at `vpn`): that page's fact, and for a shmem
+   * page every mapping of it, are checked next time (the frame's other mappers come from `written`).
+   */
+  private noteStore(mm: Mm, vpn: number, s: Slot): void {
+    if (this.ptes === null) return;
+    if (s.obj === null) {
+      this.notePage(mm.id, vpn);
+      return;
+    }
+    for (const other of this.k.mms.values()) {
+      for (const vma of other.vmas) {
+        if (vma.shmem !== s.obj) continue;
+        const at = vma.start / PAGE_SIZE + (s.key - vma.shmemPgoff);
+        if (at >= vma.start / PAGE_SIZE && at < vma.end / PAGE_SIZE) this.notePage(other.id, at);
+      }
+    }
+  }
+
   // ---- observer hooks ----
+
+  onMmCreated(mm: Mm): void {
+    this.watch(mm);
+  }
+
+  onSecondaryMap(mm: Mm, address: number): void {
+    if (this.ptes !== null) this.notePage(mm.id, Math.floor(address / PAGE_SIZE));
+  }
+
+  onRangeEnd(_agent: Agent, range: NotifierRange): void {
+    if (this.ptes === null) return;
+    if (range.end - range.start <= PAGE_SIZE) this.notePage(range.mm.id, Math.floor(range.start / PAGE_SIZE));
+    else if (!this.ranges.push(range.mm.id, range.start, range.end)) this.overflow = true;
+  }
 
   onAccess(a: AccessRecord): void {
     const vpn = Math.floor(a.address / PAGE_SIZE);
@@ -127,8 +312,7 @@ export class InvariantChecker implements KernelObserver {
       }
     }
     const s = this.slot(a.mm, a.address);
-    if (s === undefined) return;
-    const expected = s.map.get(s.key) ?? ZERO_CONTENT;
+    const expected = s.map.get(s.key);
     if (a.before !== expected) {
       this.report(
         'data',
@@ -138,8 +322,8 @@ export class InvariantChecker implements KernelObserver {
       );
     }
     if (a.write) {
-      if (a.after === ZERO_CONTENT) s.map.delete(s.key);
-      else s.map.set(s.key, a.after);
+      s.map.set(s.key, a.after);
+      this.noteStore(a.mm, vpn, s);
     }
   }
 
@@ -177,9 +361,8 @@ export class InvariantChecker implements KernelObserver {
       return;
     }
     const s = this.slot(a.mm, a.address);
-    if (s === undefined) return;
-    if (a.after === ZERO_CONTENT) s.map.delete(s.key);
-    else s.map.set(s.key, a.after);
+    s.map.set(s.key, a.after);
+    this.noteStore(a.mm, vpn, s);
   }
 
   onPteChange(_agent: Agent, mm: Mm, address: number, _old: number, _new: number, via: PteWriter): void {
@@ -187,41 +370,122 @@ export class InvariantChecker implements KernelObserver {
     if (via !== 'ptep_get_and_clear') return;
     const vma = mm.findVma(address);
     if (vma !== undefined && vma.shmem !== null) return;
-    this.privateData.get(mm.id)?.delete(address / PAGE_SIZE);
+    this.privateData.get(mm.id)?.set(address / PAGE_SIZE, ZERO_CONTENT);
   }
 
   onFork(parent: Mm, child: Mm): void {
     const p = this.privateData.get(parent.id);
     if (p === undefined) return;
-    const copy = new Map<number, number>();
+    const copy = new PageMap();
     for (const vma of child.vmas) {
       if (vma.shmem !== null) continue;
-      for (const [vpn, c] of p)
-        if (vpn * PAGE_SIZE >= vma.start && vpn * PAGE_SIZE < vma.end) copy.set(vpn, c);
+      p.forEach(
+        (vpn, c) => {
+          copy.set(vpn, c);
+        },
+        vma.start / PAGE_SIZE,
+        vma.end / PAGE_SIZE,
+      );
     }
-    this.privateData.set(child.id, copy);
+    this.privateData.set(child.id, copy); // the child's ptes were noted as fork stored them
   }
 
   onMmGone(mm: Mm): void {
     this.privateData.delete(mm.id);
+    mm.pt.watch = null;
+    const ptes = this.ptes;
+    if (ptes === null) return;
+    // the mm leaves the kernel's list (the sweeps' universe): whatever its table still holds stops counting
+    mm.pt.forEachMapped(0, VPN_LIMIT, (_vpn, pte) => {
+      if (!counted(pte)) return;
+      ptes[ptePfn(pte)]--;
+      this.touched.add(ptePfn(pte));
+    });
+    this.rss.delete(mm.id);
   }
 
   /** The content expected at (mm, address), for expectations that read without faulting. */
   expectedContent(mm: Mm, address: number): number {
     const s = this.slot(mm, address);
-    return s === undefined ? ZERO_CONTENT : (s.map.get(s.key) ?? ZERO_CONTENT);
+    return s.map.get(s.key);
   }
 
-  // ---- sweeps ----
+  // ---- checks ----
 
-  /** Check invariants 1, 3 (every page) and 4 now; returns the number of new violations. */
+  /**
+   * Check invariants 1, 3 and 4 where something changed since the last check (everything, the first
+   * time or when too much changed); returns the number of new violations. Reports exactly what
+   * `checkAll` would.
+   */
   checkNow(): number {
+    if (this.ptes === null || this.overflow) return this.checkAll();
     const before = this.violations.length;
+    this.checkChanges();
+    return this.violations.length - before;
+  }
+
+  /** Sweep invariants 1, 3 (every mapped page) and 4 over the whole machine; returns the new violations. */
+  checkAll(): number {
+    const before = this.violations.length;
+    this.pages.clear();
+    this.ranges.clear();
+    this.written.drainSorted();
+    this.touched.drainSorted();
+    this.overflow = false;
     this.checkCoherence();
     this.checkData();
     this.checkAccounting();
     return this.violations.length - before;
   }
+
+  private checkChanges(): void {
+    const k = this.k;
+    const holders = this.holdersNow();
+    for (const [pfn, n] of holders) if (this.holders.get(pfn) !== n) this.touched.add(pfn);
+    for (const pfn of this.holders.keys()) if (!holders.has(pfn)) this.touched.add(pfn);
+    this.holders = holders;
+    const views = [...this.sources.secondaries()];
+    const pages = this.pages;
+    for (let i = 0; i < pages.n; i++) {
+      const mm = k.mms.get(pages.mm(i));
+      if (mm === undefined) continue;
+      const vpn = pages.x(i);
+      this.coherenceIn(views, mm, vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE);
+      this.tlbsAt(mm, vpn);
+      const pte = mm.pt.get(vpn);
+      if (pte !== 0) this.dataFact(mm, vpn, pte);
+    }
+    const ranges = this.ranges;
+    for (let i = 0; i < ranges.n; i++) {
+      const mm = k.mms.get(ranges.mm(i));
+      if (mm !== undefined) this.coherenceIn(views, mm, ranges.x(i), ranges.y(i));
+    }
+    pages.clear();
+    ranges.clear();
+    const written = this.written.drainSorted();
+    this.dataOfFrames(written);
+    for (const mm of k.mms.values()) {
+      const r = this.rss.get(mm.id);
+      this.rssFact(mm, r?.anon ?? 0, r?.shmem ?? 0);
+    }
+    const frames = mergeSorted(this.touched.drainSorted(), this.carried);
+    let cache: Map<number, number> | null = null;
+    const f = k.frames;
+    const ptes = this.ptes!;
+    this.accountFrames(frames, (pfn) => {
+      if ((f.flags[pfn] & (PG_ANON | PG_KSM)) !== 0) return ptes[pfn] + (holders.get(pfn) ?? 0);
+      cache ??= this.cacheRefs();
+      return ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0);
+    });
+    if (this.sources.ksmProblems === undefined) return;
+    const version = this.sources.ksmVersion?.();
+    let rerun = version === undefined || version !== this.ksmSeen;
+    for (let i = 0; !rerun && i < frames.length; i++) rerun = (f.flags[frames.at(i)] & PG_KSM) !== 0;
+    for (let i = 0; !rerun && i < written.length; i++) rerun = (f.flags[written[i]] & PG_KSM) !== 0;
+    if (rerun) this.checkKsm();
+  }
+
+  // ---- 1 coherence ----
 
   checkCoherence(): void {
     const k = this.k;
@@ -229,116 +493,275 @@ export class InvariantChecker implements KernelObserver {
       const mm = view.mm;
       if (mm.dead) continue;
       const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
-      for (const t of view.translations()) {
-        if (chain?.covers(t.address)) continue;
-        const pte = mm.pt.get(Math.floor(t.address / PAGE_SIZE));
-        const problem = translationProblem(pte, t.pfn, t.writable);
-        if (problem !== null) {
-          this.report(
-            'coherence',
-            `invariant 1: ${view.name} maps ${hex(t.address)} to pfn ${hex(t.pfn)}${t.writable ? ' writable' : ''} but the primary pte is ${formatPte(pte)} (${problem})`,
-            [view.name],
-            [`mm${mm.id}:${hex(t.address)}`],
-          );
-        }
-      }
+      for (const t of view.translations()) this.translationFact(view, chain, t);
     }
     for (let cpu = 0; cpu < k.machine.tlbs.length; cpu++) {
       for (const mm of k.mms.values()) {
-        k.machine.tlbs[cpu].forEach(mm.id, (vpn, cached) => {
-          const pte = mm.pt.get(vpn);
-          const pfn = pteSpecial(cached) ? ZERO_PFN : ptePfn(cached);
-          const problem = translationProblem(pte, pfn, pteWrite(cached));
-          if (problem !== null) {
-            this.report(
-              'coherence',
-              `invariant 1: cpu${cpu}'s TLB maps ${hex(vpn * PAGE_SIZE)} to pfn ${hex(pfn)} but the primary pte is ${formatPte(pte)} (${problem})`,
-              [`cpu${cpu}`],
-              [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
-            );
-          }
-        });
+        k.machine.tlbs[cpu].forEach(mm.id, (vpn, cached) => this.tlbFact(cpu, mm, vpn, cached));
       }
     }
   }
+
+  /** The secondaries' translations of mm's [start, end). */
+  private coherenceIn(views: readonly SecondaryMmuView[], mm: Mm, start: number, end: number): void {
+    if (mm.dead) return;
+    const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
+    for (const view of views) {
+      if (view.mm !== mm) continue;
+      const list = view.translationsIn?.(start, end) ?? within(view.translations(), start, end);
+      for (const t of list) this.translationFact(view, chain, t);
+    }
+  }
+
+  private tlbsAt(mm: Mm, vpn: number): void {
+    const tlbs = this.k.machine.tlbs;
+    for (let cpu = 0; cpu < tlbs.length; cpu++) {
+      const cached = tlbs[cpu].lookup(mm.id, vpn);
+      if (cached !== 0) this.tlbFact(cpu, mm, vpn, cached);
+    }
+  }
+
+  private translationFact(
+    view: SecondaryMmuView,
+    chain: NotifierChain | null,
+    t: SecondaryTranslation,
+  ): void {
+    if (chain?.covers(t.address)) return;
+    const mm = view.mm;
+    const pte = mm.pt.get(Math.floor(t.address / PAGE_SIZE));
+    const problem = translationProblem(pte, t.pfn, t.writable);
+    if (problem !== null) {
+      this.report(
+        'coherence',
+        `invariant 1: ${view.name} maps ${hex(t.address)} to pfn ${hex(t.pfn)}${t.writable ? ' writable' : ''} but the primary pte is ${formatPte(pte)} (${problem})`,
+        [view.name],
+        [`mm${mm.id}:${hex(t.address)}`],
+      );
+    }
+  }
+
+  private tlbFact(cpu: number, mm: Mm, vpn: number, cached: number): void {
+    const pte = mm.pt.get(vpn);
+    const pfn = pteSpecial(cached) ? ZERO_PFN : ptePfn(cached);
+    const problem = translationProblem(pte, pfn, pteWrite(cached));
+    if (problem !== null) {
+      this.report(
+        'coherence',
+        `invariant 1: cpu${cpu}'s TLB maps ${hex(vpn * PAGE_SIZE)} to pfn ${hex(pfn)} but the primary pte is ${formatPte(pte)} (${problem})`,
+        [`cpu${cpu}`],
+        [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
+      );
+    }
+  }
+
+  // ---- 3 data ----
 
   /** Every present page holds what was last written to it. */
   checkData(): void {
-    const k = this.k;
-    for (const mm of k.mms.values()) {
-      for (const vma of mm.vmas) {
-        mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
-          const actual = pteSpecial(pte) ? ZERO_CONTENT : k.frames.content[ptePfn(pte)];
-          const expected = this.expectedContent(mm, vpn * PAGE_SIZE);
-          if (actual !== expected) {
-            this.report(
-              'data',
-              `invariant 3: mm${mm.id} (${mm.owner}) maps content #${actual} at ${hex(vpn * PAGE_SIZE)}, expected #${expected}`,
-              [mm.owner],
-              [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
-            );
-          }
-        });
-      }
+    for (const mm of this.k.mms.values())
+      mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => this.dataFact(mm, vpn, pte));
+  }
+
+  private dataFact(mm: Mm, vpn: number, pte: number): void {
+    const actual = pteSpecial(pte) ? ZERO_CONTENT : this.k.frames.content[ptePfn(pte)];
+    const expected = this.expectedContent(mm, vpn * PAGE_SIZE);
+    if (actual !== expected) {
+      this.report(
+        'data',
+        `invariant 3: mm${mm.id} (${mm.owner}) maps content #${actual} at ${hex(vpn * PAGE_SIZE)}, expected #${expected}`,
+        [mm.owner],
+        [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
+      );
     }
   }
 
+  /**
+   * The data fact of every pte that maps one of `pfns` (their bytes changed): found through the anon
+   * rmap when it accounts for all of the frame's ptes, else by one walk of every page table for them all.
+   */
+  private dataOfFrames(pfns: Int32Array): void {
+    if (pfns.length === 0) return;
+    const k = this.k;
+    const f = k.frames;
+    const ptes = this.ptes!;
+    const rest: number[] = [];
+    for (const pfn of pfns) {
+      if (ptes[pfn] === 0) continue;
+      const hits = (f.flags[pfn] & (PG_ANON | PG_KSM)) === PG_ANON ? this.anonMappers(pfn) : null;
+      if (hits === null || hits.length !== ptes[pfn]) {
+        rest.push(pfn);
+        continue;
+      }
+      const vpn = this.anonVpn(pfn);
+      for (const mm of hits) this.dataFact(mm, vpn, mm.pt.get(vpn));
+    }
+    if (rest.length === 0) return;
+    this.scratch ??= new PfnSet(f.count);
+    const wanted = this.scratch;
+    for (const pfn of rest) wanted.add(pfn);
+    for (const mm of k.mms.values()) {
+      mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
+        if (counted(pte) && wanted.has(ptePfn(pte))) this.dataFact(mm, vpn, pte);
+      });
+    }
+    wanted.drainSorted();
+  }
+
+  private anonVpn(pfn: number): number {
+    const av = this.k.anonVmas.get(this.k.frames.anonVma[pfn]);
+    return av === undefined ? -1 : av.baseVpn + this.k.frames.index[pfn];
+  }
+
+  /** The mms (of the kernel's list) whose pte at the frame's anon rmap address maps it, or null. */
+  private anonMappers(pfn: number): Mm[] | null {
+    const k = this.k;
+    const av = k.anonVmas.get(k.frames.anonVma[pfn]);
+    if (av === undefined) return null;
+    const vpn = av.baseVpn + k.frames.index[pfn];
+    const out: Mm[] = [];
+    for (const vma of av.members) {
+      if (!vma.contains(vpn * PAGE_SIZE) || k.mms.get(vma.mm.id) !== vma.mm) continue;
+      if (mapsFrame(vma.mm.pt.get(vpn), pfn)) out.push(vma.mm);
+    }
+    return out;
+  }
+
+  // ---- 4 accounting ----
+
+  /** Recount every page table, cache, pin and held reference; compare every frame and mm; re-base the recount. */
   checkAccounting(): void {
     const k = this.k;
     const f = k.frames;
-    const maps = new Map<number, number>();
-    const refs = new Map<number, number>();
-    const bump = (m: Map<number, number>, pfn: number, n = 1): void => {
-      m.set(pfn, (m.get(pfn) ?? 0) + n);
-    };
+    const ptes = new Int32Array(f.count);
+    this.rss.clear();
     for (const mm of k.mms.values()) {
       let anon = 0;
       let shmem = 0;
-      for (const vma of mm.vmas) {
-        mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (_vpn, pte) => {
-          if (pteSpecial(pte)) return;
-          const pfn = ptePfn(pte);
-          bump(maps, pfn);
-          bump(refs, pfn);
-          if (vma.shmem !== null) shmem++;
-          else anon++;
-        });
-      }
-      if (anon !== mm.anonRss || shmem !== mm.shmemRss) {
-        this.report(
-          'accounting',
-          `invariant 4: mm${mm.id} (${mm.owner}) rss says anon ${mm.anonRss} shmem ${mm.shmemRss}, page table has ${anon} and ${shmem}`,
-          [mm.owner],
-          [`mm${mm.id}`],
-        );
-      }
+      let v = 0; // the vma cursor: the walk goes in address order
+      const vmas = mm.vmas;
+      mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
+        if (!counted(pte)) return;
+        ptes[ptePfn(pte)]++;
+        const address = vpn * PAGE_SIZE;
+        while (v < vmas.length && vmas[v].end <= address) v++;
+        if (v < vmas.length && vmas[v].start <= address && vmas[v].shmem !== null) shmem++;
+        else anon++;
+      });
+      this.rss.set(mm.id, { anon, shmem });
+      this.rssFact(mm, anon, shmem);
     }
-    const objects = new Set<{ pages: Map<number, number> }>();
-    for (const mm of k.mms.values()) for (const v of mm.vmas) if (v.shmem !== null) objects.add(v.shmem);
-    for (const obj of objects) for (const pfn of obj.pages.values()) bump(refs, pfn);
-    for (const [pfn, n] of this.sources.pinnedRefs()) if (pfn !== ZERO_PFN) bump(refs, pfn, n);
-    for (const view of this.sources.secondaries()) {
-      const held = view.heldRefs?.();
-      if (held) for (const [pfn, n] of held) bump(refs, pfn, n);
+    const cache = this.cacheRefs();
+    const holders = this.holdersNow();
+    this.ptes = ptes;
+    this.holders = holders;
+    this.carried = [];
+    this.accountFrames(
+      { length: f.count - 1, at: (i) => i + 1 },
+      (pfn) => ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0),
+    );
+    this.checkKsm();
+  }
+
+  private rssFact(mm: Mm, anon: number, shmem: number): void {
+    if (anon !== mm.anonRss || shmem !== mm.shmemRss) {
+      this.report(
+        'accounting',
+        `invariant 4: mm${mm.id} (${mm.owner}) rss says anon ${mm.anonRss} shmem ${mm.shmemRss}, page table has ${anon} and ${shmem}`,
+        [mm.owner],
+        [`mm${mm.id}`],
+      );
     }
-    let problems = 0;
-    for (let pfn = 1; pfn < f.count && problems < 5; pfn++) {
+  }
+
+  /**
+   * Frames (ascending) against the recount: refcount equals what holds a reference, mapcount the ptes.
+   * At most ACCOUNTING_REPORTS_PER_CHECK new reports; the frames held back are checked again next time.
+   */
+  private accountFrames(
+    pfns: { length: number; at(i: number): number },
+    wantRefsOf: (pfn: number) => number,
+  ): void {
+    const f = this.k.frames;
+    const ptes = this.ptes!;
+    const carried: number[] = [];
+    let fresh = 0;
+    for (let i = 0; i < pfns.length; i++) {
+      const pfn = pfns.at(i);
+      if (pfn === ZERO_PFN) continue;
       const rc = f.refcount[pfn];
-      const wantRefs = refs.get(pfn) ?? 0;
-      const wantMaps = maps.get(pfn) ?? 0;
-      if (rc !== wantRefs || (rc > 0 && f.mapcount(pfn) !== wantMaps)) {
-        problems++;
-        this.report(
-          'accounting',
-          `invariant 4: pfn ${hex(pfn)} has refcount ${rc} mapcount ${rc > 0 ? f.mapcount(pfn) : 0}; page tables, caches and pins account for ${wantRefs} and ${wantMaps}${rc > 0 && wantRefs === 0 ? ' (leaked)' : ''}`,
-          ['checker'],
-          [`pfn:${hex(pfn)}`],
-        );
+      const wantMaps = ptes[pfn];
+      const wantRefs = wantRefsOf(pfn);
+      if (rc === wantRefs && (rc === 0 || f.mapcount(pfn) === wantMaps)) continue;
+      const message = `invariant 4: pfn ${hex(pfn)} has refcount ${rc} mapcount ${rc > 0 ? f.mapcount(pfn) : 0}; page tables, caches and pins account for ${wantRefs} and ${wantMaps}${rc > 0 && wantRefs === 0 ? ' (leaked)' : ''}`;
+      if (this.reported.has(message)) continue;
+      if (this.violations.length >= this.maxReports) break; // nothing more is ever reported
+      if (fresh >= ACCOUNTING_REPORTS_PER_CHECK) {
+        carried.push(pfn);
+        continue;
       }
+      fresh++;
+      this.report('accounting', message, ['checker'], [`pfn:${hex(pfn)}`]);
     }
+    this.carried = carried;
+  }
+
+  private checkKsm(): void {
+    this.ksmSeen = this.sources.ksmVersion?.() ?? Number.NaN;
     for (const p of this.sources.ksmProblems?.() ?? [])
       this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
   }
+
+  /** References page caches hold (one per cached page of every shmem object a live vma maps). */
+  private cacheRefs(): Map<number, number> {
+    const refs = new Map<number, number>();
+    const objects = new Set<ShmemObject>();
+    for (const mm of this.k.mms.values()) for (const v of mm.vmas) if (v.shmem !== null) objects.add(v.shmem);
+    for (const obj of objects) for (const pfn of obj.pages.values()) refs.set(pfn, (refs.get(pfn) ?? 0) + 1);
+    return refs;
+  }
+
+  /** References held outside page tables and caches: gup pins, ksmd, the secondaries. */
+  private holdersNow(): Map<number, number> {
+    const refs = new Map<number, number>();
+    for (const [pfn, n] of this.sources.pinnedRefs())
+      if (pfn !== ZERO_PFN) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
+    for (const view of this.sources.secondaries()) {
+      const held = view.heldRefs?.();
+      if (held) for (const [pfn, n] of held) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
+    }
+    return refs;
+  }
+}
+
+/** Is (mm, vpn) in a shared (shmem) mapping? What the rss counts it as. */
+function isShmemAt(mm: Mm, vpn: number): boolean {
+  return mm.findVma(vpn * PAGE_SIZE)?.shmem != null;
+}
+
+/** Does `pte` map frame `pfn` (not none, not the zero page)? */
+function mapsFrame(pte: number, pfn: number): boolean {
+  return counted(pte) && ptePfn(pte) === pfn;
+}
+
+function* within(
+  all: Iterable<SecondaryTranslation>,
+  start: number,
+  end: number,
+): Iterable<SecondaryTranslation> {
+  for (const t of all) if (t.address >= start && t.address < end) yield t;
+}
+
+/** Two ascending lists as one ascending list without repeats. */
+function mergeSorted(a: Int32Array, b: readonly number[]): { length: number; at(i: number): number } {
+  if (b.length === 0) return { length: a.length, at: (i) => a[i] };
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+    if (out.length === 0 || out[out.length - 1] !== x) out.push(x);
+  }
+  return { length: out.length, at: (n) => out[n] };
 }
 
 /** Why a cached translation (pfn, writable) disagrees with the primary pte, or null if it does not. */

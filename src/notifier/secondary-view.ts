@@ -17,6 +17,11 @@ export interface SecondaryMmuView {
   readonly mm: Mm;
   /** Every translation the secondary could use without asking the primary MMU. */
   translations(): Iterable<SecondaryTranslation>;
+  /**
+   * The translations of host addresses in [start, end), for checking what changed without a sweep
+   * (default: `translations()` filtered).
+   */
+  translationsIn?(start: number, end: number): Iterable<SecondaryTranslation>;
   /** References the secondary holds on frames (pfn -> count), for the accounting recount. */
   heldRefs?(): Map<number, number>;
 }

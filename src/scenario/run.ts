@@ -49,6 +49,11 @@ export interface RunOptions {
   schedule?: string;
   /** Called after each scheduler step inside `parallel`: the decision's index and the thread it ran. */
   onTransition?: (decision: number, thread: number, world: World) => void;
+  /**
+   * Sweep every invariant over the whole machine at every check, instead of checking what the step
+   * changed (the same reports, far slower: for suspicion of the change tracking itself).
+   */
+  paranoid?: boolean;
 }
 
 export class ScenarioRun implements StepRunner {
@@ -110,7 +115,7 @@ export class ScenarioRun implements StepRunner {
   run(): RunResult {
     for (const step of this.scenario.steps) runToCompletion(this.step(step, 0));
     this.world.violations.step = -1;
-    if (this.scenario.checks.invariants !== 'off') this.world.checkNow();
+    if (this.scenario.checks.invariants !== 'off') this.world.checkAll(); // a full sweep ends every run
     this.evaluateAll(this.scenario.expect);
     const file = this.options.file ?? this.scenario.steps[0]?.pos.file ?? 'scenario';
     const replay = replayCommand({
@@ -183,7 +188,10 @@ export class ScenarioRun implements StepRunner {
   }
 
   private afterStep(step: Step): void {
-    if (this.inFlight === 0 && this.scenario.checks.invariants === 'every_step') this.world.checkNow();
+    if (this.inFlight === 0 && this.scenario.checks.invariants === 'every_step') {
+      if (this.options.paranoid) this.world.checkAll();
+      else this.world.checkNow();
+    }
     this.evaluateAll(step.expect ?? []);
   }
 

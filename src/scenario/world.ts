@@ -77,6 +77,7 @@ export class World {
             return refs;
           },
           ksmProblems: () => this.ksm.problems(),
+          ksmVersion: () => this.ksm.version,
         },
         this.violations,
       );
@@ -141,8 +142,16 @@ export class World {
     return d;
   }
 
-  /** Sweep every invariant now (no-op when checks are off). */
+  /**
+   * Check every invariant where something changed since the last check (no-op when checks are off):
+   * the same reports a full sweep would make now, at the cost of what changed.
+   */
   checkNow(): number {
     return this.checker?.checkNow() ?? 0;
+  }
+
+  /** Sweep every invariant over the whole machine (the end of a run, `--paranoid`). */
+  checkAll(): number {
+    return this.checker?.checkAll() ?? 0;
   }
 }

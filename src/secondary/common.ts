@@ -101,6 +101,7 @@ export function accessFrame(
     if (f.isFree(pfn)) {
       contents.ref(after);
       f.content[pfn] = after;
+      f.touchContent(pfn);
     } else k.setContent(pfn, after);
   } else if (out !== undefined) {
     let bytes: Uint8Array;
@@ -190,6 +191,27 @@ export function* entriesAsTranslations(
 ): Iterable<SecondaryTranslation> {
   for (const [vpn, e] of entries)
     yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+}
+
+/** The entries of [start, end) (bytes) as translations: a walk of the range or of the entries, whichever is shorter. */
+export function* entriesAsTranslationsIn(
+  entries: ReadonlyMap<number, number>,
+  pageSize: number,
+  start: number,
+  end: number,
+): Iterable<SecondaryTranslation> {
+  const from = Math.floor(start / pageSize);
+  const to = Math.ceil(end / pageSize);
+  if (to - from <= entries.size) {
+    for (let vpn = from; vpn < to; vpn++) {
+      const e = entries.get(vpn);
+      if (e !== undefined) yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+    }
+    return;
+  }
+  for (const [vpn, e] of entries)
+    if (vpn >= from && vpn < to)
+      yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
 }
 
 /**

@@ -59,6 +59,9 @@ export class Ksm {
   private readonly s: KsmState;
   private readonly trees: KsmTrees;
   private readonly cursor: KsmScan;
+  /** Paths of KSM's under way (a scan, a hook) and how many have run: see `version`. */
+  private active = 0;
+  private changes = 0;
 
   constructor(k: Kernel, config: Partial<KsmConfig> = {}) {
     const s = new KsmState(k, config);
@@ -69,16 +72,40 @@ export class Ksm {
     this.trees = new KsmTrees(s);
     this.cursor = new KsmScan(s, this.trees);
     this.hooks = {
-      madviseMergeable: (_agent, vma) => this.ksmMadviseMergeable(vma.mm),
-      madviseUnmergeable: (agent, vma, start, end) => unmergeKsmPages(s, agent, vma, start, end),
+      madviseMergeable: (_agent, vma) => this.changing(this.ksmMadviseMergeable(vma.mm)),
+      madviseUnmergeable: (agent, vma, start, end) =>
+        this.changing(unmergeKsmPages(s, agent, vma, start, end)),
       fork: (parent, child) => {
+        this.changes++;
         if (parent.attached.has(ATTACH_KEY) && !child.attached.has(ATTACH_KEY)) this.cursor.enter(child);
       },
-      exit: (mm) => this.ksmExit(mm),
+      exit: (mm) => {
+        this.changes++;
+        this.ksmExit(mm);
+      },
     };
   }
 
   // ---- public queries ----
+
+  /**
+   * Changes whenever KSM's own state may have changed, NaN while one of its paths is under way (its
+   * state may change at every step then): the invariant checker reruns the self-check only then.
+   */
+  get version(): number {
+    return this.active > 0 ? Number.NaN : this.changes;
+  }
+
+  /** Run a path that may change KSM's state, counted in `version`. */
+  private *changing<R>(path: Path<R>): Path<R> {
+    this.active++;
+    try {
+      return yield* path;
+    } finally {
+      this.active--;
+      this.changes++;
+    }
+  }
 
   /** PageKsm. */
   isKsmPage(pfn: number): boolean {
@@ -116,7 +143,11 @@ export class Ksm {
    * batches in a row find no page; or until `fullScans` more full scans have completed. Nothing to do
    * when no mm is registered.
    */
-  *scanThread(work: KsmdWork): Path {
+  scanThread(work: KsmdWork): Path {
+    return this.changing(this.scanWork(work));
+  }
+
+  private *scanWork(work: KsmdWork): Path {
     const s = this.s;
     const batch = Math.max(1, this.config.pagesToScan);
     if ('fullScans' in work) {

@@ -142,6 +142,7 @@ export class KsmState {
   /** A page reference KSM's path just took (follow_page FOLL_GET, get_ksm_page). */
   getPage(pfn: number): void {
     this.k.frames.refcount[pfn]++;
+    this.k.frames.touch(pfn);
     if (this.heldCount === this.held.length) {
       const bigger = new Int32Array(this.held.length * 2);
       bigger.set(this.held);

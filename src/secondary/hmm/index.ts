@@ -47,6 +47,7 @@ import {
   CountedSecondary,
   decodeEntry,
   entriesAsTranslations,
+  entriesAsTranslationsIn,
   logSecondary,
   type SecondaryAccessError,
   type SecondaryAccessOutcome,
@@ -107,6 +108,10 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
 
   translations(): Iterable<SecondaryTranslation> {
     return entriesAsTranslations(this.pt, PAGE_SIZE);
+  }
+
+  translationsIn(start: number, end: number): Iterable<SecondaryTranslation> {
+    return entriesAsTranslationsIn(this.pt, PAGE_SIZE, start, end);
   }
 
   // ---- the interval notifier ----
@@ -240,7 +245,10 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
         continue;
       }
       // dmirror_do_fault
-      for (const g of got) this.pt.set(g.vpn, g.pfn * 2 + (g.writable ? 1 : 0));
+      for (const g of got) {
+        this.pt.set(g.vpn, g.pfn * 2 + (g.writable ? 1 : 0));
+        k.secondaryMapped(this.mm, g.vpn * PAGE_SIZE);
+      }
       unlock(agent, this.mutex);
       return null;
     }

@@ -39,6 +39,7 @@ import {
   CountedSecondary,
   decodeEntry,
   entriesAsTranslations,
+  entriesAsTranslationsIn,
   hex,
   logSecondary,
   type SecondaryAccessError,
@@ -115,6 +116,10 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
 
   translations(): Iterable<SecondaryTranslation> {
     return entriesAsTranslations(this.iotlb, PAGE_SIZE);
+  }
+
+  translationsIn(start: number, end: number): Iterable<SecondaryTranslation> {
+    return entriesAsTranslationsIn(this.iotlb, PAGE_SIZE, start, end);
   }
 
   // ---- notifier ops ----
@@ -224,6 +229,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
       if (oldest !== undefined) this.iotlb.delete(oldest);
     }
     this.iotlb.set(vpn, pfn * 2 + (pteWrite(pte) ? 1 : 0));
+    this.kernel.secondaryMapped(mm, vpn * PAGE_SIZE);
     return pfn;
   }
 

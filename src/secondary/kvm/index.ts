@@ -252,6 +252,37 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     yield* cached;
   }
 
+  /** The translations of host addresses in [start, end): sptes, then what each vCPU's TLB caches. */
+  *translationsIn(start: number, end: number): Iterable<SecondaryTranslation> {
+    const few = end - start <= 64 * PAGE_SIZE; // then look the few gfns up in each TLB, else filter the TLBs
+    const gfns: number[] = [];
+    for (const s of this.slots) {
+      if (s.present === 0 && !few) continue;
+      const [lo, hi] = s.indicesOfHvaRange(start, end);
+      for (let i = lo; i < hi; i++) {
+        const pfn = s.pfn[i];
+        if (pfn >= 0) yield { address: s.hvaOf(i), pfn, writable: (s.bits[i] & SPTE_WRITABLE) !== 0 };
+        if (few) gfns.push(s.baseGfn + i);
+      }
+    }
+    const cached: SecondaryTranslation[] = [];
+    for (const tlb of this.tlbs) {
+      if (few) {
+        for (const gfn of gfns) {
+          const e = tlb.peek(gfn);
+          if (e >= 0)
+            cached.push({ address: this.gfnToHva(gfn)!, pfn: Math.floor(e / 2), writable: (e & 1) === 1 });
+        }
+      } else {
+        tlb.forEach((gfn, pfn, writable) => {
+          const hva = this.gfnToHva(gfn);
+          if (hva !== undefined && hva >= start && hva < end) cached.push({ address: hva, pfn, writable });
+        });
+      }
+    }
+    yield* cached;
+  }
+
   heldRefs(): Map<number, number> {
     const out = new Map<number, number>();
     for (const pfn of this.inflight) if (pfn !== ZERO_PFN) out.set(pfn, (out.get(pfn) ?? 0) + 1);
@@ -359,6 +390,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     if (write && (bits & SPTE_WRITABLE) === 0) return -1;
     slot.bits[index] = bits | SPTE_ACCESSED;
     tlb.fill(gfn, pfn, (bits & SPTE_WRITABLE) !== 0);
+    this.kernel.secondaryMapped(this.mm, slot.hvaOf(index));
     return pfn;
   }
 
@@ -439,6 +471,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     const slot = s.slot;
     const old = slot.pfn[s.index];
     slot.set(s.index, got.pfn, (got.writable ? SPTE_WRITABLE : 0) | SPTE_ACCESSED);
+    k.secondaryMapped(this.mm, hva);
     if (k.recording) {
       logSecondary(
         k,
@@ -601,6 +634,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       covered = true;
       if (s.pfn[i] < 0 && mayMap) {
         s.set(i, newPfn, 0);
+        k.secondaryMapped(this.mm, address);
         live++;
         if (k.recording) {
           logSecondary(
@@ -620,7 +654,10 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       if (pteWrite(pte)) {
         s.drop(i);
         this.bump('sptes_zapped');
-      } else s.set(i, newPfn, s.bits[i] & ~SPTE_WRITABLE);
+      } else {
+        s.set(i, newPfn, s.bits[i] & ~SPTE_WRITABLE);
+        k.secondaryMapped(this.mm, address);
+      }
     }
     if (live > 0) {
       this.bump('change_pte_updates');

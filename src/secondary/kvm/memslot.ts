@@ -93,6 +93,12 @@ export class GuestTlb {
     return this.pfnOf[i];
   }
 
+  /** The cached entry of `gfn` whatever the access, as pfn * 2 + writable, or -1. */
+  peek(gfn: number): number {
+    const i = gfn & (TLB_ENTRIES - 1);
+    return this.tag[i] === gfn ? this.pfnOf[i] * 2 + this.writableOf[i] : -1;
+  }
+
   fill(gfn: number, pfn: number, writable: boolean): void {
     const i = gfn & (TLB_ENTRIES - 1);
     if (this.tag[i] < 0) this.used++;

@@ -1,0 +1,36 @@
+/**
+ * A sparse per-page table of 32-bit values keyed by page number (a vpn, or a page index in an object):
+ * 512-entry typed-array chunks under a Map of chunk numbers, so it holds any number of pages (a JS Map
+ * or Set keyed per page stops at 2^24 entries) at 4 bytes a page where pages are set. Absent reads as 0.
+ */
+import { PTRS_PER_PTE } from './page.js';
+
+export class PageMap {
+  private readonly chunks = new Map<number, Uint32Array>();
+
+  get(page: number): number {
+    const c = this.chunks.get(Math.floor(page / PTRS_PER_PTE));
+    return c === undefined ? 0 : c[page % PTRS_PER_PTE];
+  }
+
+  /** Store `value`; 0 clears the entry. */
+  set(page: number, value: number): void {
+    const key = Math.floor(page / PTRS_PER_PTE);
+    let c = this.chunks.get(key);
+    if (c === undefined) {
+      if (value === 0) return;
+      this.chunks.set(key, (c = new Uint32Array(PTRS_PER_PTE)));
+    }
+    c[page % PTRS_PER_PTE] = value;
+  }
+
+  /** Every non-zero entry in [from, to), in no particular order of chunks. */
+  forEach(visit: (page: number, value: number) => void, from = 0, to = Number.POSITIVE_INFINITY): void {
+    for (const [key, c] of this.chunks) {
+      const base = key * PTRS_PER_PTE;
+      if (base >= to || base + PTRS_PER_PTE <= from) continue;
+      for (let i = 0; i < PTRS_PER_PTE; i++)
+        if (c[i] !== 0 && base + i >= from && base + i < to) visit(base + i, c[i]);
+    }
+  }
+}
