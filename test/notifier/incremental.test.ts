@@ -272,7 +272,13 @@ describe('incremental invariant checks', () => {
     );
     // the comparison is not vacuous: most runs break something, and every kind of invariant breaks
     expect(violating).toBeGreaterThan(100);
-    expect([...kinds].sort()).toEqual(['accounting:', 'coherence:', 'data:', 'stale-write:', 'use-change-pte:']);
+    expect([...kinds].sort()).toEqual([
+      'accounting:',
+      'coherence:',
+      'data:',
+      'stale-write:',
+      'use-change-pte:',
+    ]);
   });
 
   it('--paranoid and the default report the same on the bug catalogue, interleaved', () => {
