@@ -180,7 +180,7 @@ function checkCombinations(values: Record<string, string | boolean | string[] | 
   const refuse = (a: string, b: string, why: string): void => {
     if (has(a) && has(b)) throw new UsageError(`--${a} and --${b} cannot go together: ${why}`);
   };
-  for (const o of ['schedule', 'interleave', 'trace', 'steps', 'seed', 'max-steps'])
+  for (const o of ['schedule', 'interleave', 'trace', 'steps', 'seed', 'max-steps', 'paranoid'])
     refuse('explore', o, `--explore runs many schedules of the scenario's own seed and prints a summary`);
   refuse('schedule', 'interleave', 'each chooses how the parallel threads interleave; give one');
   refuse('json', 'steps', 'both print to standard output; --trace FILE records every event instead');

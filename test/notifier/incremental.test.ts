@@ -19,6 +19,7 @@ import { ScenarioRun } from '../../src/scenario/run.js';
 import { World } from '../../src/scenario/world.js';
 import { isSetupError } from '../../src/secondary/common.js';
 import { type KvmFaultInjection, KvmGuest } from '../../src/secondary/kvm/index.js';
+import { runCli } from '../cli/run-cli.js';
 
 const PAGE = 4096;
 const PAGES = 8;
@@ -301,5 +302,13 @@ describe('incremental invariant checks', () => {
         expect(results[0], `${bug.id} seed ${seed}`).toEqual(results[1]);
       }
     }
+  });
+
+  it('mmsim run --paranoid prints what the default prints', () => {
+    const file = 'examples/08-guest-after-merge-v5.0.yaml';
+    const plain = runCli('run', file, '--json');
+    expect(plain.code).toBe(0);
+    expect(runCli('run', file, '--json', '--paranoid')).toEqual(plain);
+    expect(runCli('run', file, '--paranoid', '--explore', '1').code).toBe(2);
   });
 });
