@@ -26,13 +26,16 @@ export type Intent =
   | { k: 'read'; p: number; m: number; off: number; n: number }
   | { k: 'fork'; p: number }
   | { k: 'exit'; p: number }
-  | { k: 'ksm'; scans: number };
+  | { k: 'ksm'; scans: number }
+  /** gup pin: a write pin (io_uring fixed buffer, held until an unpin) or a read-only one released at once. */
+  | { k: 'pin'; p: number; m: number; off: number; n: number; write: boolean }
+  | { k: 'unpin'; p: number };
 
 /** What a write stores: a few patterns and fills, so that equal pages (KSM's duplicates) are common. */
 export type Content = { pattern: number } | { fill: number } | { data: string };
 
 const MAX_PROCS = 4;
-const MAX_PAGES = 4;
+const MAX_PAGES = 6;
 
 const proc = fc.nat(7);
 const range = {
@@ -83,24 +86,31 @@ export const intent: fc.Arbitrary<Intent> = fc.oneof(
   { arbitrary: fc.record({ k: fc.constant('exit' as const), p: proc }), weight: 1 },
   {
     arbitrary: fc.record({ k: fc.constant('ksm' as const), scans: fc.integer({ min: 1, max: 3 }) }),
-    weight: 3,
+    weight: 4,
   },
+  { arbitrary: fc.record({ k: fc.constant('pin' as const), ...range, write: fc.boolean() }), weight: 1 },
+  { arbitrary: fc.record({ k: fc.constant('unpin' as const), p: proc }), weight: 1 },
 );
 
 /** A generated case: KSM's zero-page knob and the steps. */
 export interface FuzzCase {
   useZeroPages: boolean;
+  /** KSM's max_page_sharing: 2 makes stable node chains (several KSM pages of one content). */
+  maxPageSharing: number;
   intents: Intent[];
 }
 
 export const fuzzCase = (maxSteps = 20): fc.Arbitrary<FuzzCase> =>
   fc.record({
     useZeroPages: fc.boolean(),
+    maxPageSharing: fc.constantFrom(256, 2),
     intents: fc.array(intent, { minLength: 1, maxLength: maxSteps, size: 'max' }),
   });
 
 interface Proc {
   name: string;
+  /** Write pins held (released before exit). */
+  pins: string[];
   mappings: { name: string; pages: number }[];
   next: number;
 }
@@ -114,12 +124,13 @@ export function scenarioText(c: FuzzCase, name: string): string {
     'mmsim: 1',
     `name: ${name}`,
     'kernel: v6.18',
-    `ksm: { use_zero_pages: ${c.useZeroPages} }`,
+    `ksm: { use_zero_pages: ${c.useZeroPages}, max_page_sharing: ${c.maxPageSharing} }`,
     'steps:',
     '  - spawn: p0',
   ];
-  const alive: Proc[] = [{ name: 'p0', mappings: [], next: 0 }];
+  const alive: Proc[] = [{ name: 'p0', mappings: [], next: 0, pins: [] }];
   let tasks = 1;
+  let pins = 0;
   let mergeable = false;
   const step = (s: string): void => {
     lines.push(`  - ${s}`);
@@ -127,7 +138,7 @@ export function scenarioText(c: FuzzCase, name: string): string {
   for (const it of c.intents) {
     if (it.k === 'spawn' || (alive.length === 0 && it.k !== 'ksm')) {
       if (alive.length >= MAX_PROCS) continue;
-      const p: Proc = { name: `p${tasks++}`, mappings: [], next: 0 };
+      const p: Proc = { name: `p${tasks++}`, mappings: [], next: 0, pins: [] };
       alive.push(p);
       step(`spawn: ${p.name}`);
       if (it.k === 'spawn') continue;
@@ -145,7 +156,13 @@ export function scenarioText(c: FuzzCase, name: string): string {
       continue;
     }
     const p = alive[it.p % alive.length];
-    if (p.mappings.length === 0 && it.k !== 'mmap' && it.k !== 'fork' && it.k !== 'exit') {
+    if (
+      p.mappings.length === 0 &&
+      it.k !== 'mmap' &&
+      it.k !== 'fork' &&
+      it.k !== 'exit' &&
+      it.k !== 'unpin'
+    ) {
       // nothing to act on yet: map something (the intent's range size, read-write, private)
       const m = `m${p.next++}`;
       p.mappings.push({ name: m, pages: it.n });
@@ -166,15 +183,23 @@ export function scenarioText(c: FuzzCase, name: string): string {
           name: `p${tasks++}`,
           mappings: p.mappings.map((m) => ({ ...m })),
           next: p.next,
+          pins: [],
         };
         alive.push(child);
         step(`fork: { proc: ${p.name}, child: ${child.name} }`);
         continue;
       }
       case 'exit':
+        // io_uring drops a dead ring's buffers later, from a workqueue: unpin first, as a program would
+        for (const pin of p.pins) step(`unpin: ${pin}`);
         alive.splice(alive.indexOf(p), 1);
         step(`exit: ${p.name}`);
         continue;
+      case 'unpin': {
+        const pin = p.pins.shift();
+        if (pin !== undefined) step(`unpin: ${pin}`);
+        continue;
+      }
     }
     const m = p.mappings[it.m % p.mappings.length];
     const off = it.off % m.pages;
@@ -194,6 +219,13 @@ export function scenarioText(c: FuzzCase, name: string): string {
       case 'read':
         step(`read: { ${where}, size: ${n}p }`);
         break;
+      case 'pin': {
+        const pin = `g${pins++}`;
+        step(`gup: { ${where}, pages: ${n}, pin: true, write: ${it.write}, as: ${pin} }`);
+        if (it.write) p.pins.push(pin);
+        else step(`unpin: ${pin}`); // a read-only pin is replayed as an O_DIRECT write: released at once
+        break;
+      }
       case 'write': {
         const w = it.what;
         if ('pattern' in w) step(`write: { ${where}, pattern: { seed: ${w.pattern}, pages: ${n} } }`);

@@ -320,6 +320,7 @@ static const char *errname(int e) {
     case EPERM: return "EPERM";
     case EBUSY: return "EBUSY";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENOENT: return "ENOENT";
     default: return strerror(e);
   }
 }
@@ -502,7 +503,7 @@ static void task_loop(int fd) {
           pins[i].ring = -1;
           done = 1;
         }
-      reply(sock, done ? "ok" : "err EINVAL");
+      reply(sock, done ? "ok" : "err ENOENT"); /* as the model: no pin of that name (its gup failed) */
     } else {
       reply(sock, "err EINVAL");
     }

@@ -25,7 +25,17 @@ describe('oracle fuzz generator', () => {
     const texts = fc.sample(fuzzCase(), 200).map((c) => scenarioText(c, 'gen'));
     for (const op of ['mmap', 'munmap', 'mprotect', 'madvise', 'write', 'read', 'fork', 'exit', 'ksm'])
       expect(texts.some((t) => t.includes(`  - ${op}: `))).toBe(true);
-    for (const bit of ['shared: true', 'prot: none', 'advice: unmergeable', 'advice: dontneed', 'pattern:'])
+    for (const bit of [
+      'shared: true',
+      'prot: none',
+      'advice: unmergeable',
+      'advice: dontneed',
+      'pattern:',
+      'write: true',
+      'write: false',
+      'unpin:',
+      'max_page_sharing: 2',
+    ])
       expect(texts.some((t) => t.includes(bit))).toBe(true);
   });
 });
