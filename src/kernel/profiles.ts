@@ -101,6 +101,12 @@ export interface KernelProfile {
   readonly ksmZeroPages: boolean;
   /** fork adds the child's inherited KSM zero pages to ksm_zero_pages (the 2025 fix, in 6.18). */
   readonly ksmZeroPagesForkAccounting: boolean;
+  /**
+   * cmp_and_merge_page takes a non-KSM page's item out of its tree and applies the checksum gate before
+   * searching the stable tree (2024, v6.11, "mm/ksm: don't waste time searching stable tree for fast
+   * changing page"): found by the oracle's fuzzer (max_page_sharing 2, a page merged back after unmerge).
+   */
+  readonly ksmChecksumBeforeStableSearch: boolean;
 
   // Bug switches (src/check/bugs.ts): true in every real kernel; false re-introduces a historical bug.
   /** KVM's fault installs its spte only if mmu_notifier_retry says no invalidation ran or runs (since 2008). */
@@ -164,6 +170,7 @@ const v50: KernelProfile = {
   mprotectMakesExclusiveWritable: false,
   ksmZeroPages: false,
   ksmZeroPagesForkAccounting: false,
+  ksmChecksumBeforeStableSearch: false,
   kvmFaultChecksNotifierRetry: true,
   ksmWriteProtectChecksPins: true,
   clearFlushBeforeChangePte: true,
@@ -224,6 +231,7 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     description: 'the kernel the development machines run (v6.10 plus what changed since that mmsim models)',
     vmaMergeFaultedNextToUnfaulted: true,
     ksmZeroPagesForkAccounting: true,
+    ksmChecksumBeforeStableSearch: true,
   },
 };
 

@@ -69,6 +69,13 @@ export const MODELLED_DIFFERENCES: readonly ModelledDifference[] = [
     observable: 'the ksm_zero_pages counter after fork',
   },
   {
+    field: 'ksmChecksumBeforeStableSearch',
+    commit: '"mm/ksm: don\'t waste time searching stable tree for fast changing page" (2024, v6.11)',
+    what: "cmp_and_merge_page drops a non-KSM page's item from its tree and checks its checksum before the stable tree",
+    observable:
+      'partition and counters: a page unmerged and made mergeable again merges back under max_page_sharing',
+  },
+  {
     field: 'breakKsmUnshares',
     commit: '"mm/ksm: fix KSM COW breaking with userfaultfd-wp via FAULT_FLAG_UNSHARE" (v6.2)',
     what: 'break_ksm unshares instead of faking a write fault: the copy stays read-only and clean',

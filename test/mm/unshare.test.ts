@@ -94,3 +94,29 @@ describe('KSM zero pages (79271476b336, e2942062e01d)', () => {
     });
   }
 });
+
+describe('cmp_and_merge_page: checksum before the stable tree (v6.11)', () => {
+  for (const [kernel, back] of [
+    ['v6.10', false],
+    ['v6.18', true],
+  ] as const) {
+    it(`${kernel}: a page unmerged and made mergeable again ${back ? 'merges back' : 'finds its KSM page full'} (max_page_sharing 2)`, () => {
+      const h = harness(kernel);
+      const { sys } = h;
+      const ksm = new Ksm(sys.kernel, { maxPageSharing: 2 });
+      sys.ksm = ksm.hooks;
+      sys.spawn('p');
+      const a = addr(sys.mmap('p', 2 * PAGE, 'rw'));
+      sys.write('p', a, 'k');
+      sys.write('p', a + PAGE, 'k');
+      sys.madvise('p', a, 2 * PAGE, 'mergeable');
+      ksm.runFullScans(2);
+      expect(h.pfn('p', a)).toBe(h.pfn('p', a + PAGE));
+      sys.madvise('p', a, PAGE, 'unmergeable');
+      sys.madvise('p', a, PAGE, 'mergeable');
+      ksm.runFullScans(1);
+      expect(h.pfn('p', a) === h.pfn('p', a + PAGE)).toBe(back);
+      h.clean();
+    });
+  }
+});

@@ -197,19 +197,46 @@ export class Ksm {
     const stable = trees.stable;
     const node = stable.pageStableNode(page);
     if (node !== NO_NODE && items.tree[item] === IN_STABLE && items.node[item] === node) return DONE; // merged here
+    if (this.s.k.profile.ksmChecksumBeforeStableSearch && node === NO_NODE)
+      return this.volatileFirst(page, item);
     // (the kernel checks `kpage == page && rmap_item->head == stable_node` again after the search: with
     // one NUMA node that is the test just made)
     const kpage = stable.search(page);
     trees.removeRmapItemFromTree(item);
     if (kpage >= 0) return this.mergeWithKsmPage(page, item, kpage);
     // the checksum gate: a page that changed since the last scan is volatile, not worth a tree slot
-    const checksum = s.k.frames.content[page];
-    if (items.checksum[item] !== checksum) {
-      items.checksum[item] = checksum;
-      return DONE;
-    }
-    if (this.config.useZeroPages && checksum === ZERO_CONTENT) return this.mergeWithZeroPage(page, item);
+    if (!this.checksumSteady(page, item)) return DONE;
+    if (this.config.useZeroPages && s.k.frames.content[page] === ZERO_CONTENT)
+      return this.mergeWithZeroPage(page, item);
     return this.mergeWithUnstableTwin(page, item);
+  }
+
+  /** The checksum gate: false (and the new checksum kept) when the page changed since the last scan. */
+  private checksumSteady(page: number, item: number): boolean {
+    const items = this.s.items;
+    const checksum = this.s.k.frames.content[page];
+    if (items.checksum[item] === checksum) return true;
+    items.checksum[item] = checksum;
+    return false;
+  }
+
+  /**
+   * cmp_and_merge_page since 2024 (v6.11, Chengming Zhou, "mm/ksm: don't waste time searching stable tree
+   * for fast changing page"; mm/ksm.c v6.18) for a page that is not a KSM page: its item leaves its tree,
+   * then the checksum gate and the zero page come before the stable tree. So a changed page waits a scan
+   * even when a KSM page has its content, and a stale item no longer counts against max_page_sharing
+   * while the stable tree is searched.
+   */
+  private *volatileFirst(page: number, item: number): Path {
+    const { trees } = this;
+    trees.removeRmapItemFromTree(item);
+    if (!this.checksumSteady(page, item)) return;
+    if (this.config.useZeroPages && this.s.k.frames.content[page] === ZERO_CONTENT) {
+      if (yield* this.tryZeroPage(page, item)) return;
+    }
+    const kpage = trees.stable.search(page);
+    if (kpage >= 0) return yield* this.mergeWithKsmPage(page, item, kpage);
+    yield* this.mergeWithUnstableTwin(page, item);
   }
 
   /** cmp_and_merge_page, `if (kpage)`: try_to_merge_with_ksm_page, then the item joins kpage's node. */
@@ -233,6 +260,13 @@ export class Ksm {
 
   /** cmp_and_merge_page, use_zero_pages: an empty page maps the zero page; else on to the unstable tree. */
   private *mergeWithZeroPage(page: number, item: number): Path {
+    if (yield* this.tryZeroPage(page, item)) return;
+    // the page was not really empty: carry on with the unstable tree
+    yield* this.mergeWithUnstableTwin(page, item);
+  }
+
+  /** try_to_merge_with_zero_page: did the page become the zero page? */
+  private *tryZeroPage(page: number, item: number): Path<boolean> {
     const s = this.s;
     const mm = s.slotMm(item);
     const addr = s.itemAddress(item);
@@ -243,10 +277,8 @@ export class Ksm {
     if (ok) {
       s.stats.zeroPageMerges++;
       s.log('merge with the zero page', mm, addr);
-      return;
     }
-    // the page was not really empty: carry on with the unstable tree
-    yield* this.mergeWithUnstableTwin(page, item);
+    return ok;
   }
 
   /**

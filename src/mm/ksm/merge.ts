@@ -150,6 +150,11 @@ function* writeProtectPage(s: KsmState, vma: Vma, pfn: number, addr: number): Pa
   const { k, agent } = s;
   const mm = vma.mm;
   if (addr < vma.start || addr >= vma.end) return -1; // page_address_in_vma
+  // page_address_in_vma (mm/rmap.c v5.0, v6.18) finds no anon_vma behind a KSM page (page_anon_vma is
+  // NULL for PAGE_MAPPING_KSM) and answers -EFAULT: a KSM page that a failed try_to_merge_two_pages left
+  // outside the stable tree is never write-protected, merged or broken by ksmd again (found by the
+  // oracle's fuzzer: fork of a pinned page's copy, the pinned page as the unstable-tree twin)
+  if (k.frames.flags[pfn] & PG_KSM) return -1;
   const flag = k.profile.useChangePteFlagAt.writeProtectPage ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
   const range = rangeInit(s, 'write_protect_page', flag, vma, addr);
   if (range !== null) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
