@@ -5,6 +5,7 @@
  * out are taken in address order after them — the same order a LIFO free stack seeded low-first gives.
  */
 
+import { BigMap } from '../sim/big-map.js';
 import type { PfnSet } from './pfn-set.js';
 
 export const ZERO_PFN = 0;
@@ -33,7 +34,7 @@ export class FrameTable {
   readonly anonVma: Uint32Array;
   readonly index: Uint32Array;
   private readonly mapcount8: Uint8Array;
-  private readonly mapcountBig = new Map<number, number>();
+  private readonly mapcountBig = new BigMap<number, number>();
   /** Frames from here to the end have never been handed out. */
   private fresh = 1;
   /** The most recently freed frame (0: none); each free frame's `index` names the next. */

@@ -8,6 +8,7 @@
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
+import { BigMap } from '../sim/big-map.js';
 import type { Kernel } from './kernel.js';
 
 export interface SharingGroup {
@@ -19,7 +20,7 @@ export interface SharingGroup {
 
 /** The partition of every mapped page of the named processes (default: all live ones) by frame. */
 export function sharingPartition(k: Kernel, procs?: readonly string[]): SharingGroup[] {
-  const byFrame = new Map<number, string[]>();
+  const byFrame = new BigMap<number, string[]>();
   const names = procs ?? [...k.tasks.values()].filter((t) => t.alive).map((t) => t.name);
   for (const name of names) {
     const t = k.tasks.get(name);

@@ -9,6 +9,7 @@ import {
   profile as profileOf,
   withOverrides,
 } from '../kernel/profiles.js';
+import { BigMap } from '../sim/big-map.js';
 import { type Path, runToCompletion } from '../sim/exec.js';
 import { type AccessOutcome, type StoreSource, userAccess } from './access.js';
 import { doExit } from './exit.js';
@@ -158,7 +159,7 @@ export class MmSystem {
 
   /** The references held by live gup/pin handles, per pfn (for the accounting recount). */
   pinnedRefs(): Map<number, number> {
-    const out = new Map<number, number>();
+    const out = new BigMap<number, number>();
     for (const { result } of this.pins.values()) {
       for (const pfn of result.pfns) out.set(pfn, (out.get(pfn) ?? 0) + result.refs);
     }

@@ -32,6 +32,7 @@ import type { AccessRecord, Kernel, KernelObserver, PteWriter } from '../mm/kern
 import type { Mm } from '../mm/mm.js';
 import type { NotifierRange } from '../mm/notifier-port.js';
 import type { ShmemObject } from '../mm/shmem.js';
+import { BigMap } from '../sim/big-map.js';
 import type { Agent } from '../sim/exec.js';
 import { NotifierChain } from './chain.js';
 import type { SecondaryMmuView, SecondaryTranslation } from './secondary-view.js';
@@ -146,7 +147,7 @@ export class InvariantChecker implements KernelObserver {
   /** A list overflowed: the next check sweeps everything. */
   private overflow = false;
   /** References held outside page tables and caches (pins, ksmd, secondaries) at the last check. */
-  private holders = new Map<number, number>();
+  private holders: Map<number, number> = new BigMap<number, number>();
   /** Frames with an unreported accounting problem that the per-check report cap held back. */
   private carried: number[] = [];
   private ksmSeen = Number.NaN;
@@ -713,7 +714,7 @@ export class InvariantChecker implements KernelObserver {
 
   /** References page caches hold (one per cached page of every shmem object a live vma maps). */
   private cacheRefs(): Map<number, number> {
-    const refs = new Map<number, number>();
+    const refs = new BigMap<number, number>();
     const objects = new Set<ShmemObject>();
     for (const mm of this.k.mms.values()) for (const v of mm.vmas) if (v.shmem !== null) objects.add(v.shmem);
     for (const obj of objects) for (const pfn of obj.pages.values()) refs.set(pfn, (refs.get(pfn) ?? 0) + 1);
@@ -722,7 +723,7 @@ export class InvariantChecker implements KernelObserver {
 
   /** References held outside page tables and caches: gup pins, ksmd, the secondaries. */
   private holdersNow(): Map<number, number> {
-    const refs = new Map<number, number>();
+    const refs = new BigMap<number, number>();
     for (const [pfn, n] of this.sources.pinnedRefs())
       if (pfn !== ZERO_PFN) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
     for (const view of this.sources.secondaries()) {

@@ -6,6 +6,7 @@
 import { PG_KSM } from '../../hw/frames.js';
 import { PAGE_SIZE } from '../../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
+import { BigMap } from '../../sim/big-map.js';
 import type { KsmState } from './state.js';
 import { IN_STABLE, IN_UNSTABLE, NO_ITEM, NO_NODE } from './store.js';
 import type { KsmTrees } from './trees.js';
@@ -98,7 +99,7 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
   expect('stable_node_dups', c.dups, dups);
   if (cv[c.volatile] < 0) out.push(`ksm.pages_volatile is negative (${cv[c.volatile]})`);
   // KSM pages against the page tables
-  const maps = new Map<number, number>();
+  const maps = new BigMap<number, number>();
   for (const mm of k.mms.values()) {
     for (const vma of mm.vmas) {
       mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {

@@ -27,6 +27,7 @@ import {
   mmuIntervalSetSeq,
 } from '../../notifier/register.js';
 import type { SecondaryMmuView, SecondaryTranslation } from '../../notifier/secondary-view.js';
+import { BigMap } from '../../sim/big-map.js';
 import {
   type Agent,
   Lock,
@@ -81,7 +82,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
   readonly mutex: Lock;
   readonly notifier: MmuIntervalNotifier;
   /** The device page table (dmirror->pt): vpn -> pfn * 2 + writable. No page references are held. */
-  readonly pt = new Map<number, number>();
+  readonly pt = new BigMap<number, number>();
   destroyed = false;
 
   constructor(

@@ -1,0 +1,144 @@
+/**
+ * bench/scenario: scale through the scenario path (issue 14, point 7). The headline experiment's fleet
+ * written as a scenario file — guests write their memory through their vCPUs (3/4 a common image, 1/4
+ * their own), ksmd makes two full scans, the guests read everything back and rewrite a sixteenth — run
+ * with the invariants checked after every step (the default: what each step changed), not at all, and
+ * swept over all of memory after every step (--paranoid); and 20,000 trivial steps the same three ways.
+ * Each case runs in a process of its own; time and peak memory (max RSS) are printed side by side.
+ * Targets: 16 guests x 1 GiB with invariants at every step under 30 s and 2 GiB; the checks cost under
+ * 10% of the run at the headline experiment's size (4 guests x 16 MiB).
+ * `npm run bench -- scenario [--quick]` (--quick leaves out the 16 GiB fleet).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseScenario } from '../src/scenario/parse.js';
+import { ScenarioRun } from '../src/scenario/run.js';
+
+type Checks = 'every_step' | 'off' | 'paranoid';
+
+interface Case {
+  kind: 'fleet' | 'trivial';
+  /** Guests and pages per guest (fleet), or steps (trivial). */
+  guests: number;
+  pages: number;
+  checks: Checks;
+}
+
+/** The headline fleet as a scenario: `guests` guests of `pages` pages each. */
+export function fleetScenario(guests: number, pages: number, checks: Checks): string {
+  const shared = Math.floor(pages * 0.75);
+  const ramPages = Math.ceil(guests * pages * 1.25) + 4096;
+  const lines = [
+    'mmsim: 1',
+    `name: fleet-${guests}x${pages}`,
+    'kernel: v5.0',
+    `machine: { ram: ${ramPages}p }`,
+    'ksm: { pages_to_scan: 1000 }',
+    `checks: { invariants: ${checks === 'off' ? 'off' : 'every_step'} }`,
+    'steps:',
+  ];
+  for (let g = 0; g < guests; g++) {
+    lines.push(
+      `  - spawn: qemu${g}`,
+      `  - mmap: { proc: qemu${g}, size: ${pages}p, prot: rw, as: ram }`,
+      `  - madvise: { proc: qemu${g}, addr: ram, size: ${pages}p, advice: mergeable }`,
+      `  - vm: { name: vm${g}, proc: qemu${g}, memslots: [{ gfn: 0, addr: ram, size: ${pages}p }] }`,
+      `  - guest: { vm: vm${g}, op: write, gfn: 0, pages: ${shared}, pattern: { seed: 1 } }`,
+      `  - guest: { vm: vm${g}, op: write, gfn: ${shared}, pages: ${pages - shared}, pattern: { seed: ${1000 + g} } }`,
+    );
+  }
+  lines.push('  - ksm: { full_scans: 2 }');
+  for (let g = 0; g < guests; g++) lines.push(`  - guest: { vm: vm${g}, op: read, gfn: 0, pages: ${pages} }`);
+  for (let g = 0; g < guests; g++)
+    lines.push(
+      `  - guest: { vm: vm${g}, op: write, gfn: 0, pages: ${Math.floor(pages / 16)}, fill: ${g + 1} }`,
+    );
+  lines.push('expect:', '  - invariants: hold');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `steps` one-byte reads of one page (after the page is written once), on the default 256 MiB machine. */
+export function trivialScenario(steps: number, checks: Checks): string {
+  return `${[
+    'mmsim: 1',
+    'name: trivial-steps',
+    `checks: { invariants: ${checks === 'off' ? 'off' : 'every_step'} }`,
+    'steps:',
+    '  - spawn: a',
+    '  - mmap: { proc: a, size: 1p, prot: rw, as: buf }',
+    '  - write: { proc: a, addr: buf, fill: 7 }',
+    `  - repeat: { times: ${steps - 3}, steps: [{ read: { proc: a, addr: buf, size: 1 } }] }`,
+    'expect:',
+    '  - invariants: hold',
+  ].join('\n')}\n`;
+}
+
+/** Run one case in this process: seconds, peak RSS in MiB, steps, ok. */
+function runCase(c: Case): { seconds: number; mib: number; ok: boolean; violations: number } {
+  const text =
+    c.kind === 'fleet' ? fleetScenario(c.guests, c.pages, c.checks) : trivialScenario(c.pages, c.checks);
+  const parsed = parseScenario(text, `${c.kind}.yaml`);
+  if (!parsed.ok) throw new Error(`the generated scenario does not parse: ${parsed.errors[0]?.message}`);
+  const t0 = performance.now();
+  const r = new ScenarioRun(parsed.scenario, { paranoid: c.checks === 'paranoid' }).run();
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, mib: process.resourceUsage().maxRSS / 1024, ok: r.ok, violations: r.violations.length };
+}
+
+function inChild(c: Case): { seconds: number; mib: number; ok: boolean; violations: number } | string {
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      '--max-old-space-size=4096',
+      fileURLToPath(import.meta.url),
+      '--case',
+      JSON.stringify(c),
+    ],
+    { encoding: 'utf8', timeout: 900_000 },
+  );
+  if (r.status !== 0) return `failed (${r.signal ?? `exit ${r.status}`}) ${r.stderr.split('\n')[0] ?? ''}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+const CHECKS: Checks[] = ['off', 'every_step', 'paranoid'];
+
+function row(label: string, cases: Case[], skipParanoid = false): void {
+  const cells: string[] = [];
+  let off = Number.NaN;
+  for (const c of cases) {
+    if (skipParanoid && c.checks === 'paranoid') {
+      cells.push(`${c.checks}: (skipped)`);
+      continue;
+    }
+    const r = inChild(c);
+    if (typeof r === 'string') {
+      cells.push(`${c.checks}: ${r}`);
+      continue;
+    }
+    if (c.checks === 'off') off = r.seconds;
+    const vs = c.checks === 'off' ? '' : ` (${(r.seconds / off).toFixed(2)}x off)`;
+    cells.push(
+      `${c.checks}: ${r.seconds.toFixed(2)} s${vs}, ${r.mib.toFixed(0)} MiB${r.ok ? '' : ', NOT OK'}`,
+    );
+  }
+  console.log(`  ${label}`);
+  for (const cell of cells) console.log(`    ${cell}`);
+}
+
+export async function run(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  console.log(
+    '== bench/scenario: the fleet and trivial steps as scenarios, invariants off / every step / paranoid ==',
+  );
+  const cases = (kind: Case['kind'], guests: number, pages: number) =>
+    CHECKS.map((checks) => ({ kind, guests, pages, checks }));
+  row('headline fleet, 4 guests x 16 MiB (target: every_step within 10% of off)', cases('fleet', 4, 4096));
+  row('16 guests x 16 MiB', cases('fleet', 16, 4096));
+  row('20,000 trivial steps on 256 MiB', cases('trivial', 0, 20_000));
+  if (!quick)
+    row('16 guests x 1 GiB (target: every_step < 30 s, < 2 GiB)', cases('fleet', 16, 262_144), true);
+}
+
+const at = process.argv.indexOf('--case');
+if (at >= 0) console.log(JSON.stringify(runCase(JSON.parse(process.argv[at + 1]) as Case)));
