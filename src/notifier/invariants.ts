@@ -50,6 +50,16 @@ export interface CheckSources {
    * reruns `ksmProblems` only then or when a KSM page changed. Without it, every check reruns it.
    */
   ksmVersion?(): number;
+  /**
+   * While `ksmVersion` stands still, what `ksmProblems` would say about frames `pfns` (mapped by
+   * `ptesOf(pfn)` ptes each) and about one pte: all of it that can change then. Without them, a check
+   * reruns the whole of `ksmProblems` whenever a KSM page changed.
+   */
+  ksmFrameProblems?(
+    pfns: { length: number; at(i: number): number },
+    ptesOf: (pfn: number) => number,
+  ): string[];
+  ksmMappingProblem?(mm: Mm, vpn: number, pte: number): string | null;
 }
 
 const hex = (x: number): string => `0x${x.toString(16)}`;
@@ -446,6 +456,7 @@ export class InvariantChecker implements KernelObserver {
     for (const pfn of this.holders.keys()) if (!holders.has(pfn)) this.touched.add(pfn);
     this.holders = holders;
     const views = [...this.sources.secondaries()];
+    const ksmPages: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
     const pages = this.pages;
     for (let i = 0; i < pages.n; i++) {
       const mm = k.mms.get(pages.mm(i));
@@ -454,7 +465,10 @@ export class InvariantChecker implements KernelObserver {
       this.coherenceIn(views, mm, vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE);
       this.tlbsAt(mm, vpn);
       const pte = mm.pt.get(vpn);
-      if (pte !== 0) this.dataFact(mm, vpn, pte);
+      if (pte === 0) continue;
+      this.dataFact(mm, vpn, pte);
+      if (pteWrite(pte) && counted(pte) && (k.frames.flags[ptePfn(pte)] & PG_KSM) !== 0)
+        ksmPages.push({ mm, vpn, pte });
     }
     const ranges = this.ranges;
     for (let i = 0; i < ranges.n; i++) {
@@ -478,12 +492,37 @@ export class InvariantChecker implements KernelObserver {
       cache ??= this.cacheRefs();
       return ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0);
     });
-    if (this.sources.ksmProblems === undefined) return;
-    const version = this.sources.ksmVersion?.();
-    let rerun = version === undefined || version !== this.ksmSeen;
-    for (let i = 0; !rerun && i < frames.length; i++) rerun = (f.flags[frames.at(i)] & PG_KSM) !== 0;
-    for (let i = 0; !rerun && i < written.length; i++) rerun = (f.flags[written[i]] & PG_KSM) !== 0;
-    if (rerun) this.checkKsm();
+    this.checkKsmChanges(frames, written, ksmPages);
+  }
+
+  /** KSM's self-check: the whole of it if KSM's own state moved, else only what the changes touched. */
+  private checkKsmChanges(
+    frames: { length: number; at(i: number): number },
+    written: Int32Array,
+    ksmPages: readonly { mm: Mm; vpn: number; pte: number }[],
+  ): void {
+    const src = this.sources;
+    if (src.ksmProblems === undefined) return;
+    const version = src.ksmVersion?.();
+    if (
+      version === undefined ||
+      version !== this.ksmSeen ||
+      !src.ksmFrameProblems ||
+      !src.ksmMappingProblem
+    ) {
+      this.checkKsm();
+      return;
+    }
+    const report = (p: string): void => this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
+    for (const { mm, vpn, pte } of ksmPages) {
+      const p = src.ksmMappingProblem(mm, vpn, pte);
+      if (p !== null) report(p);
+    }
+    const ptes = this.ptes!;
+    const ptesOf = (pfn: number): number => ptes[pfn];
+    for (const p of src.ksmFrameProblems(frames, ptesOf)) report(p);
+    for (const p of src.ksmFrameProblems({ length: written.length, at: (i) => written[i] }, ptesOf))
+      report(p);
   }
 
   // ---- 1 coherence ----

@@ -78,6 +78,8 @@ export class World {
           },
           ksmProblems: () => this.ksm.problems(),
           ksmVersion: () => this.ksm.version,
+          ksmFrameProblems: (pfns, ptesOf) => this.ksm.frameProblems(pfns, ptesOf),
+          ksmMappingProblem: (mm, vpn, pte) => this.ksm.mappingProblem(mm, vpn, pte),
         },
         this.violations,
       );

@@ -3,7 +3,7 @@
  * what a full sweep (World.checkAll) reports, step by step. Two identical worlds run the same random
  * operations, one checked each way after every step; the model's seeded bug switches, KVM's test-only
  * fault injection and a few direct corruptions through the state accessors (a leaked reference, a pte
- * cleared behind the rmap's back, bytes scribbled into a frame, a stale TLB entry) make violations of
+ * cleared or made writable behind the kernel's back, bytes scribbled into a frame, a stale TLB entry) make violations of
  * every invariant appear. The scenario runner's --paranoid mode is compared the same way on the bug
  * catalogue's scenarios under random interleavings.
  */
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUGS } from '../../src/check/bugs.js';
-import { mkPte, ptePfn, pteSpecial } from '../../src/hw/pte.js';
+import { mkPte, pteMkwrite, ptePfn, pteSpecial } from '../../src/hw/pte.js';
 import type { KernelName, ProfileOverrides } from '../../src/kernel/profiles.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ScenarioRun } from '../../src/scenario/run.js';
@@ -38,7 +38,12 @@ type Op =
   | { op: 'unpin' }
   | { op: 'ksm'; pages: number }
   // corruptions through the accessors: what a broken model path would do
-  | { op: 'leak' | 'drop-pte' | 'scribble' | 'stale-tlb'; proc: Proc; page: number; byte: number };
+  | {
+      op: 'leak' | 'drop-pte' | 'scribble' | 'stale-tlb' | 'mkwrite';
+      proc: Proc;
+      page: number;
+      byte: number;
+    };
 
 const page = fc.integer({ min: 0, max: PAGES - 1 });
 const proc = fc.constantFrom<Proc>(...PROCS);
@@ -100,7 +105,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({
-      op: fc.constantFrom('leak' as const, 'drop-pte' as const, 'scribble' as const, 'stale-tlb' as const),
+      op: fc.constantFrom(
+        'leak' as const,
+        'drop-pte' as const,
+        'scribble' as const,
+        'stale-tlb' as const,
+        'mkwrite' as const,
+      ),
       proc,
       page,
       byte,
@@ -247,6 +258,7 @@ function run(setup: Setup, ops: readonly Op[], full: boolean): string[] {
         const pfn = ptePfn(pte);
         if (o.op === 'leak') k.getPage(pfn);
         else if (o.op === 'drop-pte') mm.pt.set(vpn, 0);
+        else if (o.op === 'mkwrite') mm.pt.set(vpn, pteMkwrite(pte));
         else if (o.op === 'scribble') k.setContent(pfn, k.contents.fill(o.byte + 8));
         else k.machine.tlbs[o.byte % k.machine.tlbs.length].fill(mm.id, vpn, mkPte(pfn + 1, pte % 512));
       }

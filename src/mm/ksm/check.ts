@@ -7,6 +7,8 @@ import { PG_KSM } from '../../hw/frames.js';
 import { PAGE_SIZE } from '../../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
 import { BigMap } from '../../sim/big-map.js';
+import type { Kernel } from '../kernel.js';
+import type { Mm } from '../mm.js';
 import type { KsmState } from './state.js';
 import { IN_STABLE, IN_UNSTABLE, NO_ITEM, NO_NODE } from './store.js';
 import type { KsmTrees } from './trees.js';
@@ -81,9 +83,8 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
       sharing += n - 1;
     }
     onNodes += n;
-    if (trees.stable.nodeValid(node) && f.content[nd.kpfn[node]] !== nd.key[node]) {
-      out.push(`KSM page ${nd.kpfn[node]} (node ${node}) changed content`);
-    }
+    const changed = nodeContentProblem(s, trees, node);
+    if (changed !== null) out.push(changed);
   }
   if (onNodes !== stableItems) out.push(`${stableItems} items marked stable, ${onNodes} on stable nodes`);
   const expect = (name: string, slot: number, want: number): void => {
@@ -107,24 +108,72 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
         const pfn = ptePfn(pte);
         if ((f.flags[pfn] & PG_KSM) === 0) return;
         maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
-        if (pteWrite(pte))
-          out.push(`mm${mm.id} maps KSM page ${pfn} writable at 0x${(vpn * PAGE_SIZE).toString(16)}`);
+        const writable = ksmMappingProblem(k, mm, vpn, pte);
+        if (writable !== null) out.push(writable);
       });
     }
   }
   for (let pfn = 1; pfn < f.count; pfn++) {
     if ((f.flags[pfn] & PG_KSM) === 0 || f.refcount[pfn] === 0) continue;
-    const node = s.pfnNode[pfn];
-    if (node === NO_NODE) {
-      if (!s.busy && !s.orphans.has(pfn)) out.push(`KSM page ${pfn} has no stable node`);
-    } else if (!nd.alive[node] || nd.kpfn[node] !== pfn) {
-      out.push(`KSM page ${pfn} points at stable node ${node}, which is not its node`);
-    }
-    const m = maps.get(pfn) ?? 0;
-    if (f.mapcount(pfn) !== m) out.push(`KSM page ${pfn}: mapcount ${f.mapcount(pfn)} but ${m} ptes map it`);
-    if (f.refcount[pfn] < f.mapcount(pfn))
-      out.push(`KSM page ${pfn}: refcount ${f.refcount[pfn]} below mapcount`);
+    ksmPageProblems(s, pfn, maps.get(pfn) ?? 0, out);
     if (out.length > 50) break;
+  }
+  return out;
+}
+
+/** The KSM page of `node` no longer holds the content the node is filed under. */
+function nodeContentProblem(s: KsmState, trees: KsmTrees, node: number): string | null {
+  const nd = s.nodes;
+  if (!trees.stable.nodeValid(node) || s.k.frames.content[nd.kpfn[node]] === nd.key[node]) return null;
+  return `KSM page ${nd.kpfn[node]} (node ${node}) changed content`;
+}
+
+/** A pte of `mm` at `vpn` that maps a KSM page writable (a store would bypass COW). */
+export function ksmMappingProblem(k: Kernel, mm: Mm, vpn: number, pte: number): string | null {
+  if (!ptePresent(pte) || pteSpecial(pte) || !pteWrite(pte)) return null;
+  const pfn = ptePfn(pte);
+  if ((k.frames.flags[pfn] & PG_KSM) === 0) return null;
+  return `mm${mm.id} maps KSM page ${pfn} writable at 0x${(vpn * PAGE_SIZE).toString(16)}`;
+}
+
+/** One KSM page (PG_KSM, referenced) against its stable node, and its mapcount against `ptes`. */
+function ksmPageProblems(s: KsmState, pfn: number, ptes: number, out: string[]): void {
+  const f = s.k.frames;
+  const nd = s.nodes;
+  const node = s.pfnNode[pfn];
+  if (node === NO_NODE) {
+    if (!s.busy && !s.orphans.has(pfn)) out.push(`KSM page ${pfn} has no stable node`);
+  } else if (!nd.alive[node] || nd.kpfn[node] !== pfn) {
+    out.push(`KSM page ${pfn} points at stable node ${node}, which is not its node`);
+  }
+  if (f.mapcount(pfn) !== ptes)
+    out.push(`KSM page ${pfn}: mapcount ${f.mapcount(pfn)} but ${ptes} ptes map it`);
+  if (f.refcount[pfn] < f.mapcount(pfn))
+    out.push(`KSM page ${pfn}: refcount ${f.refcount[pfn]} below mapcount`);
+}
+
+/**
+ * What `ksmProblems` says about frames `pfns` alone (each mapped by `ptesOf(pfn)` ptes), in their order:
+ * all that can change while KSM's own state stays as it was (its counters, trees and rmap items change
+ * only on KSM's paths), so a check of what changed asks this instead of the whole self-check.
+ */
+export function ksmFrameProblems(
+  s: KsmState,
+  trees: KsmTrees,
+  pfns: { length: number; at(i: number): number },
+  ptesOf: (pfn: number) => number,
+): string[] {
+  const out: string[] = [];
+  const f = s.k.frames;
+  const nd = s.nodes;
+  for (let i = 0; i < pfns.length; i++) {
+    const pfn = pfns.at(i);
+    const node = s.pfnNode[pfn];
+    if (node !== NO_NODE && node < nd.alive.length && nd.alive[node] && nd.kpfn[node] === pfn) {
+      const changed = nodeContentProblem(s, trees, node);
+      if (changed !== null) out.push(changed);
+    }
+    if ((f.flags[pfn] & PG_KSM) !== 0 && f.refcount[pfn] !== 0) ksmPageProblems(s, pfn, ptesOf(pfn), out);
   }
   return out;
 }

@@ -25,7 +25,7 @@ import type { Kernel } from '../kernel.js';
 import type { KsmHooks } from '../ksm-port.js';
 import type { Mm } from '../mm.js';
 import { lockPage, unlockPage } from '../page-lock.js';
-import { ksmProblems } from './check.js';
+import { ksmFrameProblems, ksmMappingProblem, ksmProblems } from './check.js';
 import { tryToMergeOnePage, tryToMergeTwoPages, tryToMergeWithKsmPage, unmergeKsmPages } from './merge.js';
 import { KsmScan } from './scan.js';
 import {
@@ -134,6 +134,16 @@ export class Ksm {
   /** Counters against a recount of the trees and rmap items, KSM pages against the page tables. */
   problems(): string[] {
     return ksmProblems(this.s, this.trees);
+  }
+
+  /** The self-check's part about frames `pfns` alone (see ksmFrameProblems): for checks of what changed. */
+  frameProblems(pfns: { length: number; at(i: number): number }, ptesOf: (pfn: number) => number): string[] {
+    return ksmFrameProblems(this.s, this.trees, pfns, ptesOf);
+  }
+
+  /** The self-check's complaint about one pte (a KSM page mapped writable), or null. */
+  mappingProblem(mm: Mm, vpn: number, pte: number): string | null {
+    return ksmMappingProblem(this.s.k, mm, vpn, pte);
   }
 
   // ---- ksmd ----
