@@ -7,7 +7,7 @@
  * Each case runs in a process of its own; time and peak memory (max RSS) are printed side by side.
  * Targets: 16 guests x 1 GiB with invariants at every step under 30 s and 2 GiB; the checks cost under
  * 10% of the run at the headline experiment's size (4 guests x 16 MiB).
- * `npm run bench -- scenario [--quick]` (--quick leaves out the 16 GiB fleet).
+ * `npm run bench -- scenario`, or `tsx bench/scenario.ts --run --quick` without the 16 GiB fleet.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -142,3 +142,4 @@ export async function run(): Promise<void> {
 
 const at = process.argv.indexOf('--case');
 if (at >= 0) console.log(JSON.stringify(runCase(JSON.parse(process.argv[at + 1]) as Case)));
+else if (process.argv.includes('--run')) await run(); // `tsx bench/scenario.ts --run [--quick]`
