@@ -7,15 +7,23 @@ describe('PageMap', () => {
   it('keeps values for vpns far beyond 2^24 and forgets zeroes', () => {
     const m = new PageMap();
     const vpns = [0, 511, 512, 2 ** 24 + 3, 2 ** 30, 2 ** 36 - 1];
-    vpns.forEach((v, i) => m.set(v, i + 1));
-    vpns.forEach((v, i) => expect(m.get(v)).toBe(i + 1));
+    for (const [i, v] of vpns.entries()) m.set(v, i + 1);
+    for (const [i, v] of vpns.entries()) expect(m.get(v)).toBe(i + 1);
     expect(m.get(2 ** 24 + 4)).toBe(0);
     m.set(2 ** 30, 0);
     const seen: number[] = [];
-    m.forEach((v) => seen.push(v));
+    m.forEach((v) => {
+      seen.push(v);
+    });
     expect(seen.sort((a, b) => a - b)).toEqual([0, 511, 512, 2 ** 24 + 3, 2 ** 36 - 1]);
     const some: number[] = [];
-    m.forEach((v) => some.push(v), 512, 2 ** 25);
+    m.forEach(
+      (v) => {
+        some.push(v);
+      },
+      512,
+      2 ** 25,
+    );
     expect(some.sort((a, b) => a - b)).toEqual([512, 2 ** 24 + 3]);
   });
 });

@@ -39,7 +39,9 @@ describe('BigMap', () => {
           expect(big.has(k)).toBe(ref.has(k));
         }
         const seen: [number, number][] = [];
-        big.forEach((v, k) => seen.push([k, v]));
+        big.forEach((v, k) => {
+          seen.push([k, v]);
+        });
         expect(seen).toEqual([...ref]);
       }),
       { numRuns: 500, seed: 24 },
