@@ -21,8 +21,8 @@ import { UsageError } from './usage-error.js';
 export const ORACLE_HELP = `Usage: mmsim oracle FILE [--kernel K] [--json]
 
 Runs the primary-MMU part of a scenario (spawn, mmap, munmap, mprotect, madvise, write, read, fork,
-exit, pinning gup as io_uring fixed buffers, ksm full scans) on the running Linux kernel through a small
-C helper (compiled with cc, cached) and in mmsim, and compares at every step with its own expect and at
+exit, write pins as io_uring fixed buffers, read-only pins as O_DIRECT writes, ksm full scans) on the
+running Linux kernel through a small C helper (compiled with cc, cached) and in mmsim, and compares at every step with its own expect and at
 the end: which pages share a frame, zero page, KSM page, not present (pagemap + kpageflags), the KSM
 counters and every step's outcome. Needs root; takes a machine-wide lock; restores every KSM knob.
 

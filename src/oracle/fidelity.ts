@@ -120,6 +120,16 @@ export const UNMODELLED: readonly UnmodelledBehaviour[] = [
       'the oracle sets pages_to_scan above its pages (one batch = one full scan) and wakes ksmd once per full scan',
   },
   {
+    what: "gup_must_unshare's rule for pages that are not anonymous (read-only FOLL_LONGTERM pins of the zero page or of page cache in a COW mapping)",
+    commit: '—',
+    handling: "not modelled: the oracle's read-only pins are short-term (an O_DIRECT write), where it does not apply",
+  },
+  {
+    what: 'private file-backed vmas (mprotect write upgrades of their pages, page cache COW)',
+    commit: '—',
+    handling: 'mmsim maps anonymous memory only; scenarios cannot name a file',
+  },
+  {
     what: 'transparent huge pages',
     commit: '—',
     handling: 'every real mapping gets MADV_NOHUGEPAGE',
