@@ -122,7 +122,8 @@ export const UNMODELLED: readonly UnmodelledBehaviour[] = [
   {
     what: "gup_must_unshare's rule for pages that are not anonymous (read-only FOLL_LONGTERM pins of the zero page or of page cache in a COW mapping)",
     commit: '—',
-    handling: "not modelled: the oracle's read-only pins are short-term (an O_DIRECT write), where it does not apply",
+    handling:
+      "not modelled: the oracle's read-only pins are short-term (an O_DIRECT write), where it does not apply",
   },
   {
     what: 'private file-backed vmas (mprotect write upgrades of their pages, page cache COW)',
