@@ -107,6 +107,12 @@ export interface KernelProfile {
    * changing page"): found by the oracle's fuzzer (max_page_sharing 2, a page merged back after unmerge).
    */
   readonly ksmChecksumBeforeStableSearch: boolean;
+  /**
+   * ksmd's smart scan, on by default (sysfs smart_scan=1; 5e924ff54d08, v6.7, "mm/ksm: add smart page
+   * scanning mode"; should_skip_rmap_item in mm/ksm.c v6.18): a page that is not a KSM page is aged at
+   * each visit and, from its fourth, skipped for 1, 2, 4, then 8 visits between looks, leaving its tree.
+   */
+  readonly ksmSmartScan: boolean;
 
   // Bug switches (src/check/bugs.ts): true in every real kernel; false re-introduces a historical bug.
   /** KVM's fault installs its spte only if mmu_notifier_retry says no invalidation ran or runs (since 2008). */
@@ -171,6 +177,7 @@ const v50: KernelProfile = {
   ksmZeroPages: false,
   ksmZeroPagesForkAccounting: false,
   ksmChecksumBeforeStableSearch: false,
+  ksmSmartScan: false,
   kvmFaultChecksNotifierRetry: true,
   ksmWriteProtectChecksPins: true,
   clearFlushBeforeChangePte: true,
@@ -195,6 +202,7 @@ const v610: KernelProfile = {
   breakKsmUnshares: true,
   mprotectMakesExclusiveWritable: true,
   ksmZeroPages: true,
+  ksmSmartScan: true,
 };
 
 export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {

@@ -95,6 +95,50 @@ export const MODELLED_DIFFERENCES: readonly ModelledDifference[] = [
   },
 ];
 
+/**
+ * Profile fields that stand for a sysfs knob's default: the oracle sets the real knob to the compared
+ * profile's value (restored afterwards), so both sides behave alike and the field never shows as a
+ * difference (`--kernel v5.0` runs the real ksmd without smart scan).
+ */
+export interface KnobField {
+  field: keyof KernelProfile;
+  /** The file in /sys/kernel/mm/ksm. */
+  knob: string;
+  commit: string;
+  what: string;
+}
+
+export const KNOB_FIELDS: readonly KnobField[] = [
+  {
+    field: 'ksmSmartScan',
+    knob: 'smart_scan',
+    commit: '5e924ff54d08 (v6.7), on by default',
+    what: 'ksmd skips a page that did not merge for 1, 2, 4, then 8 scans between looks (should_skip_rmap_item)',
+  },
+];
+
+/**
+ * Profile fields the oracle cannot see: the notifier chain and the secondary MMUs (it compares the
+ * primary MMU), the RFC's flag, and the bug switches and what-ifs (the same in every real kernel).
+ */
+export const OUTSIDE_THE_ORACLE: readonly (keyof KernelProfile)[] = [
+  'wrapChangePteInRange',
+  'hasChangePte',
+  'changePteFallsBackToInvalidatePage',
+  'useChangePteFlagAt',
+  'kvmUseChangePte',
+  'kvmChangePteBumpsSeq',
+  'hasInvalidateRange',
+  'secondaryTlbsFollowCpuFlush',
+  'kvmFaultChecksNotifierRetry',
+  'ksmWriteProtectChecksPins',
+  'clearFlushBeforeChangePte',
+  'hmmMirrorChecksReadRetry',
+  'ksmScanRevalidatesSlot',
+  'kvmChangePteDefersToOtherInvalidations',
+  'kvmChangePteMapsAbsent',
+];
+
 /** Real-kernel behaviours mmsim does not model; the oracle keeps them out of the comparison. */
 export interface UnmodelledBehaviour {
   what: string;
@@ -103,11 +147,6 @@ export interface UnmodelledBehaviour {
 }
 
 export const UNMODELLED: readonly UnmodelledBehaviour[] = [
-  {
-    what: 'KSM smart scan: pages that did not merge are skipped for a growing number of scans',
-    commit: '5e924ff54d08 (v6.7), default on',
-    handling: 'the oracle sets smart_scan=0 while it runs (restored afterwards)',
-  },
   {
     what: 'KSM advisor: pages_to_scan tuned from the scan time',
     commit: '66790e9a735b (v6.8), default off (advisor_mode none)',

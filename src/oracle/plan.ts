@@ -5,12 +5,13 @@
  * the same (process, address) and partitions compare directly.
  */
 import { writePatternPage } from '../hw/content.js';
-import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
+import { type KernelName, PROFILES, type ProfileOverrides, withOverrides } from '../kernel/profiles.js';
 import type { Kernel } from '../mm/kernel.js';
 import { KSM_COUNTERS } from '../mm/ksm/counters.js';
 import { type SharingGroup, sharingPartition } from '../mm/partition.js';
 import type { AddrExpr, Scenario, SourcePos, Step } from '../scenario/ast.js';
 import { ScenarioRun, type StepOutcome } from '../scenario/run.js';
+import { KNOB_FIELDS } from './fidelity.js';
 
 /** Real address = model address - REAL_OFFSET: far below every mapping a C program has by itself. */
 export const REAL_OFFSET = 0x1000_0000_0000;
@@ -178,7 +179,7 @@ export function plan(
   scenario: Scenario,
   kernel: KernelName,
   overrides?: ProfileOverrides,
-  options: { smartScan?: boolean; snapshotEvery?: boolean } = {},
+  options: { snapshotEvery?: boolean } = {},
 ): Plan {
   const skipped: string[] = [];
   const marks = new Set<Step>();
@@ -202,7 +203,9 @@ export function plan(
   emit('others', { kind: 'others' });
   const ksm = scenario.ksm;
   setup('knob pages_to_scan 100000');
-  setup(`knob smart_scan ${options.smartScan ? 1 : 0}`);
+  // knobs that follow the profile (smart_scan: on where the profile has smart scan, v6.7+, else off)
+  const profile = withOverrides(PROFILES[kernel], overrides);
+  for (const { field, knob } of KNOB_FIELDS) setup(`knob ${knob} ${profile[field] ? 1 : 0}`);
   setup(`knob use_zero_pages ${ksm.useZeroPages ? 1 : 0}`);
   setup(`knob max_page_sharing ${ksm.maxPageSharing}`);
   setup(`knob merge_across_nodes ${ksm.mergeAcrossNodes ? 1 : 0}`);

@@ -3,7 +3,7 @@
  * get_next_rmap_item, remove_trailing_rmap_items, __ksm_enter, ksm_exit): where the next page comes
  * from, and the sorted rmap_list of each mm that follows the cursor.
  */
-import { PG_ANON } from '../../hw/frames.js';
+import { PG_ANON, PG_KSM } from '../../hw/frames.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL } from '../../hw/pte.js';
 import {
@@ -157,6 +157,11 @@ export class KsmScan {
                 s.getPage(pfn); // follow_page(FOLL_GET)
                 const item = this.getNextRmapItem(slot, vpn);
                 this.prev = item;
+                if (this.shouldSkipRmapItem(pfn, item)) {
+                  s.putPage(pfn);
+                  vpn++;
+                  continue;
+                }
                 this.vpn = vpn + 1;
                 unlockShared(mm.mmapLock);
                 return { item, page: pfn };
@@ -211,6 +216,28 @@ export class KsmScan {
     this.setLink(slot, prev, id);
     s.syncVolatile();
     return id;
+  }
+
+  /**
+   * should_skip_rmap_item (smart scan, 5e924ff54d08, v6.7; mm/ksm.c v6.18): a page that is not a KSM
+   * page ages at every visit; from its fourth on, each look is followed by 1, 2, 4, then 8 skipped
+   * visits (skip_age), and a skipped item leaves its tree.
+   */
+  private shouldSkipRmapItem(pfn: number, item: number): boolean {
+    const s = this.s;
+    if (!s.k.profile.ksmSmartScan || (s.k.frames.flags[pfn] & PG_KSM) !== 0) return false;
+    const it = s.items;
+    const age = it.age[item];
+    if (age !== 0xff) it.age[item] = age + 1;
+    if (age < 3) return false;
+    if (it.remainingSkips[item] === 0) {
+      it.remainingSkips[item] = age <= 3 ? 1 : age <= 5 ? 2 : age <= 8 ? 4 : 8;
+      return false;
+    }
+    s.stats.smartScanSkipped++;
+    it.remainingSkips[item]--;
+    this.trees.removeRmapItemFromTree(item);
+    return true;
   }
 
   private setLink(slot: MmSlot, prev: number, to: number): void {

@@ -46,6 +46,8 @@ export interface KsmStats {
   breakCow: number;
   /** KSM pages broken by MADV_UNMERGEABLE (break_ksm write faults). */
   unmerged: number;
+  /** Pages the smart scan skipped (sysfs pages_skipped, v6.7+). */
+  smartScanSkipped: number;
 }
 
 /** Key of KSM's mm_slot in Mm.attached. */
@@ -88,6 +90,7 @@ export class KsmState {
     zeroPageMerges: 0,
     breakCow: 0,
     unmerged: 0,
+    smartScanSkipped: 0,
   };
   readonly items = new RmapItems();
   readonly nodes = new StableNodes();

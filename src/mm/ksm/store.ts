@@ -47,6 +47,10 @@ export class RmapItems {
   node: Int32Array;
   hnext: Int32Array;
   hprev: Int32Array;
+  /** Smart scan (v6.7+): visits while not a KSM page (rmap_item->age, saturating at 255). */
+  age: Uint8Array;
+  /** Smart scan: visits still to skip before the next look (rmap_item->remaining_skips). */
+  remainingSkips: Uint8Array;
   /** Items allocated now (ksm_rmap_items). */
   live = 0;
   private cap: number;
@@ -65,6 +69,8 @@ export class RmapItems {
     this.node = new Int32Array(initial);
     this.hnext = new Int32Array(initial);
     this.hprev = new Int32Array(initial);
+    this.age = new Uint8Array(initial);
+    this.remainingSkips = new Uint8Array(initial);
   }
 
   /** alloc_rmap_item: a zeroed item for (slot, vpn). */
@@ -84,6 +90,8 @@ export class RmapItems {
     this.node[id] = NO_NODE;
     this.hnext[id] = NO_ITEM;
     this.hprev[id] = NO_ITEM;
+    this.age[id] = 0;
+    this.remainingSkips[id] = 0;
     this.live++;
     return id;
   }
@@ -114,6 +122,8 @@ export class RmapItems {
     this.node = grow(this.node, cap);
     this.hnext = grow(this.hnext, cap);
     this.hprev = grow(this.hprev, cap);
+    this.age = grow(this.age, cap);
+    this.remainingSkips = grow(this.remainingSkips, cap);
     this.cap = cap;
   }
 }
