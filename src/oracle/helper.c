@@ -12,7 +12,7 @@
  * next run (from the journal). It never writes run=2 and only marks its own mappings MADV_MERGEABLE.
  *
  * Commands (ADDR and LEN hexadecimal, without 0x):
- *   lock                          take the machine-wide lock (waits)
+ *   lock                          take the machine-wide lock (waits up to LOCK_WAIT_S, off the timeout)
  *   knob NAME VALUE               set a KSM knob (saved first)
  *   spawn T                       a new task T with an empty address space of ours
  *   T mmap ADDR LEN PROT SHARED   MAP_FIXED_NOREPLACE at ADDR (PROT: none r rw rx rwx), then NOHUGEPAGE
@@ -59,6 +59,7 @@
 #define MAX_TASKS 64
 #define MAX_KNOBS 16
 #define MAX_PINS 32
+#define LOCK_WAIT_S 600 /* the longest wait for another oracle run to let go of the lock */
 #define SCAN_SLEEP_MS 60000 /* ksmd sleeps this long between batches; we wake it per full scan */
 
 static void fatal(const char *fmt, ...);
@@ -120,6 +121,10 @@ static void write_journal(void) {
 static void restore_knobs(void) {
   if (restoring) return;
   restoring = 1;
+  /* a signal arriving now must not cut the restore short (its handler would find `restoring` set) */
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, NULL);
   for (int i = 0; i < nknobs; i++)
     if (strcmp(knobs[i].name, "run") == 0 && strcmp(knobs[i].saved, "0") == 0) write_knob_raw("run", "0");
   for (int i = nknobs - 1; i >= 0; i--)
@@ -670,12 +675,16 @@ static void print_others(void) {
     char path[300], buf[512];
     snprintf(path, sizeof path, "/proc/%s/ksm_stat", e->d_name);
     if (read_file(path, buf, sizeof buf) < 0) continue;
-    long items = 0, merging = 0;
+    long items = 0, merging = 0, zero = 0;
     char *p = strstr(buf, "ksm_rmap_items ");
     if (p) items = strtol(p + 15, NULL, 10);
     p = strstr(buf, "ksm_merging_pages ");
     if (p) merging = strtol(p + 18, NULL, 10);
-    if (items > 0 || merging > 0) {
+    p = strstr(buf, "ksm_zero_pages ");
+    if (p) zero = strtol(p + 15, NULL, 10);
+    /* registered with ksmd (MADV_MERGEABLE or PR_SET_MEMORY_MERGE, v6.4+) though not yet scanned */
+    int registered = strstr(buf, "ksm_mergeable: yes") != NULL;
+    if (items > 0 || merging > 0 || zero > 0 || registered) {
       char comm[64] = "?";
       snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
       read_file(path, comm, sizeof comm);
@@ -729,6 +738,25 @@ static void snap(struct task *t, unsigned long lo, unsigned long hi) {
   close(kf);
 }
 
+/*
+ * The machine-wide lock. Waiting for another oracle run does not count against this run's timeout (the
+ * alarm is held meanwhile), but is bounded by LOCK_WAIT_S.
+ */
+static int take_lock(void) {
+  int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) fatal("cannot open %s: %s", LOCK_PATH, strerror(errno));
+  unsigned left = alarm(0);
+  long start = now_ms();
+  while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) fatal("cannot lock %s: %s", LOCK_PATH, strerror(errno));
+    if (now_ms() - start > LOCK_WAIT_S * 1000L)
+      fatal("another oracle run has held %s for %d s", LOCK_PATH, LOCK_WAIT_S);
+    usleep(20000);
+  }
+  if (left) alarm(left);
+  return fd;
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   struct sigaction sa = {0};
@@ -750,8 +778,7 @@ int main(void) {
     if (strcmp(a, "lock") == 0 && lockfd >= 0) {
       printf("ok\n"); /* already held: a batch of scenarios in one helper */
     } else if (strcmp(a, "lock") == 0) {
-      lockfd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) fatal("cannot lock %s: %s", LOCK_PATH, strerror(errno));
+      lockfd = take_lock();
       replay_journal();
       printf("ok\n");
     } else if (strcmp(a, "timeout") == 0) {

@@ -10,6 +10,9 @@ import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The helper's longest wait for another oracle run's machine-wide lock (helper.c LOCK_WAIT_S). */
+const LOCK_WAIT_S = 600;
+
 /** Exit code of `mmsim oracle` when the real kernel cannot be used here. */
 export const EXIT_UNAVAILABLE = 3;
 
@@ -75,8 +78,9 @@ export function runHelper(commands: readonly string[], timeoutSeconds = 60): Hel
     input: script,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
-    // the helper's own alarm() fires first and restores the knobs; this is the backstop
-    timeout: (timeoutSeconds + 10) * 1000,
+    // the helper's own alarm() fires first and restores the knobs; this is the backstop (the wait for
+    // another run's lock, up to LOCK_WAIT_S, does not count against the helper's timeout)
+    timeout: (timeoutSeconds + LOCK_WAIT_S + 10) * 1000,
     killSignal: 'SIGTERM',
   });
   const lines = (r.stdout ?? '').split('\n').filter((l) => l.length > 0);
