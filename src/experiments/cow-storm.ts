@@ -7,6 +7,8 @@ import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
 import { expectSetup } from '../secondary/common.js';
+import { HmmMirror } from '../secondary/hmm/index.js';
+import { KvmGuest } from '../secondary/kvm/index.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
 
 interface StormOutcome {
@@ -41,8 +43,8 @@ function storm(
   const size = pages * PAGE_SIZE;
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
-  const vm = expectSetup(w.addVm('vm0', 'vmm', [{ gfn: 0, addr, size }]));
-  const dev = w.addDevice('gpu0', 'vmm');
+  const vm = w.attach(expectSetup(KvmGuest.create(w.kernel, 'vm0', w.task('vmm'), [{ gfn: 0, addr, size }])));
+  const dev = w.attach(new HmmMirror(w.kernel, 'gpu0', w.task('vmm')));
   for (let i = 0; i < pages; i++) {
     const id = contents.pattern(7, i);
     w.sys.store('vmm', addr + i * PAGE_SIZE, PAGE_SIZE, { pages: () => id });

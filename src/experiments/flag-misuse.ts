@@ -12,6 +12,7 @@ import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Violation } from '../notifier/violations.js';
 import { World } from '../scenario/world.js';
 import { expectSetup } from '../secondary/common.js';
+import { KvmGuest } from '../secondary/kvm/index.js';
 import { Scheduler } from '../sim/scheduler.js';
 import { P_MISUSE_CLEARED, replaceWritablePage } from './misuse-paths.js';
 import type { Experiment, ExperimentOptions, ExperimentResult } from './types.js';
@@ -51,7 +52,7 @@ function setup(
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
   w.sys.madvise('vmm', addr, size, 'mergeable');
-  const vm = expectSetup(w.addVm('vm0', 'vmm', [{ gfn: 0, addr, size }]));
+  const vm = w.attach(expectSetup(KvmGuest.create(w.kernel, 'vm0', w.task('vmm'), [{ gfn: 0, addr, size }])));
   const c = w.kernel.contents;
   for (let i = 0; i < PAGES; i++) {
     const id = c.pattern(3, i % 2); // pairs of identical pages for KSM
@@ -61,7 +62,7 @@ function setup(
 }
 
 function guestTouchesAll(w: World, ctx: GuestSetup, write: boolean): void {
-  const vm = w.guests.get('vm0')!;
+  const vm = w.secondary('kvm:vm0', KvmGuest)!;
   const id = w.kernel.contents.fill(0x5a);
   for (let i = 0; i < ctx.pages; i++) {
     if (write) vm.write(i, { pages: () => id });
@@ -121,7 +122,7 @@ const CASES: Case[] = [
       const k = w.kernel;
       const t = w.task('vmm');
       const vma = t.mm.findVma(ctx.addr)!;
-      const vm = w.guests.get('vm0')!;
+      const vm = w.secondary('kvm:vm0', KvmGuest)!;
       const sched = new Scheduler();
       sched.add('kernel', replaceWritablePage(k, w.ksm.agent, vma, ctx.addr));
       const id = k.contents.fill(0x77);

@@ -8,7 +8,7 @@ import { PAGE_SIZE } from '../hw/page.js';
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import { World } from '../scenario/world.js';
 import { expectSetup } from '../secondary/common.js';
-import type { KvmGuest } from '../secondary/kvm/index.js';
+import { type KvmCounter, KvmGuest } from '../secondary/kvm/index.js';
 
 export interface FleetParams {
   guests: number;
@@ -53,10 +53,9 @@ export const DEFAULT_FLEET: FleetParams = {
 };
 
 function kvmTotals(w: World): FleetPhase {
-  const c = w.counters;
-  const sum = (field: string): number => {
+  const sum = (field: KvmCounter): number => {
     let s = 0;
-    for (const name of w.guests.keys()) s += c.get(`kvm.${name}.${field}`);
+    for (const vm of w.secondariesOf(KvmGuest)) s += vm.stat(field);
     return s;
   };
   return {
@@ -107,7 +106,9 @@ export function runFleet(
     const addr = w.sys.mmap(proc, size, 'rw');
     if (typeof addr === 'string') throw new Error(`mmap for ${proc}: ${addr}`);
     w.sys.madvise(proc, addr, size, 'mergeable');
-    const vm = expectSetup(w.addVm(`vm${g}`, proc, [{ gfn: 0, addr, size }]));
+    const vm = w.attach(
+      expectSetup(KvmGuest.create(w.kernel, `vm${g}`, w.task(proc), [{ gfn: 0, addr, size }])),
+    );
     vms.push(vm);
     for (let i = 0; i < p.pagesPerGuest; i++) {
       const id = i < shared ? contents.pattern(1, i) : contents.pattern(1000 + g, i);

@@ -72,8 +72,12 @@ export const EXPECTATION_KINDS = [
 ] as const;
 export type ExpectationKind = (typeof EXPECTATION_KINDS)[number];
 
-/** The kinds of things a scenario names (a mapping's name is per process, the others file-wide). */
-export type NameKind = 'process' | 'mapping' | 'vm' | 'device' | 'iommu' | 'pin';
+/**
+ * The kinds of things a scenario names (a mapping's name is per process, the others file-wide): besides
+ * processes, mappings and pins, the instances of each secondary MMU kind (`vm`, `device`, `iommu`, or a
+ * library user's kind's: see secondary-kinds.ts).
+ */
+export type NameKind = 'process' | 'mapping' | 'pin' | 'vm' | 'device' | 'iommu' | (string & {});
 
 /** A place in a scenario file; line and col are 1-based. */
 export interface SourcePos {

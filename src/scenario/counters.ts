@@ -11,8 +11,8 @@ import { FAULT_COUNTERS } from '../mm/counters.js';
 import { KSM_COUNTERS } from '../mm/ksm/counters.js';
 import { NOTIFIER_COUNTERS } from '../mm/notifier-counters.js';
 import type { CounterGroup } from '../sim/counters.js';
-import type { CounterOp, NameKind } from './ast.js';
-import { SECONDARY_KINDS } from './secondary-kinds.js';
+import type { CounterOp } from './ast.js';
+import { namesOf, type SecondaryKind, secondaryKinds } from './secondary-kinds.js';
 import { NAME_PATTERN, type Parsed } from './units.js';
 
 /** Groups kept once per machine (`faults.cow_copy`). */
@@ -23,33 +23,34 @@ export const MACHINE_COUNTER_GROUPS: readonly CounterGroup[] = [
   KSM_COUNTERS,
 ];
 
-/** Groups kept per secondary MMU (`kvm.NAME.faults`), one per registered kind. */
-export const INSTANCE_COUNTER_GROUPS: readonly CounterGroup[] = SECONDARY_KINDS.map((k) => k.counters);
+/** Groups kept per secondary MMU (`kvm.NAME.faults`), one per registered kind (secondary-kinds.ts). */
+export function instanceCounterGroups(): readonly CounterGroup[] {
+  return secondaryKinds().map((k) => k.counters);
+}
 
 /** Every machine-wide counter's full name. */
 export const GLOBAL_COUNTERS: readonly string[] = MACHINE_COUNTER_GROUPS.flatMap((g) =>
   g.counters.map((c) => g.name(c)),
 );
 
-/** Per-agent counters are `FAMILY.NAME.COUNTER`, NAME being a vm, device or IOMMU binding of the file. */
-export const AGENT_COUNTERS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
-  INSTANCE_COUNTER_GROUPS.map((g) => [g.group, g.counters]),
-);
-
-/** Which kind of named object a family's NAME refers to. */
-export const AGENT_KIND: Readonly<Record<string, Exclude<NameKind, 'mapping'>>> = Object.fromEntries(
-  SECONDARY_KINDS.map((k) => [k.counters.group, k.names]),
-);
-
 export type CounterName = { global: true } | { global: false; family: string; agent: string };
 
-const COUNTER_NAME_EXPECTED = `a counter name (${[
-  ...MACHINE_COUNTER_GROUPS.map((g) => `${g.group}.*`),
-  ...INSTANCE_COUNTER_GROUPS.map((g) => `${g.group}.${(g.instance ?? '').toUpperCase()}.*`),
-].join(', ')})`;
+function counterNameExpected(): string {
+  return `a counter name (${[
+    ...MACHINE_COUNTER_GROUPS.map((g) => `${g.group}.*`),
+    ...instanceCounterGroups().map((g) => `${g.group}.${(g.instance ?? '').toUpperCase()}.*`),
+  ].join(', ')})`;
+}
 
-function isFamily(word: string): boolean {
-  return Object.hasOwn(AGENT_COUNTERS, word);
+/** The kind whose per-instance counters are `FAMILY.NAME.COUNTER`. */
+function kindOfFamily(family: string): SecondaryKind | undefined {
+  return secondaryKinds().find((k) => k.counters.group === family);
+}
+
+/** The kind of name NAME is in `FAMILY.NAME.COUNTER` (a vm, a device, an IOMMU binding...). */
+export function agentNameKind(family: string): string | undefined {
+  const kind = kindOfFamily(family);
+  return kind && namesOf(kind);
 }
 
 /** Classifies a counter name, rejecting unknown ones with the list of what exists. */
@@ -57,12 +58,13 @@ export function parseCounterName(name: string): Parsed<CounterName> {
   if (GLOBAL_COUNTERS.includes(name)) return { ok: true, value: { global: true } };
   const parts = name.split('.');
   const [family, agent, counter] = parts;
-  if (parts.length === 3 && isFamily(family) && agent !== '') {
-    const known = AGENT_COUNTERS[family];
+  const kind = kindOfFamily(family);
+  if (parts.length === 3 && kind !== undefined && agent !== '') {
+    const known = kind.counters.counters;
     if (known.includes(counter)) return { ok: true, value: { global: false, family, agent } };
     return {
       ok: false,
-      expected: COUNTER_NAME_EXPECTED,
+      expected: counterNameExpected(),
       problem: `${family} counters are ${known.join(', ')}`,
     };
   }
@@ -70,10 +72,10 @@ export function parseCounterName(name: string): Parsed<CounterName> {
   const problem =
     group.length > 0
       ? `${family} counters are ${group.map((c) => c.slice(family.length + 1)).join(', ')}`
-      : isFamily(family)
+      : kind !== undefined
         ? `write ${family}.NAME.COUNTER`
         : undefined;
-  return { ok: false, expected: COUNTER_NAME_EXPECTED, problem };
+  return { ok: false, expected: counterNameExpected(), problem };
 }
 
 /** The JSON Schema pattern of a counter name: exactly the names parseCounterName accepts. */
@@ -81,14 +83,14 @@ export function counterNamePattern(): string {
   const instanceName = NAME_PATTERN.source.replace(/^\^|\$$/g, '');
   const alternatives = [
     ...MACHINE_COUNTER_GROUPS.map((g) => `${g.group}\\.(${g.counters.join('|')})`),
-    ...INSTANCE_COUNTER_GROUPS.map((g) => `${g.group}\\.${instanceName}\\.(${g.counters.join('|')})`),
+    ...instanceCounterGroups().map((g) => `${g.group}\\.${instanceName}\\.(${g.counters.join('|')})`),
   ];
   return `^(${alternatives.join('|')})$`;
 }
 
 /** Every declared counter with what it counts, for `mmsim list`: [name, meaning]. */
 export function counterListing(): [string, string][] {
-  return [...MACHINE_COUNTER_GROUPS, ...INSTANCE_COUNTER_GROUPS].flatMap((g) =>
+  return [...MACHINE_COUNTER_GROUPS, ...instanceCounterGroups()].flatMap((g) =>
     g.counters.map((c): [string, string] => [
       g.instance === null ? g.name(c) : `${g.group}.NAME.${c}`,
       g.instance === null ? g.meanings[c] : `per ${g.instance}: ${g.meanings[c]}`,

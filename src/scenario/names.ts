@@ -8,9 +8,10 @@
  * the `parallel`, plus its own definitions; after it, everything any thread defined is visible.
  */
 import type { AddrExpr, Expectation, NameKind, SourcePos, Step } from './ast.js';
-import { AGENT_KIND, parseCounterName } from './counters.js';
+import { agentNameKind, parseCounterName } from './counters.js';
 import type { ReadContext } from './nodes.js';
 import { outsideMapping } from './runtime-error.js';
+import { kindNaming, setupOp } from './secondary-kinds.js';
 import { stepSpec } from './steps/index.js';
 import type { NameEffects, ObjectKind } from './steps/spec.js';
 import { didYouMean } from './units.js';
@@ -33,21 +34,22 @@ interface ProcessState {
   exitedAt?: SourcePos;
 }
 
-const LABEL: Readonly<Record<ObjectKind, string>> = {
-  process: 'process',
-  vm: 'vm',
-  device: 'device',
-  iommu: 'IOMMU binding',
-  pin: 'pin',
-};
+/** What messages call a name of `kind`. */
+function label(kind: ObjectKind): string {
+  if (kind === 'process' || kind === 'pin') return kind;
+  const k = kindNaming(kind);
+  return k === undefined ? kind : k.label;
+}
 
-const HOW_TO_DEFINE: Readonly<Record<ObjectKind, string>> = {
-  process: "spawn it (or fork it as 'child') first",
-  vm: "define it with a 'vm' step first",
-  device: "define it with a 'device' step first",
-  iommu: "define it with an 'iommu' step first",
-  pin: "take it with a 'gup ... as:' step first",
-};
+/** How a file defines a name of `kind`. */
+function howToDefine(kind: ObjectKind): string {
+  if (kind === 'process') return "spawn it (or fork it as 'child') first";
+  if (kind === 'pin') return "take it with a 'gup ... as:' step first";
+  const k = kindNaming(kind);
+  const op = k && setupOp(k);
+  if (op === undefined) return 'define it first';
+  return `define it with ${/^[aeiou]/.test(op) ? 'an' : 'a'} '${op}' step first`;
+}
 
 function at(pos: SourcePos): string {
   return `${pos.line}:${pos.col}`;
@@ -154,7 +156,7 @@ class NameChecker {
     if (earlier) {
       this.error(
         pos,
-        `'${name}' is already the name of a ${LABEL[earlier.kind]} (at ${at(earlier.pos)}); names must be unique`,
+        `'${name}' is already the name of a ${label(earlier.kind)} (at ${at(earlier.pos)}); names must be unique`,
       );
       return false;
     }
@@ -169,7 +171,7 @@ class NameChecker {
     const definition = scope.names.get(name);
     if (definition?.kind === kind) return definition;
     if (definition) {
-      this.error(pos, `'${name}' is a ${LABEL[definition.kind]}, not a ${LABEL[kind]}`);
+      this.error(pos, `'${name}' is a ${label(definition.kind)}, not a ${label(kind)}`);
     } else if (!this.maybeDefinedByBrokenStep(kind, name, pos)) {
       this.error(pos, this.unknownName(scope, name, kind, pos));
     }
@@ -177,7 +179,7 @@ class NameChecker {
   }
 
   private unknownName(scope: Scope, name: string, kind: ObjectKind, pos: SourcePos): string {
-    const head = `unknown ${LABEL[kind]} '${name}'`;
+    const head = `unknown ${label(kind)} '${name}'`;
     const elsewhere = this.anywhere.get(name);
     if (elsewhere?.kind === kind) {
       return before(pos, elsewhere.pos)
@@ -186,7 +188,7 @@ class NameChecker {
     }
     const known = [...scope.names].filter(([, d]) => d.kind === kind).map(([n]) => n);
     const listing = known.length > 0 ? `; known: ${known.join(', ')}` : '';
-    return `${head}${didYouMean(name, known)}; ${HOW_TO_DEFINE[kind]}${listing}`;
+    return `${head}${didYouMean(name, known)}; ${howToDefine(kind)}${listing}`;
   }
 
   /** A process a step runs in: defined, and (unless the step only inspects it) not exited. */
@@ -320,8 +322,9 @@ class NameChecker {
         case 'counters':
           for (const check of e.checks) {
             const parsed = parseCounterName(check.name);
-            if (parsed.ok && !parsed.value.global) {
-              this.use(scope, parsed.value.agent, AGENT_KIND[parsed.value.family], check.pos);
+            const kind = parsed.ok && !parsed.value.global ? agentNameKind(parsed.value.family) : undefined;
+            if (parsed.ok && !parsed.value.global && kind !== undefined) {
+              this.use(scope, parsed.value.agent, kind, check.pos);
             }
           }
           break;

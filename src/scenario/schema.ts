@@ -15,7 +15,7 @@ import {
   SIGNALS,
 } from './ast.js';
 import { counterNamePattern } from './counters.js';
-import { STEP_OPS, STEPS } from './steps/index.js';
+import { stepOps, stepSpec } from './steps/index.js';
 
 /** A JSON Schema (draft-07) node. */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -253,10 +253,10 @@ export function scenarioSchema(): JsonSchema {
     additionalProperties: false,
     definitions: {
       ...SHARED,
-      ...Object.fromEntries(STEP_OPS.map((op) => [`${op}Step`, wrapper(op, STEPS[op].schema, true)])),
+      ...Object.fromEntries(stepOps().map((op) => [`${op}Step`, wrapper(op, stepSpec(op).schema, true)])),
       step: {
         description: 'A step: a map with exactly one operation key, and optionally `expect` beside it.',
-        oneOf: STEP_OPS.map((op) => ref(`${op}Step`)),
+        oneOf: stepOps().map((op) => ref(`${op}Step`)),
       },
       ...Object.fromEntries(
         EXPECTATION_KINDS.map((kind) => [`${kind}Expectation`, wrapper(kind, EXPECTATIONS[kind], false)]),

@@ -1,7 +1,7 @@
 /**
- * A World is one simulated machine with everything on it: the primary MMU (MmSystem), KSM, the guests,
- * device mirrors and IOMMU bindings, the invariant checker and the USE_CHANGE_PTE validator. Scenario
- * files, experiments and library users all drive a World.
+ * A World is one simulated machine with everything on it: the primary MMU (MmSystem), KSM, the secondary
+ * MMUs attached to it (KVM guests, device mirrors, IOMMU bindings, a user's own), the invariant checker
+ * and the USE_CHANGE_PTE validator. Scenario files, experiments and library users all drive a World.
  */
 
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
@@ -9,13 +9,10 @@ import type { Task } from '../mm/kernel.js';
 import { Ksm, type KsmConfig } from '../mm/ksm/index.js';
 import { MmSystem } from '../mm/system.js';
 import { InvariantChecker } from '../notifier/invariants.js';
-import type { SecondaryMmuView } from '../notifier/secondary-view.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../notifier/validator.js';
 import { Violations } from '../notifier/violations.js';
-import { CountedSecondary, isSetupError, type SetupError } from '../secondary/common.js';
-import { HmmMirror } from '../secondary/hmm/index.js';
-import { IommuSva } from '../secondary/iommu/index.js';
-import { KvmGuest } from '../secondary/kvm/index.js';
+import { type SecondaryMmu, subscribe } from '../secondary/secondary-mmu.js';
+import { ModelBug } from '../sim/exec.js';
 import { Rng } from '../sim/rng.js';
 import { GLOBAL_COUNTERS } from './counters.js';
 
@@ -42,9 +39,7 @@ export class World {
   /** The broken invariants seen so far, with the scenario step each was seen in. */
   readonly violations: Violations;
   readonly rng: Rng;
-  readonly guests = new Map<string, KvmGuest>();
-  readonly devices = new Map<string, HmmMirror>();
-  readonly iommus = new Map<string, IommuSva>();
+  private readonly attached = new Map<string, SecondaryMmu>();
   readonly seed: number;
 
   constructor(readonly options: WorldOptions) {
@@ -101,47 +96,46 @@ export class World {
    */
   counterValues(): Record<string, number> {
     const names = new Set<string>(GLOBAL_COUNTERS);
-    for (const s of this.secondaries())
-      if (s instanceof CountedSecondary) for (const n of s.counterNames()) names.add(n);
+    for (const s of this.attached.values()) for (const n of s.counterNames?.() ?? []) names.add(n);
     for (const n of Object.keys(this.counters.snapshot())) names.add(n);
     const out: Record<string, number> = {};
     for (const n of [...names].sort()) out[n] = this.counters.get(n);
     return out;
   }
 
-  *secondaries(): Iterable<SecondaryMmuView> {
-    yield* this.guests.values();
-    yield* this.devices.values();
-    yield* this.iommus.values();
+  /**
+   * Puts a secondary MMU on this machine: registers its notifier subscription on its mm and lets the
+   * invariant checker compare its translations with the primary MMU from now on; its counters join the
+   * run's result. Every kind is attached this way (KVM, HMM, SVA, or a library user's own).
+   * A secondary that installs a translation tells `kernel.secondaryMapped(mm, address)`, so that an
+   * incremental check looks at it.
+   */
+  attach<T extends SecondaryMmu>(secondary: T): T {
+    if (this.attached.has(secondary.name))
+      throw new ModelBug(`a secondary MMU named ${secondary.name} is already attached`);
+    subscribe(this.kernel, secondary);
+    this.attached.set(secondary.name, secondary);
+    return secondary;
+  }
+
+  /** The attached secondary MMU named `name` ('kvm:vm1') if it is a `type`. */
+  secondary<T extends SecondaryMmu>(name: string, type: abstract new (...args: never[]) => T): T | undefined {
+    const s = this.attached.get(name);
+    return s instanceof type ? s : undefined;
+  }
+
+  /** The attached secondary MMUs of one class, in the order they were attached. */
+  secondariesOf<T extends SecondaryMmu>(type: abstract new (...args: never[]) => T): T[] {
+    return [...this.attached.values()].filter((s): s is T => s instanceof type);
+  }
+
+  /** Every attached secondary MMU, in the order they were attached. */
+  secondaries(): Iterable<SecondaryMmu> {
+    return this.attached.values();
   }
 
   task(name: string): Task {
     return this.sys.task(name);
-  }
-
-  /** A KVM guest whose memory is `proc`'s mapping. */
-  addVm(
-    name: string,
-    proc: string,
-    memslots: { gfn: number; addr: number; size: number }[],
-    vcpus = 1,
-  ): KvmGuest | SetupError {
-    const g = KvmGuest.create(this.kernel, name, this.task(proc), memslots, { vcpus });
-    if (!isSetupError(g)) this.guests.set(name, g);
-    return g;
-  }
-
-  addDevice(name: string, proc: string): HmmMirror {
-    const d = new HmmMirror(this.kernel, name, this.task(proc));
-    this.devices.set(name, d);
-    return d;
-  }
-
-  /** An IOMMU SVA binding; EOPNOTSUPP on kernels without ->invalidate_range (IommuSva.bind decides). */
-  addIommu(name: string, proc: string): IommuSva | SetupError {
-    const d = IommuSva.bind(this.kernel, name, this.task(proc));
-    if (!isSetupError(d)) this.iommus.set(name, d);
-    return d;
   }
 
   /**

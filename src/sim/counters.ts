@@ -107,6 +107,6 @@ export function declareInstanceCounters<C extends string>(
   group: string,
   instance: string,
   meanings: Readonly<Record<C, string>>,
-): CounterGroup<C> {
-  return counterGroup(group, instance, meanings);
+): CounterGroup<C> & { readonly instance: string } {
+  return { ...counterGroup(group, instance, meanings), instance };
 }

@@ -1,6 +1,6 @@
 /**
- * Set-up for the KSM tests: an MmSystem with ksmd attached, the invariant checker (with KSM's own
- * recount) and the USE_CHANGE_PTE validator watching, and helpers that check everything after each step.
+ * Set-up for the KSM tests: a World (ksmd, the invariant checker with KSM's own recount and the
+ * USE_CHANGE_PTE validator on it), and helpers that check everything after each step.
  */
 
 import { expect } from 'vitest';
@@ -8,16 +8,17 @@ import { ZERO_PFN } from '../../src/hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
 import type { KernelName } from '../../src/kernel/profiles.js';
 import type { AccessOutcome } from '../../src/mm/access.js';
-import { Ksm, type KsmConfig } from '../../src/mm/ksm/index.js';
-import { MmSystem } from '../../src/mm/system.js';
-import { InvariantChecker } from '../../src/notifier/invariants.js';
-import { UseChangePteValidator } from '../../src/notifier/validator.js';
-import { Violations } from '../../src/notifier/violations.js';
+import type { Ksm, KsmConfig } from '../../src/mm/ksm/index.js';
+import type { MmSystem } from '../../src/mm/system.js';
+import type { InvariantChecker } from '../../src/notifier/invariants.js';
+import type { Violations } from '../../src/notifier/violations.js';
+import { World } from '../../src/scenario/world.js';
 import { type Path, type Pause, resume, runToCompletion } from '../../src/sim/exec.js';
 
 export const PAGE = 4096;
 
 export interface KsmHarness {
+  world: World;
   sys: MmSystem;
   ksm: Ksm;
   checker: InvariantChecker;
@@ -48,28 +49,12 @@ export function ksmHarness(
   config: Partial<KsmConfig> = {},
   opts: { ramBytes?: number } = {},
 ): KsmHarness {
-  const sys = new MmSystem({ kernel, ramBytes: opts.ramBytes ?? 16 << 20, cpus: 2 });
-  const ksm = new Ksm(sys.kernel, config);
-  sys.ksm = ksm.hooks;
-  const violations = new Violations(sys.kernel);
-  sys.kernel.observers.push(violations);
-  const checker = new InvariantChecker(
-    sys.kernel,
-    {
-      secondaries: () => [],
-      pinnedRefs: () => {
-        // gup/pin handles, and the references ksmd holds while it is paused inside a page
-        const refs = sys.pinnedRefs();
-        for (const [pfn, n] of ksm.heldRefs()) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
-        return refs;
-      },
-      ksmProblems: () => ksm.problems(),
-    },
-    violations,
-  );
-  sys.kernel.observers.push(checker, new UseChangePteValidator(sys.kernel, violations));
+  const world = new World({ kernel, ramBytes: opts.ramBytes ?? 16 << 20, cpus: 2, ksm: config });
+  const { sys, ksm, violations } = world;
+  const checker = world.checker!;
   const pte = (proc: string, addr: number): number => sys.task(proc).mm.pt.get(Math.floor(addr / PAGE));
   const h: KsmHarness = {
+    world,
     sys,
     ksm,
     checker,

@@ -1,4 +1,4 @@
-/** Shared set-up for the primary-MMU tests: an MmSystem with the invariant checker and flag validator watching. */
+/** Shared set-up for the primary-MMU tests: a World (the invariant checker and flag validator watching). */
 
 import { expect } from 'vitest';
 import { ZERO_PFN } from '../../src/hw/frames.js';
@@ -6,15 +6,17 @@ import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
 import type { KernelName } from '../../src/kernel/profiles.js';
 import type { AccessOutcome } from '../../src/mm/access.js';
 import type { AccessRecord, Kernel } from '../../src/mm/kernel.js';
+import type { KsmConfig } from '../../src/mm/ksm/index.js';
 import type { Mm } from '../../src/mm/mm.js';
-import { MmSystem } from '../../src/mm/system.js';
-import { InvariantChecker } from '../../src/notifier/invariants.js';
-import { UseChangePteValidator } from '../../src/notifier/validator.js';
-import { Violations } from '../../src/notifier/violations.js';
+import type { MmSystem } from '../../src/mm/system.js';
+import type { InvariantChecker } from '../../src/notifier/invariants.js';
+import type { Violations } from '../../src/notifier/violations.js';
+import { World } from '../../src/scenario/world.js';
 
 export const PAGE = 4096;
 
 export interface Harness {
+  world: World;
   sys: MmSystem;
   checker: InvariantChecker;
   violations: Violations;
@@ -32,18 +34,19 @@ export interface Harness {
 
 export function harness(
   kernel: KernelName = 'v5.0',
-  opts: { ramBytes?: number; cpus?: number } = {},
+  opts: { ramBytes?: number; cpus?: number; ksm?: Partial<KsmConfig> } = {},
 ): Harness {
-  const sys = new MmSystem({ kernel, ramBytes: opts.ramBytes ?? 16 << 20, cpus: opts.cpus ?? 2 });
-  const violations = new Violations(sys.kernel);
-  const checker = new InvariantChecker(
-    sys.kernel,
-    { secondaries: () => [], pinnedRefs: () => sys.pinnedRefs() },
-    violations,
-  );
-  sys.kernel.observers.push(violations, checker, new UseChangePteValidator(sys.kernel, violations));
+  const world = new World({
+    kernel,
+    ramBytes: opts.ramBytes ?? 16 << 20,
+    cpus: opts.cpus ?? 2,
+    ksm: opts.ksm,
+  });
+  const { sys, violations } = world;
+  const checker = world.checker!;
   const pte = (proc: string, addr: number): number => sys.task(proc).mm.pt.get(Math.floor(addr / PAGE));
   const h: Harness = {
+    world,
     sys,
     checker,
     violations,

@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ZERO_PFN } from '../../src/hw/frames.js';
-import { Ksm } from '../../src/mm/ksm/index.js';
 import { addr, harness, PAGE } from './helpers.js';
 
 describe('gup_must_unshare', () => {
@@ -73,10 +72,9 @@ describe('KSM zero pages (79271476b336, e2942062e01d)', () => {
     ['v6.10', true],
   ] as const) {
     it(`${kernel}: MADV_UNMERGEABLE ${replaced ? 'replaces' : 'keeps'} the zero pages KSM placed`, () => {
-      const h = harness(kernel);
+      const h = harness(kernel, { ksm: { useZeroPages: true } });
       const { sys } = h;
-      const ksm = new Ksm(sys.kernel, { useZeroPages: true });
-      sys.ksm = ksm.hooks;
+      const ksm = h.world.ksm;
       sys.spawn('p');
       const a = addr(sys.mmap('p', 2 * PAGE, 'rw'));
       sys.write('p', a, '\0');
@@ -101,10 +99,9 @@ describe('cmp_and_merge_page: checksum before the stable tree (v6.11)', () => {
     ['v6.18', true],
   ] as const) {
     it(`${kernel}: a page unmerged and made mergeable again ${back ? 'merges back' : 'finds its KSM page full'} (max_page_sharing 2)`, () => {
-      const h = harness(kernel);
+      const h = harness(kernel, { ksm: { maxPageSharing: 2 } });
       const { sys } = h;
-      const ksm = new Ksm(sys.kernel, { maxPageSharing: 2 });
-      sys.ksm = ksm.hooks;
+      const ksm = h.world.ksm;
       sys.spawn('p');
       const a = addr(sys.mmap('p', 2 * PAGE, 'rw'));
       sys.write('p', a, 'k');

@@ -18,6 +18,8 @@ import { parseScenario } from '../../src/scenario/parse.js';
 import { ScenarioRun } from '../../src/scenario/run.js';
 import { World } from '../../src/scenario/world.js';
 import { isSetupError } from '../../src/secondary/common.js';
+import { HmmMirror } from '../../src/secondary/hmm/index.js';
+import { IommuSva } from '../../src/secondary/iommu/index.js';
 import { type KvmFaultInjection, KvmGuest } from '../../src/secondary/kvm/index.js';
 import { runCli } from '../cli/run-cli.js';
 
@@ -166,11 +168,11 @@ function run(setup: Setup, ops: readonly Op[], full: boolean): string[] {
       vcpus: 2,
       faultInjection: setup.injection,
     });
-    w.guests.set(`vm${i}`, g);
-    return g;
+    return w.attach(g);
   });
-  const dev = w.addDevice('gpu', 'a');
-  const sva = w.addIommu('nic', 'b');
+  const dev = w.attach(new HmmMirror(k, 'gpu', w.task('a')));
+  const bound = IommuSva.bind(k, 'nic', w.task('b'));
+  const sva = isSetupError(bound) ? bound : w.attach(bound);
   check();
   const children: string[] = [];
   const pins: string[] = [];

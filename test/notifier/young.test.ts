@@ -8,6 +8,7 @@ import {
 } from '../../src/mm/notify.js';
 import { World } from '../../src/scenario/world.js';
 import { expectSetup } from '../../src/secondary/common.js';
+import { KvmGuest } from '../../src/secondary/kvm/index.js';
 import { runToCompletion } from '../../src/sim/exec.js';
 
 describe('ptep_clear_flush_young_notify / ptep_clear_young_notify', () => {
@@ -15,7 +16,9 @@ describe('ptep_clear_flush_young_notify / ptep_clear_young_notify', () => {
     const w = new World({ kernel: 'v5.0', ramBytes: 4 * 1024 * 1024 });
     w.sys.spawn('qemu');
     const addr = w.sys.mmap('qemu', 4096, 'rw') as number;
-    const vm = expectSetup(w.addVm('vm1', 'qemu', [{ gfn: 0, addr, size: 4096 }]));
+    const vm = w.attach(
+      expectSetup(KvmGuest.create(w.kernel, 'vm1', w.task('qemu'), [{ gfn: 0, addr, size: 4096 }])),
+    );
     vm.write(0, 'x');
     const k = w.kernel;
     const mm = w.task('qemu').mm;

@@ -12,7 +12,7 @@ import { KERNEL_NAMES } from '../../src/kernel/profiles.js';
 import {
   counterListing,
   GLOBAL_COUNTERS,
-  INSTANCE_COUNTER_GROUPS,
+  instanceCounterGroups,
   parseCounterName,
 } from '../../src/scenario/counters.js';
 import { scenarioSchema } from '../../src/scenario/schema.js';
@@ -64,7 +64,7 @@ describe('declared counters', () => {
     const counters = run(everyKind).counters;
     const declared = [
       ...GLOBAL_COUNTERS,
-      ...INSTANCE_COUNTER_GROUPS.flatMap((g) => g.counters.map((c) => g.name(c, `${g.group}1`))),
+      ...instanceCounterGroups().flatMap((g) => g.counters.map((c) => g.name(c, `${g.group}1`))),
     ];
     for (const name of declared) {
       expect(accepted(name), name).toEqual({ parser: true, schema: true });
@@ -88,7 +88,7 @@ describe('declared counters', () => {
   it('mmsim list shows every declared counter with its meaning', () => {
     const listing = counterListing();
     expect(listing.length).toBe(
-      GLOBAL_COUNTERS.length + INSTANCE_COUNTER_GROUPS.reduce((n, g) => n + g.counters.length, 0),
+      GLOBAL_COUNTERS.length + instanceCounterGroups().reduce((n, g) => n + g.counters.length, 0),
     );
     for (const [name, meaning] of listing) {
       expect(name).toMatch(/^[a-z]+\.(NAME\.)?[a-z_]+$/);

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { EXPECTATION_KINDS } from '../../src/scenario/ast.js';
 import { parseScenario, TOP_LEVEL_KEYS } from '../../src/scenario/parse.js';
 import { scenarioSchema } from '../../src/scenario/schema.js';
-import { STEP_FIELDS, STEP_OPS } from '../../src/scenario/steps/index.js';
+import { stepFields, stepOps } from '../../src/scenario/steps/index.js';
 import { examples } from './helpers.js';
 
 const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../schema/scenario.schema.json');
@@ -29,14 +29,14 @@ describe('the JSON schema', () => {
 
   it('knows the same top-level keys, operations and expectation kinds as the parser', () => {
     expect(Object.keys(schema.properties).sort()).toEqual([...TOP_LEVEL_KEYS].sort());
-    for (const op of STEP_OPS) {
+    for (const op of stepOps()) {
       const body = schema.definitions[`${op}Step`].properties[op];
       const objectForm = body.properties
         ? body
         : body.oneOf.find((b: { type?: string }) => b.type === 'object');
-      expect(Object.keys(objectForm.properties).sort(), op).toEqual([...STEP_FIELDS[op]].sort());
+      expect(Object.keys(objectForm.properties).sort(), op).toEqual([...stepFields(op)].sort());
     }
-    expect(schema.definitions.step.oneOf).toHaveLength(STEP_OPS.length);
+    expect(schema.definitions.step.oneOf).toHaveLength(stepOps().length);
     for (const kind of EXPECTATION_KINDS)
       expect(schema.definitions[`${kind}Expectation`], kind).toBeDefined();
     expect(schema.definitions.expectation.oneOf).toHaveLength(EXPECTATION_KINDS.length);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KernelName } from '../../src/kernel/profiles.js';
 import type { Task } from '../../src/mm/kernel.js';
-import { Ksm } from '../../src/mm/ksm/index.js';
 import { MMU_NOTIFY_CLEAR, type NotifierRange } from '../../src/mm/notifier-port.js';
 import type { SecondaryAccessOutcome } from '../../src/secondary/common.js';
 import { expectSetup } from '../../src/secondary/common.js';
@@ -109,9 +108,7 @@ describe.each(KINDS)('%s device: sees every change the CPU makes', (kind) => {
 describe.each(KINDS)('%s device and KSM', (kind) => {
   it.each(KERNELS)('%s: a merge takes the device mappings away; a device store after it COWs', (kernel) => {
     const h = new Harness(kernel);
-    const ksm = new Ksm(h.k);
-    h.sys.ksm = ksm.hooks;
-    h.ksmProblems = () => ksm.problems();
+    const ksm = h.ksm;
     const app = h.spawn('app');
     h.spawn('peer');
     const n = 4;

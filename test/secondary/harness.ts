@@ -1,17 +1,19 @@
 /**
- * A checked machine for the secondary-MMU tests: an MmSystem with the invariant checker and the
- * USE_CHANGE_PTE validator attached, the secondaries it should check, and `step()`, which runs one
- * operation, sweeps the invariants and — unless violations are expected — fails with a report naming
+ * A checked machine for the secondary-MMU tests: a World (the invariant checker, the USE_CHANGE_PTE
+ * validator and KSM on it; secondaries attached as any user's are), and `step()`, which runs one
+ * operation, checks the invariants and — unless violations are expected — fails with a report naming
  * the invariant, the step, the agents, the addresses and the replayable list of steps that led there.
  */
 
-import type { KernelName } from '../../src/kernel/profiles.js';
+import type { KernelName, ProfileOverrides } from '../../src/kernel/profiles.js';
 import type { Kernel, Task } from '../../src/mm/kernel.js';
-import { MmSystem } from '../../src/mm/system.js';
-import { InvariantChecker } from '../../src/notifier/invariants.js';
-import type { SecondaryMmuView } from '../../src/notifier/secondary-view.js';
-import { type UseChangePteRule, UseChangePteValidator } from '../../src/notifier/validator.js';
-import { type Violation, Violations } from '../../src/notifier/violations.js';
+import type { Ksm, KsmConfig } from '../../src/mm/ksm/index.js';
+import type { MmSystem } from '../../src/mm/system.js';
+import type { InvariantChecker } from '../../src/notifier/invariants.js';
+import type { UseChangePteRule, UseChangePteValidator } from '../../src/notifier/validator.js';
+import type { Violation, Violations } from '../../src/notifier/violations.js';
+import { World } from '../../src/scenario/world.js';
+import type { SecondaryMmu } from '../../src/secondary/secondary-mmu.js';
 import type { Path, Pause } from '../../src/sim/exec.js';
 import { resume } from '../../src/sim/exec.js';
 
@@ -23,62 +25,68 @@ export interface HarnessOptions {
   changePteRule?: UseChangePteRule;
   /** Do not throw when a step breaks an invariant (fault-injection tests look at them instead). */
   expectViolations?: boolean;
+  /** KSM's knobs (ksmd runs only when a test scans). */
+  ksm?: Partial<KsmConfig>;
+  /** What-if changes to the kernel profile. */
+  profile?: ProfileOverrides;
 }
 
 export class Harness {
-  readonly sys: MmSystem;
-  readonly checker: InvariantChecker;
-  /** The broken invariants seen, with the harness step of each. */
-  readonly log: Violations;
-  readonly validator: UseChangePteValidator;
-  /** The secondaries the checker sweeps. */
-  readonly views: SecondaryMmuView[] = [];
+  readonly world: World;
   /** The steps run so far, in order: the replayable trace. */
   readonly steps: string[] = [];
-  /** KSM's self-check, when a test attaches KSM. */
-  ksmProblems: () => string[] = () => [];
   readonly expectViolations: boolean;
 
   constructor(
     readonly kernelName: KernelName,
     opts: HarnessOptions = {},
   ) {
-    this.sys = new MmSystem({
+    this.world = new World({
       kernel: kernelName,
       ramBytes: opts.ramBytes ?? 64 * 1024 * 1024,
       cpus: opts.cpus ?? 2,
       recording: opts.recording ?? true,
+      changePteRule: opts.changePteRule ?? 'v2',
+      ksm: opts.ksm,
+      profileOverrides: opts.profile,
     });
     this.expectViolations = opts.expectViolations ?? false;
-    const k = this.sys.kernel;
-    this.log = new Violations(k);
-    this.validator = new UseChangePteValidator(k, this.log, opts.changePteRule ?? 'v2');
-    this.checker = new InvariantChecker(
-      k,
-      {
-        secondaries: () => this.views,
-        pinnedRefs: () => this.sys.pinnedRefs(),
-        ksmProblems: () => this.ksmProblems(),
-      },
-      this.log,
-    );
-    k.observers.push(this.log, this.validator, this.checker);
     // fault-injection tests look for every invariant a broken secondary breaks, not just the first ones
     if (this.expectViolations) this.checker.maxReports = 100_000;
   }
 
+  get sys(): MmSystem {
+    return this.world.sys;
+  }
+
   get k(): Kernel {
-    return this.sys.kernel;
+    return this.world.kernel;
+  }
+
+  get ksm(): Ksm {
+    return this.world.ksm;
+  }
+
+  get checker(): InvariantChecker {
+    return this.world.checker!;
+  }
+
+  /** The broken invariants seen, with the harness step of each. */
+  get log(): Violations {
+    return this.world.violations;
+  }
+
+  get validator(): UseChangePteValidator {
+    return this.world.validator;
   }
 
   counter(name: string): number {
     return this.k.counters.get(name);
   }
 
-  /** A secondary for the checker to sweep (returned for chaining). */
-  add<T extends SecondaryMmuView>(view: T): T {
-    this.views.push(view);
-    return view;
+  /** A secondary attached to the machine (returned for chaining). */
+  add<T extends SecondaryMmu>(secondary: T): T {
+    return this.world.attach(secondary);
   }
 
   spawn(name: string): Task {

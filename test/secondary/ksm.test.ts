@@ -8,8 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { PG_KSM } from '../../src/hw/frames.js';
 import { ptePfn, pteWrite } from '../../src/hw/pte.js';
-import { type KernelName, type KernelProfile, PROFILES } from '../../src/kernel/profiles.js';
-import { Ksm } from '../../src/mm/ksm/index.js';
+import type { KernelName, ProfileOverrides } from '../../src/kernel/profiles.js';
 import { KvmGuest, type KvmGuestOptions } from '../../src/secondary/kvm/index.js';
 import { runToCompletion } from '../../src/sim/exec.js';
 import { ALL_KERNELS, Harness, PAGE, runUntil, text } from './harness.js';
@@ -22,15 +21,14 @@ const BEFORE_REPLACE = 'try_to_merge_one_page: page write-protected, before repl
 /** Two qemu processes with N mergeable pages each, a guest on each, KSM attached. */
 function twoGuests(
   kernel: KernelName,
-  opts: { vm?: KvmGuestOptions; expectViolations?: boolean; profile?: Partial<KernelProfile> } = {},
+  opts: { vm?: KvmGuestOptions; expectViolations?: boolean; profile?: ProfileOverrides } = {},
 ) {
-  const h = new Harness(kernel, { expectViolations: opts.expectViolations });
-  if (opts.profile !== undefined) {
-    (h.k as unknown as { profile: KernelProfile }).profile = { ...PROFILES[kernel], ...opts.profile };
-  }
-  const ksm = new Ksm(h.k, { pagesToScan: 100 });
-  h.sys.ksm = ksm.hooks;
-  h.ksmProblems = () => ksm.problems();
+  const h = new Harness(kernel, {
+    expectViolations: opts.expectViolations,
+    ksm: { pagesToScan: 100 },
+    profile: opts.profile,
+  });
+  const ksm = h.ksm;
   const procs = ['qemu-a', 'qemu-b'].map((p) => h.spawn(p));
   const ram = procs.map((t) => {
     const a = h.step(`mmap ${t.name} ${N}p rw as ram`, () => h.sys.mmap(t.name, N * PAGE, 'rw')) as number;

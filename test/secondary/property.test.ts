@@ -7,7 +7,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import type { KernelName } from '../../src/kernel/profiles.js';
-import { Ksm } from '../../src/mm/ksm/index.js';
 import { isSetupError } from '../../src/secondary/common.js';
 import { HmmMirror } from '../../src/secondary/hmm/index.js';
 import { IommuSva } from '../../src/secondary/iommu/index.js';
@@ -87,10 +86,8 @@ function describeOp(o: Op): string {
 
 /** Build the machine, run the operations one step each; the harness throws on any violation. */
 function run(kernel: KernelName, ops: Op[]): void {
-  const h = new Harness(kernel, { recording: false, ramBytes: 8 * 1024 * 1024 });
-  const ksm = new Ksm(h.k, { pagesToScan: 16 });
-  h.sys.ksm = ksm.hooks;
-  h.ksmProblems = () => ksm.problems();
+  const h = new Harness(kernel, { recording: false, ramBytes: 8 * 1024 * 1024, ksm: { pagesToScan: 16 } });
+  const ksm = h.ksm;
   const tasks = PROCS.map((p) => h.spawn(p));
   const base = PROCS.map(
     (p) => h.step(`mmap ${p} ${PAGES}p rw`, () => h.sys.mmap(p, PAGES * PAGE, 'rw')) as number,

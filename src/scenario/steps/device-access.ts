@@ -1,8 +1,8 @@
 /**
- * The access steps of the device-like secondaries, one definition for both: `dev: {device, op, addr,
- * [pages]}` (an HMM mirror's device, dmirror_read/dmirror_write) and `dma: {iommu, op, addr, [pages]}`
- * (DMA through an SVA binding). `pages` consecutive pages from addr, one access each; a store writes a
- * byte chosen from the run's seed.
+ * The access steps of the device-like secondaries, one definition for all: `dev: {device, op, addr,
+ * [pages]}` (an HMM mirror's device, dmirror_read/dmirror_write), `dma: {iommu, op, addr, [pages]}` (DMA
+ * through an SVA binding), and a library user's device. `pages` consecutive pages from addr, one access
+ * each; a store writes a byte chosen from the run's seed.
  */
 import { PAGE_SIZE } from '../../hw/page.js';
 import type { StoreSource } from '../../mm/access.js';
@@ -29,9 +29,9 @@ export type DeviceAccessStep<Op extends string, Field extends string> = StepBase
 
 export interface DeviceAccessKind<Op extends string, Field extends string> {
   op: Op;
-  /** The field naming the device (`device`, `iommu`), and the kind of name it is. */
+  /** The field naming the device (`device`, `iommu`), and the kind of name it is (`device`, `iommu`). */
   field: Field;
-  kind: ObjectKind;
+  names: ObjectKind;
   description: string;
   /** The device by name; undefined when its setup failed (the step's outcome is then ENODEV). */
   find(world: World, name: string): AccessingDevice | undefined;
@@ -75,7 +75,7 @@ export function deviceAccessStep<S extends AccessStepShape>(
       } as unknown as StepBody<AccessStepShape>;
     },
     names: (step, n) => {
-      const proc = n.use(owner(step), d.kind, d.field)?.proc;
+      const proc = n.use(owner(step), d.names, d.field)?.proc;
       if (proc !== undefined) n.address(step.addr, proc, step.pages * PAGE_SIZE);
       return proc;
     },

@@ -1,6 +1,9 @@
 /** `guest: {vm, op, gfn|gpa, [pages], [payload]}`: vCPU accesses through KVM's secondary MMU. */
 import { PAGE_SIZE } from '../../hw/page.js';
 import type { StoreSource } from '../../mm/access.js';
+import { KVM_COUNTERS } from '../../secondary/kvm/counters.js';
+import { KvmGuest } from '../../secondary/kvm/index.js';
+import { secondaryName } from '../../secondary/secondary-mmu.js';
 import { ACCESS_KINDS, type AccessKind, type NoPayload, type Payload, type StepBase } from '../ast.js';
 import { byteCount, type Fields, integer, name, oneOf, pageCount } from '../nodes.js';
 import type { World } from '../world.js';
@@ -150,9 +153,9 @@ export const guest: StepSpec<GuestStep> = {
     }
     return { ...base, size: bytes, ...p };
   },
-  names: (step, n) => n.use(step.vm, 'vm', 'vm')?.proc,
+  names: (step, n) => n.use(step.vm, KVM_COUNTERS.instance, 'vm')?.proc,
   *run(step, r, thread) {
-    const g = r.world.guests.get(step.vm);
+    const g = r.world.secondary(secondaryName(KVM_COUNTERS, step.vm), KvmGuest);
     if (g === undefined) {
       r.outcome(step, 'ENODEV', `no VM ${step.vm} (its creation failed)`);
       return;

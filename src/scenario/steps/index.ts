@@ -1,17 +1,14 @@
 /**
  * Every scenario step, one module each (its fields, reader, name effects, schema fragment and path).
  * Adding a step: write its module (declaring its StepKinds entry) and add one line here; the compiler
- * checks that this table and the StepKinds interface name the same operations.
+ * checks that this table and the StepKinds interface name the same operations. A secondary MMU kind's
+ * steps come with its kind (scenario/secondary-kinds.ts), a library user's too.
  */
 import type { StepKinds, StepOp } from '../ast.js';
-import { dev } from './dev.js';
-import { device } from './device.js';
-import { dma } from './dma.js';
+import { HMM_KIND, KVM_KIND, SVA_KIND, secondaryKinds } from '../secondary-kinds.js';
 import { exit } from './exit.js';
 import { fork } from './fork.js';
-import { guest } from './guest.js';
 import { gup } from './gup.js';
-import { iommu } from './iommu.js';
 import { ksm } from './ksm.js';
 import { madvise } from './madvise.js';
 import { mmap } from './mmap.js';
@@ -24,7 +21,6 @@ import { repeat } from './repeat.js';
 import { spawn } from './spawn.js';
 import type { StepSpec } from './spec.js';
 import { unpin } from './unpin.js';
-import { vm } from './vm.js';
 import { write } from './write.js';
 
 /** In the order messages and the schema list them. */
@@ -39,12 +35,9 @@ export const STEPS = {
   fork,
   exit,
   ksm,
-  vm,
-  guest,
-  device,
-  dev,
-  iommu,
-  dma,
+  ...KVM_KIND.steps,
+  ...HMM_KIND.steps,
+  ...SVA_KIND.steps,
   gup,
   unpin,
   pin_io,
@@ -52,14 +45,27 @@ export const STEPS = {
   parallel,
 } satisfies { [K in StepOp]: StepSpec<StepKinds[K]> };
 
-export const STEP_OPS = Object.keys(STEPS) as StepOp[];
+const BUILT_IN = Object.keys(STEPS) as StepOp[];
+
+/**
+ * Every operation a file may use: the built-in steps, then those of secondary kinds a library user
+ * registered (their ops are not StepOps to the compiler, but are steps like any other at run time).
+ */
+export function stepOps(): readonly StepOp[] {
+  const extra = secondaryKinds().flatMap((k) =>
+    Object.keys(k.steps).filter((op) => !Object.hasOwn(STEPS, op)),
+  );
+  return extra.length === 0 ? BUILT_IN : [...BUILT_IN, ...(extra as StepOp[])];
+}
 
 /** The spec of a step's operation, typed for any step. */
 export function stepSpec(op: StepOp): StepSpec {
-  return STEPS[op] as unknown as StepSpec;
+  if (Object.hasOwn(STEPS, op)) return STEPS[op] as unknown as StepSpec;
+  for (const k of secondaryKinds()) if (Object.hasOwn(k.steps, op)) return k.steps[op] as StepSpec;
+  throw new Error(`no step '${op}'`);
 }
 
 /** Every field an operation accepts, for tools (the JSON schema test compares against these). */
-export const STEP_FIELDS: Readonly<Record<StepOp, readonly string[]>> = Object.fromEntries(
-  STEP_OPS.map((op) => [op, STEPS[op].fields]),
-) as Record<StepOp, readonly string[]>;
+export function stepFields(op: StepOp): readonly string[] {
+  return stepSpec(op).fields;
+}

@@ -8,7 +8,7 @@ import type { NameKind, SourcePos, Step, StepOp } from '../ast.js';
 import { readExpectations } from '../expectations.js';
 import { asList, asMap, Fields, type ReadContext, type Slot } from '../nodes.js';
 import { didYouMean } from '../units.js';
-import { STEP_OPS, stepSpec } from './index.js';
+import { stepOps, stepSpec } from './index.js';
 import type { StepBody } from './spec.js';
 
 /** repeat/parallel may nest; a bound keeps a pathological file from exhausting the stack. */
@@ -22,14 +22,12 @@ interface Reading {
 // ---------------------------------------------------------------------------------------------------
 // Step lists
 
-const STEP_KEYS: readonly string[] = [...STEP_OPS, 'expect'];
-const ALL_FIELDS = new Set(STEP_OPS.flatMap((op) => stepSpec(op).fields));
-
 function unknownStepKey(key: string): string {
-  if (ALL_FIELDS.has(key)) {
+  const ops = stepOps();
+  if (ops.some((op) => stepSpec(op).fields.includes(key))) {
     return `'${key}' is not an operation; fields go inside the operation's map, e.g. '- spawn: {proc: a}'`;
   }
-  return `unknown operation '${key}'${didYouMean(key, STEP_OPS)}; a step is one of: ${STEP_OPS.join(', ')}`;
+  return `unknown operation '${key}'${didYouMean(key, ops)}; a step is one of: ${ops.join(', ')}`;
 }
 
 function unknownFieldOf(op: StepOp, key: string): string | undefined {
@@ -66,15 +64,17 @@ function readNonEmptySteps(r: Reading, slot: Slot): Step[] | undefined {
 
 function readStep(r: Reading, slot: Slot): Step | undefined {
   const { cx } = r;
-  const map = asMap(`a step: a map with one operation key (${STEP_OPS.join(', ')})`)(cx, slot);
+  const allOps = stepOps();
+  const map = asMap(`a step: a map with one operation key (${allOps.join(', ')})`)(cx, slot);
   if (!map) return undefined;
-  const f = Fields.ofMap(cx, map, 'step', STEP_KEYS, slot.pos, { unknownKey: unknownStepKey, wrapper: true });
-  const ops = f.present(STEP_OPS);
-  const unknown = f.keys().filter((k) => !STEP_KEYS.includes(k));
+  const keys = [...allOps, 'expect'];
+  const f = Fields.ofMap(cx, map, 'step', keys, slot.pos, { unknownKey: unknownStepKey, wrapper: true });
+  const ops = f.present(allOps);
+  const unknown = f.keys().filter((k) => !keys.includes(k));
   for (const key of unknown) noteBrokenStep(cx, undefined, f.slot(key)!);
 
   if (ops.length === 0) {
-    if (unknown.length === 0) cx.error(slot.pos, `a step needs an operation, one of: ${STEP_OPS.join(', ')}`);
+    if (unknown.length === 0) cx.error(slot.pos, `a step needs an operation, one of: ${allOps.join(', ')}`);
     return undefined;
   }
   if (ops.length > 1) {

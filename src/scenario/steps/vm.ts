@@ -1,6 +1,8 @@
 /** `vm: {name, proc, memslots, [vcpus]}`: a KVM guest whose memory is the process's mapping. */
 import { PAGE_SIZE } from '../../hw/page.js';
 import { isSetupError } from '../../secondary/common.js';
+import { KVM_COUNTERS } from '../../secondary/kvm/counters.js';
+import { KvmGuest } from '../../secondary/kvm/index.js';
 import type { AddrExpr, SourcePos, StepBase } from '../ast.js';
 import {
   address,
@@ -74,7 +76,7 @@ function readMemslots(cx: ReadContext, slot: Slot): Memslot[] | undefined {
 
 export const vm: StepSpec<VmStep> = {
   fields: ['name', 'proc', 'memslots', 'vcpus'],
-  defines: { name: 'vm' },
+  defines: { name: KVM_COUNTERS.instance },
   schema: {
     type: 'object',
     properties: {
@@ -112,7 +114,7 @@ export const vm: StepSpec<VmStep> = {
   names: (step, n) => {
     n.useProcess(step.proc, 'proc');
     for (const slot of step.memslots) n.address(slot.addr, step.proc, slot.size);
-    n.define(step.name, 'vm', 'name', step.proc);
+    n.define(step.name, KVM_COUNTERS.instance, 'name', step.proc);
     return step.proc;
   },
   *run(step, r) {
@@ -121,7 +123,9 @@ export const vm: StepSpec<VmStep> = {
       addr: r.resolve(m.addr, step.proc, m.size),
       size: m.size,
     }));
-    const g = r.world.addVm(step.name, step.proc, slots, step.vcpus);
+    const w = r.world;
+    const g = KvmGuest.create(w.kernel, step.name, w.task(step.proc), slots, { vcpus: step.vcpus });
     if (isSetupError(g)) r.outcome(step, g.errno, g.detail);
+    else w.attach(g);
   },
 };

@@ -20,13 +20,12 @@ import { MmuIntervalNotifier } from '../../notifier/ops.js';
 import { mmuNotifierRangeBlockable } from '../../notifier/range.js';
 import {
   mmuIntervalCheckRetry,
-  mmuIntervalNotifierInsert,
   mmuIntervalNotifierRemove,
   mmuIntervalReadBegin,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from '../../notifier/register.js';
-import type { SecondaryMmuView, SecondaryTranslation } from '../../notifier/secondary-view.js';
+import type { SecondaryTranslation } from '../../notifier/secondary-view.js';
 import { BigMap } from '../../sim/big-map.js';
 import {
   type Agent,
@@ -54,6 +53,7 @@ import {
   type SecondaryAccessOutcome,
   toSource,
 } from '../common.js';
+import { type SecondaryMmu, secondaryName } from '../secondary-mmu.js';
 import { HMM_COUNTERS } from './counters.js';
 
 export type HmmCounter = (typeof HMM_COUNTERS.counters)[number];
@@ -72,7 +72,7 @@ const P_BETWEEN_PAGES = preemptPoint('dmirror access: between pages');
 /** dmirror_range_fault going round again (-EBUSY or read_retry): the head of the retry loop. */
 const P_RANGE_FAULT_AGAIN = retryPoint('dmirror_range_fault: again, before mmu_interval_read_begin');
 
-export class HmmMirror extends CountedSecondary<HmmCounter> implements SecondaryMmuView {
+export class HmmMirror extends CountedSecondary<HmmCounter> implements SecondaryMmu {
   /** 'dev:NAME'. */
   readonly name: string;
   readonly mm: Mm;
@@ -80,6 +80,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
   readonly agent: Agent;
   /** dmirror->mutex. */
   readonly mutex: Lock;
+  /** Its interval notifier over the whole address space, inserted when the mirror is attached to a World. */
   readonly notifier: MmuIntervalNotifier;
   /** The device page table (dmirror->pt): vpn -> pfn * 2 + writable. No page references are held. */
   readonly pt = new BigMap<number, number>();
@@ -91,15 +92,18 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     readonly task: Task,
   ) {
     super(kernel.counters, HMM_COUNTERS, deviceName);
-    this.name = `dev:${deviceName}`;
+    this.name = secondaryName(HMM_COUNTERS, deviceName);
     this.mm = task.mm;
     this.agent = kernel.newAgent(`${deviceName}.dev`, -1);
     this.mutex = new Lock(`${this.counters}.mutex`);
     this.notifier = new MmuIntervalNotifier(this.name, this.mm, 0, USER_END, {
       invalidate: (agent, sub, range, curSeq) => this.invalidate(agent, sub, range, curSeq),
     });
-    mmuIntervalNotifierInsert(kernel, this.notifier);
     if (kernel.recording) logSecondary(kernel, task.agent, 'dmirror bind', this.mm);
+  }
+
+  get subscription(): MmuIntervalNotifier {
+    return this.notifier;
   }
 
   /** The device's entry for the page holding `address`. */

@@ -21,8 +21,8 @@ import { handleMmFault } from '../../mm/memory.js';
 import type { Mm } from '../../mm/mm.js';
 import { VM_READ, VM_WRITE } from '../../mm/vma.js';
 import type { MmuNotifier } from '../../notifier/ops.js';
-import { mmuNotifierRegister, mmuNotifierUnregister } from '../../notifier/register.js';
-import type { SecondaryMmuView, SecondaryTranslation } from '../../notifier/secondary-view.js';
+import { mmuNotifierUnregister } from '../../notifier/register.js';
+import type { SecondaryTranslation } from '../../notifier/secondary-view.js';
 import {
   type Agent,
   lockShared,
@@ -48,6 +48,7 @@ import {
   setupError,
   toSource,
 } from '../common.js';
+import { type SecondaryMmu, secondaryName } from '../secondary-mmu.js';
 import { IOMMU_COUNTERS } from './counters.js';
 
 export type IommuCounter = (typeof IOMMU_COUNTERS.counters)[number];
@@ -60,7 +61,7 @@ const MAX_PAGE_REQUESTS = 4;
 const P_BETWEEN_PAGES = preemptPoint('sva dma: between pages');
 const P_PAGE_REQUEST = retryPoint('sva dma: page request queued, before the fault handler');
 
-export class IommuSva extends CountedSecondary<IommuCounter> implements SecondaryMmuView {
+export class IommuSva extends CountedSecondary<IommuCounter> implements SecondaryMmu {
   /** 'iommu:NAME'. */
   readonly name: string;
   readonly mm: Mm;
@@ -72,7 +73,8 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
   readonly bindError: Errno | null;
   /** The PASID was torn down (->release, or unbind). */
   released = false;
-  private readonly notifier: MmuNotifier | null;
+  /** Its mmu_notifier (null when binding failed), registered when the binding is attached to a World. */
+  readonly subscription: MmuNotifier | null;
 
   constructor(
     private readonly kernel: Kernel,
@@ -80,26 +82,25 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
     readonly task: Task,
   ) {
     super(kernel.counters, IOMMU_COUNTERS, deviceName);
-    this.name = `iommu:${deviceName}`;
+    this.name = secondaryName(IOMMU_COUNTERS, deviceName);
     this.mm = task.mm;
     this.agent = kernel.newAgent(`${deviceName}.dma`, -1);
     if (!kernel.profile.hasInvalidateRange) {
       // no ->invalidate_range before v3.19: nothing could keep a shared-page-table TLB coherent
       this.bindError = 'EOPNOTSUPP';
-      this.notifier = null;
+      this.subscription = null;
       if (kernel.recording)
         logSecondary(kernel, task.agent, 'sva bind failed', this.mm, undefined, undefined, 'EOPNOTSUPP');
       return;
     }
     this.bindError = null;
-    this.notifier = {
+    this.subscription = {
       name: this.name,
       ops: {
         invalidateRange: (a, _mm, s, e) => this.invalidateRange(a, s, e),
         release: (a) => this.release(a),
       },
     };
-    mmuNotifierRegister(kernel, this.mm, this.notifier);
     if (kernel.recording) logSecondary(kernel, task.agent, 'sva bind', this.mm);
   }
 
@@ -282,8 +283,8 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
 
   /** iommu_sva_unbind_device: unregister (->release runs unless exit already did). */
   destroy(): void {
-    if (this.notifier !== null && !this.mm.dead && !this.released) {
-      runToCompletion(mmuNotifierUnregister(this.kernel, this.task.agent, this.mm, this.notifier));
+    if (this.subscription !== null && !this.mm.dead && !this.released) {
+      runToCompletion(mmuNotifierUnregister(this.kernel, this.task.agent, this.mm, this.subscription));
     }
     this.iotlb.clear();
     this.released = true;

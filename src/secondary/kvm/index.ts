@@ -18,8 +18,8 @@ import type { Mm } from '../../mm/mm.js';
 import type { NotifierRange } from '../../mm/notifier-port.js';
 import type { MmuNotifier, MmuNotifierOps } from '../../notifier/ops.js';
 import { mmuNotifierRangeUseChangePte } from '../../notifier/range.js';
-import { mmuNotifierRegister, mmuNotifierUnregister } from '../../notifier/register.js';
-import type { SecondaryMmuView, SecondaryTranslation } from '../../notifier/secondary-view.js';
+import { mmuNotifierUnregister } from '../../notifier/register.js';
+import type { SecondaryTranslation } from '../../notifier/secondary-view.js';
 import {
   type Agent,
   Lock,
@@ -45,6 +45,7 @@ import {
   setupError,
   toSource,
 } from '../common.js';
+import { type SecondaryMmu, secondaryName } from '../secondary-mmu.js';
 import { KVM_COUNTERS } from './counters.js';
 import { GuestTlb, Memslot, SPTE_ACCESSED, SPTE_WRITABLE } from './memslot.js';
 
@@ -94,7 +95,7 @@ const P_FAULT_AGAIN = retryPoint('kvm vcpu: EPT violation again, before tdp_page
  */
 const MAX_FAULTS_PER_ACCESS = 64;
 
-export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryMmuView {
+export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryMmu {
   /** 'kvm:NAME': the view's name in violation reports. */
   readonly name: string;
   readonly mm: Mm;
@@ -117,7 +118,8 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   /** The notifier's release ran (exit_mmap or unregister): the guest's memory is gone. */
   released = false;
   destroyed = false;
-  private readonly notifier: MmuNotifier;
+  /** Its mmu_notifier (kvm->mmu_notifier), registered when the guest is attached to a World. */
+  readonly subscription: MmuNotifier;
   /** Pages gfn_to_pfn holds a reference on until kvm_release_pfn_clean (one per fault in flight). */
   private readonly inflight: number[] = [];
 
@@ -129,7 +131,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     opts: KvmGuestOptions = {},
   ) {
     super(kernel.counters, KVM_COUNTERS, guestName);
-    this.name = `kvm:${guestName}`;
+    this.name = secondaryName(KVM_COUNTERS, guestName);
     this.mm = task.mm;
     this.faultInjection = opts.faultInjection;
     const slots = makeSlots(memslots);
@@ -151,8 +153,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     };
     // v6.10 removed .change_pte from KVM together with set_pte_at_notify
     if (kernel.profile.hasChangePte) ops.changePte = (a, _mm, addr, pte) => this.changePte(a, addr, pte);
-    this.notifier = { name: this.name, ops };
-    mmuNotifierRegister(kernel, this.mm, this.notifier); // kvm_init_mmu_notifier
+    this.subscription = { name: this.name, ops }; // kvm_init_mmu_notifier registers it (World.attach)
     if (kernel.recording) {
       logSecondary(kernel, task.agent, 'kvm_create_vm', this.mm, undefined, undefined, this.describeSlots());
     }
@@ -740,7 +741,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   destroy(): void {
     if (this.destroyed) return;
     if (!this.mm.dead)
-      runToCompletion(mmuNotifierUnregister(this.kernel, this.task.agent, this.mm, this.notifier));
+      runToCompletion(mmuNotifierUnregister(this.kernel, this.task.agent, this.mm, this.subscription));
     this.destroyed = true;
   }
 
