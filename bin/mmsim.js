@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// The mmsim command. Runs the compiled CLI when built (npm run build), else the TypeScript sources via tsx.
+// The mmsim command: the CLI compiled into dist/ (by `npm install` in a clone, `npm run build`, or the
+// published package). `npm run mmsim -- ARGS` runs the TypeScript sources instead.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const built = join(root, 'dist', 'cli', 'entry.js');
-if (existsSync(built)) {
-  await import(built);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(join(root, 'src', 'cli', 'entry.ts'));
+const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'entry.js');
+if (existsSync(built)) await import(built);
+else {
+  process.stderr.write(
+    `mmsim: ${built} is missing; build it with 'npm run build' (or run the sources: 'npm run mmsim -- ARGS')\n`,
+  );
+  process.exitCode = 2;
 }

@@ -9,6 +9,7 @@ import { renderBarChart } from '../experiments/svg.js';
 import { renderCsv, renderTable } from '../experiments/table.js';
 import { KERNEL_NAMES, PROFILES, profileSettings } from '../kernel/profiles.js';
 import { counterListing } from '../scenario/counters.js';
+import { HELP, version } from './help.js';
 import {
   defaultIo,
   type Io,
@@ -21,66 +22,13 @@ import {
 } from './options.js';
 import { cmdOracle } from './oracle.js';
 import { openOutput, writeOutput } from './output-file.js';
-import { cmdRun, RUN_HELP } from './run.js';
+import { cmdRun } from './run.js';
 import { Progress, styler } from './term.js';
 import { UsageError } from './usage-error.js';
 
 export { formatRunResult } from './run.js';
 export type { Io };
 export { UsageError };
-
-const HELP: Record<string, string> = {
-  run: RUN_HELP,
-  main: `mmsim — an executable model of Linux memory management and MMU notifiers
-
-Usage: mmsim <command> [options]
-
-Commands:
-  run FILE          run a scenario file (YAML or JSON) and check its expectations
-  validate FILE     check a scenario file without running it
-  experiment NAME   run a named experiment across kernel profiles
-  list              list experiments, kernel profiles and counters
-  oracle FILE       compare a scenario's primary-MMU part with the running Linux kernel
-
-Run 'mmsim <command> --help' for a command's options.
-
-Examples:
-  mmsim experiment change-pte
-  mmsim run examples/01-zero-page.yaml --kernel v6.10
-  mmsim list
-`,
-  validate: `Usage: mmsim validate FILE
-
-Checks a scenario file against the format (SCENARIO.md) without running it.
-Exit code 0 if valid, 2 with file:line:col errors otherwise.
-
-Example:
-  mmsim validate examples/01-zero-page.yaml
-`,
-  experiment: `Usage: mmsim experiment NAME [--kernel K,...] [--format table|json|csv] [--svg out.svg] [--seed N] [--scale X]
-
-Runs a named experiment on each kernel profile and prints one table.
-
-Options:
-  --kernel K,...    the kernel profiles to compare (default: the experiment's own list)
-  --format F        table (default), json or csv
-  --svg FILE        also write the chart as SVG
-  --seed N          the seed (default 1)
-  --scale X         workload size factor (default 1; e.g. 0.25 for a quick look)
-  --set FIELD=VAL   a what-if change to every kernel profile (repeatable)
-
-Examples:
-  mmsim experiment change-pte
-  mmsim experiment change-pte --kernel v5.0,rfc-2019 --format csv
-  mmsim experiment flag-misuse --svg misuse.svg
-`,
-  list: `Usage: mmsim list
-       mmsim list bugs [--json]
-
-Lists the experiments, the kernel profiles and the counter names scenarios can test; \`list bugs\` the
-catalogue of historical bugs the model checker finds (id, title, fix, kernel, scenario, set).
-`,
-};
 
 function cmdValidate(args: string[], io: Io): number {
   const { values, positionals } = parse(args, {});
@@ -207,6 +155,17 @@ function visible(message: string): string {
   return out;
 }
 
+/** `mmsim help [COMMAND]`: the main help, or what `mmsim COMMAND --help` prints. */
+function cmdHelp(args: string[], io: Io): number {
+  if (args.length === 0) {
+    io.out(HELP.main);
+    return 0;
+  }
+  if (args.length > 1 || args[0].startsWith('-'))
+    throw new UsageError(`help: expected nothing or one command, got '${args.join(' ')}'`);
+  return main([args[0], '--help'], io);
+}
+
 export function main(argv: string[], io: Io = defaultIo): number {
   const [command, ...rest] = argv;
   try {
@@ -214,9 +173,13 @@ export function main(argv: string[], io: Io = defaultIo): number {
       case undefined:
       case '--help':
       case '-h':
-      case 'help':
         io.out(HELP.main);
         return command === undefined ? 2 : 0;
+      case 'help':
+        return cmdHelp(rest, io);
+      case '--version':
+        io.out(`mmsim ${version()}\n`);
+        return 0;
       case 'run':
         return cmdRun(rest, io);
       case 'validate':

@@ -6,6 +6,9 @@
 import type { Scenario, Step } from '../scenario/ast.js';
 import { UsageError } from './usage-error.js';
 
+/** A trace file whose name names no format gets JSON up to this many events (trace-writer.ts). */
+export const AUTO_JSON_MAX_EVENTS = 100_000;
+
 /** Steps a run may execute unless --max-steps says otherwise. */
 export const DEFAULT_MAX_STEPS = 10_000_000;
 

@@ -3,7 +3,7 @@
  * of its parallel threads up to a preemption bound). Exit 0 if all holds, 1 otherwise, 2 for bad input.
  */
 import { exploreScenario } from '../check/explore.js';
-import { KERNEL_NAMES, type KernelName, type ProfileOverrides, profileSettings } from '../kernel/profiles.js';
+import { type KernelName, type ProfileOverrides, profileSettings } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
 import {
   formatEvent,
@@ -12,6 +12,7 @@ import {
   ScenarioRun,
   ScenarioRuntimeError,
 } from '../scenario/run.js';
+import { HELP } from './help.js';
 import {
   type Io,
   kernelOption,
@@ -21,53 +22,11 @@ import {
   readScenario,
   seedOption,
 } from './options.js';
-import {
-  checkStepLimit,
-  DEFAULT_MAX_STEPS,
-  executedSteps,
-  formatCount,
-  maxStepsOption,
-  parallelThreads,
-} from './run-limits.js';
+import { checkStepLimit, executedSteps, formatCount, maxStepsOption, parallelThreads } from './run-limits.js';
 import { describeFailures, unexpectedFailures } from './run-warnings.js';
 import { Progress, styler } from './term.js';
-import { AUTO_JSON_MAX_EVENTS, describeTrace, openTrace } from './trace-writer.js';
+import { describeTrace, openTrace } from './trace-writer.js';
 import { UsageError } from './usage-error.js';
-
-export const RUN_HELP = `Usage: mmsim run FILE [--kernel K] [--seed N] [--json | --steps] [--trace OUT]
-                      [--interleave S | --schedule S | --explore K [--max-runs N]] [--set F=V]... [--paranoid]
-
-Runs a scenario: every step, the invariants after each step, then every expectation.
-Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
-
-Options:
-  --kernel K        override the scenario's kernel (${KERNEL_NAMES.join(', ')})
-  --seed N          override the scenario's seed (a non-negative integer)
-  --json            print the result as JSON
-  --steps           print every step with the events it caused, as the run goes
-  --trace OUT       write every event as a trace for Perfetto, streamed as the run goes: OUT.json is
-                    Chrome trace-event JSON, OUT.pftrace Perfetto's native protobuf (best for large
-                    traces), any other name JSON up to ${AUTO_JSON_MAX_EVENTS.toLocaleString('en-US')} events, then protobuf; '-' is
-                    standard output (the report then goes to standard error)
-  --set FIELD=VAL   a what-if change to the kernel profile (repeatable), e.g.
-                    --set kvmChangePteBumpsSeq=false  --set useChangePteFlagAt.wpPageCopy=false
-  --interleave S    run 'parallel' threads interleaved at every preemption point, in the order a
-                    random walk seeded with S picks (the same S gives the same interleaving)
-  --schedule S      replay one schedule printed by --explore or a violation report
-  --explore K       model-check: run every schedule of the 'parallel' threads with at most K
-                    preemptions (K = 0..9) and report the first that breaks anything
-  --max-runs N      stop --explore after N schedules (default 100000)
-  --max-steps N     refuse a scenario that would execute more than N steps (default
-                    ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}; repeat bodies count once per time, ksm once per full scan)
-  --paranoid        sweep every invariant over all of memory after every step (default: check what
-                    each step changed, and sweep everything at the end)
-
-Examples:
-  mmsim run examples/05-ksm-merge.yaml
-  mmsim run examples/05-ksm-merge.yaml --kernel rfc-2019 --json
-  mmsim run examples/08-guest-after-merge-v5.0.yaml --trace trace.json
-  mmsim run examples/20-race-fault-vs-merge.yaml --explore 2 --set kvmChangePteBumpsSeq=false
-`;
 
 export function cmdRun(args: string[], io: Io): number {
   const { values, positionals } = parse(args, {
@@ -85,7 +44,7 @@ export function cmdRun(args: string[], io: Io): number {
     paranoid: { type: 'boolean' },
   });
   if (values.help) {
-    io.out(RUN_HELP);
+    io.out(HELP.run);
     return 0;
   }
   if (positionals.length !== 1)

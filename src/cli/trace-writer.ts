@@ -7,8 +7,11 @@
  */
 import type { LogEvent } from '../sim/log.js';
 import { type Output, type OutputOptions, openOutput } from './output-file.js';
+import { AUTO_JSON_MAX_EVENTS } from './run-limits.js';
 import { JsonTraceEncoder } from './trace-json.js';
 import { PerfettoTraceEncoder } from './trace-perfetto.js';
+
+export { AUTO_JSON_MAX_EVENTS };
 
 export type TraceFormat = 'json' | 'perfetto';
 
@@ -35,8 +38,6 @@ export interface TraceWriter {
   abort(): void;
 }
 
-/** A name without a format of its own gets JSON up to this many events. */
-export const AUTO_JSON_MAX_EVENTS = 100_000;
 /** JSON past this size draws a warning (Perfetto's UI loads such JSON badly). */
 export const JSON_WARN_BYTES = 256 * 1024 * 1024;
 

@@ -167,7 +167,7 @@ const EXPECTATIONS = {
     additionalProperties: false,
     description: 'The process received that signal.',
   },
-  invariants: { const: 'hold', description: 'No invariant of DESIGN.md section 4 was broken.' },
+  invariants: { const: 'hold', description: 'No invariant of docs/INVARIANTS.md was broken.' },
   violations: {
     description:
       'The scenario expects violations of this invariant (an mmsim extension): they do not fail the run.',

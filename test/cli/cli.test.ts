@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { quickAnswer } from '../../src/cli/help.js';
 import { type Io, main } from '../../src/cli/main.js';
 
 function run(...argv: string[]): { code: number; out: string; err: string } {
@@ -143,6 +144,35 @@ describe('mmsim validate, list, help', () => {
       expect(r.out).toMatch(/Usage: mmsim/);
     }
     expect(run('--help').out).toContain('Commands:');
+  });
+
+  it("help COMMAND prints the command's own help; --version the package's version", () => {
+    for (const c of ['run', 'validate', 'experiment', 'list', 'oracle']) {
+      const r = run('help', c);
+      expect(r.code, c).toBe(0);
+      expect(r.out, c).toBe(run(c, '--help').out);
+      expect(r.out, c).toMatch(new RegExp(`^Usage: mmsim ${c}`));
+    }
+    expect(run('help').out).toBe(run('--help').out);
+    expect(run('help', 'nope').code).toBe(2);
+    expect(run('help', 'run', 'list').code).toBe(2);
+    const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+    expect(run('--version')).toEqual({ code: 0, out: `mmsim ${version}\n`, err: '' });
+  });
+
+  it('the process entry answers help and --version as main does, without loading the model', () => {
+    for (const argv of [
+      ['--help'],
+      ['-h'],
+      ['help'],
+      ['--version'],
+      ['help', 'run'],
+      ['run', '--help'],
+      ['list', '-h'],
+    ])
+      expect(quickAnswer(argv), argv.join(' ')).toBe(run(...argv).out);
+    for (const argv of [[], ['run'], ['help', 'oracle'], ['run', 'x.yaml', '--help'], ['help', 'nope']])
+      expect(quickAnswer(argv), argv.join(' ')).toBeUndefined();
   });
 });
 
