@@ -17,6 +17,7 @@ Commands:
   experiment NAME   run a named experiment across kernel profiles
   list              list experiments, kernel profiles and counters
   oracle FILE       compare a scenario's primary-MMU part with the running Linux kernel
+  web [FILE]        the browser visualizer: serve it on localhost and print the URL
 
 Run 'mmsim help <command>' or 'mmsim <command> --help' for a command's options;
 'mmsim --version' prints the version.

@@ -25,6 +25,7 @@ import { openOutput, writeOutput } from './output-file.js';
 import { cmdRun } from './run.js';
 import { Progress, styler } from './term.js';
 import { UsageError } from './usage-error.js';
+import { cmdWeb } from './web.js';
 
 export { formatRunResult } from './run.js';
 export type { Io };
@@ -190,9 +191,11 @@ export function main(argv: string[], io: Io = defaultIo): number {
         return cmdList(rest, io);
       case 'oracle':
         return cmdOracle(rest, io);
+      case 'web':
+        return cmdWeb(rest, io);
       default:
         throw new UsageError(
-          `unknown command '${command}'; expected run, validate, experiment, list or oracle (see mmsim --help)`,
+          `unknown command '${command}'; expected run, validate, experiment, list, oracle or web (see mmsim --help)`,
         );
     }
   } catch (e) {

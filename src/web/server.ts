@@ -1,6 +1,8 @@
 /**
- * `npm run web` / `mmsim web [FILE]`: build the page if needed (vite, a devDependency), serve dist/web
- * on localhost and print the URL. With FILE, the URL's hash carries the file (ui/share.ts's format).
+ * What `mmsim web` (src/cli/web.ts) needs on Node's side: build the page when it is missing or older
+ * than the sources (vite, a devDependency), serve the static site on 127.0.0.1, and the link that opens
+ * a given scenario or counterexample (the hash format of ui/share.ts). The model itself runs in the
+ * browser's worker: this server only hands out files.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -9,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-export const WEB_DIST = join(ROOT, 'dist', 'web');
+/** The static site `npm run build:web` writes (vite.config.ts's outDir; tsc's dist/web is the CLI's). */
+export const SITE_DIR = join(ROOT, 'dist', 'site');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,10 +24,16 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** Newest modification time under a directory (the page's sources and the model's). */
+/** Newest modification time under a directory. */
 function newest(dir: string): number {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
   let t = 0;
-  for (const entry of readdirSafe(dir)) {
+  for (const entry of entries) {
     const p = join(dir, entry);
     const s = statSync(p);
     t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
@@ -32,25 +41,21 @@ function newest(dir: string): number {
   return t;
 }
 
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
+/** Whether the site is missing or older than the sources it is built from (src/, examples/). */
+export function siteIsStale(dir = SITE_DIR): boolean {
+  const index = join(dir, 'index.html');
+  if (!existsSync(index)) return true;
+  if (!existsSync(join(ROOT, 'src', 'web'))) return false; // an installed package: no sources to build from
+  const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'examples')));
+  return statSync(index).mtimeMs < sources;
 }
 
-/** Build dist/web when it is missing or older than src/ or examples/. */
+/** Build the site when stale. */
 export async function ensureBuilt(log: (s: string) => void = () => {}): Promise<void> {
-  const index = join(WEB_DIST, 'index.html');
-  if (existsSync(index)) {
-    const built = statSync(index).mtimeMs;
-    const src = existsSync(join(ROOT, 'src'))
-      ? Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'examples')))
-      : 0;
-    if (built >= src) return;
-  }
-  log('building the page (vite) ...');
+  if (!siteIsStale()) return;
+  if (!existsSync(join(ROOT, 'src', 'web')))
+    throw new Error(`the page is not built (${SITE_DIR}) and its sources are not here`);
+  log('mmsim web: building the page (vite) ...\n');
   let vite: typeof import('vite');
   try {
     vite = await import('vite');
@@ -59,18 +64,20 @@ export async function ensureBuilt(log: (s: string) => void = () => {}): Promise<
       'the page is not built and vite is not installed: run `npm install` in the mmsim checkout',
     );
   }
-  await vite.build({
-    configFile: join(ROOT, 'vite.config.ts'),
-    root: join(ROOT, 'src', 'web'),
-    logLevel: 'warn',
-  });
+  await vite.build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
 }
 
 /** Serve a directory on 127.0.0.1 (port 0: any free port). */
 export function serveStatic(dir: string, port = 0): Promise<{ server: Server; url: string }> {
   const base = resolve(dir);
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
     let file = normalize(join(base, path));
     if (file !== base && !file.startsWith(base + sep)) {
       res.writeHead(403).end();
@@ -97,31 +104,39 @@ export function serveStatic(dir: string, port = 0): Promise<{ server: Server; ur
   });
 }
 
-/** The hash that opens `text` (named `file`) in the page. */
-export function shareHash(file: string, text: string, kernel = ''): string {
-  const data = deflateRawSync(Buffer.from(text, 'utf8')).toString('base64url');
+const deflate = (text: string): string => deflateRawSync(Buffer.from(text, 'utf8')).toString('base64url');
+
+/** The hash that opens a scenario's text (ui/share.ts's scenarioHash). */
+export function scenarioLink(file: string, text: string, kernel = '', compare = ''): string {
   const p = new URLSearchParams({ f: file, k: kernel });
-  p.set('s', data);
+  if (compare) p.set('c', compare);
+  p.set('s', deflate(text));
   return `#${p.toString()}`;
 }
 
-/** Build if needed, serve, print the URL; resolves with the server (it runs until the process ends). */
-export async function startWeb(
-  opts: { file?: string; port?: number },
-  print: (s: string) => void,
-): Promise<Server> {
-  let hash = '';
-  if (opts.file !== undefined) hash = shareHash(opts.file, readFileSync(opts.file, 'utf8'));
-  await ensureBuilt(print);
-  const { server, url } = await serveStatic(WEB_DIST, opts.port ?? 0);
-  print(`mmsim web: ${url}${hash}`);
-  return server;
+/** The hash that replays a counterexample (ui/share.ts's counterexampleHash). */
+export function counterexampleLink(json: string): string {
+  return `#${new URLSearchParams({ x: deflate(json) }).toString()}`;
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const file = process.argv[2];
-  startWeb({ file, port: Number(process.env.PORT ?? 5178) }, (s) => console.log(s)).catch((e: unknown) => {
-    console.error(`mmsim web: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(2);
-  });
+/**
+ * Build if needed and serve; prints the URL (with `hash`). A busy default port falls back to any free
+ * one; a port asked for must be free.
+ */
+export async function startWeb(
+  opts: { hash: string; port?: number },
+  print: (s: string) => void,
+): Promise<Server> {
+  await ensureBuilt(print);
+  let served: { server: Server; url: string };
+  try {
+    served = await serveStatic(SITE_DIR, opts.port ?? DEFAULT_PORT);
+  } catch (e) {
+    if (opts.port !== undefined || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    served = await serveStatic(SITE_DIR, 0);
+  }
+  print(`mmsim web: serving ${SITE_DIR} (Ctrl-C stops)\n${served.url}${opts.hash}\n`);
+  return served.server;
 }
+
+export const DEFAULT_PORT = 5178;

@@ -68,6 +68,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 function prepare(argv: string[]): string[] | { skip: string } {
   const args = [...argv];
   if (args[0] === 'oracle') return { skip: 'needs root and the running kernel (test/oracle runs it)' };
+  if (args[0] === 'web') return { skip: 'serves until stopped (test/web/cli-web.test.ts runs it)' };
   for (let i = 0; i < args.length - 1; i++)
     if ((args[i] === '--trace' || args[i] === '--svg') && args[i + 1] !== '-')
       args[i + 1] = join(out, basename(args[i + 1]));

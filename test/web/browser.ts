@@ -74,6 +74,7 @@ export async function openExample(h: Harness, file: string, kernel = '', compare
   if (compare) p.set('c', compare);
   await page.goto(`${h.url}#${p.toString()}`);
   await page.locator('.side').first().waitFor();
+  await page.locator(`.status[data-busy="no"][data-opened="${file}"]`).waitFor({ timeout: 60_000 });
   return page;
 }
 

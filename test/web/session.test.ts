@@ -44,10 +44,13 @@ describe('web session', () => {
     const ksm = s.steps[5];
     expect(ksm.afterEvent.length).toBe(ksm.events.length);
     expect(ksm.afterEvent.every((x) => x !== null)).toBe(true);
-    expect(ksm.sentences.some((t) => t.includes('kvm_mmu_notifier_invalidate_range_start()'))).toBe(true);
-    expect(ksm.brackets.length).toBeGreaterThan(0);
-    expect(ksm.brackets[0].by).toBe('write_protect_page');
-    expect(ksm.brackets[0].items.some((i) => i.hit === false)).toBe(true);
+    const sentences = s.sentences(5, 0, ksm.events.length);
+    expect(sentences.length).toBe(ksm.events.length);
+    expect(sentences.some((t) => t.includes('kvm_mmu_notifier_invalidate_range_start()'))).toBe(true);
+    const brackets = s.brackets(5);
+    expect(brackets.length).toBeGreaterThan(0);
+    expect(brackets[0].by).toBe('write_protect_page');
+    expect(brackets[0].items.some((i) => i.hit === false)).toBe(true);
   });
 
   it('stepping back returns the very state recorded before', () => {

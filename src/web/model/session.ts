@@ -1,9 +1,10 @@
 /**
  * A Session runs one scenario under one kernel and records what the visualizer can show: a snapshot
- * before the first step and after every step, and (within a budget) after every event, each with the
- * step's events, their sentences and its notifier brackets. Points are addressed as (step, event):
- * event -1 is the step's end. Every snapshot is taken once and never changed, so stepping back shows
- * exactly the state that was there.
+ * before the first step and after every step, after every event where that stays cheap, and after every
+ * scheduler transition of a replayed schedule (the counterexample view). Points are addressed as
+ * (step, event): event -1 is the step's end. Every snapshot is taken once and never changed, so stepping
+ * back shows exactly the state that was there. Sentences and notifier brackets are derived from a
+ * step's events when first asked for (the headline fleet logs 240k events).
  */
 import type { KernelName, ProfileOverrides } from '../../kernel/profiles.js';
 import type { Scenario, Step } from '../../scenario/ast.js';
@@ -20,12 +21,23 @@ export interface StepRecord {
   line: number;
   col: number;
   events: LogEvent[];
-  sentences: string[];
-  brackets: Bracket[];
   /** The state after the step. */
   after: Snapshot;
-  /** The state after each event, where the budget allowed (else null: the step's end is shown). */
+  /** The state after each event, where recorded (else null: the step's end is shown). */
   afterEvent: (Snapshot | null)[];
+}
+
+/** One scheduler decision inside `parallel`, and the point where it left the world. */
+export interface TransitionRecord {
+  /** The decision's index in the run's schedule. */
+  decision: number;
+  /** The thread it resumed. */
+  thread: number;
+  /** The point at the transition's end: after event `event` of step `step` (-1: the step's end). */
+  step: number;
+  event: number;
+  /** Events logged during the transition. */
+  events: number;
 }
 
 export interface SessionOptions {
@@ -33,11 +45,15 @@ export interface SessionOptions {
   profileOverrides?: ProfileOverrides;
   /** Replay a schedule for `parallel` threads (run-length thread indices). */
   schedule?: string;
-  /** Called after every scheduler decision inside `parallel` (the counterexample view's lanes). */
-  onTransition?: (decision: number, thread: number) => void;
-  /** Page cells per-event snapshots may use in all (default 4M: per-event views of small scenarios). */
+  /** Page cells per-event snapshots may use in all (default 4M). */
   eventBudget?: number;
 }
+
+/**
+ * Per-event snapshots are taken only while a snapshot is at most this many cells: a scenario with
+ * thousands of pages shows a step's end for its events rather than spend the budget on its first step.
+ */
+const PER_EVENT_MAX_CELLS = 8192;
 
 export type SessionResult = { ok: true; session: Session } | { ok: false; errors: ScenarioError[] };
 
@@ -52,10 +68,22 @@ export class Session {
   readonly kernel: KernelName;
   readonly initial: Snapshot;
   readonly steps: StepRecord[] = [];
+  readonly transitions: TransitionRecord[] = [];
   readonly result: RunResult | null = null;
   /** A problem only visible at run time (file:line:col), after which no step ran. */
   readonly runtimeError: ScenarioError | null = null;
   readonly run: ScenarioRun;
+  /** Whether per-event states were recorded for every event (else some show their step's end). */
+  eventStatesComplete = true;
+
+  private readonly names: NameSource;
+  private pending: LogEvent[] = [];
+  private pendingSnaps: (Snapshot | null)[] = [];
+  private lastSnapshot: Snapshot;
+  private budget: number;
+  private eventCount = 0;
+  private eventsAtTransition = 0;
+  private readonly bracketCache = new Map<number, Bracket[]>();
 
   constructor(
     readonly scenario: Scenario,
@@ -66,28 +94,15 @@ export class Session {
       profileOverrides: options.profileOverrides,
       schedule: options.schedule,
       onStep: (index, step) => this.stepDone(index, step),
-      onTransition: options.onTransition,
+      onTransition: (decision, thread) => this.transitionDone(decision, thread),
     });
     this.run = run;
     this.kernel = run.kernelName;
-    const names = mappingNames(scenario, run);
-    this.names = names;
-    this.initial = takeSnapshot(run.world, names);
-    let budget = options.eventBudget ?? 4_000_000;
-    const log = run.world.kernel.machine.log;
-    const record = log.record.bind(log);
-    // Per-event states: the log is the one place every event passes; the World is not changed.
-    log.record = (e) => {
-      record(e);
-      this.pending.push(log.events[log.events.length - 1]);
-      const cells = cellCount(this.lastSnapshot);
-      if (budget >= cells) {
-        budget -= cells;
-        this.lastSnapshot = takeSnapshot(run.world, names);
-        this.pendingSnaps.push(this.lastSnapshot);
-      } else this.pendingSnaps.push(null);
-    };
+    this.names = mappingNames(scenario, run);
+    this.initial = takeSnapshot(run.world, this.names);
     this.lastSnapshot = this.initial;
+    this.budget = options.eventBudget ?? 4_000_000;
+    run.world.kernel.machine.log.attach((e) => this.eventDone(e));
     try {
       this.result = run.run();
     } catch (error) {
@@ -96,22 +111,38 @@ export class Session {
     }
   }
 
-  private readonly names: NameSource;
-  private pending: LogEvent[] = [];
-  private pendingSnaps: (Snapshot | null)[] = [];
-  private lastSnapshot: Snapshot;
+  /**
+   * The state after an event is the state just before the next one (or at the step's or transition's
+   * end): a path often logs what it is about to do ("zap sptes") and then does it.
+   */
+  private eventDone(e: LogEvent): void {
+    this.settleLastEvent();
+    this.pending.push(e);
+    this.pendingSnaps.push(null);
+    this.eventCount++;
+  }
+
+  /** Record the state after the last pending event, if not yet recorded and the budget allows. */
+  private settleLastEvent(take = () => takeSnapshot(this.run.world, this.names)): void {
+    const last = this.pending.length - 1;
+    if (last < 0 || this.pendingSnaps[last] !== null) return;
+    const cells = cellCount(this.lastSnapshot);
+    if (cells <= PER_EVENT_MAX_CELLS && this.budget >= cells) {
+      this.budget -= cells;
+      this.lastSnapshot = take();
+      this.pendingSnaps[last] = this.lastSnapshot;
+    } else this.eventStatesComplete = false;
+  }
 
   private stepDone(index: number, step: Step): void {
-    const events = this.pending;
     const after = takeSnapshot(this.run.world, this.names);
+    this.settleLastEvent(() => after);
     this.steps.push({
       index,
       op: step.op,
       line: step.pos.line,
       col: step.pos.col,
-      events,
-      sentences: events.map(explain),
-      brackets: bracketsOf(events),
+      events: this.pending,
       after,
       afterEvent: this.pendingSnaps,
     });
@@ -120,12 +151,35 @@ export class Session {
     this.lastSnapshot = after;
   }
 
+  /** A transition's end is a point; its state is recorded there whatever the per-event budget. */
+  private transitionDone(decision: number, thread: number): void {
+    const events = this.eventCount - this.eventsAtTransition;
+    this.eventsAtTransition = this.eventCount;
+    const last = this.pending.length - 1;
+    if (last >= 0 && this.pendingSnaps[last] === null) {
+      this.lastSnapshot = takeSnapshot(this.run.world, this.names);
+      this.pendingSnaps[last] = this.lastSnapshot;
+    }
+    const point =
+      last >= 0 ? { step: this.steps.length, event: last } : { step: this.steps.length - 1, event: -1 };
+    this.transitions.push({ decision, thread, ...point, events });
+  }
+
   /** The state at a point: before everything (step -1), after event `event` of step `step`, or at its end. */
   at(step: number, event = -1): Snapshot {
     if (step < 0) return this.initial;
-    const s = this.steps[step];
+    const s = this.steps[Math.min(step, this.steps.length - 1)];
+    if (s === undefined) return this.initial;
     if (event < 0 || event >= s.events.length) return s.after;
     return s.afterEvent[event] ?? s.after;
+  }
+
+  /** Whether the state at a point is exactly that point's (not its step's end shown instead). */
+  exact(step: number, event = -1): boolean {
+    const s = this.steps[step];
+    return (
+      step < 0 || event < 0 || s === undefined || event >= s.events.length || s.afterEvent[event] !== null
+    );
   }
 
   /** The state before a point (for deltas and highlights). */
@@ -133,6 +187,21 @@ export class Session {
     if (step < 0) return this.initial;
     if (event > 0) return this.at(step, event - 1);
     return this.at(step - 1);
+  }
+
+  /** Sentences for events [from, to) of a step. */
+  sentences(step: number, from: number, to: number): string[] {
+    return (this.steps[step]?.events.slice(from, to) ?? []).map(explain);
+  }
+
+  /** A step's notifier brackets (computed once). */
+  brackets(step: number): Bracket[] {
+    let b = this.bracketCache.get(step);
+    if (b === undefined) {
+      b = bracketsOf(this.steps[step]?.events ?? []);
+      this.bracketCache.set(step, b);
+    }
+    return b;
   }
 }
 

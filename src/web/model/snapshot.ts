@@ -88,8 +88,8 @@ export interface Snapshot {
   frames: FramesView;
   /** Every counter that applies, zeros included. */
   counters: Record<string, number>;
-  /** Invariant violations seen so far. */
-  violations: number;
+  /** Invariant violations seen so far, as 'invariant: message'. */
+  violations: string[];
 }
 
 /** Mapping names per process: `mappingStart(proc, name)` answers where it starts now. */
@@ -167,7 +167,7 @@ export function takeSnapshot(world: World, names?: NameSource): Snapshot {
     processes,
     frames: view,
     counters: world.counterValues(),
-    violations: world.violations.list.length,
+    violations: world.violations.list.map((v) => `${v.invariant}: ${v.message}`),
   };
 }
 
@@ -232,19 +232,21 @@ export function frameIndex(frames: FramesView, pfn: number): number {
   return -1;
 }
 
-/** Who maps a frame: every (process, address) whose pte points at it, and every secondary that does. */
-export function mappersOf(s: Snapshot, pfn: number): string[] {
-  const out: string[] = [];
+/** Who maps each of `pfns`, in one pass over every pte and secondary entry: 'qemu:ram+3', 'kvm:vm1 (ram+3)'. */
+export function mappersIndex(s: Snapshot, pfns: ArrayLike<number>): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (let k = 0; k < pfns.length; k++) out.set(pfns[k], []);
   for (const p of s.processes)
     for (const v of p.vmas) {
-      for (let i = 0; i < v.pages; i++)
-        if (v.pfn[i] === pfn) out.push(`${p.name}:${hex(v.start + i * PAGE_SIZE)}`);
+      const at = (i: number) => `${v.name ?? hex(v.start)}+${i}`;
+      for (let i = 0; i < v.pages; i++) out.get(v.pfn[i])?.push(`${p.name}:${at(i)}`);
       for (const r of v.secondaries)
-        for (let i = 0; i < v.pages; i++)
-          if (r.pfn[i] === pfn) out.push(`${r.name}@${hex(v.start + i * PAGE_SIZE)}`);
+        for (let i = 0; i < v.pages; i++) out.get(r.pfn[i])?.push(`${r.name} (${at(i)})`);
     }
   return out;
 }
+
+export const mappersOf = (s: Snapshot, pfn: number): string[] => mappersIndex(s, [pfn]).get(pfn) ?? [];
 
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;

@@ -1,5 +1,13 @@
 /** The page's side of the worker: one request at a time answered in order; a newer view supersedes. */
-import type { Opened, OpenRequest, PointView, Request, Response } from '../model/backend.js';
+import type {
+  Catalog,
+  ExperimentView,
+  Opened,
+  OpenRequest,
+  PointView,
+  Request,
+  Response,
+} from '../model/backend.js';
 
 export class ModelClient {
   private readonly worker = new Worker(new URL('../worker.ts', import.meta.url), { type: 'module' });
@@ -32,5 +40,17 @@ export class ModelClient {
     const r = await this.ask({ kind: 'view', step, event });
     if (r.kind === 'error') throw new Error(r.message);
     return r as PointView;
+  }
+
+  async experiment(name: string, scale: number): Promise<ExperimentView> {
+    const r = await this.ask({ kind: 'experiment', name, scale });
+    if (r.kind === 'error') throw new Error(r.message);
+    return r as ExperimentView;
+  }
+
+  async catalog(): Promise<Catalog> {
+    const r = await this.ask({ kind: 'catalog' });
+    if (r.kind === 'error') throw new Error(r.message);
+    return r as Catalog;
   }
 }

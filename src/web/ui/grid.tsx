@@ -1,7 +1,7 @@
 /**
  * A mapping's pages as a grid, one row for the primary ptes and one per secondary MMU: DOM cells (each
- * with its letter and a label) for small mappings, one canvas per row for large ones, where thousands
- * of elements would make every step slow.
+ * with its letter and a label) for small mappings; for large ones one canvas per row, its pixels written
+ * at once (ImageData), where thousands of elements or fillRect calls would make every step slow.
  */
 import { useEffect, useRef } from 'preact/hooks';
 import type { MappingMarks } from '../model/diff.js';
@@ -19,11 +19,13 @@ import {
   SECONDARY_COLOURS,
   SECONDARY_LABELS,
   SECONDARY_LETTERS,
+  textOn,
 } from './palette.js';
 
 /** Above this many pages a row is drawn on canvas. */
 export const DOM_LIMIT = 512;
-const COLS = 128;
+const CANVAS_COLS = 128;
+const DOM_COLS = 32;
 
 export interface GridProps {
   proc: string;
@@ -34,52 +36,64 @@ export interface GridProps {
   onPick: (page: number) => void;
 }
 
+/** One row of cells: a state code per page, and what each code looks like and means. */
 interface Row {
   label: string;
   kind: 'primary' | 'secondary';
-  colour: (i: number) => string;
-  letter: (i: number) => string;
-  title: (i: number) => string;
-  stateName: (i: number) => string;
+  codes: Uint8Array;
+  pfn: Int32Array;
+  colours: readonly string[];
+  letters: readonly string[];
+  names: readonly string[];
+  labels: readonly string[];
   changed?: Uint8Array;
   differs?: Uint8Array;
 }
 
+const PAGE_COLOUR_LIST = PAGE_STATE_NAMES.map((n) => PAGE_COLOURS[n]);
+const PAGE_LETTER_LIST = PAGE_STATE_NAMES.map((n) => PAGE_LETTERS[n]);
+const PAGE_LABEL_LIST = PAGE_STATE_NAMES.map((n) => PAGE_STATE_LABELS[n]);
+
 function rowsOf(p: GridProps): Row[] {
   const m = p.mapping;
-  const rows: Row[] = [
+  return [
     {
       label: 'pte',
       kind: 'primary',
-      colour: (i) => PAGE_COLOURS[PAGE_STATE_NAMES[m.state[i]]],
-      letter: (i) => PAGE_LETTERS[PAGE_STATE_NAMES[m.state[i]]],
-      title: (i) =>
-        `page ${i}: ${PAGE_STATE_LABELS[PAGE_STATE_NAMES[m.state[i]]]}${m.pfn[i] >= 0 ? `, pfn 0x${m.pfn[i].toString(16)}` : ''}`,
-      stateName: (i) => PAGE_STATE_NAMES[m.state[i]],
+      codes: m.state,
+      pfn: m.pfn,
+      colours: PAGE_COLOUR_LIST,
+      letters: PAGE_LETTER_LIST,
+      names: PAGE_STATE_NAMES,
+      labels: PAGE_LABEL_LIST,
       changed: p.changed?.primary,
       differs: p.differs?.primary,
     },
+    ...m.secondaries.map(
+      (r, j): Row => ({
+        label: r.name,
+        kind: 'secondary',
+        codes: r.state,
+        pfn: r.pfn,
+        colours: SECONDARY_COLOURS,
+        letters: SECONDARY_LETTERS,
+        names: SECONDARY_STATE_NAMES,
+        labels: SECONDARY_LABELS,
+        changed: p.changed?.secondaries[j],
+        differs: p.differs?.secondaries[j],
+      }),
+    ),
   ];
-  m.secondaries.forEach((r, j) => {
-    rows.push({
-      label: r.name,
-      kind: 'secondary',
-      colour: (i) => SECONDARY_COLOURS[r.state[i]],
-      letter: (i) => SECONDARY_LETTERS[r.state[i]],
-      title: (i) =>
-        `${r.name} page ${i}: ${SECONDARY_LABELS[r.state[i]]}${r.pfn[i] >= 0 ? `, pfn 0x${r.pfn[i].toString(16)}` : ''}`,
-      stateName: (i) => SECONDARY_STATE_NAMES[r.state[i]],
-      changed: p.changed?.secondaries[j],
-      differs: p.differs?.secondaries[j],
-    });
-  });
-  return rows;
 }
+
+const describe = (r: Row, i: number): string =>
+  `${r.kind === 'primary' ? 'pte' : r.label} page ${i}: ${r.labels[r.codes[i]]}${r.pfn[i] >= 0 ? `, pfn 0x${r.pfn[i].toString(16)}` : ''}${r.changed?.[i] ? ', changed' : ''}${r.differs?.[i] ? ', differs between the kernels' : ''}`;
 
 export function PageGrid(p: GridProps) {
   const rows = rowsOf(p);
   const n = p.mapping.pages;
-  const cols = Math.min(n, n > DOM_LIMIT ? COLS : 32);
+  const canvas = n > DOM_LIMIT;
+  const cols = Math.min(n, canvas ? CANVAS_COLS : DOM_COLS);
   const onKey = (e: KeyboardEvent) => {
     const c = p.cursor ?? 0;
     const move: Record<string, number> = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -cols, ArrowDown: cols };
@@ -102,35 +116,35 @@ export function PageGrid(p: GridProps) {
       tabIndex={0}
       onKeyDown={onKey}
       onClick={onClick}
-      aria-label={`${p.proc}:${p.mapping.name ?? 'vma'} pages`}
+      aria-label={`${p.proc}:${p.mapping.name ?? 'vma'} pages: arrows pick a page`}
       data-mapping={p.mapping.name ?? ''}
     >
       {rows.map((r) => (
         <div class="grid-row" key={r.label} data-row={r.kind} data-name={r.label}>
           <span class="row-label">{r.label}</span>
-          {n > DOM_LIMIT ? (
+          {canvas ? (
             <CanvasRow row={r} pages={n} cols={cols} cursor={p.cursor} onPick={p.onPick} />
           ) : (
             <span class="cells" style={{ gridTemplateColumns: `repeat(${cols}, 1.4em)` }}>
-              {Array.from({ length: n }, (_, i) => (
-                <span
-                  key={i}
-                  class={`cell${p.cursor === i ? ' cursor' : ''}${r.changed?.[i] ? ' changed' : ''}${r.differs?.[i] ? ' differs' : ''}`}
-                  style={{
-                    background: r.colour(i),
-                    color: r.kind === 'secondary' && r.letter(i) === 'W' ? '#fff' : '#000',
-                  }}
-                  data-page={i}
-                  data-state={r.stateName(i)}
-                  data-changed={r.changed?.[i] ? 'yes' : undefined}
-                  data-differs={r.differs?.[i] ? 'yes' : undefined}
-                  role="img"
-                  title={r.title(i)}
-                  aria-label={r.title(i)}
-                >
-                  {r.letter(i)}
-                </span>
-              ))}
+              {Array.from({ length: n }, (_, i) => {
+                const colour = r.colours[r.codes[i]];
+                return (
+                  <span
+                    key={i}
+                    class={`cell${p.cursor === i ? ' cursor' : ''}${r.changed?.[i] ? ' changed' : ''}${r.differs?.[i] ? ' differs' : ''}`}
+                    style={{ background: colour, color: textOn(colour) }}
+                    data-page={i}
+                    data-state={r.names[r.codes[i]]}
+                    data-changed={r.changed?.[i] ? 'yes' : undefined}
+                    data-differs={r.differs?.[i] ? 'yes' : undefined}
+                    role="img"
+                    title={describe(r, i)}
+                    aria-label={describe(r, i)}
+                  >
+                    {r.letters[r.codes[i]]}
+                  </span>
+                );
+              })}
             </span>
           )}
         </div>
@@ -139,7 +153,17 @@ export function PageGrid(p: GridProps) {
   );
 }
 
+/** Pixels per cell (a 4x4 square and a 1-pixel gap); a marked cell gets a 1-pixel ring. */
 const CELL = 5;
+
+/** '#rrggbb' as a little-endian RGBA pixel (Uint32 view of ImageData). */
+function pixel(hex: string): number {
+  const v = Number.parseInt(hex.slice(1), 16);
+  return (0xff << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff);
+}
+const WHITE = pixel('#ffffff');
+const CHANGED_PIXEL = pixel(CHANGED_OUTLINE);
+const DIFFERS_PIXEL = pixel(DIFFERS_OUTLINE);
 
 function CanvasRow(props: {
   row: Row;
@@ -150,22 +174,28 @@ function CanvasRow(props: {
 }) {
   const ref = useRef<HTMLCanvasElement>(null);
   const { row, pages, cols, cursor } = props;
+  const width = cols * CELL;
   const height = Math.ceil(pages / cols) * CELL;
   useEffect(() => {
     const c = ref.current?.getContext('2d');
     if (!c) return;
-    c.clearRect(0, 0, cols * CELL, height);
+    const img = c.createImageData(width, height);
+    const px = new Uint32Array(img.data.buffer);
+    px.fill(WHITE);
+    const colours = row.colours.map(pixel);
     for (let i = 0; i < pages; i++) {
-      c.fillStyle = row.colour(i);
-      c.fillRect((i % cols) * CELL, Math.floor(i / cols) * CELL, CELL - 1, CELL - 1);
+      const x0 = (i % cols) * CELL;
+      const y0 = Math.floor(i / cols) * CELL;
+      const fill = colours[row.codes[i]];
+      const ring = row.differs?.[i] ? DIFFERS_PIXEL : row.changed?.[i] ? CHANGED_PIXEL : fill;
+      for (let dy = 0; dy < CELL - 1; dy++) {
+        const base = (y0 + dy) * width + x0;
+        const edge = dy === 0 || dy === CELL - 2;
+        for (let dx = 0; dx < CELL - 1; dx++)
+          px[base + dx] = edge || dx === 0 || dx === CELL - 2 ? ring : fill;
+      }
     }
-    c.lineWidth = 1;
-    for (let i = 0; i < pages; i++) {
-      const mark = row.differs?.[i] ? DIFFERS_OUTLINE : row.changed?.[i] ? CHANGED_OUTLINE : null;
-      if (mark === null) continue;
-      c.strokeStyle = mark;
-      c.strokeRect((i % cols) * CELL + 0.5, Math.floor(i / cols) * CELL + 0.5, CELL - 2, CELL - 2);
-    }
+    c.putImageData(img, 0, 0);
     if (cursor !== null && cursor < pages) {
       c.lineWidth = 2;
       c.strokeStyle = '#000';
@@ -173,19 +203,25 @@ function CanvasRow(props: {
     }
   });
   const onClick = (e: MouseEvent) => {
-    const r = (e.currentTarget as HTMLCanvasElement).getBoundingClientRect();
-    const i = Math.floor((e.clientY - r.top) / CELL) * cols + Math.floor((e.clientX - r.left) / CELL);
+    const el = e.currentTarget as HTMLCanvasElement;
+    const r = el.getBoundingClientRect();
+    const scale = el.width / r.width; // the canvas may be drawn narrower than its pixels
+    const x = Math.floor(((e.clientX - r.left) * scale) / CELL);
+    const y = Math.floor(((e.clientY - r.top) * scale) / CELL);
+    const i = y * cols + x;
     if (i >= 0 && i < pages) props.onPick(i);
   };
+  const marked = row.changed?.reduce((a, b) => a + b, 0) ?? 0;
   return (
     <canvas
       ref={ref}
       class="canvas-row"
-      width={cols * CELL}
+      width={width}
       height={height}
       onClick={onClick}
       role="img"
-      aria-label={`${row.label}: ${pages} pages`}
+      data-changed-cells={marked}
+      aria-label={`${row.label}: ${pages} pages, ${marked} changed; focus the grid and use the arrows to inspect one`}
     />
   );
 }

@@ -38,3 +38,13 @@ export const SECONDARY_LABELS = [
 /** Outline of a cell that changed since the previous point, and of one that differs between kernels. */
 export const CHANGED_OUTLINE = '#000000';
 export const DIFFERS_OUTLINE = '#CC79A7';
+
+/** Black or white, whichever reads better on `background` (#rrggbb), by relative luminance. */
+export function textOn(background: string): string {
+  const c = [1, 3, 5].map((i) => {
+    const v = Number.parseInt(background.slice(i, i + 2), 16) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  const l = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  return l > 0.179 ? '#000000' : '#ffffff';
+}

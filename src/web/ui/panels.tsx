@@ -1,4 +1,9 @@
-/** The state views of one kernel at one point: processes and grids, the cursor's pte, frames, secondaries, notifier brackets, counters, events. */
+/**
+ * The state views of one kernel at one point: each process's vmas with their page grids, the pte of the
+ * page under the cursor, the secondary MMUs' translations, the notifier brackets, the counters with
+ * their deltas, one sentence per event, and the frames with who maps them.
+ */
+import { useState } from 'preact/hooks';
 import { PAGE_SIZE } from '../../hw/page.js';
 import {
   PTE_ACCESSED,
@@ -12,42 +17,51 @@ import {
   PTE_USER,
 } from '../../hw/pte.js';
 import type { SideView } from '../model/backend.js';
+import type { Bracket } from '../model/brackets.js';
 import { type MappingMarks, mappingKey } from '../model/diff.js';
 import {
   frameIndex,
   hex,
   type MappingView,
+  mappersIndex,
   mappersOf,
   PAGE_STATE_LABELS,
   PAGE_STATE_NAMES,
   SECONDARY_STATE_NAMES,
+  SecondaryState,
+  type Snapshot,
 } from '../model/snapshot.js';
 import { PageGrid } from './grid.js';
+import { cursor as cursorSignal, go, point } from './state.js';
 
 export interface Cursor {
   key: string;
   page: number;
 }
 
-const PTE_BITS: [number, string][] = [
-  [PTE_PRESENT, 'P'],
-  [PTE_RW, 'RW'],
-  [PTE_USER, 'U'],
-  [PTE_ACCESSED, 'A'],
-  [PTE_DIRTY, 'D'],
-  [PTE_SOFT_DIRTY, 'SD'],
-  [PTE_NX, 'NX'],
-  [PTE_SPECIAL, 'S'],
-  [PTE_PROTNONE, 'PROTNONE'],
+const PTE_BITS: [number, string, string][] = [
+  [PTE_PRESENT, 'P', 'present'],
+  [PTE_RW, 'RW', 'writable'],
+  [PTE_USER, 'U', 'user'],
+  [PTE_ACCESSED, 'A', 'accessed'],
+  [PTE_DIRTY, 'D', 'dirty'],
+  [PTE_SOFT_DIRTY, 'SD', 'soft-dirty'],
+  [PTE_NX, 'NX', 'no-execute'],
+  [PTE_SPECIAL, 'S', 'special (the zero page)'],
+  [PTE_PROTNONE, 'PN', 'PROT_NONE'],
 ];
+
+const pick = (c: Cursor) => {
+  cursorSignal.value = c;
+};
+const toEvent = (i: number) => go({ step: Math.max(0, point.value.step), event: i });
 
 export function Side(props: {
   view: SideView;
   differs: Record<string, MappingMarks> | null;
+  differingCounters: string[];
   cursor: Cursor | null;
-  onPick: (c: Cursor) => void;
   event: number;
-  onEvent: (i: number) => void;
 }) {
   const { view, cursor } = props;
   const s = view.snapshot;
@@ -55,7 +69,18 @@ export function Side(props: {
     <section class="side" data-kernel={view.kernel} aria-label={`kernel ${view.kernel}`}>
       <h2>
         kernel <code>{view.kernel}</code>
-        {s.violations > 0 ? <span class="bad"> · {s.violations} violation(s)</span> : null}
+        {s.violations.length > 0 ? (
+          <span class="bad" title={s.violations.join('\n')}>
+            {' '}
+            · {s.violations.length} violation(s)
+          </span>
+        ) : null}
+        {view.exact ? null : (
+          <small class="inexact" title="per-event states are recorded for scenarios of up to 8192 cells">
+            {' '}
+            · state shown at the step's end
+          </small>
+        )}
       </h2>
       {s.processes.map((p) => (
         <div class="process" key={p.name} data-proc={p.name}>
@@ -72,7 +97,8 @@ export function Side(props: {
               <div class="vma" key={key}>
                 <div class="vma-head">
                   <b>{v.name ?? 'vma'}</b> {hex(v.start)}–{hex(v.start + v.pages * PAGE_SIZE)} · {v.pages}{' '}
-                  pages · <code>{v.flags}</code>
+                  page
+                  {v.pages === 1 ? '' : 's'} · <code>{v.flags}</code>
                 </div>
                 <PageGrid
                   proc={p.name}
@@ -80,7 +106,7 @@ export function Side(props: {
                   changed={view.changed.mappings[key]}
                   differs={props.differs?.[key]}
                   cursor={cursor?.key === key ? cursor.page : null}
-                  onPick={(page) => props.onPick({ key, page })}
+                  onPick={(page) => pick({ key, page })}
                 />
               </div>
             );
@@ -88,26 +114,28 @@ export function Side(props: {
         </div>
       ))}
       <Inspector view={view} cursor={cursor} />
-      <Brackets view={view} onEvent={props.onEvent} />
-      <Counters view={view} />
-      <Events view={view} event={props.event} onEvent={props.onEvent} />
-      <Frames view={view} />
+      <Secondaries view={view} />
+      <Brackets view={view} event={props.event} />
+      <Counters view={view} differing={props.differingCounters} />
+      <Events view={view} event={props.event} />
+      <Frames snapshot={s} />
     </section>
   );
 }
 
-function findMapping(view: SideView, key: string): { proc: string; v: MappingView } | undefined {
-  for (const p of view.snapshot.processes)
+function findMapping(s: Snapshot, key: string): { proc: string; v: MappingView } | undefined {
+  for (const p of s.processes)
     for (const v of p.vmas) if (mappingKey(p.name, v.start) === key) return { proc: p.name, v };
   return undefined;
 }
 
 function Inspector({ view, cursor }: { view: SideView; cursor: Cursor | null }) {
-  const found = cursor === null ? undefined : findMapping(view, cursor.key);
+  const found = cursor === null ? undefined : findMapping(view.snapshot, cursor.key);
   if (cursor === null || found === undefined)
     return (
       <div class="inspector" aria-live="polite">
-        Pick a page (click, or focus a grid and use the arrow keys) to see its pte.
+        Pick a page (click it, or focus a grid with Tab and move with the arrow keys) to see its pte, its
+        frame and every secondary's entry.
       </div>
     );
   const { proc, v } = found;
@@ -132,8 +160,12 @@ function Inspector({ view, cursor }: { view: SideView; cursor: Cursor | null }) 
         ) : (
           <>
             <code>pfn {hex(pfn)}</code>{' '}
-            {PTE_BITS.map(([b, name]) => (
-              <span key={name} class={`bit${bits & b ? ' on' : ''}`} title={name}>
+            {PTE_BITS.map(([b, name, long]) => (
+              <span
+                key={name}
+                class={`bit${bits & b ? ' on' : ''}`}
+                title={`${long}: ${bits & b ? 'set' : 'clear'}`}
+              >
                 {bits & b ? name : name.toLowerCase()}
               </span>
             ))}
@@ -157,38 +189,102 @@ function Inspector({ view, cursor }: { view: SideView; cursor: Cursor | null }) 
   );
 }
 
-function Brackets({ view, onEvent }: { view: SideView; onEvent: (i: number) => void }) {
-  if (view.brackets.length === 0) return null;
+/** Every secondary MMU's translations in numbers: entries by kind, and how many changed here. */
+function Secondaries({ view }: { view: SideView }) {
+  const rows = new Map<string, { ro: number; rw: number; stale: number; changed: number }>();
+  for (const p of view.snapshot.processes)
+    for (const v of p.vmas) {
+      const marks = view.changed.mappings[mappingKey(p.name, v.start)];
+      v.secondaries.forEach((r, j) => {
+        const row = rows.get(r.name) ?? { ro: 0, rw: 0, stale: 0, changed: 0 };
+        for (let i = 0; i < v.pages; i++) {
+          const st = r.state[i];
+          if (st === SecondaryState.ro) row.ro++;
+          else if (st === SecondaryState.rw) row.rw++;
+          else if (st !== SecondaryState.none) row.stale++;
+          if (marks?.secondaries[j]?.[i]) row.changed++;
+        }
+        rows.set(r.name, row);
+      });
+    }
+  if (rows.size === 0) return null;
   return (
-    <details class="brackets" open>
-      <summary>notifier calls ({view.brackets.length})</summary>
-      <ol>
-        {view.brackets.slice(0, 200).map((b) => (
-          <li key={b.open}>
-            <button type="button" class="linkish" onClick={() => onEvent(b.open)}>
-              {b.agent}:{' '}
-              {b.by === 'change_pte'
-                ? ''
-                : `invalidate_range_start(${b.by}${b.flags ? `, ${b.flags}` : ''}) `}
-            </button>
-            {b.items
-              .filter((x) => x.hit !== undefined || x.text.startsWith('zap') || x.text.includes('spte'))
-              .map((x) => (
-                <span key={x.event} class={x.hit === undefined ? 'item' : x.hit ? 'item hit' : 'item miss'}>
-                  {x.text}
-                  {x.hit === undefined ? '' : x.hit ? ' [hit]' : ' [miss]'}
-                </span>
-              ))}
-            {b.by === 'change_pte' ? '' : b.close >= 0 ? ' … invalidate_range_end' : ' … (open)'}
-          </li>
-        ))}
-      </ol>
-      {view.brackets.length > 200 ? <p>… {view.brackets.length - 200} more</p> : null}
+    <details class="secondaries" open>
+      <summary>secondary MMUs</summary>
+      <table>
+        <thead>
+          <tr>
+            <th>translations of</th>
+            <th>read-only</th>
+            <th>writable</th>
+            <th>stale</th>
+            <th>changed here</th>
+          </tr>
+        </thead>
+        <tbody>
+          {[...rows].map(([name, r]) => (
+            <tr key={name} data-secondary={name} class={r.changed > 0 ? 'changed' : ''}>
+              <td>{name}</td>
+              <td class="num">{r.ro}</td>
+              <td class="num">{r.rw}</td>
+              <td class={`num${r.stale > 0 ? ' bad' : ''}`}>{r.stale}</td>
+              <td class="num delta">{r.changed || ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </details>
   );
 }
 
-function Counters({ view }: { view: SideView }) {
+function Brackets({ view, event }: { view: SideView; event: number }) {
+  if (view.bracketTotal === 0) return null;
+  const inside = (b: Bracket) => event >= b.open && (b.close < 0 || event <= b.close);
+  return (
+    <details class="brackets" open>
+      <summary>
+        notifier calls ({view.bracketTotal} range{view.bracketTotal === 1 ? '' : 's'}
+        {view.brackets.length < view.bracketTotal ? `, ${view.brackets.length} near the current event` : ''})
+      </summary>
+      <ol>
+        {view.brackets.map((b) => (
+          <li key={b.open} class={`bracket${inside(b) ? ' current' : ''}`} data-by={b.by}>
+            <button type="button" class="linkish open" onClick={() => toEvent(b.open)}>
+              <span class="agent">{b.agent}</span>{' '}
+              {b.by === 'change_pte'
+                ? 'change_pte() outside any range'
+                : `invalidate_range_start(${b.by}${b.flags ? `, ${b.flags}` : ''})`}
+              {b.start !== undefined ? <small> {hex(b.start)}</small> : null}
+            </button>
+            {b.items.length > 0 ? (
+              <ul>
+                {b.items.map((x) => (
+                  <li
+                    key={x.event}
+                    class={x.hit === undefined ? 'item' : x.hit ? 'item hit' : 'item miss'}
+                    data-hit={x.hit === undefined ? undefined : x.hit ? 'hit' : 'miss'}
+                  >
+                    <button type="button" class="linkish" onClick={() => toEvent(x.event)}>
+                      {x.text}
+                      {x.hit === undefined ? '' : x.hit ? ' ✓ hit' : ' ✗ miss'}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {b.by === 'change_pte' ? null : (
+              <div class="close">
+                {b.close >= 0 ? 'invalidate_range_end' : '(still open at the step’s end)'}
+              </div>
+            )}
+          </li>
+        ))}
+      </ol>
+    </details>
+  );
+}
+
+function Counters({ view, differing }: { view: SideView; differing: string[] }) {
   const entries = Object.entries(view.snapshot.counters).filter(([n, v]) => v !== 0 || n in view.deltas);
   return (
     <details class="counters" open>
@@ -196,7 +292,11 @@ function Counters({ view }: { view: SideView }) {
       <table>
         <tbody>
           {entries.map(([n, v]) => (
-            <tr key={n} data-counter={n} class={n in view.deltas ? 'changed' : ''}>
+            <tr
+              key={n}
+              data-counter={n}
+              class={`${n in view.deltas ? 'changed' : ''}${differing.includes(n) ? ' differs' : ''}`}
+            >
               <td>{n}</td>
               <td class="num">{v}</td>
               <td class="num delta">
@@ -210,58 +310,82 @@ function Counters({ view }: { view: SideView }) {
   );
 }
 
-const EVENT_LIMIT = 400;
-
-function Events({ view, event, onEvent }: { view: SideView; event: number; onEvent: (i: number) => void }) {
-  if (view.sentences.length === 0) return null;
-  const from = event < EVENT_LIMIT ? 0 : event - EVENT_LIMIT / 2;
+function Events({ view, event }: { view: SideView; event: number }) {
+  const w = view.events;
+  if (w.total === 0) return null;
   return (
     <details class="events" open>
-      <summary>what the kernel did ({view.sentences.length} events)</summary>
-      <ol start={from + 1}>
-        {view.sentences.slice(from, from + EVENT_LIMIT).map((t, j) => (
-          <li
-            key={from + j}
-            class={from + j === event ? 'current' : from + j > event && event >= 0 ? 'later' : ''}
-          >
-            <button type="button" class="linkish" onClick={() => onEvent(from + j)}>
-              {t}
-            </button>
-          </li>
-        ))}
+      <summary>
+        what the kernel did ({w.total} event{w.total === 1 ? '' : 's'}
+        {w.sentences.length < w.total ? `, ${w.from + 1}–${w.from + w.sentences.length} shown` : ''})
+      </summary>
+      <ol start={w.from + 1}>
+        {w.sentences.map((t, j) => {
+          const i = w.from + j;
+          return (
+            <li
+              key={i}
+              data-kind={w.kinds[j]}
+              class={i === event ? 'current' : i > event && event >= 0 ? 'later' : ''}
+            >
+              <button type="button" class="linkish" onClick={() => toEvent(i)}>
+                {t}
+              </button>
+            </li>
+          );
+        })}
       </ol>
     </details>
   );
 }
 
-function Frames({ view }: { view: SideView }) {
-  const f = view.snapshot.frames;
-  const n = Math.min(f.pfn.length, 256);
+const FRAME_ROWS = 200;
+
+function Frames({ snapshot }: { snapshot: Snapshot }) {
+  const f = snapshot.frames;
+  const [open, setOpen] = useState(f.pfn.length <= 32);
+  const n = Math.min(f.pfn.length, FRAME_ROWS);
+  const mappers = open ? mappersIndex(snapshot, f.pfn.subarray(0, n)) : null;
   return (
-    <details class="frames">
-      <summary>frames in use ({f.pfn.length})</summary>
-      <table>
-        <thead>
-          <tr>
-            <th>pfn</th>
-            <th>refcount</th>
-            <th>mapcount</th>
-            <th>pinned</th>
-            <th>mapped by</th>
-          </tr>
-        </thead>
-        <tbody>
-          {Array.from({ length: n }, (_, i) => (
-            <tr key={f.pfn[i]}>
-              <td>{hex(f.pfn[i])}</td>
-              <td class="num">{f.refcount[i]}</td>
-              <td class="num">{f.mapcount[i]}</td>
-              <td class="num">{f.pinned[i] || ''}</td>
-              <td>{mappersOf(view.snapshot, f.pfn[i]).slice(0, 8).join(', ')}</td>
+    <details
+      class="frames"
+      open={open}
+      onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}
+    >
+      <summary>
+        physical frames in use ({f.pfn.length}
+        {f.pfn.length > n ? `, the first ${n} shown` : ''})
+      </summary>
+      {mappers !== null ? (
+        <table>
+          <thead>
+            <tr>
+              <th>pfn</th>
+              <th>refcount</th>
+              <th>mapcount</th>
+              <th>pinned</th>
+              <th>mapped by</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {Array.from({ length: n }, (_, i) => {
+              const who = mappers.get(f.pfn[i]) ?? [];
+              return (
+                <tr key={f.pfn[i]} data-pfn={f.pfn[i]}>
+                  <td>{hex(f.pfn[i])}</td>
+                  <td class="num">{f.refcount[i]}</td>
+                  <td class="num">{f.mapcount[i]}</td>
+                  <td class="num">{f.pinned[i] || ''}</td>
+                  <td>
+                    {who.slice(0, 6).join(', ')}
+                    {who.length > 6 ? ` and ${who.length - 6} more` : ''}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ) : null}
     </details>
   );
 }

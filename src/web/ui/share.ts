@@ -1,12 +1,22 @@
 /**
- * The URL carries the scenario so a view can be shared: `#f=FILE&k=KERNEL[&c=KERNEL2]&s=DATA`, DATA the
- * text deflated (raw DEFLATE, CompressionStream) in base64url. `mmsim web FILE` writes the same form.
+ * The URL carries what is shown so a view can be shared:
+ * `#f=FILE&k=KERNEL[&c=KERNEL2]&s=DATA[&p=STEP.EVENT]`, DATA the scenario text deflated (raw DEFLATE,
+ * CompressionStream) in base64url; a counterexample instead as `#x=DATA` (its JSON, deflated) or
+ * `#cx=URL` (a checker file to fetch, `&i=N` picking one of a report's counterexamples). `mmsim web
+ * FILE` writes the same form (src/web/server.ts).
  */
 export interface Shared {
   file: string;
   text: string;
   kernel: string;
   compare: string;
+  /** 'step.event' (both 0-based, -1 for start / a step's end). */
+  point: string;
+  /** A counterexample's JSON. */
+  counterexample: string;
+  /** Where to fetch a checker file from, and which of its counterexamples. */
+  checkerUrl: string;
+  index: number;
 }
 
 function toBase64Url(bytes: Uint8Array): string {
@@ -25,31 +35,49 @@ async function pipe(bytes: Uint8Array, stream: CompressionStream | Decompression
   return new Uint8Array(await new Response(out).arrayBuffer());
 }
 
-export async function encodeHash(s: Shared): Promise<string> {
-  const data = toBase64Url(
-    await pipe(new TextEncoder().encode(s.text), new CompressionStream('deflate-raw')),
-  );
+export async function deflate(text: string): Promise<string> {
+  return toBase64Url(await pipe(new TextEncoder().encode(text), new CompressionStream('deflate-raw')));
+}
+
+async function inflate(data: string): Promise<string | undefined> {
+  try {
+    return new TextDecoder().decode(await pipe(fromBase64Url(data), new DecompressionStream('deflate-raw')));
+  } catch {
+    return undefined; // a damaged link: keep the rest
+  }
+}
+
+/** The hash for a scenario view; `data` is deflate(text), computed once per text by the caller. */
+export function scenarioHash(s: Pick<Shared, 'file' | 'kernel' | 'compare' | 'point'>, data: string): string {
   const p = new URLSearchParams({ f: s.file, k: s.kernel });
   if (s.compare) p.set('c', s.compare);
   p.set('s', data);
+  if (s.point) p.set('p', s.point);
+  return `#${p.toString()}`;
+}
+
+export function counterexampleHash(data: string, point: string): string {
+  const p = new URLSearchParams({ x: data });
+  if (point) p.set('p', point);
   return `#${p.toString()}`;
 }
 
 export async function decodeHash(hash: string): Promise<Partial<Shared>> {
   const p = new URLSearchParams(hash.replace(/^#/, ''));
   const out: Partial<Shared> = {};
-  if (p.has('f')) out.file = p.get('f')!;
-  if (p.has('k')) out.kernel = p.get('k')!;
-  if (p.has('c')) out.compare = p.get('c')!;
-  const data = p.get('s');
-  if (data) {
-    try {
-      out.text = new TextDecoder().decode(
-        await pipe(fromBase64Url(data), new DecompressionStream('deflate-raw')),
-      );
-    } catch {
-      // a damaged link: keep the rest, open the default scenario
-    }
-  }
+  const str = (key: string, field: 'file' | 'kernel' | 'compare' | 'point' | 'checkerUrl') => {
+    const v = p.get(key);
+    if (v !== null) out[field] = v;
+  };
+  str('f', 'file');
+  str('k', 'kernel');
+  str('c', 'compare');
+  str('p', 'point');
+  str('cx', 'checkerUrl');
+  if (p.has('i')) out.index = Number(p.get('i')) || 0;
+  const s = p.get('s');
+  if (s) out.text = await inflate(s);
+  const x = p.get('x');
+  if (x) out.counterexample = await inflate(x);
   return out;
 }
