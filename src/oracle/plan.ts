@@ -11,6 +11,7 @@ import { KSM_COUNTERS } from '../mm/ksm/counters.js';
 import { type SharingGroup, sharingPartition } from '../mm/partition.js';
 import type { AddrExpr, Scenario, SourcePos, Step } from '../scenario/ast.js';
 import { ScenarioRun, type StepOutcome } from '../scenario/run.js';
+import { isSecondaryStep } from '../scenario/secondary-kinds.js';
 import { KNOB_FIELDS } from './fidelity.js';
 
 /** Real address = model address - REAL_OFFSET: far below every mapping a C program has by itself. */
@@ -102,15 +103,11 @@ function primaryPart(
   for (const [i, s] of steps.entries()) {
     const copy = { ...s, expect: [] } as Step;
     if (s.expect !== undefined && s.expect.length > 0) marks.add(copy);
+    if (isSecondaryStep(s.op)) {
+      skipped.push(`${at(s.pos)}: ${s.op} (a secondary MMU: not part of the primary-MMU comparison)`);
+      continue;
+    }
     switch (s.op) {
-      case 'vm':
-      case 'guest':
-      case 'device':
-      case 'dev':
-      case 'iommu':
-      case 'dma':
-        skipped.push(`${at(s.pos)}: ${s.op} (a secondary MMU: not part of the primary-MMU comparison)`);
-        continue;
       case 'gup': {
         const next = steps[i + 1];
         if (s.pin && !s.write && next?.op === 'unpin' && next.pin === s.as) {

@@ -77,6 +77,11 @@ export function kindNaming(names: string): SecondaryKind | undefined {
   return kinds.find((k) => namesOf(k) === names);
 }
 
+/** Is `op` a step of some secondary MMU kind (a setup or an access step)? */
+export function isSecondaryStep(op: string): boolean {
+  return kinds.some((k) => Object.hasOwn(k.steps, op));
+}
+
 /** The operation of the step that defines an instance of `kind` (its setup step). */
 export function setupOp(kind: SecondaryKind): string | undefined {
   const names = namesOf(kind);
