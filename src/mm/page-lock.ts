@@ -63,3 +63,11 @@ export function unlockPage(k: Kernel, agent: Agent, pfn: number): void {
   if (s.marks !== null && s.marks[pfn] === agent.id) s.marks[pfn] = 0;
   else unlock(agent, pageLock(k, pfn));
 }
+
+/**
+ * The page-lock state of `k` (kept beside the Kernel, not in it): a World snapshot includes it, so a
+ * restore also puts back the page locks made and taken since.
+ */
+export function pageLockState(k: Kernel): object {
+  return stateOf(k);
+}

@@ -29,8 +29,11 @@ export class NotifierChain implements MmuNotifierPort {
   /** Ranges between start and end right now (more than one when paths interleave). */
   readonly openRanges: NotifierRange[] = [];
   released = false;
-  /** Ranges that entered the interval-tree accounting at start, so end leaves it exactly once. */
-  private readonly itreeRanges = new WeakSet<NotifierRange>();
+  /**
+   * Ranges that entered the interval-tree accounting at start, so end leaves it exactly once. A Set, not
+   * a WeakSet: end removes each range, and a World snapshot (sim/snapshot.ts) must see the entries.
+   */
+  private readonly itreeRanges = new Set<NotifierRange>();
 
   constructor(
     private readonly k: Kernel,

@@ -56,6 +56,9 @@ export interface RunOptions {
   paranoid?: boolean;
 }
 
+/** The options choosing how `parallel` threads interleave (runFrom takes a new set per execution). */
+export type DriverOptions = Pick<RunOptions, 'interleave' | 'schedule' | 'search' | 'onTransition'>;
+
 export class ScenarioRun implements StepRunner {
   readonly world: World;
   readonly kernelName: KernelName;
@@ -82,7 +85,8 @@ export class ScenarioRun implements StepRunner {
 
   constructor(
     readonly scenario: Scenario,
-    readonly options: RunOptions = {},
+    /** Not readonly: runFrom may replace the driver options. */
+    public options: RunOptions = {},
   ) {
     this.kernelName = options.kernel ?? scenario.kernel;
     if (!isKernelName(this.kernelName)) throw new Error(`unknown kernel ${this.kernelName}`);
@@ -113,7 +117,26 @@ export class ScenarioRun implements StepRunner {
 
   /** Run every step and expectation; throws ScenarioRuntimeError for a file problem found at run time. */
   run(): RunResult {
-    for (const step of this.scenario.steps) runToCompletion(this.step(step, 0));
+    return this.runFrom(0);
+  }
+
+  /**
+   * Run steps [0, k) only: the prefix before a `parallel` step, where the model checker snapshots the run
+   * (scenario/world-snapshot.ts) to restore it and `runFrom(k, driver)` once per execution.
+   */
+  runUntil(k: number): void {
+    for (const step of this.scenario.steps.slice(0, k)) runToCompletion(this.step(step, 0));
+  }
+
+  /** Run steps [k, end) and the expectations; `driver`, if given, replaces how `parallel` threads interleave. */
+  runFrom(k: number, driver?: DriverOptions): RunResult {
+    if (driver !== undefined) {
+      const { interleave, schedule, search, onTransition } = driver;
+      this.options = { ...this.options, interleave, schedule, search, onTransition };
+      this.replayRuns = null;
+      this.replayAt = this.replayUsed = 0;
+    }
+    for (const step of this.scenario.steps.slice(k)) runToCompletion(this.step(step, 0));
     this.world.violations.step = -1;
     if (this.scenario.checks.invariants !== 'off') this.world.checkAll(); // a full sweep ends every run
     this.evaluateAll(this.scenario.expect);
