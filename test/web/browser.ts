@@ -25,7 +25,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(viewport = { width: 1400, height: 1000 }): Promise<Harness> {
   const out = mkdtempSync(join(tmpdir(), 'mmsim-web-'));
   const vite = await import('vite');
   await vite.build({
@@ -38,7 +38,7 @@ export async function startHarness(): Promise<Harness> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1400, height: 1000 },
+    viewport,
     args: [
       '--headless',
       '--no-sandbox',
@@ -85,4 +85,10 @@ export async function gotoStep(page: Page, step: number): Promise<void> {
   for (let i = 0; i <= step; i++) await page.keyboard.press('ArrowRight');
   await page.locator(`.where[data-step="${step}"][data-event="-1"]`).waitFor();
   await page.locator('.status[data-busy="no"]').waitFor();
+}
+
+/** A screenshot in test-artifacts/ (full page: every section drawn, off-screen ones included). */
+export async function snap(page: Page, name: string, fullPage = true): Promise<void> {
+  if (fullPage) await page.addStyleTag({ content: 'details { content-visibility: visible !important; }' });
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage });
 }

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterexampleLink } from '../../src/web/server.js';
-import { ARTIFACTS, gotoStep, HAVE_CHROMIUM, type Harness, openExample, startHarness } from './browser.js';
+import { gotoStep, HAVE_CHROMIUM, type Harness, openExample, snap, startHarness } from './browser.js';
 import { raceCounterexample } from './fixtures.js';
 
 const EX08 = 'examples/08-guest-after-merge-v5.0.yaml';
@@ -44,7 +44,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
       '.side[data-kernel="v5.0"] .bracket[data-by="write_protect_page"] .item[data-hit]',
     );
     expect(await miss.first().getAttribute('data-hit')).toBe('miss');
-    await page.screenshot({ path: `${ARTIFACTS}/v5.0-after-ksm.png`, fullPage: true });
+    await snap(page, 'v5.0-after-ksm');
     await gotoStep(page, GUEST_READ_STEP);
     expect(await spte.getAttribute('data-state')).toBe('ro');
     await pte.click();
@@ -103,7 +103,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     expect(await hit.first().getAttribute('data-hit')).toBe('hit');
     // both pte rows show the KSM page; all 8 sptes differ
     expect(Number(await page.locator('.differs-summary').getAttribute('data-cells'))).toBe(8);
-    await page.screenshot({ path: `${ARTIFACTS}/compare-v5.0-rfc-2019.png`, fullPage: true });
+    await snap(page, 'compare-v5.0-rfc-2019');
     // after the guest's read both map the KSM page again: no spte differs
     await gotoStep(page, GUEST_READ_STEP);
     expect(await repointed.getAttribute('data-differs')).toBeNull();
@@ -146,7 +146,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     await range.first().hover();
     const shown = (await listed.textContent()) ?? '';
     await expect.poll(() => page.locator('.cm-tooltip-lint').textContent()).toContain(shown);
-    await page.screenshot({ path: `${ARTIFACTS}/editor-error.png` });
+    await snap(page, 'editor-error', false);
     await page.close();
   });
 
@@ -188,7 +188,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     const spte = page.locator('.grid-row[data-name="kvm:vm1"] .cell[data-page="0"]');
     expect(await spte.getAttribute('data-state')).toBe('stale-ro');
     expect(await page.locator('[data-violations]').textContent()).toContain(cx.problem.message);
-    await page.screenshot({ path: `${ARTIFACTS}/counterexample.png`, fullPage: true });
+    await snap(page, 'counterexample');
     // one transition back: the fault has not installed its spte yet, nothing is broken
     await page.locator('header h1').click();
     await page.keyboard.press('[');
@@ -241,7 +241,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     await page.keyboard.press('End');
     await page.locator('.grid-row[data-name="dev:gpu"]').first().waitFor();
     await page.keyboard.press('g');
-    await page.screenshot({ path: `${ARTIFACTS}/gallery.png` });
+    await snap(page, 'gallery', false);
     await page.locator('.card[data-file="examples/13-sva-wp-page-reuse.yaml"]').click();
     await page.locator('.status[data-busy="no"][data-opened="examples/13-sva-wp-page-reuse.yaml"]').waitFor();
     await page.locator('header h1').click();
@@ -259,7 +259,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     await page.locator('.grid-row[data-name="kvm:vm3"] canvas').waitFor();
     expect(await page.locator('.side canvas').count()).toBe(8);
     expect(await page.locator('.side .cell').count()).toBe(0);
-    await page.screenshot({ path: `${ARTIFACTS}/headline-fleet.png`, fullPage: true });
+    await snap(page, 'headline-fleet');
     await page.close();
   });
 });

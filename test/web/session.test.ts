@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openSession, type Session } from '../../src/web/model/session.js';
 import { PageState, SecondaryState } from '../../src/web/model/snapshot.js';
+import { RACE_FILE, raceCounterexample } from './fixtures.js';
 
 const EX08 = 'examples/08-guest-after-merge-v5.0.yaml';
 
@@ -59,6 +60,57 @@ describe('web session', () => {
     s.at(5);
     s.at(6);
     expect(JSON.stringify(s.at(4), replacer)).toBe(before);
+  });
+
+  it('the state after an event is the state before the next: a zap announced is a zap shown', () => {
+    const s = open(EX08);
+    const sentences = s.sentences(5, 0, s.steps[5].events.length);
+    const zap = sentences.findIndex((t) => t.includes('zaps the sptes at 0x7ffff7ff8000'));
+    const spte = (event: number) => s.at(5, event).processes[0].vmas[0].secondaries[0].state[1];
+    expect(spte(zap - 1)).toBe(SecondaryState.rw);
+    expect(spte(zap)).toBe(SecondaryState.none);
+  });
+
+  it('replays a counterexample: its transitions in the checker order, the stale spte at the offending one', () => {
+    const cx = raceCounterexample();
+    const r = openSession(cx.scenario, cx.file, {
+      kernel: cx.kernel,
+      profileOverrides: { kvmChangePteBumpsSeq: false },
+      schedule: cx.schedule,
+    });
+    if (!r.ok) throw new Error('does not parse');
+    const s = r.session;
+    expect(s.transitions.map((t) => t.thread)).toEqual(cx.transitions.map((t) => t.thread));
+    expect(s.transitions.map((t) => t.events)).toEqual(cx.transitions.map((t) => t.events.length));
+    const at = (i: number) => s.at(s.transitions[i].step, s.transitions[i].event);
+    const offending = at(cx.offending);
+    const vm1 = offending.processes[0].vmas[0].secondaries[0];
+    expect(vm1.name).toBe('kvm:vm1');
+    expect(vm1.state[0]).toBe(SecondaryState.staleRo);
+    expect(offending.violations).toEqual([`coherence: ${cx.problem.message}`]);
+    expect(at(cx.offending - 1).violations).toEqual([]);
+  });
+
+  it('names the kernel function in every sentence of every example (the scenario steps and violations aside)', () => {
+    const files = [
+      ...readdirSync('examples')
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => `examples/${f}`),
+      ...readdirSync('examples/bugs').map((f) => `examples/bugs/${f}`),
+      RACE_FILE,
+    ];
+    const unnamed: string[] = [];
+    for (const f of files) {
+      const s = open(f);
+      s.steps.forEach((step, i) => {
+        const kinds = step.events.map((e) => e.kind);
+        s.sentences(i, 0, step.events.length).forEach((t, j) => {
+          if (kinds[j] !== 'step' && kinds[j] !== 'violation' && !/[A-Za-z_]\w*\(\)/.test(t))
+            unnamed.push(`${f}: ${t}`);
+        });
+      });
+    }
+    expect(unnamed).toEqual([]);
   });
 
   it('gives the parser line:col errors', () => {

@@ -69,7 +69,8 @@ const SECONDARY_SENTENCES: Record<string, (e: LogEvent) => string> = {
   'iotlb invalidate': (e) =>
     `the IOMMU driver's ->invalidate_range() flushes the IOTLB${range(e)}${detail(e)}`,
   iopf: (e) => `iommu_queue_iopf() (drivers/iommu/io-pgfault.c) handles a device page request${detail(e)}`,
-  'stuck write': (e) => `the device's write is stuck${range(e)}${detail(e)}`,
+  'stuck write': (e) =>
+    `iommu_queue_iopf() (drivers/iommu/io-pgfault.c) served the device's page requests, but handle_mm_fault() found the pte already writable and nothing flushed the IOTLB: the write is stuck${range(e)}${detail(e)}`,
 };
 
 export function explain(e: LogEvent): string {

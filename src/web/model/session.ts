@@ -77,6 +77,8 @@ export class Session {
   eventStatesComplete = true;
 
   private readonly names: NameSource;
+  /** Steps inside a `parallel`: the events before one of the others belong to no transition. */
+  private readonly threaded: Set<unknown>;
   private pending: LogEvent[] = [];
   private pendingSnaps: (Snapshot | null)[] = [];
   private lastSnapshot: Snapshot;
@@ -99,6 +101,7 @@ export class Session {
     this.run = run;
     this.kernel = run.kernelName;
     this.names = mappingNames(scenario, run);
+    this.threaded = stepsInsideParallel(scenario);
     this.initial = takeSnapshot(run.world, this.names);
     this.lastSnapshot = this.initial;
     this.budget = options.eventBudget ?? 4_000_000;
@@ -149,6 +152,7 @@ export class Session {
     this.pending = [];
     this.pendingSnaps = [];
     this.lastSnapshot = after;
+    if (!this.threaded.has(step)) this.eventsAtTransition = this.eventCount;
   }
 
   /** A transition's end is a point; its state is recorded there whatever the per-event budget. */
@@ -209,6 +213,21 @@ function cellCount(s: Snapshot): number {
   let n = 1;
   for (const p of s.processes) for (const v of p.vmas) n += v.pages * (1 + v.secondaries.length);
   return n;
+}
+
+/** The steps of every `parallel` step's threads (at any depth). */
+function stepsInsideParallel(scenario: Scenario): Set<unknown> {
+  const inside = new Set<unknown>();
+  const visit = (x: unknown, threaded: boolean): void => {
+    if (Array.isArray(x)) for (const y of x) visit(y, threaded);
+    else if (x !== null && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      if (threaded && typeof o.op === 'string') inside.add(o);
+      for (const [k, v] of Object.entries(o)) if (k !== 'pos') visit(v, threaded || o.op === 'parallel');
+    }
+  };
+  visit(scenario.steps, false);
+  return inside;
 }
 
 /** Every mapping name the scenario defines (`mmap ... as:`), anywhere in its steps. */

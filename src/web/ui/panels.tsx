@@ -329,7 +329,7 @@ function Events({ view, event }: { view: SideView; event: number }) {
               class={i === event ? 'current' : i > event && event >= 0 ? 'later' : ''}
             >
               <button type="button" class="linkish" onClick={() => toEvent(i)}>
-                {t}
+                <Sentence text={t} />
               </button>
             </li>
           );
@@ -337,6 +337,12 @@ function Events({ view, event }: { view: SideView; event: number }) {
       </ol>
     </details>
   );
+}
+
+/** A sentence with the kernel functions it names (`name()`) set as code. */
+function Sentence({ text }: { text: string }) {
+  const parts = text.split(/(\b[A-Za-z_][A-Za-z0-9_]*\(\))/);
+  return <>{parts.map((p, i) => (i % 2 === 1 ? <code key={i}>{p}</code> : p))}</>;
 }
 
 const FRAME_ROWS = 200;
