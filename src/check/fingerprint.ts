@@ -9,14 +9,20 @@
 
 import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn } from '../hw/pte.js';
+import { secondaryKinds } from '../scenario/secondary-kinds.js';
 import type { World } from '../scenario/world.js';
-import { HmmMirror } from '../secondary/hmm/index.js';
-import { KvmGuest } from '../secondary/kvm/index.js';
 import type { Pause } from '../sim/exec.js';
 import { Digest } from '../sim/hash.js';
 import type { Thread } from '../sim/scheduler.js';
 
-const EFFORT_COUNTER = /^(kvm|dev|iommu)\.[^.]+\.(faults|retries|stuck_writes)$/;
+/** Is `name` (`FAMILY.NAME.counter`) an effort counter its kind declares? */
+function effortCounter(): (name: string) => boolean {
+  const effort = new Map(secondaryKinds().map((k) => [k.counters.group, k.counters.effort]));
+  return (name) => {
+    const parts = name.split('.');
+    return parts.length === 3 && (effort.get(parts[0])?.includes(parts[2]) ?? false);
+  };
+}
 
 function pauseText(p: Pause | null, done: boolean): string {
   if (done) return 'done';
@@ -30,8 +36,9 @@ export function worldFingerprint(w: World, threads: readonly Thread[]): string {
   const d = new Digest();
   const k = w.kernel;
   for (const t of threads) d.string(pauseText(t.paused, t.done));
+  const isEffort = effortCounter();
   for (const [name, value] of Object.entries(k.counters.snapshot())) {
-    if (EFFORT_COUNTER.test(name)) continue;
+    if (isEffort(name)) continue;
     d.string(name);
     d.number(value);
   }
@@ -70,10 +77,7 @@ export function worldFingerprint(w: World, threads: readonly Thread[]): string {
   }
   for (const view of w.secondaries()) {
     d.string(view.name);
-    if (view instanceof KvmGuest) {
-      d.number(view.mmuNotifierSeq);
-      d.number(view.mmuNotifierCount);
-    } else if (view instanceof HmmMirror) d.number(view.notifier.invalidateSeq);
+    for (const n of view.retryState?.() ?? []) d.number(n);
     for (const t of view.translations()) {
       d.number(t.address);
       d.number(t.pfn);

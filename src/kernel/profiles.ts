@@ -3,16 +3,9 @@
  * profile; nothing tests a version string. Sources: ../shared/reference/kernel-semantics.md §0, §3.5, §4.
  */
 
-export type KernelName = 'v3.2' | 'v5.0' | 'rfc-2019' | 'rfc-2019-aa' | 'v6.10' | 'v6.18';
-
-export const KERNEL_NAMES: readonly KernelName[] = [
-  'v3.2',
-  'v5.0',
-  'rfc-2019',
-  'rfc-2019-aa',
-  'v6.10',
-  'v6.18',
-];
+/** Every modelled kernel, in the order lists show them; PROFILES has one profile for each. */
+export const KERNEL_NAMES = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10', 'v6.18'] as const;
+export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** What KVM does with a range that carries MMU_NOTIFIER_USE_CHANGE_PTE. */
 export type KvmUseChangePtePolicy =

@@ -4,18 +4,13 @@
  * Everything here is plain data: sizes are already bytes, names are checked, defaults are filled in,
  * and every step and expectation knows where it came from, so the runner can report `file:line:col`.
  */
-import type { KernelName as ProfileKernelName } from '../kernel/profiles.js';
+import type { KernelName } from '../kernel/profiles.js';
 
 /** Bytes per page: the model is x86-64 with 4 KiB pages. */
 export { PAGE_SIZE } from '../hw/page.js';
 
-export const KERNEL_NAMES = ['v3.2', 'v5.0', 'rfc-2019', 'rfc-2019-aa', 'v6.10', 'v6.18'] as const;
-export type KernelName = (typeof KERNEL_NAMES)[number];
-
-/** Fails to compile if the file format and the kernel profiles ever name different kernels. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
-export type KernelNamesMatchProfiles = Assert<Same<KernelName, ProfileKernelName>>;
+/** The kernels a file may name: the profiles' names (kernel/profiles.ts). */
+export { KERNEL_NAMES, type KernelName } from '../kernel/profiles.js';
 export const DEFAULT_KERNEL: KernelName = 'v5.0';
 
 export const PROTS = ['none', 'r', 'rw', 'rx', 'rwx'] as const;

@@ -3,6 +3,8 @@
  * user does (SCENARIO.md): `run({ mmsim: 1, steps: [{ spawn: 'p' }, ...], expect: [...] })`.
  */
 
+import type { KernelName } from '../kernel/profiles.js';
+
 type Size = number | string;
 type Address = number | string;
 type Bytes = string | number[];
@@ -81,7 +83,7 @@ export interface ScenarioDocument {
   mmsim: 1;
   name?: string;
   description?: string;
-  kernel?: 'v3.2' | 'v5.0' | 'rfc-2019' | 'rfc-2019-aa' | 'v6.10' | 'v6.18';
+  kernel?: KernelName;
   seed?: number;
   machine?: { ram?: Size; cpus?: number };
   ksm?: {

@@ -3,6 +3,8 @@
  * the parser reads: the kernels, the steps (each step's fragment), the expectation kinds and the
  * declared counters. `npm run schema` writes the file; a test checks the committed file is this one.
  */
+
+import { PAGE_SIZE } from '../hw/page.js';
 import {
   ACCESS_KINDS,
   CHANGE_PTE_RULES,
@@ -48,7 +50,7 @@ const SHARED: Readonly<Record<string, JsonSchema>> = {
   pageAlignedSize: {
     description: 'A size that is a whole number of 4 KiB pages.',
     oneOf: [
-      { type: 'integer', minimum: 4096, multipleOf: 4096 },
+      { type: 'integer', minimum: PAGE_SIZE, multipleOf: PAGE_SIZE },
       {
         type: 'string',
         pattern: '^\\s*(0[xX][0-9a-fA-F]+|[0-9]+(\\.[0-9]+)?)\\s*(B|KiB|MiB|GiB|TiB|p|page|pages)?\\s*$',

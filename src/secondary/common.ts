@@ -28,8 +28,8 @@ export type SecondaryAccessOutcome =
 
 /**
  * Setting a secondary MMU up failed the way the kernel's ioctl or bind call fails: an errno (and what
- * was wrong), returned as a value. Every secondary's setup (KvmGuest.create, IommuSva.bind) and World's
- * add* answer with this; nothing throws for a request the kernel would refuse.
+ * was wrong), returned as a value. Every secondary's setup (KvmGuest.create, IommuSva.bindDevice, a setup
+ * step's `create`) answers with this; nothing throws for a request the kernel would refuse.
  */
 export interface SetupError {
   readonly errno: Errno;

@@ -18,6 +18,11 @@ export interface SecondaryMmu extends SecondaryMmuView {
   readonly subscription: NotifierSubscription | null;
   /** The full names of its counters (`kvm.vm1.faults`): a run's result lists them, zeros included. */
   counterNames?(): readonly string[];
+  /**
+   * What its retry protocol reads besides its translations (sequence counts, invalidations in flight):
+   * part of the livelock detector's fingerprint of the world.
+   */
+  retryState?(): readonly number[];
 }
 
 /**

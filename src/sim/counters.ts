@@ -78,17 +78,24 @@ export interface CounterGroup<C extends string = string> {
   readonly counters: readonly C[];
   /** The full name of one counter (`faults.cow_copy`; `kvm.vm1.faults` with an instance name). */
   name(counter: C, instance?: string): string;
+  /**
+   * Counters a retry loop bumps on every turn (effort, not progress: a secondary's faults and retries).
+   * The livelock detector's fingerprint of the world leaves them out, so they cannot hide a cycle.
+   */
+  readonly effort: readonly C[];
 }
 
 function counterGroup<C extends string>(
   group: string,
   instance: string | null,
   meanings: Readonly<Record<C, string>>,
+  effort: readonly C[] = [],
 ): CounterGroup<C> {
   return {
     group,
     instance,
     meanings,
+    effort,
     counters: Object.keys(meanings) as C[],
     name: (counter, name) => (instance === null ? `${group}.${counter}` : `${group}.${name}.${counter}`),
   };
@@ -107,6 +114,7 @@ export function declareInstanceCounters<C extends string>(
   group: string,
   instance: string,
   meanings: Readonly<Record<C, string>>,
+  effort: readonly NoInfer<C>[] = [],
 ): CounterGroup<C> & { readonly instance: string } {
-  return { ...counterGroup(group, instance, meanings), instance };
+  return { ...counterGroup(group, instance, meanings, effort), instance };
 }

@@ -171,7 +171,7 @@ function run(setup: Setup, ops: readonly Op[], full: boolean): string[] {
     return w.attach(g);
   });
   const dev = w.attach(new HmmMirror(k, 'gpu', w.task('a')));
-  const bound = IommuSva.bind(k, 'nic', w.task('b'));
+  const bound = IommuSva.bindDevice(k, 'nic', w.task('b'));
   const sva = isSetupError(bound) ? bound : w.attach(bound);
   check();
   const children: string[] = [];

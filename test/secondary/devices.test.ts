@@ -211,7 +211,7 @@ describe('IOMMU SVA', () => {
     const h = new Harness(kernel);
     const app = h.spawn('app');
     const buf = h.step('mmap app 1p rw', () => h.sys.mmap('app', PAGE, 'rw')) as number;
-    const sva = h.step('iommu nic', () => h.add(expectSetup(IommuSva.bind(h.k, 'nic', app))));
+    const sva = h.step('iommu nic', () => h.add(expectSetup(IommuSva.bindDevice(h.k, 'nic', app))));
     h.step('write app buf "a"', () => h.sys.write('app', buf, 'a'));
     h.step('fork app child', () => h.sys.fork('app', 'child'));
     h.step('exit child', () => h.sys.exit('child'));
@@ -244,7 +244,7 @@ describe('IOMMU SVA', () => {
     const h = new Harness('v3.2');
     const app = h.spawn('app');
     const buf = h.sys.mmap('app', PAGE, 'rw') as number;
-    expect(IommuSva.bind(h.k, 'nic', app)).toMatchObject({ errno: 'EOPNOTSUPP' });
+    expect(IommuSva.bindDevice(h.k, 'nic', app)).toMatchObject({ errno: 'EOPNOTSUPP' });
     const sva = new IommuSva(h.k, 'nic2', app);
     expect(sva.bindError).toBe('EOPNOTSUPP');
     expect(sva.read(buf)).toEqual({ ok: false, error: 'EOPNOTSUPP' });

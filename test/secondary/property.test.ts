@@ -101,7 +101,7 @@ function run(kernel: KernelName, ops: Op[]): void {
     ),
   );
   const dev = h.step('device gpu on a', () => h.add(new HmmMirror(h.k, 'gpu', tasks[0])));
-  const sva = h.step('iommu nic on b', () => IommuSva.bind(h.k, 'nic', tasks[1]));
+  const sva = h.step('iommu nic on b', () => IommuSva.bindDevice(h.k, 'nic', tasks[1]));
   if (!isSetupError(sva)) h.add(sva);
   const children: string[] = [];
   let forks = 0;

@@ -7,13 +7,13 @@ import { PG_ANON, PG_KSM } from '../../hw/frames.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL } from '../../hw/pte.js';
 import {
+  DONE,
   done,
-  Lock,
+  type Lock,
   lockShared,
   type Path,
   preempt,
   preemptPoint,
-  tryLockShared,
   unlockShared,
 } from '../../sim/exec.js';
 import type { Mm } from '../mm.js';
@@ -21,6 +21,16 @@ import { VM_MERGEABLE, type Vma } from '../vma.js';
 import { ATTACH_KEY, type KsmState, MmSlot } from './state.js';
 import { NO_ITEM } from './store.js';
 import type { KsmTrees } from './trees.js';
+
+/** A down_read of `sem` that has to sleep: `acquire`, run to its end, holds it. */
+interface MmapSemWait {
+  sem: Lock;
+  acquire: Path;
+}
+
+function isWait(x: ScanHit | null | MmapSemWait): x is MmapSemWait {
+  return x !== null && 'acquire' in x;
+}
 
 const P_LRU_DRAIN = preemptPoint(
   'scan_get_next_rmap_item: lru_add_drain_all, before taking the first mm_slot',
@@ -74,8 +84,8 @@ export class KsmScan {
   scanGetNextRmapItem(): Path<ScanHit | null> {
     const head = this.s.head;
     if (this.slot === head && head.next !== head && !this.drained) return this.drainThenScan();
-    const next = this.walk();
-    return next instanceof Lock ? this.waitThenScan(next) : done(next);
+    const next = this.walk(null);
+    return isWait(next) ? this.waitThenScan(next) : done(next);
   }
 
   /**
@@ -90,16 +100,27 @@ export class KsmScan {
     return yield* this.scanGetNextRmapItem();
   }
 
-  private *waitThenScan(sem: Lock): Path<ScanHit | null> {
-    yield* lockShared(this.s.agent, sem); // down_read sleeps until the writer is gone
-    unlockShared(sem);
-    return yield* this.scanGetNextRmapItem();
+  /** down_read of the cursor's mm slept until the writer was gone: the walk goes on holding it. */
+  private *waitThenScan(wait: MmapSemWait): Path<ScanHit | null> {
+    let next: ScanHit | null | MmapSemWait = wait;
+    while (isWait(next)) {
+      yield* next.acquire;
+      next = this.walk(next.sem);
+    }
+    return next;
   }
 
-  /** The cursor's walk, under each mm's mmap_sem in turn; the mmap_sem to wait for if one is write-held. */
-  private walk(): ScanHit | null | Lock {
+  /**
+   * The cursor's walk, under each mm's mmap_sem in turn (down_read, taken here unless `held` already is);
+   * when one is write-held, the down_read to wait on (the cursor stays on that mm).
+   */
+  private walk(held: Lock | null): ScanHit | null | MmapSemWait {
     const s = this.s;
     const head = s.head;
+    if (held !== null && this.slot.mm?.mmapLock !== held) {
+      unlockShared(held); // the cursor's mm_slot went while ksmd slept: nothing to walk under it
+      held = null;
+    }
     // list_empty was tested before lru_add_drain_all slept: not again after it
     if (head.next === head && !this.drained) return null;
     let slot = this.slot;
@@ -130,7 +151,11 @@ export class KsmScan {
     const flags = f.flags;
     for (;;) {
       const mm = slot.mm!;
-      if (!tryLockShared(mm.mmapLock)) return mm.mmapLock;
+      if (held !== mm.mmapLock) {
+        const acquire = lockShared(s.agent, mm.mmapLock);
+        if (acquire !== DONE) return { sem: mm.mmapLock, acquire };
+      }
+      held = null;
       if (!mm.exiting) {
         const vmas = mm.vmas;
         const pt = mm.pt;

@@ -59,7 +59,7 @@ function guestSource(world: World, step: GuestStep, i: number): StoreSource {
 
 const ONE_PAGE_SIZE = {
   oneOf: [
-    { type: 'integer', minimum: 1, maximum: 4096 },
+    { type: 'integer', minimum: 1, maximum: PAGE_SIZE },
     {
       type: 'string',
       pattern: '^\\s*(0[xX][0-9a-fA-F]+|[0-9]+(\\.[0-9]+)?)\\s*(B|KiB|MiB|GiB|TiB|p|page|pages)?\\s*$',
@@ -77,8 +77,8 @@ export const guest: StepSpec<GuestStep> = {
       gfn: { type: 'integer', minimum: 0 },
       gpa: { $ref: '#/definitions/guestAddress' },
       pages: { $ref: '#/definitions/pageCount' },
-      data: { type: 'string', minLength: 1, maxLength: 4096 },
-      bytes: { type: 'array', minItems: 1, maxItems: 4096, items: { $ref: '#/definitions/byte' } },
+      data: { type: 'string', minLength: 1, maxLength: PAGE_SIZE },
+      bytes: { type: 'array', minItems: 1, maxItems: PAGE_SIZE, items: { $ref: '#/definitions/byte' } },
       fill: { $ref: '#/definitions/byte' },
       pattern: { $ref: '#/definitions/pattern' },
       size: ONE_PAGE_SIZE,

@@ -15,5 +15,5 @@ export const iommu = secondarySetupStep<IommuStep>({
   names: IOMMU_COUNTERS.instance,
   description: 'An IOMMU SVA binding (shares the page table, caches an IOTLB).',
   // EOPNOTSUPP on kernels without ->invalidate_range
-  create: (w, name, task) => IommuSva.bind(w.kernel, name, task),
+  create: (w, name, task) => IommuSva.bindDevice(w.kernel, name, task),
 });

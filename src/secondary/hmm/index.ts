@@ -106,6 +106,10 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     return this.notifier;
   }
 
+  retryState(): readonly number[] {
+    return [this.notifier.invalidateSeq];
+  }
+
   /** The device's entry for the page holding `address`. */
   entryFor(address: number): { pfn: number; writable: boolean } | undefined {
     return decodeEntry(this.pt.get(Math.floor(address / PAGE_SIZE)));

@@ -105,7 +105,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
   }
 
   /** iommu_sva_bind_device: the binding, or the errno that kept it from existing. */
-  static override bind(kernel: Kernel, name: string, task: Task): IommuSva | SetupError {
+  static bindDevice(kernel: Kernel, name: string, task: Task): IommuSva | SetupError {
     const sva = new IommuSva(kernel, name, task);
     return sva.bindError === null ? sva : setupError(sva.bindError, 'no ->invalidate_range on this kernel');
   }

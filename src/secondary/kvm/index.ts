@@ -174,7 +174,9 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     return checkVcpus(opts.vcpus ?? 1) ?? new KvmGuest(kernel, name, task, memslots, opts);
   }
 
-  // ---- counters ----
+  retryState(): readonly number[] {
+    return [this.mmuNotifierSeq, this.mmuNotifierCount];
+  }
 
   // ---- introspection ----
 
