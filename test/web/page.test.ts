@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterexampleLink } from '../../src/web/server.js';
 import { gotoStep, HAVE_CHROMIUM, type Harness, openExample, snap, startHarness } from './browser.js';
-import { raceCounterexample } from './fixtures.js';
+import { RACE_FILE, RACE_SCHEDULE, raceCounterexample } from './fixtures.js';
 
 const EX08 = 'examples/08-guest-after-merge-v5.0.yaml';
 const KSM_STEP = 5;
@@ -172,6 +172,40 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     await page.close();
   });
 
+  it('a shared link opens the same view: scenario, kernels and point', async () => {
+    const page = await openExample(h, EX08, 'v5.0', 'rfc-2019');
+    await gotoStep(page, KSM_STEP);
+    await expect.poll(() => page.url()).toContain(`p=${KSM_STEP}.-1`);
+    const shown = await page.locator('.sides').evaluate(serialize);
+    const other = await h.context.newPage();
+    await other.goto(page.url());
+    await other.locator(`.status[data-drawn="${KSM_STEP}.-1"]`).waitFor();
+    expect(firstDifference(await other.locator('.sides').evaluate(serialize), shown)).toBe('');
+    await other.close();
+    await page.close();
+  });
+
+  it('the what-if and schedule fields replay an interleaving, one lane per thread', async () => {
+    const page = await openExample(h, RACE_FILE);
+    await page.locator('input[name="set"]').fill('kvmChangePteBumpsSeq=nope');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.option-error').textContent()).toContain('kvmChangePteBumpsSeq');
+    await page.locator('input[name="set"]').fill('kvmChangePteBumpsSeq=false');
+    await page.keyboard.press('Enter');
+    await page.locator('input[name="schedule"]').fill(RACE_SCHEDULE);
+    await page.keyboard.press('Enter');
+    await page.locator('.schedule-only .lane').nth(1).waitFor();
+    expect(await page.locator('.schedule-only .tr.mine').count()).toBe(
+      raceCounterexample().transitions.length,
+    );
+    await page.locator('header h1').click();
+    await page.keyboard.press('End');
+    await page.locator('.status[data-busy="no"]').waitFor();
+    await expect.poll(() => page.locator('.side h2').textContent()).toContain('1 violation(s)');
+    expect(page.url()).toContain('sch=');
+    await page.close();
+  });
+
   it('a counterexample replays to its marked transition, one lane per thread, and the states follow the schedule', async () => {
     const cx = raceCounterexample();
     const page = await h.context.newPage();
@@ -247,6 +281,23 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     await page.locator('header h1').click();
     await page.keyboard.press('End');
     await page.locator('.grid-row[data-name="iommu:sva"]').first().waitFor();
+    await page.close();
+  });
+
+  it('runs a named experiment in the browser and shows its table and chart', async () => {
+    const page = await openExample(h, EX08);
+    await page.locator('header h1').click();
+    await page.keyboard.press('g');
+    await page
+      .locator('.card', { hasText: 'experiment change-pte' })
+      .locator('button', { hasText: '¼' })
+      .click();
+    await page.locator('.experiment h2').waitFor({ timeout: 60_000 });
+    const table = (await page.locator('.experiment pre.table').textContent()) ?? '';
+    for (const k of ['v3.2', 'v5.0', 'rfc-2019', 'v6.10']) expect(table).toContain(k);
+    expect(await page.locator('.experiment .chart svg').count()).toBe(1);
+    await page.locator('.experiment button.close').click();
+    await page.locator('.side').first().waitFor();
     await page.close();
   });
 

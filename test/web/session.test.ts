@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Backend } from '../../src/web/model/backend.js';
 import { openSession, type Session } from '../../src/web/model/session.js';
 import { PageState, SecondaryState } from '../../src/web/model/snapshot.js';
 import { RACE_FILE, raceCounterexample } from './fixtures.js';
@@ -111,6 +112,40 @@ describe('web session', () => {
       });
     }
     expect(unnamed).toEqual([]);
+  });
+
+  it('refuses what the page cannot keep, a schedule that does not fit and an unknown what-if field', () => {
+    const b = new Backend();
+    const text = (times: number) =>
+      `mmsim: 1\nsteps:\n  - spawn: a\n  - mmap: { proc: a, size: 1p, prot: rw, as: buf }\n  - repeat: { times: ${times}, steps: [{ read: { proc: a, addr: buf, size: 1 } }] }\n`;
+    const big = b.open({ kind: 'open', text: text(100_000), file: 'big.yaml', kernels: [] });
+    expect(big.errors).toEqual([
+      expect.objectContaining({
+        file: 'big.yaml',
+        line: 5,
+        col: 5,
+        message: expect.stringContaining('100,002 steps'),
+      }),
+    ]);
+    const small = b.open({
+      kind: 'open',
+      text: text(10),
+      file: 'small.yaml',
+      kernels: [''],
+      schedule: '0*3',
+    });
+    expect(small.optionError).toContain('no parallel step');
+    const set = b.open({
+      kind: 'open',
+      text: text(10),
+      file: 'small.yaml',
+      kernels: [],
+      settings: ['nope=1'],
+    });
+    expect(set.optionError).toContain("--set: unknown profile field 'nope'");
+    expect(b.open({ kind: 'open', text: text(10), file: 'small.yaml', kernels: [''] }).steps[0].length).toBe(
+      12,
+    );
   });
 
   it('gives the parser line:col errors', () => {

@@ -5,6 +5,8 @@
  * crosses the worker boundary whole. Pure TypeScript: the worker is a thin postMessage wrapper around it
  * and tests drive it directly.
  */
+
+import { checkStepLimit, parallelThreads } from '../../cli/run-limits.js';
 import { EXPERIMENTS, findExperiment } from '../../experiments/index.js';
 import { renderBarChart } from '../../experiments/svg.js';
 import { renderTable } from '../../experiments/table.js';
@@ -14,17 +16,18 @@ import {
   type ProfileOverrides,
   parseProfileSetting,
 } from '../../kernel/profiles.js';
-import type { ScenarioError } from '../../scenario/parse.js';
+import { parseScenario, type ScenarioError } from '../../scenario/parse.js';
+import { parseSchedule } from '../../scenario/replay.js';
 import type { Bracket } from './brackets.js';
 import { diffSnapshots, type Marks } from './diff.js';
-import { openSession, type Session, type TransitionRecord } from './session.js';
+import { Session, type TransitionRecord } from './session.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface OpenRequest {
   kind: 'open';
   text: string;
   file: string;
-  /** One kernel, or two for compare mode; empty: the scenario's own. */
+  /** One kernel, or two for compare mode; '' (or none): the scenario's own. */
   kernels: string[];
   /** What-if profile fields as `FIELD=VALUE` (the CLI's --set). */
   settings?: string[];
@@ -68,7 +71,12 @@ export interface Opened {
   transitions: TransitionRecord[][];
   /** Whether every event's state was recorded (large scenarios show a step's end for its events). */
   eventStates: boolean[];
+  /** What is wrong with the what-if fields or the schedule (not the file), if anything. */
+  optionError?: string;
 }
+
+/** Steps the page runs at most (it keeps a snapshot of each; `mmsim run` goes much further). */
+export const PAGE_MAX_STEPS = 50_000;
 
 /** A window of a step's events with one sentence each. */
 export interface EventWindow {
@@ -144,11 +152,12 @@ export class Backend {
   }
 
   open(req: OpenRequest): Opened {
-    const failed = (errors: ScenarioError[]): Opened => {
+    const failed = (errors: ScenarioError[], optionError?: string): Opened => {
       this.sessions = [];
       return {
         kind: 'opened',
         file: req.file,
+        ...(optionError === undefined ? {} : { optionError }),
         errors,
         kernels: [],
         steps: [],
@@ -161,20 +170,33 @@ export class Backend {
     const overrides: ProfileOverrides = {};
     for (const s of req.settings ?? []) {
       const err = parseProfileSetting(s, overrides);
-      if (err !== null) return failed([{ file: req.file, line: 1, col: 1, message: `--set: ${err}` }]);
+      if (err !== null) return failed([], `--set: ${err}`);
     }
-    const kernels = req.kernels.filter(isKernelName);
-    const wanted: (KernelName | undefined)[] = kernels.length === 0 ? [undefined] : kernels;
-    const sessions: Session[] = [];
-    for (const kernel of wanted) {
-      const r = openSession(req.text, req.file, {
-        kernel,
-        profileOverrides: Object.keys(overrides).length > 0 ? overrides : undefined,
-        schedule: req.schedule,
-      });
-      if (!r.ok) return failed(r.errors);
-      sessions.push(r.session);
+    const parsed = parseScenario(req.text, req.file);
+    if (!parsed.ok) return failed(parsed.errors);
+    const scenario = parsed.scenario;
+    if (req.schedule !== undefined) {
+      const runs = parseSchedule(req.schedule, parallelThreads(scenario.steps));
+      if (typeof runs === 'string') return failed([], `schedule: ${runs}`);
     }
+    try {
+      checkStepLimit(scenario, req.file, PAGE_MAX_STEPS);
+    } catch (e) {
+      const m = /^(.*):(\d+):(\d+): error: (.*?)(; --max-steps N raises it)?$/.exec((e as Error).message);
+      if (m === null) throw e;
+      const message = `${m[4]} that the page records (it keeps a snapshot of every step); mmsim run runs it`;
+      return failed([{ file: m[1], line: Number(m[2]), col: Number(m[3]), message }]);
+    }
+    const wanted: (KernelName | undefined)[] =
+      req.kernels.length === 0 ? [undefined] : req.kernels.map((k) => (isKernelName(k) ? k : undefined));
+    const sessions = wanted.map(
+      (kernel) =>
+        new Session(scenario, {
+          kernel,
+          profileOverrides: Object.keys(overrides).length > 0 ? overrides : undefined,
+          schedule: req.schedule,
+        }),
+    );
     this.sessions = sessions;
     // brackets of every step now, so that no step's first view pays for them (184k events in a ksm step)
     for (const s of sessions) for (let i = 0; i < s.steps.length; i++) s.brackets(i);

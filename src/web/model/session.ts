@@ -55,6 +55,9 @@ export interface SessionOptions {
  */
 const PER_EVENT_MAX_CELLS = 8192;
 
+/** Page cells the step snapshots may hold in all (about 7 bytes each): past it a run stops with a message. */
+export const SESSION_MAX_CELLS = 40_000_000;
+
 export type SessionResult = { ok: true; session: Session } | { ok: false; errors: ScenarioError[] };
 
 /** Parse and run: the CLI's parser, so errors are the same `line:col` messages. */
@@ -84,6 +87,7 @@ export class Session {
   private lastSnapshot: Snapshot;
   private budget: number;
   private eventCount = 0;
+  private cells = 0;
   private eventsAtTransition = 0;
   private readonly bracketCache = new Map<number, Bracket[]>();
 
@@ -139,6 +143,12 @@ export class Session {
 
   private stepDone(index: number, step: Step): void {
     const after = takeSnapshot(this.run.world, this.names);
+    this.cells += cellCount(after);
+    if (this.cells > SESSION_MAX_CELLS)
+      throw new ScenarioRuntimeError(
+        step.pos,
+        `the page keeps a snapshot of every step and this run outgrows them (${this.cells.toLocaleString('en-US')} page cells by this step); mmsim run runs it`,
+      );
     this.settleLastEvent(() => after);
     this.steps.push({
       index,

@@ -6,7 +6,7 @@
 import { useEffect } from 'preact/hooks';
 import { KERNEL_NAMES } from '../../kernel/profiles.js';
 import { formatError } from '../../scenario/parse.js';
-import { CounterexampleView } from './counterexample.js';
+import { CounterexampleView, ScheduleView } from './counterexample.js';
 import { Editor } from './editor.js';
 import { ExperimentPanel } from './experiment.js';
 import { findEntry, shortName } from './gallery.js';
@@ -30,6 +30,8 @@ import {
   openFile,
   openScenario,
   point,
+  schedule,
+  settings,
   view,
 } from './state.js';
 import { TimelineBar } from './timeline-bar.js';
@@ -123,6 +125,29 @@ function Header() {
               compare.value = k;
             }}
           />
+          <CommitInput
+            label="what-if"
+            name="set"
+            value={settings.value}
+            placeholder="F=V … (--set)"
+            onCommit={(v) => {
+              settings.value = v;
+            }}
+          />
+          <CommitInput
+            label="schedule"
+            name="schedule"
+            value={schedule.value}
+            placeholder="0*7,1*2 (--schedule)"
+            onCommit={(v) => {
+              schedule.value = v;
+            }}
+          />
+          {opened.value?.optionError ? (
+            <span class="option-error" role="alert">
+              {opened.value.optionError}
+            </span>
+          ) : null}
         </>
       ) : (
         <span class="cx-badge">
@@ -181,6 +206,33 @@ function KernelSelect(props: {
   );
 }
 
+/** A text field whose value counts when Enter is pressed or it loses focus (not at every key). */
+function CommitInput(props: {
+  label: string;
+  name: string;
+  value: string;
+  placeholder: string;
+  onCommit: (v: string) => void;
+}) {
+  const commit = (e: Event) => props.onCommit((e.target as HTMLInputElement).value.trim());
+  return (
+    <label class="commit-input">
+      {props.label}{' '}
+      <input
+        type="text"
+        name={props.name}
+        value={props.value}
+        placeholder={props.placeholder}
+        spellcheck={false}
+        onChange={commit}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit(e);
+        }}
+      />
+    </label>
+  );
+}
+
 function Status() {
   const o = opened.value;
   const d = drawn.value;
@@ -232,7 +284,7 @@ function States() {
   return (
     <>
       <TimelineBar />
-      {counterexample.value !== null ? <CounterexampleView /> : null}
+      {counterexample.value !== null ? <CounterexampleView /> : <ScheduleView />}
       {v !== null ? (
         <>
           {v.differs ? (

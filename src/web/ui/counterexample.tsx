@@ -1,7 +1,8 @@
 /**
- * A counterexample replayed: what went wrong, the schedule, one lane per thread with its transitions
- * (the offending one marked), and the current transition's own description from the checker. Picking
- * a transition moves the point to its end, so every state view follows the schedule.
+ * An interleaving replayed: one lane per thread with its transitions, picking one moves the point to
+ * its end, so every state view follows the schedule. For a counterexample also what went wrong, the
+ * offending transition marked, and the checker's own description of the current transition; for a
+ * schedule typed in the header, the replay's own transitions.
  */
 import { transitionPoint } from './keys.js';
 import {
@@ -14,6 +15,64 @@ import {
   view,
 } from './state.js';
 
+interface Lane {
+  thread: number;
+  /** Shown on hover: where the thread went. */
+  title: string;
+}
+
+function Lanes(props: { threads: readonly string[]; items: Lane[]; offending: number; current: number }) {
+  const { items, offending, current } = props;
+  return (
+    <fieldset class="lanes">
+      <legend>transitions, one lane per thread</legend>
+      {props.threads.map((name, lane) => (
+        <div class="lane" key={name} data-thread={lane}>
+          <span class="lane-label">{name}</span>
+          <span class="lane-cells">
+            {items.map((tr, i) => {
+              const mine = tr.thread === lane;
+              const cls = mine
+                ? `tr mine${i === offending ? ' offending' : ''}${i === current ? ' current' : ''}`
+                : 'tr';
+              return (
+                <button
+                  type="button"
+                  key={i}
+                  class={cls}
+                  data-transition={i}
+                  disabled={!mine}
+                  tabIndex={mine ? 0 : -1}
+                  title={`#${i}: ${tr.title}${i === offending ? ' (offending)' : ''}`}
+                  aria-label={`transition ${i}${i === offending ? ', offending' : ''}: ${tr.title}`}
+                  aria-current={i === current ? 'step' : undefined}
+                  onClick={() => {
+                    const p = transitionPoint(i);
+                    if (p !== undefined) go(p);
+                  }}
+                >
+                  {!mine ? '' : i === offending ? '!' : i}
+                </button>
+              );
+            })}
+          </span>
+        </div>
+      ))}
+    </fieldset>
+  );
+}
+
+/** What the current point's state says is broken, if anything. */
+function Broken() {
+  const shown = view.value?.sides[0]?.snapshot.violations ?? [];
+  if (shown.length === 0) return null;
+  return (
+    <p class="bad" data-violations={shown.length}>
+      here: {shown.join(' · ')}
+    </p>
+  );
+}
+
 export function CounterexampleView() {
   const cx = counterexample.value;
   if (cx === null) return null;
@@ -21,7 +80,6 @@ export function CounterexampleView() {
   const current = currentTransition.value;
   const diverges =
     replay.length !== cx.transitions.length || replay.some((t, i) => t.thread !== cx.transitions[i].thread);
-  const shown = view.value?.sides[0]?.snapshot.violations ?? [];
   const all = counterexamples.value;
   const t = current >= 0 ? cx.transitions[current] : undefined;
   return (
@@ -75,41 +133,15 @@ export function CounterexampleView() {
           </p>
         ) : null}
       </div>
-      <fieldset class="lanes">
-        <legend>transitions, one lane per thread</legend>
-        {cx.threads.map((name, lane) => (
-          <div class="lane" key={name} data-thread={lane}>
-            <span class="lane-label">{name}</span>
-            <span class="lane-cells">
-              {cx.transitions.map((tr, i) => {
-                const mine = tr.thread === lane;
-                const cls = mine
-                  ? `tr mine${i === cx.offending ? ' offending' : ''}${i === current ? ' current' : ''}`
-                  : 'tr';
-                return (
-                  <button
-                    type="button"
-                    key={tr.index}
-                    class={cls}
-                    data-transition={i}
-                    disabled={!mine}
-                    tabIndex={mine ? 0 : -1}
-                    title={`#${i}: ${cx.threads[tr.thread]} ${tr.from} → ${tr.to}${i === cx.offending ? ' (offending)' : ''}`}
-                    aria-label={`transition ${i}${i === cx.offending ? ', offending' : ''}: ${tr.from} to ${tr.to}`}
-                    aria-current={i === current ? 'step' : undefined}
-                    onClick={() => {
-                      const p = transitionPoint(i);
-                      if (p !== undefined) go(p);
-                    }}
-                  >
-                    {!mine ? '' : i === cx.offending ? '!' : i}
-                  </button>
-                );
-              })}
-            </span>
-          </div>
-        ))}
-      </fieldset>
+      <Lanes
+        threads={cx.threads}
+        items={cx.transitions.map((tr) => ({
+          thread: tr.thread,
+          title: `${cx.threads[tr.thread]} ${tr.from} → ${tr.to}`,
+        }))}
+        offending={cx.offending}
+        current={current}
+      />
       <div class="transition-now" data-current={current}>
         {t === undefined ? (
           <span>before the first transition ( ] goes to the next )</span>
@@ -127,11 +159,32 @@ export function CounterexampleView() {
             </ul>
           </>
         )}
-        {shown.length > 0 ? (
-          <p class="bad" data-violations={shown.length}>
-            here: {shown.join(' · ')}
-          </p>
-        ) : null}
+        <Broken />
+      </div>
+    </section>
+  );
+}
+
+/** A schedule typed in the header (no counterexample): the replay's own transitions. */
+export function ScheduleView() {
+  const replay = transitions.value;
+  if (counterexample.value !== null || replay.length === 0) return null;
+  const threads = Array.from(
+    { length: Math.max(...replay.map((t) => t.thread)) + 1 },
+    (_, i) => `thread ${i}`,
+  );
+  const current = currentTransition.value;
+  return (
+    <section class="counterexample schedule-only" aria-label="schedule">
+      <Lanes
+        threads={threads}
+        items={replay.map((t) => ({ thread: t.thread, title: `thread ${t.thread}: ${t.events} event(s)` }))}
+        offending={-1}
+        current={current}
+      />
+      <div class="transition-now" data-current={current}>
+        {current < 0 ? 'before the first transition ( ] goes to the next )' : `transition ${current}`}
+        <Broken />
       </div>
     </section>
   );

@@ -95,13 +95,13 @@ export function PageGrid(p: GridProps) {
   const canvas = n > DOM_LIMIT;
   const cols = Math.min(n, canvas ? CANVAS_COLS : DOM_COLS);
   const onKey = (e: KeyboardEvent) => {
-    const c = p.cursor ?? 0;
     const move: Record<string, number> = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -cols, ArrowDown: cols };
     const d = move[e.key];
     if (d === undefined) return;
     e.preventDefault();
     e.stopPropagation();
-    p.onPick(Math.max(0, Math.min(n - 1, c + d)));
+    // the first arrow picks the first page
+    p.onPick(p.cursor === null ? 0 : Math.max(0, Math.min(n - 1, p.cursor + d)));
   };
   // one handler for every DOM cell (the cells themselves stay plain elements)
   const onClick = (e: MouseEvent) => {

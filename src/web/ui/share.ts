@@ -1,6 +1,7 @@
 /**
  * The URL carries what is shown so a view can be shared:
- * `#f=FILE&k=KERNEL[&c=KERNEL2]&s=DATA[&p=STEP.EVENT]`, DATA the scenario text deflated (raw DEFLATE,
+ * `#f=FILE&k=KERNEL[&c=KERNEL2]&s=DATA[&set=F=V ...][&sch=SCHEDULE][&p=STEP.EVENT]`, DATA the
+ * scenario text deflated (raw DEFLATE,
  * CompressionStream) in base64url; a counterexample instead as `#x=DATA` (its JSON, deflated) or
  * `#cx=URL` (a checker file to fetch, `&i=N` picking one of a report's counterexamples). `mmsim web
  * FILE` writes the same form (src/web/server.ts).
@@ -10,6 +11,10 @@ export interface Shared {
   text: string;
   kernel: string;
   compare: string;
+  /** What-if profile fields, `FIELD=VALUE` separated by spaces (the CLI's --set). */
+  settings: string;
+  /** A schedule for the `parallel` threads (the CLI's --schedule). */
+  schedule: string;
   /** 'step.event' (both 0-based, -1 for start / a step's end). */
   point: string;
   /** A counterexample's JSON. */
@@ -48,10 +53,15 @@ async function inflate(data: string): Promise<string | undefined> {
 }
 
 /** The hash for a scenario view; `data` is deflate(text), computed once per text by the caller. */
-export function scenarioHash(s: Pick<Shared, 'file' | 'kernel' | 'compare' | 'point'>, data: string): string {
+export function scenarioHash(
+  s: Pick<Shared, 'file' | 'kernel' | 'compare' | 'settings' | 'schedule' | 'point'>,
+  data: string,
+): string {
   const p = new URLSearchParams({ f: s.file, k: s.kernel });
   if (s.compare) p.set('c', s.compare);
   p.set('s', data);
+  if (s.settings) p.set('set', s.settings);
+  if (s.schedule) p.set('sch', s.schedule);
   if (s.point) p.set('p', s.point);
   return `#${p.toString()}`;
 }
@@ -65,13 +75,18 @@ export function counterexampleHash(data: string, point: string): string {
 export async function decodeHash(hash: string): Promise<Partial<Shared>> {
   const p = new URLSearchParams(hash.replace(/^#/, ''));
   const out: Partial<Shared> = {};
-  const str = (key: string, field: 'file' | 'kernel' | 'compare' | 'point' | 'checkerUrl') => {
+  const str = (
+    key: string,
+    field: 'file' | 'kernel' | 'compare' | 'settings' | 'schedule' | 'point' | 'checkerUrl',
+  ) => {
     const v = p.get(key);
     if (v !== null) out[field] = v;
   };
   str('f', 'file');
   str('k', 'kernel');
   str('c', 'compare');
+  str('set', 'settings');
+  str('sch', 'schedule');
   str('p', 'point');
   str('cx', 'checkerUrl');
   if (p.has('i')) out.index = Number(p.get('i')) || 0;

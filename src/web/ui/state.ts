@@ -24,6 +24,9 @@ export const file = signal(DEFAULT_EXAMPLE);
 export const text = signal(findEntry(DEFAULT_EXAMPLE)?.text ?? 'mmsim: 1\nsteps: []\n');
 export const kernel = signal('');
 export const compare = signal('');
+/** What-if profile fields (`FIELD=VALUE ...`) and a schedule for the `parallel` threads, as typed. */
+export const settings = signal('');
+export const schedule = signal('');
 /** The counterexample being replayed (its scenario, kernel, overrides and schedule replace the above). */
 export const counterexample = signal<Counterexample | null>(null);
 /** Other counterexamples of the file it came from (a report may hold several). */
@@ -92,6 +95,7 @@ export function openScenario(f: string, t: string, at: Point = START): void {
     experiment.value = null;
     file.value = f;
     text.value = t;
+    schedule.value = ''; // another scenario's threads
     cursor.value = null;
     loadError.value = null;
     pendingPoint = at;
@@ -146,10 +150,12 @@ export async function start(): Promise<void> {
     batch(() => {
       if (s.kernel !== undefined) kernel.value = s.kernel;
       if (s.compare !== undefined) compare.value = s.compare;
+      if (s.settings !== undefined) settings.value = s.settings;
       const t = s.text ?? (s.file !== undefined ? findEntry(s.file)?.text : undefined);
       if (s.file !== undefined || t !== undefined)
         openScenario(s.file ?? 'scenario.yaml', t ?? text.value, at ?? START);
       else pendingPoint = at ?? START;
+      if (s.schedule !== undefined) schedule.value = s.schedule;
     });
   }
   client.catalog().then((c) => {
@@ -173,16 +179,10 @@ function openEffect(): (() => void) | undefined {
     kind: 'open' as const,
     text: text.value,
     file: file.value,
-    kernels:
-      cx !== null
-        ? [cx.kernel]
-        : compare.value
-          ? [kernel.value || 'v5.0', compare.value]
-          : kernel.value
-            ? [kernel.value]
-            : [],
-    settings: cx !== null ? settingsOf(cx) : undefined,
-    schedule: cx?.schedule,
+    // '' is the file's own kernel
+    kernels: cx !== null ? [cx.kernel] : compare.value ? [kernel.value, compare.value] : [kernel.value],
+    settings: cx !== null ? settingsOf(cx) : settings.value.split(/\s+/).filter(Boolean),
+    schedule: cx !== null ? cx.schedule : schedule.value.trim() || undefined,
   };
   const seq = ++openSeq;
   const t = setTimeout(async () => {
@@ -241,15 +241,17 @@ function linkEffect(): (() => void) | undefined {
   const cx = counterexample.value;
   const t = cx !== null ? JSON.stringify(cx) : text.value;
   const where = `${point.value.step}.${point.value.event}`;
-  const f = file.value;
-  const k = kernel.value;
-  const c = compare.value;
+  const shared = {
+    file: file.value,
+    kernel: kernel.value,
+    compare: compare.value,
+    settings: settings.value.trim(),
+    schedule: schedule.value.trim(),
+    point: where,
+  };
   const timer = setTimeout(async () => {
     if (deflated.text !== t) deflated = { text: t, data: await deflate(t) };
-    const hash =
-      cx !== null
-        ? counterexampleHash(deflated.data, where)
-        : scenarioHash({ file: f, kernel: k, compare: c, point: where }, deflated.data);
+    const hash = cx !== null ? counterexampleHash(deflated.data, where) : scenarioHash(shared, deflated.data);
     history.replaceState(null, '', hash);
   }, 300);
   return () => clearTimeout(timer);
