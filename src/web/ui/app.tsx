@@ -3,6 +3,7 @@
  * the left, the timeline on top of the state views (one column per kernel, two in compare mode), the
  * counterexample's lanes and problem when one is replayed, an experiment's table and chart when one ran.
  */
+import type { Signal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { KERNEL_NAMES } from '../../kernel/profiles.js';
 import { formatError } from '../../scenario/parse.js';
@@ -107,42 +108,10 @@ function Header() {
       </label>
       {cx === null ? (
         <>
-          <KernelSelect
-            label="kernel"
-            name="kernel"
-            value={kernel.value}
-            empty="(the file's)"
-            onPick={(k) => {
-              kernel.value = k;
-            }}
-          />
-          <KernelSelect
-            label="compare with"
-            name="compare"
-            value={compare.value}
-            empty="(none)"
-            onPick={(k) => {
-              compare.value = k;
-            }}
-          />
-          <CommitInput
-            label="what-if"
-            name="set"
-            value={settings.value}
-            placeholder="F=V … (--set)"
-            onCommit={(v) => {
-              settings.value = v;
-            }}
-          />
-          <CommitInput
-            label="schedule"
-            name="schedule"
-            value={schedule.value}
-            placeholder="0*7,1*2 (--schedule)"
-            onCommit={(v) => {
-              schedule.value = v;
-            }}
-          />
+          <KernelSelect label="kernel" name="kernel" bind={kernel} empty="(the file's)" />
+          <KernelSelect label="compare with" name="compare" bind={compare} empty="(none)" />
+          <CommitInput label="what-if" name="set" bind={settings} placeholder="F=V … (--set)" />
+          <CommitInput label="schedule" name="schedule" bind={schedule} placeholder="0*7,1*2 (--schedule)" />
           {opened.value?.optionError ? (
             <span class="option-error" role="alert">
               {opened.value.optionError}
@@ -180,20 +149,17 @@ function Header() {
   );
 }
 
-function KernelSelect(props: {
-  label: string;
-  name: string;
-  value: string;
-  empty: string;
-  onPick: (k: string) => void;
-}) {
+/** A kernel picker bound to a signal ('' is the option `empty`). */
+function KernelSelect(props: { label: string; name: string; bind: Signal<string>; empty: string }) {
   return (
     <label>
       {props.label}{' '}
       <select
-        value={props.value}
+        value={props.bind.value}
         name={props.name}
-        onChange={(e) => props.onPick((e.target as HTMLSelectElement).value)}
+        onChange={(e) => {
+          props.bind.value = (e.target as HTMLSelectElement).value;
+        }}
       >
         <option value="">{props.empty}</option>
         {KERNEL_NAMES.map((k) => (
@@ -206,22 +172,18 @@ function KernelSelect(props: {
   );
 }
 
-/** A text field whose value counts when Enter is pressed or it loses focus (not at every key). */
-function CommitInput(props: {
-  label: string;
-  name: string;
-  value: string;
-  placeholder: string;
-  onCommit: (v: string) => void;
-}) {
-  const commit = (e: Event) => props.onCommit((e.target as HTMLInputElement).value.trim());
+/** A text field bound to a signal, set when Enter is pressed or it loses focus (not at every key). */
+function CommitInput(props: { label: string; name: string; bind: Signal<string>; placeholder: string }) {
+  const commit = (e: Event) => {
+    props.bind.value = (e.target as HTMLInputElement).value.trim();
+  };
   return (
     <label class="commit-input">
       {props.label}{' '}
       <input
         type="text"
         name={props.name}
-        value={props.value}
+        value={props.bind.value}
         placeholder={props.placeholder}
         spellcheck={false}
         onChange={commit}
