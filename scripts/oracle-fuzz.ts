@@ -49,6 +49,8 @@ const per = r.compared > 0 ? (r.ms / r.compared).toFixed(1) : '0';
 console.log(
   `oracle:fuzz seed ${seed}: ${r.compared} sequences (${r.steps} steps) compared in ${(r.ms / 1000).toFixed(1)} s, ${per} ms per sequence (Linux ${(r.realMs / 1000).toFixed(1)} s, mmsim ${(r.modelMs / 1000).toFixed(1)} s)`,
 );
+const seen = Object.entries(r.exercised).sort((a, b) => b[1] - a[1]);
+console.log(`exercised (sequences): ${seen.map(([what, n]) => `${what} ${n}`).join(', ')}`);
 if (r.found === null) console.log('no difference');
 else {
   console.log(`a difference, shrunk to ${r.found.file}:`);

@@ -18,11 +18,13 @@ import { HelperSession } from './real-kernel.js';
 /** One generated step, before it is fitted to the processes and mappings that exist at that point. */
 export type Intent =
   | { k: 'spawn' }
-  | { k: 'mmap'; p: number; pages: number; prot: string; shared: boolean }
+  /** mergeable: MADV_MERGEABLE right after, as KSM's users (and its selftests) do. */
+  | { k: 'mmap'; p: number; pages: number; prot: string; shared: boolean; mergeable: boolean }
   | { k: 'munmap'; p: number; m: number; off: number; n: number }
   | { k: 'mprotect'; p: number; m: number; off: number; n: number; prot: string }
   | { k: 'madvise'; p: number; m: number; off: number; n: number; advice: string }
-  | { k: 'write'; p: number; m: number; off: number; n: number; what: Content }
+  /** twin: the same content written at a second place too (another mapping or process): a merge to find. */
+  | { k: 'write'; p: number; m: number; off: number; n: number; what: Content; twin: Place | null }
   | { k: 'read'; p: number; m: number; off: number; n: number }
   | { k: 'fork'; p: number }
   | { k: 'exit'; p: number }
@@ -30,6 +32,13 @@ export type Intent =
   /** gup pin: a write pin (io_uring fixed buffer, held until an unpin) or a read-only one released at once. */
   | { k: 'pin'; p: number; m: number; off: number; n: number; write: boolean }
   | { k: 'unpin'; p: number };
+
+/** A page of some process's mapping (indices taken modulo what exists). */
+export interface Place {
+  p: number;
+  m: number;
+  off: number;
+}
 
 /** What a write stores: a few patterns and fills, so that equal pages (KSM's duplicates) are common. */
 export type Content = { pattern: number } | { fill: number } | { data: string };
@@ -46,7 +55,8 @@ const range = {
 };
 const content: fc.Arbitrary<Content> = fc.oneof(
   fc.record({ pattern: fc.constantFrom(1, 2) }),
-  fc.record({ fill: fc.constantFrom(0, 0x5a) }),
+  // a fill of several pages makes equal pages at once: the likeliest source of merges
+  { arbitrary: fc.record({ fill: fc.constantFrom(0, 0x5a) }), weight: 2 },
   fc.record({ data: fc.constantFrom('x', 'y') }),
 );
 
@@ -58,8 +68,9 @@ export const intent: fc.Arbitrary<Intent> = fc.oneof(
       k: fc.constant('mmap' as const),
       p: proc,
       pages: fc.integer({ min: 1, max: MAX_PAGES }),
-      prot: fc.constantFrom('rw', 'rw', 'r', 'none'),
-      shared: fc.constantFrom(false, false, true),
+      prot: fc.constantFrom('rw', 'rw', 'rw', 'rw', 'r', 'none'),
+      shared: fc.constantFrom(false, false, false, true),
+      mergeable: fc.constantFrom(false, true, true),
     }),
     weight: 3,
   },
@@ -80,7 +91,15 @@ export const intent: fc.Arbitrary<Intent> = fc.oneof(
     }),
     weight: 4,
   },
-  { arbitrary: fc.record({ k: fc.constant('write' as const), ...range, what: content }), weight: 6 },
+  {
+    arbitrary: fc.record({
+      k: fc.constant('write' as const),
+      ...range,
+      what: content,
+      twin: fc.option(fc.record({ p: proc, m: range.m, off: range.off }), { freq: 2 }),
+    }),
+    weight: 6,
+  },
   { arbitrary: fc.record({ k: fc.constant('read' as const), ...range }), weight: 2 },
   { arbitrary: fc.record({ k: fc.constant('fork' as const), p: proc }), weight: 2 },
   { arbitrary: fc.record({ k: fc.constant('exit' as const), p: proc }), weight: 1 },
@@ -98,6 +117,8 @@ export interface FuzzCase {
   /** KSM's max_page_sharing: 2 makes stable node chains (several KSM pages of one content). */
   maxPageSharing: number;
   intents: Intent[];
+  /** Full scans after the last step (where anything is mergeable): what the last writes lead to. */
+  finalScans: number;
 }
 
 export const fuzzCase = (maxSteps = 20): fc.Arbitrary<FuzzCase> =>
@@ -105,6 +126,7 @@ export const fuzzCase = (maxSteps = 20): fc.Arbitrary<FuzzCase> =>
     useZeroPages: fc.boolean(),
     maxPageSharing: fc.constantFrom(256, 2),
     intents: fc.array(intent, { minLength: 1, maxLength: maxSteps, size: 'max' }),
+    finalScans: fc.nat(3),
   });
 
 interface Proc {
@@ -163,10 +185,12 @@ export function scenarioText(c: FuzzCase, name: string): string {
       it.k !== 'exit' &&
       it.k !== 'unpin'
     ) {
-      // nothing to act on yet: map something (the intent's range size, read-write, private)
+      // nothing to act on yet: map something (the intent's range size, read-write, private, mergeable)
       const m = `m${p.next++}`;
       p.mappings.push({ name: m, pages: it.n });
       step(`mmap: { proc: ${p.name}, size: ${it.n}p, prot: rw, as: ${m} }`);
+      step(`madvise: { proc: ${p.name}, addr: ${m}, size: ${it.n}p, advice: mergeable }`);
+      mergeable = true;
     }
     switch (it.k) {
       case 'mmap': {
@@ -175,6 +199,10 @@ export function scenarioText(c: FuzzCase, name: string): string {
         step(
           `mmap: { proc: ${p.name}, size: ${it.pages}p, prot: ${it.prot}, as: ${m}${it.shared ? ', shared: true' : ''} }`,
         );
+        if (it.mergeable) {
+          step(`madvise: { proc: ${p.name}, addr: ${m}, size: ${it.pages}p, advice: mergeable }`);
+          mergeable = true;
+        }
         continue;
       }
       case 'fork': {
@@ -201,10 +229,20 @@ export function scenarioText(c: FuzzCase, name: string): string {
         continue;
       }
     }
-    const m = p.mappings[it.m % p.mappings.length];
-    const off = it.off % m.pages;
-    const n = Math.min(it.n, m.pages - off);
-    const where = `proc: ${p.name}, addr: ${m.name}${off > 0 ? `+${off}p` : ''}`;
+    const place = (q: Proc, at: { m: number; off: number }, pages: number) => {
+      const m = q.mappings[at.m % q.mappings.length];
+      const off = at.off % m.pages;
+      return {
+        n: Math.min(pages, m.pages - off),
+        where: `proc: ${q.name}, addr: ${m.name}${off > 0 ? `+${off}p` : ''}`,
+      };
+    };
+    const write = (where: string, n: number, w: Content): void => {
+      if ('pattern' in w) step(`write: { ${where}, pattern: { seed: ${w.pattern}, pages: ${n} } }`);
+      else if ('fill' in w) step(`write: { ${where}, fill: ${w.fill}, size: ${n}p }`);
+      else step(`write: { ${where}, data: "${w.data}" }`);
+    };
+    const { n, where } = place(p, it, it.n);
     switch (it.k) {
       case 'munmap':
         step(`munmap: { ${where}, size: ${n}p }`);
@@ -227,14 +265,17 @@ export function scenarioText(c: FuzzCase, name: string): string {
         break;
       }
       case 'write': {
-        const w = it.what;
-        if ('pattern' in w) step(`write: { ${where}, pattern: { seed: ${w.pattern}, pages: ${n} } }`);
-        else if ('fill' in w) step(`write: { ${where}, fill: ${w.fill}, size: ${n}p }`);
-        else step(`write: { ${where}, data: "${w.data}" }`);
+        write(where, n, it.what);
+        const q = it.twin === null ? undefined : alive[it.twin.p % alive.length];
+        if (it.twin !== null && q !== undefined && q.mappings.length > 0) {
+          const t = place(q, it.twin, n);
+          write(t.where, t.n, it.what);
+        }
         break;
       }
     }
   }
+  if (mergeable && c.finalScans > 0) step(`ksm: { full_scans: ${c.finalScans} }`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -264,6 +305,8 @@ export interface FuzzReport {
   ms: number;
   realMs: number;
   modelMs: number;
+  /** How many sequences exercised each state or outcome (OracleResult.exercised). */
+  exercised: Record<string, number>;
   /** The minimal scenario of a difference, its file and its differences; null when all agreed. */
   found: { file: string; text: string; differences: string[] } | null;
 }
@@ -277,10 +320,12 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   let realMs = 0;
   let modelMs = 0;
   let last: { text: string; result: OracleResult } | null = null;
+  const seen: Record<string, number> = {};
   const check = async (c: FuzzCase): Promise<boolean> => {
     const text = scenarioText(c, `fuzz-${options.seed}`);
     const result = await runOracleIn(session, parse(text, 'fuzz.yaml'), { snapshotEvery: true });
     compared++;
+    for (const e of result.exercised) seen[e] = (seen[e] ?? 0) + 1;
     steps += text.split('\n').length - 6;
     realMs += result.realMs;
     modelMs += result.modelMs;
@@ -323,6 +368,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
       ms: Date.now() - start,
       realMs,
       modelMs,
+      exercised: seen,
       found,
     };
   } finally {

@@ -54,6 +54,29 @@ export interface OracleResult {
   notModelled: string[];
   modelMs: number;
   realMs: number;
+  /** What the run exercised, as the model saw it (the fuzzer's coverage): see `exercised`. */
+  exercised: string[];
+}
+
+/** The states and outcomes a plan went through, by name (KSM page, page shared after fork, SIGSEGV...). */
+export function exercised(p: Plan): string[] {
+  const seen = new Set<string>();
+  for (const pt of p.points) {
+    for (const g of pt.model.partition) {
+      if (g.kind === 'ksm') seen.add(g.members.length >= 3 ? 'KSM page mapped 3+ times' : 'KSM page');
+      else if (g.kind === 'zero') seen.add('zero page');
+      else if (new Set(g.members.map((m) => m.split(':')[0])).size > 1) seen.add('page shared after fork');
+    }
+    const c = pt.model.counters;
+    if (c.ksm_zero_pages > 0) seen.add('KSM zero page');
+    if (c.pages_unshared > 0) seen.add('unstable tree item');
+    if (c.pages_volatile > 0) seen.add('volatile item');
+  }
+  for (const s of p.steps) {
+    if (s.model.startsWith('sig')) seen.add('SIGSEGV');
+    else if (s.model.startsWith('err')) seen.add(`${s.op} ${s.model.slice(4)}`);
+  }
+  return [...seen].sort();
 }
 
 /** Compare the model's run with the real answers; null means the model could not replay the steps. */
@@ -161,6 +184,7 @@ function judge(
     notModelled: UNMODELLED.map((u) => `${u.what}: ${u.handling}`),
     modelMs,
     realMs: real.timeMs,
+    exercised: exercised(p),
   };
 }
 

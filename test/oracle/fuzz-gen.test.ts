@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzCase, scenarioText } from '../../src/oracle/fuzz.js';
+import { exercised } from '../../src/oracle/index.js';
 import { plan } from '../../src/oracle/plan.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 
@@ -37,5 +38,28 @@ describe('oracle fuzz generator', () => {
       'max_page_sharing: 2',
     ])
       expect(texts.some((t) => t.includes(bit))).toBe(true);
+  });
+
+  it('makes merges common: KSM pages in at least a sixth of the cases, and the other states too', () => {
+    const seen = new Map<string, number>();
+    const cases = fc.sample(fuzzCase(16), { numRuns: 300, seed: 11 });
+    for (const c of cases) {
+      const r = parseScenario(scenarioText(c, 'gen'), 'gen.yaml');
+      if (!r.ok) throw new Error('the generator wrote a bad scenario');
+      const e = exercised(plan(r.scenario, 'v6.18', undefined, { snapshotEvery: true }));
+      if (e.some((x) => x.startsWith('KSM page'))) seen.set('merged', (seen.get('merged') ?? 0) + 1);
+      for (const x of e) seen.set(x, (seen.get(x) ?? 0) + 1);
+    }
+    expect(seen.get('merged') ?? 0).toBeGreaterThan(cases.length / 6);
+    for (const what of [
+      'KSM page mapped 3+ times',
+      'KSM zero page',
+      'page shared after fork',
+      'zero page',
+      'unstable tree item',
+      'volatile item',
+      'SIGSEGV',
+    ])
+      expect(seen.get(what) ?? 0, what).toBeGreaterThan(5);
   });
 });
