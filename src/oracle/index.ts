@@ -140,7 +140,7 @@ function judge(
   const { others } = realStates(p, real.answers);
   const countersNote =
     others.length > 0
-      ? `other processes use KSM (${others.join(' ')}): the global KSM counters cannot be compared`
+      ? `other processes use KSM (${others.join(' ')}): the global KSM counters and the full scans a ksm step completes cannot be compared, and ksmd scans their mergeable areas too while a ksm step runs`
       : null;
   const comparison = compareWith(p, real.answers, countersNote);
   let unexplained = comparison;
