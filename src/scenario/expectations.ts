@@ -3,7 +3,6 @@
  * Every expectation gets a `text`: a canonical one-line rendering, the same for YAML and JSON input,
  * which results and messages show.
  */
-import { isScalar } from 'yaml';
 import {
   type AddrExpr,
   type CounterCheck,
@@ -12,7 +11,6 @@ import {
   type ExpectationKind,
   INVARIANT_NAMES,
   SIGNALS,
-  type SourcePos,
 } from './ast.js';
 import { COMPARISON_EXPECTED, parseComparison, parseCounterName } from './counters.js';
 import {
@@ -20,7 +18,9 @@ import {
   asList,
   asMap,
   byteString,
+  type FieldPositions,
   Fields,
+  isScalar,
   name,
   oneOf,
   type ReadContext,
@@ -34,7 +34,7 @@ type ExpectationBody = DistributiveOmit<Expectation, 'pos' | 'text'>;
 interface KindResult {
   body?: ExpectationBody;
   /** Where the named fields were written (signal's proc), for the name checks. */
-  positions?: Record<string, SourcePos>;
+  positions?: FieldPositions;
 }
 
 type KindReader = (cx: ReadContext, slot: Slot, kind: ExpectationKind) => KindResult;

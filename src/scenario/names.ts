@@ -265,19 +265,23 @@ class NameChecker {
   // Walking steps and expectations
 
   private steps(steps: readonly Step[], scope: Scope): void {
-    for (const step of steps) {
-      const home = stepSpec(step.op).names(step, this.effects(step, scope));
+    // one set of effects for the list, pointed at each step in turn (a step's names() uses it only
+    // while it runs; a nested list gets its own)
+    let step = steps[0];
+    const effects = this.effects(() => step, scope);
+    for (step of steps) {
+      const home = stepSpec(step.op).names(step, effects);
       if (step.expect) this.expectations(step.expect, scope, home ?? scope.onlyProcess());
     }
   }
 
-  /** The name checks as one step sees them, in `scope`. */
-  private effects(step: Step, scope: Scope): NameEffects {
-    const where = (field: string) => this.cx.fieldPos(step, field);
+  /** The name checks as the current step (`current()`) sees them, in `scope`. */
+  private effects(current: () => Step, scope: Scope): NameEffects {
+    const where = (field: string) => this.cx.fieldPos(current(), field);
     return {
       define: (name, kind, field, proc) => this.define(scope, name, kind, where(field), proc),
       use: (name, kind, field) => this.use(scope, name, kind, where(field)),
-      useProcess: (proc, field) => this.useProcess(scope, proc, where(field), step.op) !== undefined,
+      useProcess: (proc, field) => this.useProcess(scope, proc, where(field), current().op) !== undefined,
       address: (addr, proc, len) => this.address(scope, addr, proc, true, len),
       defineMapping: (proc, name, field, size) => {
         const state = scope.processes.get(proc);
@@ -290,11 +294,11 @@ class NameChecker {
       },
       exit: (proc) => {
         const state = scope.processes.get(proc);
-        if (state && !state.exitedAt) state.exitedAt = step.pos;
+        if (state && !state.exitedAt) state.exitedAt = current().pos;
       },
       released: (pin) => scope.releasedPins.get(pin),
       release: (pin) => {
-        scope.releasedPins.set(pin, step.pos);
+        scope.releasedPins.set(pin, current().pos);
       },
       error: (field, message) => this.error(where(field), message),
       steps: (steps) => this.steps(steps, scope),

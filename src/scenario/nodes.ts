@@ -3,19 +3,17 @@
  * what was expected and what was found, and returns undefined. Readers never throw, so one pass
  * collects every error in the file.
  */
+import { type AddrExpr, type NameKind, PAGE_SIZE, type SourcePos } from './ast.js';
+import type { Diagnostics } from './source.js';
 import {
-  type Alias,
-  type Document,
-  isAlias,
   isMap,
   isScalar,
   isSeq,
-  type Scalar,
-  type YAMLMap,
-  type YAMLSeq,
-} from 'yaml';
-import { type AddrExpr, type NameKind, PAGE_SIZE, type SourcePos } from './ast.js';
-import type { Diagnostics } from './source.js';
+  type MapNode,
+  type ScalarNode,
+  type SeqNode,
+  type SyntaxNode,
+} from './syntax-tree.js';
 import {
   ADDRESS_EXPECTED,
   didYouMean,
@@ -31,7 +29,9 @@ import {
   SIZE_EXPECTED,
 } from './units.js';
 
-export type ValueNode = Scalar | YAMLMap | YAMLSeq;
+export { isMap, isScalar, isSeq, mapGet, mapHas } from './syntax-tree.js';
+
+export type ValueNode = ScalarNode | MapNode | SeqNode;
 
 /** A value in the file (aliases resolved): its node, where it is, and its dotted path for messages. */
 export interface Slot {
@@ -42,6 +42,12 @@ export interface Slot {
   /** Set when the value is already known bad (an unknown alias): readers then stay quiet about it. */
   reported?: boolean;
 }
+
+/**
+ * Where the fields of an AST object were written: text offsets (made positions only when a message
+ * needs one, so a large file does not keep a position object per field), or positions.
+ */
+export type FieldPositions = Readonly<Record<string, SourcePos | number>>;
 
 export type Reader<T> = (cx: ReadContext, slot: Slot) => T | undefined;
 
@@ -62,12 +68,12 @@ export interface BrokenDefinition {
 export class ReadContext {
   private aliasBudget = MAX_ALIAS_EXPANSIONS;
   /** Positions of the fields of AST objects (steps, expectations...), for later checks such as names. */
-  private readonly fieldPositions = new WeakMap<object, Record<string, SourcePos>>();
+  private readonly fieldPositions = new Map<object, FieldPositions>();
   readonly brokenDefinitions: BrokenDefinition[] = [];
-  private readonly aliasTargets = new Map<Alias, ValueNode | undefined>();
 
   constructor(
-    readonly doc: Document,
+    /** The document's root (undefined: an empty document). */
+    readonly root: SyntaxNode | undefined,
     readonly diagnostics: Diagnostics,
     readonly text: string,
   ) {}
@@ -97,37 +103,33 @@ export class ReadContext {
     return this.fail(slot, parsed.expected, parsed.problem);
   }
 
-  posOf(node: unknown, fallback: SourcePos): SourcePos {
-    const range = (node as { range?: unknown } | null)?.range;
-    return Array.isArray(range) && typeof range[0] === 'number' ? this.diagnostics.at(range[0]) : fallback;
+  posOf(node: SyntaxNode | undefined, fallback: SourcePos): SourcePos {
+    return node === undefined ? fallback : this.diagnostics.at(node.start);
   }
 
-  /** The slot of a raw node: aliases are followed, a missing node keeps the fallback position. */
-  slot(raw: unknown, path: string, fallback: SourcePos): Slot {
+  /** The slot of a node: aliases are followed, a missing node keeps the fallback position. */
+  slot(raw: SyntaxNode | undefined, path: string, fallback: SourcePos): Slot {
     const pos = this.posOf(raw, fallback);
-    if (isAlias(raw)) {
+    if (raw?.kind === 'alias') {
       if (--this.aliasBudget < 0) {
         if (this.aliasBudget === -1)
           this.error(pos, `too many alias expansions (more than ${MAX_ALIAS_EXPANSIONS})`);
         return { node: undefined, pos, path, reported: true };
       }
-      // Alias.resolve searches the whole document; shared structure resolves the same alias often.
-      let target = this.aliasTargets.get(raw);
-      if (!this.aliasTargets.has(raw)) this.aliasTargets.set(raw, (target = raw.resolve(this.doc)));
-      if (!target) {
-        this.error(pos, `${path}: unknown alias '*${raw.source}'; define it first with '&${raw.source}'`);
+      const target = raw.target;
+      if (target === undefined) {
+        this.error(pos, `${path}: unknown alias '*${raw.name}'; define it first with '&${raw.name}'`);
         return { node: undefined, pos, path, reported: true };
       }
-      return { node: target, pos: this.posOf(target, pos), path };
+      // an alias of an alias is not something YAML writes: the target is always a value node
+      return { node: target as ValueNode, pos: this.posOf(target, pos), path };
     }
-    if (isScalar(raw) || isMap(raw) || isSeq(raw)) return { node: raw, pos, path };
-    return { node: undefined, pos, path };
+    return { node: raw, pos, path };
   }
 
-  /** The text of a node as written in the file. */
-  sourceOf(node: ValueNode): string {
-    const range = node.range;
-    return range ? this.text.slice(range[0], range[1]) : '';
+  /** The text of a scalar as written in the file. */
+  sourceOf(node: ScalarNode): string {
+    return this.text.slice(node.start, node.end);
   }
 
   describe(slot: Slot): string {
@@ -144,13 +146,15 @@ export class ReadContext {
     return `a value of type ${typeof value}`;
   }
 
-  setFieldPositions(target: object, positions: Record<string, SourcePos>): void {
+  setFieldPositions(target: object, positions: FieldPositions): void {
     this.fieldPositions.set(target, positions);
   }
 
   /** Where a field of an AST object was written, falling back to the object's own position. */
   fieldPos(target: { pos: SourcePos }, key: string): SourcePos {
-    return this.fieldPositions.get(target)?.[key] ?? target.pos;
+    const at = this.fieldPositions.get(target)?.[key];
+    if (at === undefined) return target.pos;
+    return typeof at === 'number' ? this.diagnostics.at(at) : at;
   }
 }
 
@@ -187,7 +191,7 @@ export class Fields {
    */
   static ofMap(
     cx: ReadContext,
-    map: YAMLMap,
+    map: MapNode,
     owner: string,
     /** The keys a map may have, or null when any name is a key (e.g. counter names). */
     allowed: readonly string[] | null,
@@ -270,9 +274,9 @@ export class Fields {
   }
 
   /** Where each value was written, keyed by field name. */
-  positions(): Record<string, SourcePos> {
-    const positions: Record<string, SourcePos> = {};
-    for (const [key, entry] of this.entries) positions[key] = entry.slot.pos;
+  positions(): FieldPositions {
+    const positions: Record<string, SourcePos | number> = {};
+    for (const [key, entry] of this.entries) positions[key] = entry.slot.node?.start ?? entry.slot.pos;
     return positions;
   }
 }
@@ -281,7 +285,7 @@ export class Fields {
 // Value readers
 
 export const asMap =
-  (expected = 'a map'): Reader<YAMLMap> =>
+  (expected = 'a map'): Reader<MapNode> =>
   (cx, slot) =>
     isMap(slot.node) ? slot.node : cx.fail(slot, expected);
 
@@ -435,7 +439,7 @@ export const address: Reader<AddrExpr> = (cx, slot) => {
     };
   }
   const exact = exactInteger(raw);
-  if (exact === undefined || exact < 0 || slot.node === undefined) return cx.fail(slot, ADDRESS_EXPECTED);
+  if (exact === undefined || exact < 0 || !isScalar(slot.node)) return cx.fail(slot, ADDRESS_EXPECTED);
   return { offset: exact, text: cx.sourceOf(slot.node).trim(), pos: slot.pos };
 };
 

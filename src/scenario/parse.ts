@@ -2,8 +2,6 @@
  * The scenario front end: text in, a checked Scenario (or every error found, each at file:line:col) out.
  * Never throws: an internal surprise becomes an error at 1:1.
  */
-
-import { isScalar } from 'yaml';
 import { PAGE_SIZE } from '../hw/page.js';
 import {
   CHANGE_PTE_RULES,
@@ -24,6 +22,7 @@ import {
   boolean,
   Fields,
   integer,
+  isScalar,
   oneOf,
   pageAlignedSize,
   ReadContext,
@@ -88,10 +87,10 @@ export function parseScenario(text: string, file: string): ParseResult {
 }
 
 function parse(text: string, file: string): ParseResult {
-  const { doc, diagnostics, syntaxErrors } = loadSource(text, file);
+  const { root, diagnostics, syntaxErrors } = loadSource(text, file);
   // A broken document's partial tree would only produce follow-on noise: report the syntax alone.
   if (syntaxErrors) return { ok: false, errors: diagnostics.sorted() };
-  const cx = new ReadContext(doc, diagnostics, text);
+  const cx = new ReadContext(root, diagnostics, text);
   const { scenario, steps, expect } = readScenario(cx, file);
   checkNames(cx, steps, expect);
   if (diagnostics.count > 0) return { ok: false, errors: diagnostics.sorted() };
@@ -179,7 +178,7 @@ interface ReadResult {
 
 function readScenario(cx: ReadContext, file: string): ReadResult {
   const start = cx.diagnostics.at(0);
-  const root = cx.slot(cx.doc.contents, 'scenario', start);
+  const root = cx.slot(cx.root, 'scenario', start);
   if (root.node === undefined || (isScalar(root.node) && root.node.value === null)) {
     cx.error(start, "the file is empty; a scenario is a map that starts with 'mmsim: 1'");
     return { steps: [], expect: [] };

@@ -1,11 +1,15 @@
 /**
- * Turning scenario text into a YAML document whose every node has a known `line:col`, and collecting
- * errors against those positions. JSON is valid YAML 1.2, so one parser (with one LineCounter) serves
- * both; only the wording of syntax errors depends on which the file looks like.
+ * Turning scenario text into a syntax tree whose every node has a known `line:col`, and collecting
+ * errors against those positions. Plain YAML (and JSON) is read by yaml-subset.ts; anything else, and
+ * every file with a syntax error, by the yaml library, whose document becomes the same tree. JSON is
+ * valid YAML 1.2, so one path serves both; only the wording of syntax errors depends on which the file
+ * looks like.
  */
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { SourcePos } from './ast.js';
 import { findJsonSyntaxError } from './json-syntax.js';
+import type { MapPair, SyntaxNode } from './syntax-tree.js';
+import { parseYamlSubset } from './yaml-subset.js';
 
 export interface ScenarioError extends SourcePos {
   message: string;
@@ -28,13 +32,40 @@ export function detectFormat(text: string, file: string): SourceFormat {
   return /^\uFEFF?\s*[{[]/.test(text) ? 'json' : 'yaml';
 }
 
+/** Where each line of a text starts: offset to 1-based line and column. */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+  /** The line found last: readers ask about nearby offsets in turn. */
+  private last = 0;
+
+  constructor(text: string) {
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) this.starts.push(at + 1);
+  }
+
+  linePos(offset: number): { line: number; col: number } {
+    const starts = this.starts;
+    const last = this.last;
+    if (starts[last] <= offset && (last + 1 === starts.length || offset < starts[last + 1]))
+      return { line: last + 1, col: offset - starts[last] + 1 };
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (starts[mid] <= offset) low = mid;
+      else high = mid - 1;
+    }
+    this.last = low;
+    return { line: low + 1, col: offset - starts[low] + 1 };
+  }
+}
+
 /** The errors found in one file, each at a 1-based line and column. */
 export class Diagnostics {
   private readonly errors: ScenarioError[] = [];
 
   constructor(
     readonly file: string,
-    private readonly lines: LineCounter,
+    private readonly lines: LineIndex,
     /** A byte-order mark is a character to the parser but no column to an editor. */
     private readonly startsWithBom = false,
   ) {}
@@ -43,7 +74,7 @@ export class Diagnostics {
   at(offset: number): SourcePos {
     const { line, col } = this.lines.linePos(Math.max(0, offset));
     const shift = line === 1 && this.startsWithBom ? 1 : 0;
-    return { file: this.file, line: Math.max(1, line), col: Math.max(1, col - shift) };
+    return { file: this.file, line, col: Math.max(1, col - shift) };
   }
 
   report(pos: SourcePos, message: string): void {
@@ -69,7 +100,8 @@ export class Diagnostics {
 }
 
 export interface LoadedSource {
-  doc: Document.Parsed;
+  /** The document's root; undefined when the document is empty. */
+  root: SyntaxNode | undefined;
   diagnostics: Diagnostics;
   format: SourceFormat;
   /** True when the text is not well-formed YAML/JSON (the errors are already reported). */
@@ -77,21 +109,23 @@ export interface LoadedSource {
 }
 
 export function loadSource(text: string, file: string): LoadedSource {
-  const lines = new LineCounter();
+  const diagnostics = new Diagnostics(file, new LineIndex(text), text.startsWith('\uFEFF'));
+  let format = detectFormat(text, file);
+  const jsonError = format === 'json' ? findJsonSyntaxError(text) : undefined;
+  if (jsonError === undefined) {
+    const root = parseYamlSubset(text);
+    if (root !== undefined) return { root, diagnostics, format, syntaxErrors: false };
+  }
   const doc = parseDocument(text, {
-    lineCounter: lines,
     // Integers come back as bigint so that precision loss above 2^53 is detected, not silent.
     intAsBigInt: true,
     // Duplicate keys are reported by the reader, which can name the key and its first occurrence.
     uniqueKeys: false,
     prettyErrors: false,
   });
-  const diagnostics = new Diagnostics(file, lines, text.startsWith('\uFEFF'));
-  let format = detectFormat(text, file);
-  const jsonError = format === 'json' ? findJsonSyntaxError(text) : undefined;
   if (jsonError && (/\.json$/i.test(file) || doc.errors.length > 0)) {
     diagnostics.report(diagnostics.at(jsonError.offset), `invalid JSON: ${jsonError.message}`);
-    return { doc, diagnostics, format, syntaxErrors: true };
+    return { root: undefined, diagnostics, format, syntaxErrors: true };
   }
   if (jsonError) format = 'yaml'; // not JSON after all, but well-formed YAML flow style
   for (const error of doc.errors) {
@@ -101,5 +135,45 @@ export function loadSource(text: string, file: string): LoadedSource {
       `invalid ${format === 'json' ? 'JSON' : 'YAML'}: ${message}`,
     );
   }
-  return { doc, diagnostics, format, syntaxErrors: doc.errors.length > 0 };
+  return { root: syntaxTree(doc), diagnostics, format, syntaxErrors: doc.errors.length > 0 };
+}
+
+/**
+ * The yaml library's document as a syntax tree. Nodes are visited in document order, so an alias finds
+ * the latest anchor of its name before it, as the library's own resolution does.
+ */
+export function syntaxTree(doc: Document.Parsed): SyntaxNode | undefined {
+  const anchors = new Map<string, SyntaxNode>();
+  const convert = (node: unknown): SyntaxNode | undefined => {
+    if (isAlias(node)) {
+      const start = node.range?.[0] ?? 0;
+      return { kind: 'alias', name: node.source, target: anchors.get(node.source), start };
+    }
+    if (!isScalar(node) && !isMap(node) && !isSeq(node)) return undefined;
+    const start = node.range?.[0] ?? 0;
+    let converted: SyntaxNode;
+    if (isScalar(node)) {
+      const value = node.value;
+      const scalar =
+        value === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof value)
+          ? (value as string | number | bigint | boolean | null)
+          : String(value);
+      converted = { kind: 'scalar', value: scalar, start, end: node.range?.[1] ?? start };
+      if (node.anchor) anchors.set(node.anchor, converted);
+      return converted;
+    }
+    if (isMap(node)) {
+      const items: MapPair[] = [];
+      converted = { kind: 'map', items, start };
+      if (node.anchor) anchors.set(node.anchor, converted);
+      for (const pair of node.items) items.push({ key: convert(pair.key), value: convert(pair.value) });
+      return converted;
+    }
+    const items: (SyntaxNode | undefined)[] = [];
+    converted = { kind: 'seq', items, start };
+    if (node.anchor) anchors.set(node.anchor, converted);
+    for (const item of node.items) items.push(convert(item));
+    return converted;
+  };
+  return convert(doc.contents);
 }

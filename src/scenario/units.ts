@@ -65,6 +65,11 @@ function unitProblem(unit: string): string {
 /** `number * unit`, exactly (decimal fractions are allowed when the result is a whole number of bytes). */
 function scaledBytes(numberText: string, unitBytes: number): Parsed<number> {
   const fail = (problem: string): Parsed<number> => ({ ok: false, expected: SIZE_EXPECTED, problem });
+  // the common case, exact in doubles: a short decimal integer times a unit (both below 2^53)
+  if (numberText.length <= 9 && /^\d+$/.test(numberText)) {
+    const product = Number(numberText) * unitBytes;
+    if (Number.isSafeInteger(product)) return { ok: true, value: product };
+  }
   let bytes: bigint;
   if (/^0[xX]/.test(numberText)) {
     bytes = BigInt(numberText) * BigInt(unitBytes);

@@ -3,10 +3,20 @@
  * `expect:` list checked after the step). What each operation's map holds is its step module's business
  * (steps/*.ts, listed in steps/index.ts).
  */
-import { isMap, isScalar } from 'yaml';
 import type { NameKind, SourcePos, Step, StepOp } from '../ast.js';
 import { readExpectations } from '../expectations.js';
-import { asList, asMap, Fields, type ReadContext, type Slot } from '../nodes.js';
+import {
+  asMap,
+  type FieldPositions,
+  Fields,
+  isMap,
+  isScalar,
+  isSeq,
+  mapGet,
+  mapHas,
+  type ReadContext,
+  type Slot,
+} from '../nodes.js';
 import { didYouMean } from '../units.js';
 import { stepOps, stepSpec } from './index.js';
 import type { StepBody } from './spec.js';
@@ -17,6 +27,10 @@ const MAX_NESTING = 32;
 interface Reading {
   cx: ReadContext;
   depth: number;
+  /** The operations a step may have (stepOps(), asked once per file), and the keys beside them. */
+  ops: readonly StepOp[];
+  keys: readonly string[];
+  expected: string;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -37,15 +51,19 @@ function unknownFieldOf(op: StepOp, key: string): string | undefined {
 
 /** The steps of a file or of repeat/parallel; steps that fail to read are left out (and reported). */
 export function readSteps(cx: ReadContext, slot: Slot): Step[] | undefined {
-  return readStepList({ cx, depth: 0 }, slot);
+  const ops = stepOps();
+  const expected = `a step: a map with one operation key (${ops.join(', ')})`;
+  return readStepList({ cx, depth: 0, ops, keys: [...ops, 'expect'], expected }, slot);
 }
 
 function readStepList(r: Reading, slot: Slot): Step[] | undefined {
-  const items = asList('a list of steps')(r.cx, slot);
-  if (!items) return undefined;
+  const list = slot.node;
+  if (!isSeq(list)) return r.cx.fail(slot, 'a list of steps');
+  // item by item (not asList's array of slots): a long list's slots are never all alive at once
   const steps: Step[] = [];
-  for (const item of items) {
-    const step = readStep(r, item);
+  const items = list.items;
+  for (let i = 0; i < items.length; i++) {
+    const step = readStep(r, r.cx.slot(items[i], `${slot.path}[${i}]`, slot.pos));
     if (step) steps.push(step);
   }
   return steps;
@@ -56,18 +74,16 @@ function readNonEmptySteps(r: Reading, slot: Slot): Step[] | undefined {
     r.cx.error(slot.pos, `repeat/parallel nested more than ${MAX_NESTING} deep`);
     return undefined;
   }
-  const steps = readStepList({ cx: r.cx, depth: r.depth + 1 }, slot);
+  const steps = readStepList({ ...r, depth: r.depth + 1 }, slot);
   const node = slot.node as { items?: unknown[] } | undefined;
   if (steps && node?.items?.length === 0) return r.cx.empty(slot, 'one step');
   return steps;
 }
 
 function readStep(r: Reading, slot: Slot): Step | undefined {
-  const { cx } = r;
-  const allOps = stepOps();
-  const map = asMap(`a step: a map with one operation key (${allOps.join(', ')})`)(cx, slot);
+  const { cx, ops: allOps, keys } = r;
+  const map = asMap(r.expected)(cx, slot);
   if (!map) return undefined;
-  const keys = [...allOps, 'expect'];
   const f = Fields.ofMap(cx, map, 'step', keys, slot.pos, { unknownKey: unknownStepKey, wrapper: true });
   const ops = f.present(allOps);
   const unknown = f.keys().filter((k) => !keys.includes(k));
@@ -103,7 +119,7 @@ function readOperation(
   op: StepOp,
   slot: Slot,
   pos: SourcePos,
-): { step?: StepBody; positions: Record<string, SourcePos> } {
+): { step?: StepBody; positions: FieldPositions } {
   const { cx } = r;
   const s = stepSpec(op);
   let f: Fields;
@@ -131,9 +147,9 @@ function noteBrokenStep(cx: ReadContext, op: StepOp | undefined, slot: Slot): vo
     return;
   }
   for (const [field, kind] of Object.entries(defines)) {
-    const value = isMap(node) ? node.get(field) : undefined;
-    const written = typeof value === 'string' ? value : undefined;
-    if (written !== undefined || (isMap(node) && node.has(field)) || op !== undefined) {
+    const value = isMap(node) ? mapGet(node, field) : undefined;
+    const written = isScalar(value) && typeof value.value === 'string' ? value.value : undefined;
+    if (written !== undefined || (isMap(node) && mapHas(node, field)) || op !== undefined) {
       cx.brokenDefinitions.push({ kind, ...(written === undefined ? {} : { name: written }), pos: slot.pos });
     }
   }

@@ -2,7 +2,6 @@
  * What a store writes (`data`, `bytes`, `fill` or `pattern`), shared by the steps that store: a CPU
  * write and a guest write. Reading it, its length, and the StoreSource the model's access paths take.
  */
-import { isScalar } from 'yaml';
 import { PAGE_SIZE } from '../../hw/page.js';
 import type { StoreSource } from '../../mm/access.js';
 import type { Pattern, Payload } from '../ast.js';
@@ -11,6 +10,7 @@ import {
   byteList,
   Fields,
   integer,
+  isScalar,
   pageCount,
   type ReadContext,
   type Slot,

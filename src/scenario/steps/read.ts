@@ -1,10 +1,19 @@
 /** `read: {proc, addr, [size], [expect]}`: a CPU load; faults as needed; `expect` is what it must return. */
-import { isMap, isSeq } from 'yaml';
 import { PAGE_SIZE } from '../../hw/page.js';
 import { userAccess } from '../../mm/access.js';
 import type { AddrExpr, StepBase } from '../ast.js';
 import { bytesValue, describeBytes } from '../describe.js';
-import { address, BYTES_EXPECTED, byteString, name, type ReadContext, type Slot, size } from '../nodes.js';
+import {
+  address,
+  BYTES_EXPECTED,
+  byteString,
+  isMap,
+  isSeq,
+  name,
+  type ReadContext,
+  type Slot,
+  size,
+} from '../nodes.js';
 import type { StepSpec } from './spec.js';
 
 export interface ReadStep extends StepBase {
