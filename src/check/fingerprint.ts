@@ -70,10 +70,10 @@ export function worldFingerprint(w: World, threads: readonly Thread[]): string {
   }
   for (const pfn of [...pfns].sort((a, b) => a - b)) {
     d.number(pfn);
-    d.number(f.refcount[pfn]);
+    d.number(f.raw.refcount[pfn]);
     d.number(f.mapcount(pfn));
-    d.number(f.flags[pfn]);
-    d.number(f.content[pfn]);
+    d.number(f.raw.flags[pfn]);
+    d.number(f.raw.content[pfn]);
   }
   for (const view of w.secondaries()) {
     d.string(view.name);

@@ -43,7 +43,7 @@ export function* replaceWritablePage(k: Kernel, agent: Agent, vma: Vma, address:
   }
   const oldPfn = ptePfn(orig);
   anonVmaPrepare(k, vma);
-  const newPfn = k.allocPage(k.frames.content[oldPfn]);
+  const newPfn = k.allocPage(k.frames.contentOf(oldPfn));
   yield* ptepClearFlush(k, agent, mm, vpn * PAGE_SIZE);
   yield* preempt(P_MISUSE_CLEARED);
   k.pageAddNewAnonRmap(newPfn, vma, vpn * PAGE_SIZE);

@@ -6,6 +6,15 @@
  */
 
 import { BigMap } from '../sim/big-map.js';
+import {
+  Access,
+  FOOTPRINT,
+  FootprintKind,
+  footprintKey,
+  footprintSerial,
+  note,
+  noteAccess,
+} from '../sim/footprint.js';
 import type { PfnSet } from './pfn-set.js';
 
 export const ZERO_PFN = 0;
@@ -23,16 +32,29 @@ export const PG_ANON_EXCLUSIVE = 32;
 const MAPCOUNT_OVERFLOW = 0xff;
 
 export class FrameTable {
-  readonly refcount: Int32Array;
-  readonly flags: Uint8Array;
+  private readonly refcount: Int32Array;
+  private readonly flags: Uint8Array;
   /** Hash-consed content id of the frame's bytes (see ContentStore). */
-  readonly content: Uint32Array;
+  private readonly content: Uint32Array;
   /**
    * anon_vma id (0 = none) and page index within it: the anonymous rmap (page->mapping, page->index).
    * While a frame is free, its `index` links the free list.
    */
-  readonly anonVma: Uint32Array;
-  readonly index: Uint32Array;
+  private readonly anonVma: Uint32Array;
+  private readonly index: Uint32Array;
+  /**
+   * The arrays themselves, for whole-memory sweeps (the invariant checker's, fingerprints, reports) that
+   * are no kernel path's and must not enter a transition's footprint. Kernel paths use the accessors.
+   */
+  readonly raw: {
+    readonly refcount: Int32Array;
+    readonly flags: Uint8Array;
+    readonly content: Uint32Array;
+    readonly anonVma: Uint32Array;
+    readonly index: Uint32Array;
+  };
+  /** The table's name in footprints. */
+  private readonly serial = footprintSerial();
   private readonly mapcount8: Uint8Array;
   private readonly mapcountBig = new BigMap<number, number>();
   /** Frames from here to the end have never been handed out. */
@@ -57,6 +79,13 @@ export class FrameTable {
     this.anonVma = new Uint32Array(count);
     this.index = new Uint32Array(count);
     this.mapcount8 = new Uint8Array(count);
+    this.raw = {
+      refcount: this.refcount,
+      flags: this.flags,
+      content: this.content,
+      anonVma: this.anonVma,
+      index: this.index,
+    };
     this.freeCount = count - 1;
     this.flags[ZERO_PFN] = PG_ZERO;
     this.refcount[ZERO_PFN] = 1; // reserved; mappings of the zero page are not counted (pte_special)
@@ -77,6 +106,7 @@ export class FrameTable {
 
   /** A free frame with refcount 1, or -1 when memory is exhausted (the caller turns that into ENOMEM). */
   alloc(): number {
+    if (FOOTPRINT.on) note(FootprintKind.FrameAlloc, this.serial, 0, Access.Write);
     let pfn = this.freeHead;
     if (pfn !== 0) this.freeHead = this.index[pfn];
     else if (this.fresh < this.count) pfn = this.fresh++;
@@ -89,6 +119,7 @@ export class FrameTable {
     this.index[pfn] = 0;
     this.mapcount8[pfn] = 0;
     this.touched?.add(pfn);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
     return pfn;
   }
 
@@ -102,12 +133,84 @@ export class FrameTable {
     this.rewritten?.add(pfn);
   }
 
+  private noteFrame(pfn: number, mode: Access): void {
+    noteAccess(footprintKey(FootprintKind.Frame, this.serial, pfn), mode);
+  }
+
   isFree(pfn: number): boolean {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
     return pfn !== ZERO_PFN && this.refcount[pfn] === 0;
+  }
+
+  /** page_count(). */
+  refcountOf(pfn: number): number {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    return this.refcount[pfn];
+  }
+
+  /** page_ref_add / page_ref_sub: the new count. A change the checker must see (touch) is the caller's to note. */
+  addRef(pfn: number, delta: number): number {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    this.refcount[pfn] += delta;
+    this.touched?.add(pfn);
+    return this.refcount[pfn];
+  }
+
+  flagsOf(pfn: number): number {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    return this.flags[pfn];
+  }
+
+  /** SetPageX for every bit in `bits`. */
+  setFlags(pfn: number, bits: number): void {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    this.flags[pfn] |= bits;
+  }
+
+  /** ClearPageX for every bit in `bits`. */
+  clearFlags(pfn: number, bits: number): void {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    this.flags[pfn] &= ~bits;
+  }
+
+  /** The content id of the frame's bytes. */
+  contentOf(pfn: number): number {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    return this.content[pfn];
+  }
+
+  /** Store new bytes (a content id) in the frame; the caller keeps the content store's references. */
+  setContent(pfn: number, content: number): void {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    this.content[pfn] = content;
+    this.rewritten?.add(pfn);
+  }
+
+  /** page->mapping of an anonymous page: its anon_vma id (0: none). */
+  anonVmaOf(pfn: number): number {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    return this.anonVma[pfn];
+  }
+
+  /** page->index within the anon_vma. */
+  pageIndexOf(pfn: number): number {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    return this.index[pfn];
+  }
+
+  /** page_set_anon_rmap's page->mapping and page->index. */
+  setAnonRmap(pfn: number, anonVma: number, index: number): void {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    this.anonVma[pfn] = anonVma;
+    this.index[pfn] = index;
   }
 
   /** Return a frame whose refcount reached zero (free_unref_page). */
   release(pfn: number): void {
+    if (FOOTPRINT.on) {
+      note(FootprintKind.FrameAlloc, this.serial, 0, Access.Write);
+      this.noteFrame(pfn, Access.Write);
+    }
     this.flags[pfn] = 0;
     this.mapcount8[pfn] = 0;
     this.mapcountBig.delete(pfn);
@@ -118,11 +221,13 @@ export class FrameTable {
   }
 
   mapcount(pfn: number): number {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
     const m = this.mapcount8[pfn];
     return m === MAPCOUNT_OVERFLOW ? this.mapcountBig.get(pfn)! : m;
   }
 
   incMapcount(pfn: number): void {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
     this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m < MAPCOUNT_OVERFLOW - 1) this.mapcount8[pfn] = m + 1;
@@ -134,6 +239,7 @@ export class FrameTable {
   }
 
   decMapcount(pfn: number): void {
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
     this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m !== MAPCOUNT_OVERFLOW) {

@@ -3,6 +3,7 @@
  * Leaf pages are typed arrays; upper levels are sparse arrays created on demand (pte_alloc).
  */
 
+import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../sim/footprint.js';
 import { PTRS_PER_PTE } from './page.js';
 import { PTE_PFN_SCALE } from './pte.js';
 
@@ -32,6 +33,8 @@ export type PteStoreWatch = (vpn: number, oldPte: number, newPte: number) => voi
 /** Page numbers a page table can hold: 4 levels of 512 entries (a 48-bit address space). */
 export const VPN_LIMIT = 2 ** 36;
 const PMD_SPAN = PTRS_PER_PTE * PTRS_PER_PTE; // vpns covered by one PUD entry
+/** A walk over more PTE pages than this reads the whole table in its footprint. */
+const WALK_PAGES_LISTED = 64;
 
 export class PageTable {
   private readonly pgd: Level<Level<Level<PtePage>>> = [];
@@ -41,9 +44,16 @@ export class PageTable {
   private lastPage: PtePage | undefined;
   /** Who is told of stores (null: nobody; the common case costs one test). */
   watch: PteStoreWatch | null = null;
+  /** The table's name in footprints. */
+  readonly serial = footprintSerial();
 
-  /** The PTE page covering `vpn`, or undefined (no allocation). */
+  /** The PTE page covering `vpn`, or undefined (no allocation); a reader of its ptes (KSM's scan) reads it whole. */
   lookupPage(vpn: number): PtePage | undefined {
+    if (FOOTPRINT.on) note(FootprintKind.PtePage, this.serial, Math.floor(vpn / PTRS_PER_PTE), Access.Read);
+    return this.findPage(vpn);
+  }
+
+  private findPage(vpn: number): PtePage | undefined {
     const key = Math.floor(vpn / PTRS_PER_PTE);
     if (key === this.lastKey) return this.lastPage;
     const pud = this.pgd[Math.floor(vpn / PTRS_PER_PUD_SPAN) & 511];
@@ -60,7 +70,7 @@ export class PageTable {
 
   /** The PTE page covering `vpn`, allocated if missing (__pte_alloc). */
   allocPage(vpn: number): PtePage {
-    const found = this.lookupPage(vpn);
+    const found = this.findPage(vpn);
     if (found !== undefined) return found;
     const i4 = Math.floor(vpn / PTRS_PER_PUD_SPAN) & 511;
     let pud = this.pgd[i4];
@@ -81,7 +91,8 @@ export class PageTable {
 
   /** The pte at `vpn` (0 if none). */
   get(vpn: number): number {
-    const page = this.lookupPage(vpn);
+    if (FOOTPRINT.on) note(FootprintKind.Pte, this.serial, vpn, Access.Read);
+    const page = this.findPage(vpn);
     if (page === undefined) return 0;
     const i = vpn & 511;
     return page.pfn[i] * PTE_PFN_SCALE + page.bits[i];
@@ -89,7 +100,8 @@ export class PageTable {
 
   /** Store a pte value (set_pte_at's store); keeps the page's present count. */
   set(vpn: number, pte: number): void {
-    const page = pte === 0 ? this.lookupPage(vpn) : this.allocPage(vpn);
+    if (FOOTPRINT.on) this.noteStore(vpn);
+    const page = pte === 0 ? this.findPage(vpn) : this.allocPage(vpn);
     if (page === undefined) return;
     const i = vpn & 511;
     const was = page.bits[i] !== 0 || page.pfn[i] !== 0;
@@ -101,8 +113,27 @@ export class PageTable {
     if (this.watch !== null && old !== pte) this.watch(vpn, old, pte);
   }
 
+  /** A store: the pte itself, and a mark on its PTE page and the table for walks that read them whole. */
+  private noteStore(vpn: number): void {
+    note(FootprintKind.Pte, this.serial, vpn, Access.Write);
+    note(FootprintKind.PtePage, this.serial, Math.floor(vpn / PTRS_PER_PTE), Access.Mark);
+    note(FootprintKind.PageTableAll, this.serial, 0, Access.Mark);
+  }
+
+  /** A walk over [startVpn, endVpn) reads every PTE page in it, or the whole table when that list is long. */
+  private noteWalk(startVpn: number, endVpn: number): void {
+    const first = Math.floor(startVpn / PTRS_PER_PTE);
+    const last = Math.floor((Math.min(endVpn, VPN_LIMIT) - 1) / PTRS_PER_PTE);
+    if (last - first >= WALK_PAGES_LISTED) {
+      note(FootprintKind.PageTableAll, this.serial, 0, Access.Read);
+      return;
+    }
+    for (let p = first; p <= last; p++) note(FootprintKind.PtePage, this.serial, p, Access.Read);
+  }
+
   /** Free empty PTE pages in [startVpn, endVpn) (free_pgtables). */
   freeEmpty(startVpn: number, endVpn: number): void {
+    if (FOOTPRINT.on) this.noteWalk(startVpn, endVpn);
     for (let base = startVpn - (startVpn % PTRS_PER_PTE); base < endVpn; base += PTRS_PER_PTE) {
       const i4 = Math.floor(base / PTRS_PER_PUD_SPAN) & 511;
       const pmd = this.pgd[i4]?.[(base >>> 18) & 511];
@@ -110,6 +141,8 @@ export class PageTable {
       const i2 = (base >>> 9) & 511;
       const page = pmd[i2];
       if (page !== undefined && page.used === 0) {
+        if (FOOTPRINT.on)
+          note(FootprintKind.PtePage, this.serial, Math.floor(base / PTRS_PER_PTE), Access.Write);
         pmd[i2] = undefined;
         this.ptePages--;
         if (this.lastPage === page) {
@@ -125,6 +158,7 @@ export class PageTable {
    * Absent upper levels are skipped whole, so a walk of the whole address space costs what is mapped.
    */
   forEachMapped(startVpn: number, endVpn: number, visit: (vpn: number, pte: number) => void): void {
+    if (FOOTPRINT.on) this.noteWalk(startVpn, endVpn);
     const end = Math.min(endVpn, VPN_LIMIT);
     for (let b4 = startVpn - (startVpn % PTRS_PER_PUD_SPAN); b4 < end; b4 += PTRS_PER_PUD_SPAN) {
       const pud = this.pgd[Math.floor(b4 / PTRS_PER_PUD_SPAN) & 511];

@@ -4,16 +4,28 @@
  * use a stale translation, and the invariants see it.
  */
 
+import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../sim/footprint.js';
+
 const TLB_ENTRIES = 256;
+/** The footprint index that stands for the whole TLB (entries are 0..TLB_ENTRIES-1). */
+const WHOLE = TLB_ENTRIES;
 
 export class Tlb {
   private readonly tagMm = new Int32Array(TLB_ENTRIES).fill(-1);
   private readonly tagVpn = new Float64Array(TLB_ENTRIES);
   private readonly cached = new Float64Array(TLB_ENTRIES);
+  /** The TLB's name in footprints: an entry is one key, and the whole TLB another (flushMm). */
+  private readonly serial = footprintSerial();
+
+  private noteEntry(i: number, mode: Access, whole: Access): void {
+    note(FootprintKind.Tlb, this.serial, i, mode);
+    note(FootprintKind.Tlb, this.serial, WHOLE, whole);
+  }
 
   /** The cached pte for (mm, vpn), or 0 on a miss. */
   lookup(mm: number, vpn: number): number {
     const i = vpn & (TLB_ENTRIES - 1);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Read);
     return this.tagMm[i] === mm && this.tagVpn[i] === vpn ? this.cached[i] : 0;
   }
 
@@ -22,6 +34,7 @@ export class Tlb {
 
   fill(mm: number, vpn: number, pte: number): void {
     const i = vpn & (TLB_ENTRIES - 1);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
     this.tagMm[i] = mm;
     this.tagVpn[i] = vpn;
     this.cached[i] = pte;
@@ -30,10 +43,12 @@ export class Tlb {
 
   flushPage(mm: number, vpn: number): void {
     const i = vpn & (TLB_ENTRIES - 1);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
     if (this.tagMm[i] === mm && this.tagVpn[i] === vpn) this.tagMm[i] = -1;
   }
 
   flushMm(mm: number): void {
+    if (FOOTPRINT.on) note(FootprintKind.Tlb, this.serial, WHOLE, Access.Write);
     for (let i = 0; i < TLB_ENTRIES; i++) if (this.tagMm[i] === mm) this.tagMm[i] = -1;
   }
 

@@ -107,7 +107,7 @@ export function* userAccess(
   const write = source !== undefined;
   const mm = task.mm;
   const agent = task.agent;
-  if (!mm.cpumask.has(agent.cpu)) mm.cpumask.add(agent.cpu);
+  mm.runsOn(agent.cpu);
   const out = wantData ? new Uint8Array(len) : undefined;
   const contents = k.contents;
   const frames = k.frames;
@@ -127,7 +127,7 @@ export function* userAccess(
       if (r & VM_FAULT_SIGSEGV) return { ok: false, error: 'SIGSEGV' };
       pfn = translate(k, agent, mm, addr, write);
     }
-    const before = frames.content[pfn];
+    const before = frames.contentOf(pfn);
     let after = before;
     if (write) {
       if ('bytes' in source) {

@@ -36,7 +36,7 @@ const P_VMA_COPIED = preemptPoint('dup_mmap: one vma copied');
 /** page_maybe_dma_pinned (v5.8+): the refcount carries at least one pin bias. */
 function pageMaybeDmaPinned(k: Kernel, pfn: number): boolean {
   const bias = k.profile.pinBias;
-  return bias > 1 && k.frames.refcount[pfn] >= bias;
+  return bias > 1 && k.frames.refcountOf(pfn) >= bias;
 }
 
 /** copy_page_range for one vma (copy_one_pte per entry). Caller holds both mmap_sems. */
@@ -75,13 +75,13 @@ function* copyPageRange(
     const pfn = ptePfn(pte);
     if (cow && k.profile.forkCopiesPinnedPages && pageMaybeDmaPinned(k, pfn)) {
       // copy_present_page (v5.9+): the child gets its own copy now; the parent's pte is left alone
-      const copy = k.allocPage(k.frames.content[pfn]);
+      const copy = k.allocPage(k.frames.contentOf(pfn));
       if (copy < 0) {
         err = 'ENOMEM';
         break;
       }
       k.pageAddNewAnonRmap(copy, dst, vpn * PAGE_SIZE);
-      k.frames.flags[copy] |= PG_ANON_EXCLUSIVE;
+      k.frames.setFlags(copy, PG_ANON_EXCLUSIVE);
       child.pt.set(vpn, mkPte(copy, pteBits(pte)));
       continue;
     }
@@ -93,7 +93,7 @@ function* copyPageRange(
     pte = pteMkold(pte);
     k.getPage(pfn);
     k.pageDupRmap(pfn, child);
-    k.frames.flags[pfn] &= ~PG_ANON_EXCLUSIVE; // now shared with the child
+    k.frames.clearFlags(pfn, PG_ANON_EXCLUSIVE); // now shared with the child
     child.pt.set(vpn, pte);
   }
   unlock(agent, child.ptl);
@@ -130,7 +130,7 @@ export function* doFork(
       );
       // anon_vma_fork: the child's vma joins the parent's anon_vma (the model keeps one anon_vma per family)
       if (dst.anonVma !== null) {
-        dst.anonVma.members.add(dst);
+        dst.anonVma.join(dst);
         dst.anonId = k.anonVmas.newIdentity(); // anon_vma_fork: the child's own, chained to the parent's
         dst.forkChild = true;
       }

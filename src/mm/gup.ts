@@ -35,7 +35,7 @@ export function followPage(mm: Mm, address: number, write: boolean): number {
  */
 function gupMustUnshare(k: Kernel, pfn: number): boolean {
   if (pfn <= 0) return false;
-  const fl = k.frames.flags[pfn];
+  const fl = k.frames.flagsOf(pfn);
   return (fl & PG_ANON) !== 0 && (fl & PG_ANON_EXCLUSIVE) === 0;
 }
 
@@ -83,7 +83,7 @@ export function* getUserPages(
         return 'EFAULT';
       }
       if (pfn !== ZERO_PFN) {
-        k.frames.refcount[pfn] += refs;
+        k.frames.addRef(pfn, refs);
         k.frames.touch(pfn);
       }
       pfns.push(pfn);
@@ -102,7 +102,7 @@ export function putUserPages(k: Kernel, result: GupResult): void {
 function release(k: Kernel, pfns: number[], refs: number): void {
   for (const pfn of pfns) {
     if (pfn === ZERO_PFN) continue;
-    k.frames.refcount[pfn] -= refs - 1;
+    k.frames.addRef(pfn, -(refs - 1));
     k.putPage(pfn);
   }
 }

@@ -10,6 +10,7 @@ import { formatPte, ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import type { KernelProfile } from '../kernel/profiles.js';
 import { CounterRef } from '../sim/counters.js';
 import { type Agent, DONE, type Path } from '../sim/exec.js';
+import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import type { LogEvent } from '../sim/log.js';
 import { AnonVmaRegistry } from './anon-vma.js';
 import { FAULT_COUNTERS } from './counters.js';
@@ -61,6 +62,11 @@ export interface AccessRecord {
   after: number;
   /** Who translated the address: 'cpu', 'kvm:vm1', 'dev:gpu', 'iommu:sva0'. */
   via: string;
+}
+
+/** Handing out an id that names something in the final state: the order of two such is an outcome. */
+function noteIdAlloc(): void {
+  if (FOOTPRINT.on) note(FootprintKind.IdAlloc, 0, 0, Access.Write);
 }
 
 /** A broken invariant (DESIGN.md §4) as a checker or a model path reports it (see notifier/violations.ts). */
@@ -190,6 +196,7 @@ export class Kernel {
 
   /** A new agent (a task's thread, ksmd, a vCPU, a device engine). CPUs are handed out round robin. */
   newAgent(name: string, cpu?: number): Agent {
+    noteIdAlloc();
     const agent: Agent = {
       id: this.agents.length + 1,
       name,
@@ -200,6 +207,7 @@ export class Kernel {
   }
 
   newMm(owner: string): Mm {
+    noteIdAlloc();
     const mm = new Mm(this.nextMm++, owner);
     this.mms.set(mm.id, mm);
     for (const o of this.observers) o.onMmCreated?.(mm);
@@ -207,6 +215,7 @@ export class Kernel {
   }
 
   newVmaId(): number {
+    noteIdAlloc();
     return this.nextVma++;
   }
 
@@ -215,7 +224,7 @@ export class Kernel {
     if (this.tasks.has(name)) throw new Error(`process ${name} exists`);
     const mm = this.newMm(name);
     const task = new Task(this.nextPid++, name, mm, this.newAgent(name));
-    mm.cpumask.add(task.agent.cpu);
+    mm.runsOn(task.agent.cpu);
     this.tasks.set(name, task);
     return task;
   }
@@ -228,7 +237,7 @@ export class Kernel {
 
   getPage(pfn: number): void {
     if (pfn === ZERO_PFN) return;
-    this.frames.refcount[pfn]++;
+    this.frames.addRef(pfn, 1);
     this.frames.touch(pfn);
   }
 
@@ -236,11 +245,11 @@ export class Kernel {
   putPage(pfn: number): void {
     if (pfn === ZERO_PFN) return;
     const f = this.frames;
-    const r = --f.refcount[pfn];
+    const r = f.addRef(pfn, -1);
     f.touch(pfn);
     if (r > 0) return;
     if (r < 0) throw new Error(`refcount underflow on pfn ${pfn}`);
-    this.contents.unref(f.content[pfn]);
+    this.contents.unref(f.contentOf(pfn));
     f.release(pfn);
   }
 
@@ -248,7 +257,7 @@ export class Kernel {
   allocPage(content: number): number {
     const pfn = this.frames.alloc();
     if (pfn < 0) return -1;
-    this.frames.content[pfn] = content;
+    this.frames.setContent(pfn, content);
     this.contents.ref(content);
     return pfn;
   }
@@ -256,10 +265,10 @@ export class Kernel {
   /** Replace a frame's bytes (a store landed in it). */
   setContent(pfn: number, content: number): void {
     const f = this.frames;
-    const old = f.content[pfn];
+    const old = f.contentOf(pfn);
     if (old === content) return;
     this.contents.ref(content);
-    f.content[pfn] = content;
+    f.setContent(pfn, content);
     f.touchContent(pfn);
     this.contents.unref(old);
   }
@@ -267,11 +276,10 @@ export class Kernel {
   /** page_add_new_anon_rmap: first mapping of a new anonymous page. */
   pageAddNewAnonRmap(pfn: number, vma: Vma, address: number): void {
     const f = this.frames;
-    f.flags[pfn] |= PG_ANON;
+    f.setFlags(pfn, PG_ANON);
     f.incMapcount(pfn);
     const av = vma.anonVma!;
-    f.anonVma[pfn] = av.id;
-    f.index[pfn] = address / PAGE_SIZE - av.baseVpn;
+    f.setAnonRmap(pfn, av.id, address / PAGE_SIZE - av.baseVpn);
     vma.mm.anonRss++;
   }
 
@@ -279,7 +287,7 @@ export class Kernel {
   pageDupRmap(pfn: number, mm: Mm): void {
     if (pfn === ZERO_PFN) return;
     this.frames.incMapcount(pfn);
-    if (this.frames.flags[pfn] & (PG_ANON | PG_KSM)) mm.anonRss++;
+    if (this.frames.flagsOf(pfn) & (PG_ANON | PG_KSM)) mm.anonRss++;
     else mm.shmemRss++;
   }
 
@@ -287,15 +295,16 @@ export class Kernel {
   pageRemoveRmap(pfn: number, mm: Mm): void {
     if (pfn === ZERO_PFN) return;
     this.frames.decMapcount(pfn);
-    if (this.frames.flags[pfn] & (PG_ANON | PG_KSM)) mm.anonRss--;
+    if (this.frames.flagsOf(pfn) & (PG_ANON | PG_KSM)) mm.anonRss--;
     else mm.shmemRss--;
   }
 
   /** Every (mm, address) whose pte maps `pfn` — by walking the anon_vma, or every mm for KSM pages. */
   rmapWalk(pfn: number): { mm: Mm; address: number }[] {
     const out: { mm: Mm; address: number }[] = [];
+    if (FOOTPRINT.on) note(FootprintKind.AnonRmap, 0, 0, Access.Read);
     const f = this.frames;
-    if (f.flags[pfn] & PG_KSM || f.anonVma[pfn] === 0) {
+    if (f.flagsOf(pfn) & PG_KSM || f.anonVmaOf(pfn) === 0) {
       // KSM pages are reached through their stable node in the kernel; here a page-table scan stands in.
       for (const mm of this.mms.values()) {
         for (const vma of mm.vmas) {
@@ -306,10 +315,10 @@ export class Kernel {
       }
       return out;
     }
-    const av = this.anonVmas.get(f.anonVma[pfn]);
+    const av = this.anonVmas.get(f.anonVmaOf(pfn));
     if (av === undefined) return out;
     // signed: a vma merged below its anon_vma's first vma has pages before index 0 (vmaMerge)
-    const vpn = av.baseVpn + (f.index[pfn] | 0);
+    const vpn = av.baseVpn + (f.pageIndexOf(pfn) | 0);
     for (const vma of av.members) {
       if (vpn * PAGE_SIZE < vma.start || vpn * PAGE_SIZE >= vma.end) continue;
       const pte = vma.mm.pt.get(vpn);
@@ -352,7 +361,7 @@ export class Kernel {
 
   /** flush_tlb_page / flush_tlb_range on the mm's CPUs (and, on v6.6+ profiles, its secondary TLBs). */
   flushTlbRange(agent: Agent, mm: Mm, start: number, end: number): Path {
-    this.machine.flushTlb(agent.cpu, mm.id, mm.cpumask, start / PAGE_SIZE, end / PAGE_SIZE);
+    this.machine.flushTlb(agent.cpu, mm.id, mm.activeCpus(), start / PAGE_SIZE, end / PAGE_SIZE);
     if (this.machine.log.recording) {
       this.log({
         agent: agent.name,

@@ -126,7 +126,7 @@ export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<Vm
     return VM_FAULT_DONE;
   }
   k.pageAddNewAnonRmap(pfn, vma, vmf.address);
-  k.frames.flags[pfn] |= PG_ANON_EXCLUSIVE;
+  k.frames.setFlags(pfn, PG_ANON_EXCLUSIVE);
   k.writePte(agent, mm, vmf.address, entry, 'set_pte_at');
   k.faultCounters.anonWrite.inc();
   unlock(agent, mm.ptl);
@@ -137,7 +137,7 @@ export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<Vm
 export function anonVmaPrepare(k: Kernel, vma: Vma): void {
   if (vma.anonVma !== null) return;
   vma.anonVma = k.anonVmas.create(vma.start / PAGE_SIZE);
-  vma.anonVma.members.add(vma);
+  vma.anonVma.join(vma);
   vma.anonId = k.anonVmas.newIdentity();
 }
 
@@ -156,7 +156,7 @@ export function* doWpPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultRe
     return yield* wpPageCopy(k, agent, vmf, -1);
   }
   const f = k.frames;
-  const flags = f.flags[pfn];
+  const flags = f.flagsOf(pfn);
   const unshare = isUnshareFault(vmf);
   if (vma.flags & VM_SHARED) {
     if (unshare) {
@@ -169,8 +169,8 @@ export function* doWpPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultRe
   }
   if (flags & PG_ANON && !(flags & PG_KSM)) {
     if (k.profile.wpReuse === 'anon-exclusive') {
-      if (flags & PG_ANON_EXCLUSIVE || f.refcount[pfn] === 1) {
-        f.flags[pfn] |= PG_ANON_EXCLUSIVE;
+      if (flags & PG_ANON_EXCLUSIVE || f.refcountOf(pfn) === 1) {
+        f.setFlags(pfn, PG_ANON_EXCLUSIVE);
         if (unshare) {
           unlock(agent, mm.ptl); // exclusive now: nothing left to unshare
           return VM_FAULT_DONE;
@@ -237,12 +237,12 @@ export function* wpPageCopy(k: Kernel, agent: Agent, vmf: VmFault, oldPfn: numbe
   const f = k.frames;
   const p = k.profile;
   anonVmaPrepare(k, vma);
-  const newPfn = k.allocPage(oldPfn < 0 ? ZERO_CONTENT : f.content[oldPfn]); // cow_user_page before any notifier
+  const newPfn = k.allocPage(oldPfn < 0 ? ZERO_CONTENT : f.contentOf(oldPfn)); // cow_user_page before any notifier
   if (newPfn < 0) {
     if (oldPfn >= 0) k.putPage(oldPfn);
     return VM_FAULT_OOM;
   }
-  const wasKsm = oldPfn >= 0 && (f.flags[oldPfn] & PG_KSM) !== 0;
+  const wasKsm = oldPfn >= 0 && (f.flagsOf(oldPfn) & PG_KSM) !== 0;
   const flag = p.useChangePteFlagAt.wpPageCopy ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
   const range = mmuNotifierRangeInit(
     'wp_page_copy',
@@ -274,7 +274,7 @@ export function* wpPageCopy(k: Kernel, agent: Agent, vmf: VmFault, oldPfn: numbe
     if (p.wrapChangePteInRange) yield* ptepClearFlushNotify(k, agent, mm, address);
     else yield* ptepClearFlush(k, agent, mm, address);
     k.pageAddNewAnonRmap(newPfn, vma, address);
-    f.flags[newPfn] |= PG_ANON_EXCLUSIVE;
+    f.setFlags(newPfn, PG_ANON_EXCLUSIVE);
     if (early)
       k.writePte(agent, mm, vmf.address, entry, 'set_pte_at_notify'); // its change_pte went out first
     else yield* setPteAtNotify(k, agent, mm, address, entry);
@@ -361,6 +361,6 @@ function* doFaultAround(k: Kernel, agent: Agent, vmf: VmFault): Path<boolean> {
 
 /** PageAnon && !PageKsm: used by callers that must not touch KSM pages. */
 export function isPlainAnon(k: Kernel, pfn: number): boolean {
-  const fl = k.frames.flags[pfn];
+  const fl = k.frames.flagsOf(pfn);
   return (fl & PG_ANON) !== 0 && (fl & PG_KSM) === 0;
 }

@@ -1,6 +1,7 @@
 /** struct mm_struct: an address space — its vmas, page table, locks and notifier chain. */
 import { PageTable } from '../hw/pagetable.js';
 import { Lock } from '../sim/exec.js';
+import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import type { MmuNotifierPort } from './notifier-port.js';
 import type { Vma } from './vma.js';
 
@@ -22,9 +23,42 @@ export class Mm {
   shmemRss = 0;
   /** Zero pages KSM mapped here (mm->ksm_zero_pages, src/mm/ksm-zero.ts). */
   ksmZeroPages = 0;
+  private life = { exiting: false, dead: false };
+
+  /** The mm's vma list and life in footprints (check/dpor.ts); its cpumask is index 1. */
+  private noteMm(index: number, mode: Access): void {
+    if (FOOTPRINT.on) note(FootprintKind.Vmas, this.id, index, mode);
+  }
+
   /** Set once exit_mmap has begun: KSM and GUP stop touching the mm. */
-  exiting = false;
-  dead = false;
+  get exiting(): boolean {
+    this.noteMm(0, Access.Read);
+    return this.life.exiting;
+  }
+  set exiting(v: boolean) {
+    this.noteMm(0, Access.Write);
+    this.life.exiting = v;
+  }
+  get dead(): boolean {
+    this.noteMm(0, Access.Read);
+    return this.life.dead;
+  }
+  set dead(v: boolean) {
+    this.noteMm(0, Access.Write);
+    this.life.dead = v;
+  }
+
+  /** The CPU runs this mm from now on (switch_mm sets it in mm_cpumask). */
+  runsOn(cpu: number): void {
+    this.noteMm(1, this.cpumask.has(cpu) ? Access.Read : Access.Write);
+    this.cpumask.add(cpu);
+  }
+
+  /** mm_cpumask(mm): where a TLB shootdown must go. */
+  activeCpus(): ReadonlySet<number> {
+    this.noteMm(1, Access.Read);
+    return this.cpumask;
+  }
   /** Per-subsystem attachments (KSM's mm_slot, ...), keyed by subsystem. */
   readonly attached = new Map<string, unknown>();
 
@@ -38,6 +72,7 @@ export class Mm {
 
   /** find_vma(): the vma containing addr, or undefined. */
   findVma(addr: number): Vma | undefined {
+    this.noteMm(0, Access.Read);
     const vmas = this.vmas;
     let lo = 0;
     let hi = vmas.length - 1;
@@ -52,12 +87,14 @@ export class Mm {
   }
 
   insertVma(vma: Vma): void {
+    this.noteMm(0, Access.Write);
     let i = 0;
     while (i < this.vmas.length && this.vmas[i].start < vma.start) i++;
     this.vmas.splice(i, 0, vma);
   }
 
   removeVma(vma: Vma): void {
+    this.noteMm(0, Access.Write);
     const i = this.vmas.indexOf(vma);
     if (i >= 0) this.vmas.splice(i, 1);
   }

@@ -136,7 +136,7 @@ export function splitVmaAt(k: Kernel, mm: Mm, addr: number): void {
   v.end = addr;
   tail.anonId = v.anonId;
   tail.forkChild = v.forkChild;
-  if (tail.anonVma !== null) tail.anonVma.members.add(tail);
+  if (tail.anonVma !== null) tail.anonVma.join(tail);
   if (tail.shmem !== null) tail.shmem.users++;
   mm.insertVma(tail);
 }
@@ -172,7 +172,7 @@ function absorb(k: Kernel, keep: Vma, gone: Vma): void {
   } else keep.end = gone.end;
   if (keep.anonVma === null && gone.anonVma !== null) {
     keep.anonVma = gone.anonVma;
-    keep.anonVma.members.add(keep);
+    keep.anonVma.join(keep);
     keep.anonId = gone.anonId;
     keep.forkChild = gone.forkChild;
   }
@@ -247,7 +247,7 @@ function vmasIn(k: Kernel, mm: Mm, start: number, end: number): Vma[] {
 export function removeVma(k: Kernel, vma: Vma): void {
   vma.mm.removeVma(vma);
   if (vma.anonVma !== null) {
-    vma.anonVma.members.delete(vma);
+    vma.anonVma.leave(vma);
     k.anonVmas.prune(vma.anonVma);
   }
   if (vma.shmem !== null && --vma.shmem.users === 0) {
@@ -342,7 +342,7 @@ export function* doMprotect(
       mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
         let next = pteModify(pte, prot2 | PTE_ACCESSED);
         if (upgrade && !pteWrite(next) && !pteProtnone(next) && !pteSpecial(next)) {
-          const fl = k.frames.flags[ptePfn(next)];
+          const fl = k.frames.flagsOf(ptePfn(next));
           if (fl & PG_ANON && fl & PG_ANON_EXCLUSIVE) next = pteMkwrite(next);
         }
         if (next !== pte) changes.push({ vpn, pte: next });

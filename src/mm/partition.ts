@@ -38,7 +38,7 @@ export function sharingPartition(k: Kernel, procs?: readonly string[]): SharingG
   const groups: SharingGroup[] = [];
   for (const [pfn, members] of byFrame) {
     members.sort();
-    const kind = pfn === ZERO_PFN ? 'zero' : k.frames.flags[pfn] & PG_KSM ? 'ksm' : 'anon';
+    const kind = pfn === ZERO_PFN ? 'zero' : k.frames.flagsOf(pfn) & PG_KSM ? 'ksm' : 'anon';
     groups.push({ kind, members });
   }
   groups.sort((a, b) => (a.members[0] < b.members[0] ? -1 : a.members[0] > b.members[0] ? 1 : 0));

@@ -13,6 +13,7 @@ import {
   type NotifierRange,
 } from '../mm/notifier-port.js';
 import { type Agent, type Path, waitEvent } from '../sim/exec.js';
+import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import type { MmuIntervalNotifier, MmuNotifier } from './ops.js';
 import { mmuNotifierRangeBlockable } from './range.js';
 
@@ -40,12 +41,23 @@ export class NotifierChain implements MmuNotifierPort {
     readonly mm: Mm,
   ) {}
 
+  /**
+   * The chain's state (subscriptions, open ranges, the interval tree's invalidate_seq) is one footprint
+   * object: every dispatch writes it, the read side reads it. A path that waits in readBegin re-reads it
+   * when it wakes, inside its own transition.
+   */
+  private noteChain(mode: Access): void {
+    note(FootprintKind.NotifierChain, this.mm.id, 0, mode);
+  }
+
   get empty(): boolean {
+    if (FOOTPRINT.on) this.noteChain(Access.Read);
     return this.list.length === 0 && this.itree.length === 0;
   }
 
   /** Is `address` inside a range whose start has run and whose end has not? */
   covers(address: number): boolean {
+    if (FOOTPRINT.on) this.noteChain(Access.Read);
     for (const r of this.openRanges) if (address >= r.start && address < r.end) return true;
     return false;
   }
@@ -53,16 +65,19 @@ export class NotifierChain implements MmuNotifierPort {
   // ---- subscriptions ----
 
   add(mn: MmuNotifier): void {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     this.list.unshift(mn);
   }
 
   remove(mn: MmuNotifier): void {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     const i = this.list.indexOf(mn);
     if (i >= 0) this.list.splice(i, 1);
   }
 
   /** mmu_interval_notifier_insert (mm/mmu_notifier.c v5.5 __mmu_interval_notifier_insert). */
   insertInterval(sub: MmuIntervalNotifier): void {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     if (this.activeInvalidateRanges > 0) {
       if (this.invalidateSeq & 1) {
         // an invalidation is running: it must not see the new interval; insert when it ends
@@ -80,6 +95,7 @@ export class NotifierChain implements MmuNotifierPort {
 
   /** mmu_interval_notifier_remove: waits for a running invalidation to finish first. */
   *removeInterval(agent: Agent, sub: MmuIntervalNotifier): Path {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     void agent;
     if (this.activeInvalidateRanges > 0 && this.invalidateSeq & 1) {
       this.deferred.push({ op: 'remove', sub });
@@ -103,6 +119,7 @@ export class NotifierChain implements MmuNotifierPort {
 
   /** mmu_interval_read_begin: the sequence to check later; sleeps while an invalidation of it runs. */
   *readBegin(sub: MmuIntervalNotifier): Path<number> {
+    if (FOOTPRINT.on) this.noteChain(Access.Read);
     const seq = sub.invalidateSeq;
     if (seq === this.invalidateSeq) {
       yield* waitEvent(`mmu_interval_read_begin(${sub.name})`, () => this.invalidateSeq !== seq);
@@ -113,6 +130,7 @@ export class NotifierChain implements MmuNotifierPort {
   // ---- dispatch: the port the primary MMU calls ----
 
   *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     this.k.notifierCounters.invalidateRangeStart.inc();
     this.openRanges.push(range);
     let ret = 0;
@@ -158,6 +176,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *invalidateRangeEnd(agent: Agent, range: NotifierRange, onlyEnd: boolean): Path {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     this.k.notifierCounters.invalidateRangeEnd.inc();
     if (this.itreeRanges.has(range)) {
       this.itreeRanges.delete(range);
@@ -173,16 +192,19 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *invalidateRange(agent: Agent, mm: Mm, start: number, end: number): Path {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     for (const mn of [...this.list]) {
       if (mn.ops.invalidateRange !== undefined) yield* mn.ops.invalidateRange(agent, mm, start, end);
     }
   }
 
   *cpuTlbFlushed(agent: Agent, mm: Mm, start: number, end: number): Path {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     yield* this.invalidateRange(agent, mm, start, end);
   }
 
   *changePte(agent: Agent, mm: Mm, address: number, pte: number): Path {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     this.k.notifierCounters.changePte.inc();
     const fallback = this.k.profile.changePteFallsBackToInvalidatePage;
     for (const mn of [...this.list]) {
@@ -222,6 +244,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *clearFlushYoung(agent: Agent, mm: Mm, start: number, end: number): Path<boolean> {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     let young = false;
     for (const mn of [...this.list]) {
       if (mn.ops.clearFlushYoung !== undefined)
@@ -231,6 +254,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *clearYoung(agent: Agent, mm: Mm, start: number, end: number): Path<boolean> {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     this.k.notifierCounters.clearYoung.inc();
     let young = false;
     for (const mn of [...this.list]) {
@@ -240,6 +264,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *testYoung(agent: Agent, mm: Mm, address: number): Path<boolean> {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     for (const mn of [...this.list]) {
       if (mn.ops.testYoung !== undefined && (yield* mn.ops.testYoung(agent, mm, address))) return true;
     }
@@ -251,6 +276,7 @@ export class NotifierChain implements MmuNotifierPort {
    * subscribers get a RELEASE invalidation of the whole address space.
    */
   *release(agent: Agent, mm: Mm): Path {
+    if (FOOTPRINT.on) this.noteChain(Access.Write);
     this.k.notifierCounters.release.inc();
     this.released = true;
     if (this.itree.length > 0) {

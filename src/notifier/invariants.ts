@@ -34,6 +34,7 @@ import type { NotifierRange } from '../mm/notifier-port.js';
 import type { ShmemObject } from '../mm/shmem.js';
 import { BigMap } from '../sim/big-map.js';
 import type { Agent } from '../sim/exec.js';
+import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import { NotifierChain } from './chain.js';
 import type { SecondaryMmuView, SecondaryTranslation } from './secondary-view.js';
 import type { Violations } from './violations.js';
@@ -139,6 +140,15 @@ interface Slot {
  * checker keeps its own recount of the ptes mapping each frame and of every mm's rss (from the stores),
  * so a frame is checked without a walk. A full sweep (`checkAll`) re-establishes that recount.
  */
+/**
+ * The shadow of what was last stored at a slot is checker state that decides a report: its reads and
+ * writes belong to the accessing transition's footprint like the model's own (check/dpor.ts).
+ */
+function noteShadow(mm: Mm, s: Slot, mode: Access): void {
+  const serial = s.obj === null ? mm.id + 1 : 2048 + s.obj.id;
+  note(FootprintKind.CheckerShadow, serial, s.key, mode);
+}
+
 export class InvariantChecker implements KernelObserver {
   /** Expected content of private pages: mm id -> vpn -> content id (absent = zero). */
   private readonly privateData = new Map<number, PageMap>();
@@ -216,7 +226,7 @@ export class InvariantChecker implements KernelObserver {
 
   /** A pin was taken: reads through it must return what its owner stored, and writes must reach it. */
   notePin(via: string, mm: Mm, address: number, pfns: readonly number[]): void {
-    const content = pfns.map((pfn) => (pfn === ZERO_PFN ? ZERO_CONTENT : this.k.frames.content[pfn]));
+    const content = pfns.map((pfn) => (pfn === ZERO_PFN ? ZERO_CONTENT : this.k.frames.raw.content[pfn]));
     this.pins.set(via, { mm, vpn: Math.floor(address / PAGE_SIZE), pfns, content });
   }
 
@@ -305,6 +315,7 @@ export class InvariantChecker implements KernelObserver {
       return;
     }
     if (a.write && this.pins.size > 0) {
+      if (FOOTPRINT.on) note(FootprintKind.CheckerShadow, 0, 0, Access.Write); // the pins' shadows
       // the owner storing into a page it has pinned: the pin sees it (anyone else's store must not show)
       for (const p of this.pins.values()) {
         const i = vpn - p.vpn;
@@ -323,6 +334,7 @@ export class InvariantChecker implements KernelObserver {
       }
     }
     const s = this.slot(a.mm, a.address);
+    if (FOOTPRINT.on) noteShadow(a.mm, s, a.write ? Access.Write : Access.Read);
     const expected = s.map.get(s.key);
     if (a.before !== expected) {
       this.report(
@@ -351,6 +363,7 @@ export class InvariantChecker implements KernelObserver {
     where: string,
   ): void {
     const i = vpn - pin.vpn;
+    if (FOOTPRINT.on) note(FootprintKind.CheckerShadow, 0, 0, Access.Write); // the pin's shadow
     if (a.before !== pin.content[i]) {
       this.report(
         'data',
@@ -372,6 +385,7 @@ export class InvariantChecker implements KernelObserver {
       return;
     }
     const s = this.slot(a.mm, a.address);
+    if (FOOTPRINT.on) noteShadow(a.mm, s, Access.Write);
     s.map.set(s.key, a.after);
     this.noteStore(a.mm, vpn, s);
   }
@@ -381,6 +395,7 @@ export class InvariantChecker implements KernelObserver {
     if (via !== 'ptep_get_and_clear') return;
     const vma = mm.findVma(address);
     if (vma !== undefined && vma.shmem !== null) return;
+    if (FOOTPRINT.on) note(FootprintKind.CheckerShadow, mm.id + 1, address / PAGE_SIZE, Access.Write);
     this.privateData.get(mm.id)?.set(address / PAGE_SIZE, ZERO_CONTENT);
   }
 
@@ -467,7 +482,7 @@ export class InvariantChecker implements KernelObserver {
       const pte = mm.pt.get(vpn);
       if (pte === 0) continue;
       this.dataFact(mm, vpn, pte);
-      if (pteWrite(pte) && counted(pte) && (k.frames.flags[ptePfn(pte)] & PG_KSM) !== 0)
+      if (pteWrite(pte) && counted(pte) && (k.frames.raw.flags[ptePfn(pte)] & PG_KSM) !== 0)
         ksmPages.push({ mm, vpn, pte });
     }
     const ranges = this.ranges;
@@ -488,7 +503,7 @@ export class InvariantChecker implements KernelObserver {
     const f = k.frames;
     const ptes = this.ptes!;
     this.accountFrames(frames, (pfn) => {
-      if ((f.flags[pfn] & (PG_ANON | PG_KSM)) !== 0) return ptes[pfn] + (holders.get(pfn) ?? 0);
+      if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== 0) return ptes[pfn] + (holders.get(pfn) ?? 0);
       cache ??= this.cacheRefs();
       return ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0);
     });
@@ -603,7 +618,7 @@ export class InvariantChecker implements KernelObserver {
   }
 
   private dataFact(mm: Mm, vpn: number, pte: number): void {
-    const actual = pteSpecial(pte) ? ZERO_CONTENT : this.k.frames.content[ptePfn(pte)];
+    const actual = pteSpecial(pte) ? ZERO_CONTENT : this.k.frames.raw.content[ptePfn(pte)];
     const expected = this.expectedContent(mm, vpn * PAGE_SIZE);
     if (actual !== expected) {
       this.report(
@@ -627,7 +642,7 @@ export class InvariantChecker implements KernelObserver {
     const rest: number[] = [];
     for (const pfn of pfns) {
       if (ptes[pfn] === 0) continue;
-      const hits = (f.flags[pfn] & (PG_ANON | PG_KSM)) === PG_ANON ? this.anonMappers(pfn) : null;
+      const hits = (f.raw.flags[pfn] & (PG_ANON | PG_KSM)) === PG_ANON ? this.anonMappers(pfn) : null;
       if (hits === null || hits.length !== ptes[pfn]) {
         rest.push(pfn);
         continue;
@@ -648,16 +663,16 @@ export class InvariantChecker implements KernelObserver {
   }
 
   private anonVpn(pfn: number): number {
-    const av = this.k.anonVmas.get(this.k.frames.anonVma[pfn]);
-    return av === undefined ? -1 : av.baseVpn + this.k.frames.index[pfn];
+    const av = this.k.anonVmas.get(this.k.frames.raw.anonVma[pfn]);
+    return av === undefined ? -1 : av.baseVpn + this.k.frames.raw.index[pfn];
   }
 
   /** The mms (of the kernel's list) whose pte at the frame's anon rmap address maps it, or null. */
   private anonMappers(pfn: number): Mm[] | null {
     const k = this.k;
-    const av = k.anonVmas.get(k.frames.anonVma[pfn]);
+    const av = k.anonVmas.get(k.frames.raw.anonVma[pfn]);
     if (av === undefined) return null;
-    const vpn = av.baseVpn + k.frames.index[pfn];
+    const vpn = av.baseVpn + k.frames.raw.index[pfn];
     const out: Mm[] = [];
     for (const vma of av.members) {
       if (!vma.contains(vpn * PAGE_SIZE) || k.mms.get(vma.mm.id) !== vma.mm) continue;
@@ -728,7 +743,7 @@ export class InvariantChecker implements KernelObserver {
     for (let i = 0; i < pfns.length; i++) {
       const pfn = pfns.at(i);
       if (pfn === ZERO_PFN) continue;
-      const rc = f.refcount[pfn];
+      const rc = f.raw.refcount[pfn];
       const wantMaps = ptes[pfn];
       const wantRefs = wantRefsOf(pfn);
       if (rc === wantRefs && (rc === 0 || f.mapcount(pfn) === wantMaps)) continue;

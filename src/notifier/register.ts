@@ -6,6 +6,7 @@
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import { type Agent, type Path, runToCompletion } from '../sim/exec.js';
+import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import { NotifierChain } from './chain.js';
 import type { MmuIntervalNotifier, MmuNotifier } from './ops.js';
 
@@ -40,16 +41,19 @@ export function mmuIntervalNotifierRemove(k: Kernel, agent: Agent, sub: MmuInter
 
 /** mmu_interval_set_seq: called by the subscriber's invalidate, under its own lock. */
 export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): void {
+  if (FOOTPRINT.on) note(FootprintKind.NotifierChain, sub.mm.id, 0, Access.Write);
   sub.invalidateSeq = curSeq;
 }
 
 /** mmu_interval_read_retry: must be called under the subscriber's lock. */
 export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  if (FOOTPRINT.on) note(FootprintKind.NotifierChain, sub.mm.id, 0, Access.Read);
   return sub.invalidateSeq !== seq;
 }
 
 /** mmu_interval_check_retry: a lockless hint. */
 export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  if (FOOTPRINT.on) note(FootprintKind.NotifierChain, sub.mm.id, 0, Access.Read);
   return sub.invalidateSeq !== seq;
 }
 

@@ -139,9 +139,9 @@ export function traceHash(machine: Machine): string {
   d.string(machine.log.hash());
   const f = machine.frames;
   for (let pfn = 1; pfn < f.everUsedBelow; pfn++) {
-    if (f.refcount[pfn] === 0) continue;
+    if (f.raw.refcount[pfn] === 0) continue;
     d.number(pfn);
-    machine.contents.digest(f.content[pfn], d);
+    machine.contents.digest(f.raw.content[pfn], d);
   }
   return d.hex();
 }

@@ -90,7 +90,7 @@ export function accessFrame(
   const f = k.frames;
   const contents = k.contents;
   const off = address % PAGE_SIZE;
-  const before = f.content[pfn];
+  const before = f.contentOf(pfn);
   let after = before;
   if (source !== undefined) {
     after =
@@ -100,7 +100,7 @@ export function accessFrame(
     if (pfn === ZERO_PFN) throw new ModelBug(`${agent.name} (${via}) stores into the zero page`);
     if (f.isFree(pfn)) {
       contents.ref(after);
-      f.content[pfn] = after;
+      f.setContent(pfn, after);
       f.touchContent(pfn);
     } else k.setContent(pfn, after);
   } else if (out !== undefined) {

@@ -4,6 +4,8 @@
  * model checker (later) resumes several paths in the order it chooses. One model, two drivers.
  */
 
+import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from './footprint.js';
+
 /** What a path tells its driver when it pauses. */
 export type Pause = PreemptPoint | LockWait | WaitFor;
 
@@ -128,6 +130,8 @@ export function resume<R>(path: Path<R>): IteratorResult<Pause, R> {
 /** A lock in the model (mmap_lock, a page-table lock, a page lock, kvm->mmu_lock, a driver mutex). */
 export class Lock {
   owner: Agent | null = null;
+  /** The lock's name in footprints (check/dpor.ts: taking or releasing it conflicts with the same on another thread). */
+  readonly serial = footprintSerial();
   /** Readers holding a reader/writer lock in read mode. */
   readers = 0;
   readonly wait: LockWait;
@@ -153,6 +157,7 @@ export class ModelBug extends Error {
  */
 export function lock(agent: Agent, l: Lock): Path {
   if (l.owner === null && l.readers === 0) {
+    if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
     l.owner = agent;
     return DONE;
   }
@@ -164,12 +169,14 @@ function* waitToLock(agent: Agent, l: Lock): Path {
     if (l.owner === agent) throw new ModelBug(`${agent.name} takes ${l.name} twice`);
     yield l.wait;
   }
+  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
   l.owner = agent;
 }
 
 /** Take `lock` shared (down_read), waiting while a writer holds it; at once when none does. */
 export function lockShared(_agent: Agent, l: Lock): Path {
   if (l.owner === null) {
+    if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
     l.readers++;
     return DONE;
   }
@@ -178,11 +185,13 @@ export function lockShared(_agent: Agent, l: Lock): Path {
 
 function* waitToLockShared(l: Lock): Path {
   while (l.owner !== null) yield l.wait;
+  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
   l.readers++;
 }
 
 /** Try to take `lock` without waiting (trylock_page, mutex_trylock). */
 export function tryLock(agent: Agent, l: Lock): boolean {
+  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
   if (l.owner !== null || l.readers > 0) return false;
   l.owner = agent;
   return true;
@@ -190,6 +199,7 @@ export function tryLock(agent: Agent, l: Lock): boolean {
 
 /** Try to take `lock` shared without waiting (down_read_trylock). */
 export function tryLockShared(l: Lock): boolean {
+  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
   if (l.owner !== null) return false;
   l.readers++;
   return true;
@@ -197,11 +207,13 @@ export function tryLockShared(l: Lock): boolean {
 
 export function unlock(agent: Agent, l: Lock): void {
   if (l.owner !== agent) throw new ModelBug(`${agent.name} releases ${l.name} it does not hold`);
+  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
   l.owner = null;
 }
 
 export function unlockShared(l: Lock): void {
   if (l.readers <= 0) throw new ModelBug(`read-unlock of ${l.name} with no readers`);
+  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
   l.readers--;
 }
 

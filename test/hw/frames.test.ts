@@ -4,8 +4,8 @@ import { FrameTable, PG_ANON, PG_ZERO, ZERO_PFN } from '../../src/hw/frames.js';
 describe('FrameTable', () => {
   it('frame 0 is the reserved zero page', () => {
     const f = new FrameTable(8);
-    expect(f.flags[ZERO_PFN] & PG_ZERO).toBe(PG_ZERO);
-    expect(f.refcount[ZERO_PFN]).toBe(1);
+    expect(f.raw.flags[ZERO_PFN] & PG_ZERO).toBe(PG_ZERO);
+    expect(f.raw.refcount[ZERO_PFN]).toBe(1);
     expect(f.isFree(ZERO_PFN)).toBe(false);
     expect(f.free).toBe(7);
     expect(f.used).toBe(0);
@@ -18,7 +18,7 @@ describe('FrameTable', () => {
     for (let i = 0; i < 5; i++) {
       const pfn = f.alloc();
       expect(pfn).toBeGreaterThan(0);
-      expect(f.refcount[pfn]).toBe(1);
+      expect(f.raw.refcount[pfn]).toBe(1);
       got.add(pfn);
     }
     expect(got.size).toBe(5);
@@ -31,7 +31,7 @@ describe('FrameTable', () => {
   it('hands out low frames first and reuses a released frame at once', () => {
     const f = new FrameTable(100);
     expect([f.alloc(), f.alloc(), f.alloc()]).toEqual([1, 2, 3]);
-    f.refcount[2] = 0;
+    f.raw.refcount[2] = 0;
     f.release(2);
     expect(f.isFree(2)).toBe(true);
     expect(f.free).toBe(97);
@@ -42,20 +42,20 @@ describe('FrameTable', () => {
   it('a reallocated frame starts clean', () => {
     const f = new FrameTable(4);
     const pfn = f.alloc();
-    f.flags[pfn] = PG_ANON;
-    f.content[pfn] = 77;
-    f.anonVma[pfn] = 3;
-    f.index[pfn] = 9;
+    f.raw.flags[pfn] = PG_ANON;
+    f.raw.content[pfn] = 77;
+    f.raw.anonVma[pfn] = 3;
+    f.raw.index[pfn] = 9;
     f.incMapcount(pfn);
-    f.refcount[pfn] = 0;
+    f.raw.refcount[pfn] = 0;
     f.release(pfn);
     expect(f.alloc()).toBe(pfn);
-    expect(f.flags[pfn]).toBe(0);
-    expect(f.content[pfn]).toBe(0);
-    expect(f.anonVma[pfn]).toBe(0);
-    expect(f.index[pfn]).toBe(0);
+    expect(f.raw.flags[pfn]).toBe(0);
+    expect(f.raw.content[pfn]).toBe(0);
+    expect(f.raw.anonVma[pfn]).toBe(0);
+    expect(f.raw.index[pfn]).toBe(0);
     expect(f.mapcount(pfn)).toBe(0);
-    expect(f.refcount[pfn]).toBe(1);
+    expect(f.raw.refcount[pfn]).toBe(1);
   });
 
   it('alloc and release are O(1): a million of each is quick', () => {
@@ -64,7 +64,7 @@ describe('FrameTable', () => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) f.alloc();
     for (let pfn = 1; pfn <= n; pfn++) {
-      f.refcount[pfn] = 0;
+      f.raw.refcount[pfn] = 0;
       f.release(pfn);
     }
     for (let i = 0; i < n; i++) f.alloc();
@@ -108,7 +108,7 @@ describe('FrameTable', () => {
     const f = new FrameTable(2);
     const pfn = f.alloc();
     for (let i = 0; i < 70_000; i++) f.incMapcount(pfn);
-    f.refcount[pfn] = 0;
+    f.raw.refcount[pfn] = 0;
     f.release(pfn);
     expect(f.alloc()).toBe(pfn);
     expect(f.mapcount(pfn)).toBe(0);

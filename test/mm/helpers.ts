@@ -99,7 +99,7 @@ export function dmaWrite(
   bytes: Uint8Array,
 ): void {
   const agent = k.agents.find((a) => a.name === device) ?? k.newAgent(device, -1);
-  const before = k.frames.content[pfn];
+  const before = k.frames.raw.content[pfn];
   const after = k.contents.write(before, address % PAGE, bytes);
   k.setContent(pfn, after);
   const rec: AccessRecord = { agent, mm, address, write: true, pfn, before, after, via: `dma:${device}` };

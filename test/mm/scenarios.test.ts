@@ -39,7 +39,7 @@ describe('zero page on read', () => {
     expect(h.writable('a', p)).toBe(true);
     expect(h.bytes('a', p + 8, 6)).toEqual([0, 0, 104, 105, 0, 0]);
     expect(sys.kernel.frames.mapcount(pfn)).toBe(1);
-    expect(sys.kernel.frames.refcount[pfn]).toBe(1);
+    expect(sys.kernel.frames.raw.refcount[pfn]).toBe(1);
     expect(framesUsed(h)).toBe(1);
     h.clean();
   });
@@ -77,7 +77,7 @@ describe('copy-on-write after fork', () => {
       expect(h.writable('parent', p)).toBe(false);
       expect(h.writable('child', p)).toBe(false);
       expect(sys.kernel.frames.mapcount(shared)).toBe(2);
-      expect(sys.kernel.frames.refcount[shared]).toBe(2);
+      expect(sys.kernel.frames.raw.refcount[shared]).toBe(2);
       h.clean();
 
       sys.write('child', p, 'CHILD');
@@ -225,7 +225,7 @@ describe('reuse when exclusive', () => {
       sys.write('p', a, 'one');
       const pfn = h.pfn('p', a);
       expect(sys.gup('p', a, 1, { write: false, pin: false, name: 'ref' })).toBeNull();
-      expect(sys.kernel.frames.refcount[pfn]).toBe(2);
+      expect(sys.kernel.frames.raw.refcount[pfn]).toBe(2);
       sys.mprotect('p', a, PAGE, 'r');
       sys.mprotect('p', a, PAGE, 'rw');
       sys.write('p', a, 'two');
@@ -441,7 +441,7 @@ describe('fork of a pinned page', () => {
     sys.write('parent', a, 'before fork');
     expect(sys.gup('parent', a, 1, { write: true, pin: true, name: 'rdma' })).toBeNull();
     const pinned = h.pfn('parent', a);
-    expect(sys.kernel.frames.refcount[pinned]).toBe(1 + sys.kernel.profile.pinBias);
+    expect(sys.kernel.frames.raw.refcount[pinned]).toBe(1 + sys.kernel.profile.pinBias);
     expect(sys.fork('parent', 'child')).not.toBeTypeOf('string');
     sys.write('parent', a, 'parent after');
     // the device writes through its pin (DMA: no page table involved)
@@ -536,7 +536,7 @@ describe('errors in model terms', () => {
     expect(sys.gup('p', a, 4, { write: true, pin: true, name: 'big' })).toBe('ENOMEM');
     expect(sys.pinnedRefs().size).toBe(0); // the partial pin was released...
     expect(framesUsed(h)).toBe(2); // ... and the pages faulted in before memory ran out stay mapped
-    expect(sys.kernel.frames.refcount[h.pfn('p', a)]).toBe(1);
+    expect(sys.kernel.frames.raw.refcount[h.pfn('p', a)]).toBe(1);
     h.clean();
     sys.munmap('p', a, 4 * PAGE);
     expect(sys.read('p', s, 1).ok).toBe(true);
@@ -556,7 +556,7 @@ describe('errors in model terms', () => {
     expect(sys.gup('p', 0x10000, 1, { write: false, pin: false, name: 'x' })).toBe('EFAULT');
     sys.write('p', a, 'x');
     expect(sys.gup('p', a, 3, { write: false, pin: true, name: 'x' })).toBe('EFAULT'); // runs into the hole
-    expect(sys.kernel.frames.refcount[h.pfn('p', a)]).toBe(1); // the first page's pin was dropped
+    expect(sys.kernel.frames.raw.refcount[h.pfn('p', a)]).toBe(1); // the first page's pin was dropped
     expect(sys.gup('p', r, 1, { write: true, pin: true, name: 'x' })).toBe('EFAULT');
     expect(sys.gup('p', n, 1, { write: false, pin: false, name: 'x' })).toBe('EFAULT');
     expect(sys.pinnedRefs().size).toBe(0);

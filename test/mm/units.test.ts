@@ -211,7 +211,7 @@ describe('kernel primitives', () => {
     bytes[7] = 7;
     const content = k.contents.intern(bytes);
     const pfn = k.allocPage(content);
-    expect(k.frames.refcount[pfn]).toBe(1);
+    expect(k.frames.raw.refcount[pfn]).toBe(1);
     k.getPage(pfn);
     k.putPage(pfn);
     expect(k.frames.isFree(pfn)).toBe(false);
@@ -223,7 +223,7 @@ describe('kernel primitives', () => {
     // the zero page is never counted
     k.getPage(ZERO_PFN);
     k.putPage(ZERO_PFN);
-    expect(k.frames.refcount[ZERO_PFN]).toBe(1);
+    expect(k.frames.raw.refcount[ZERO_PFN]).toBe(1);
   });
 
   it('allocPage returns -1 when RAM is exhausted; setContent moves the content reference', () => {
@@ -250,7 +250,7 @@ describe('kernel primitives', () => {
     const a = addr(sys.mmap('p', 2 * PAGE, 'rw'));
     sys.write('p', a + PAGE, 'x');
     const pfn = h.pfn('p', a + PAGE);
-    expect(k.frames.flags[pfn] & PG_ANON).toBe(PG_ANON);
+    expect(k.frames.raw.flags[pfn] & PG_ANON).toBe(PG_ANON);
     sys.fork('p', 'c');
     sys.fork('c', 'g');
     const who = (): string[] => k.rmapWalk(pfn).map((r) => `${r.mm.owner}@${r.address - a}`);
@@ -373,12 +373,12 @@ describe('fault paths under interleaving', () => {
     const w = userAccess(k, sys.task('p'), a, 1, { bytes: new Uint8Array([9]) });
     const pause = runUntil(w, (x) => x.kind === 'lock-wait');
     expect(pause.kind === 'lock-wait' && pause.lock).toBe(pl);
-    expect(k.frames.refcount[pfn]).toBe(2); // do_wp_page holds a reference while it sleeps
+    expect(k.frames.raw.refcount[pfn]).toBe(2); // do_wp_page holds a reference while it sleeps
     expect(sys.task('p').mm.ptl.held).toBe(false); // ... and not the ptl
     unlock(holder, pl);
     expect(runToCompletion(w)).toEqual({ ok: true });
     expect(h.pfn('p', a)).toBe(pfn); // then reuses: the only mapping
-    expect(k.frames.refcount[pfn]).toBe(1);
+    expect(k.frames.raw.refcount[pfn]).toBe(1);
     expect(pl.held).toBe(false);
     h.clean();
   });
@@ -396,7 +396,7 @@ describe('get_user_pages', () => {
     expect(followPage(p.mm, a, false)).toBe(ZERO_PFN);
     expect(followPage(p.mm, a, true)).toBe(-1);
     if (typeof r !== 'string') putUserPages(k, r);
-    expect(k.frames.refcount[ZERO_PFN]).toBe(1);
+    expect(k.frames.raw.refcount[ZERO_PFN]).toBe(1);
     h.clean();
   });
 
@@ -409,13 +409,13 @@ describe('get_user_pages', () => {
       expect(sys.gup('p', a, 1, { write: true, pin: true, name: 'pin' })).toBeNull();
       const pfn = h.pfn('p', a);
       expect(h.writable('p', a)).toBe(true);
-      expect(sys.kernel.frames.refcount[pfn]).toBe(1 + (kernel === 'v6.10' ? 1024 : 1));
+      expect(sys.kernel.frames.raw.refcount[pfn]).toBe(1 + (kernel === 'v6.10' ? 1024 : 1));
       expect(sys.gup('p', a, 1, { write: false, pin: false, name: 'get' })).toBeNull();
-      expect(sys.kernel.frames.refcount[pfn]).toBe(2 + (kernel === 'v6.10' ? 1024 : 1));
+      expect(sys.kernel.frames.raw.refcount[pfn]).toBe(2 + (kernel === 'v6.10' ? 1024 : 1));
       h.clean();
       sys.unpin('pin');
       sys.unpin('get');
-      expect(sys.kernel.frames.refcount[pfn]).toBe(1);
+      expect(sys.kernel.frames.raw.refcount[pfn]).toBe(1);
       h.clean();
     }
   });
@@ -482,7 +482,7 @@ describe('fork and exit', () => {
     expect(sys.read('c', s, 1)).toMatchObject({ ok: true });
     expect(h.pfn('c', s)).toBe(h.pfn('p', s));
     expect(cm.shmemRss).toBe(1);
-    expect(k.frames.flags[h.pfn('p', a)] & PG_ANON_EXCLUSIVE).toBe(0);
+    expect(k.frames.raw.flags[h.pfn('p', a)] & PG_ANON_EXCLUSIVE).toBe(0);
     expect(sys.read('c', d, 1)).toEqual({ ok: false, error: 'SIGSEGV' });
     h.clean();
   });

@@ -160,7 +160,7 @@ describe('HMM mirror (dmirror)', () => {
     expect(dev.stats()).toEqual({ faults: 2, invalidations: 1, retries: 1 });
     expect(dev.entryFor(buf)?.writable).toBe(true);
     const pfn = dev.entryFor(buf)!.pfn;
-    expect(h.k.frames.refcount[pfn]).toBe(1);
+    expect(h.k.frames.raw.refcount[pfn]).toBe(1);
     // a read of four fresh pages is one fault for the whole range (dmirror faults up to 64 pages)
     h.step('dev read buf+1p 3p', () => dev.read(buf + PAGE, 3 * PAGE));
     expect(dev.stat('faults')).toBe(3);

@@ -56,7 +56,7 @@ function twoGuests(
       );
       expect(r.ok).toBe(true);
       const spte = vm.spteFor(g)!;
-      expect(h.k.frames.content[spte.pfn]).toBe(pattern(g));
+      expect(h.k.frames.raw.content[spte.pfn]).toBe(pattern(g));
     }
   };
   return { h, ksm, ram, vms, pattern, fillGuests, readAll };
@@ -126,7 +126,7 @@ describe('KSM merges guest memory', () => {
         const s = replaced.spteFor(g)!;
         expect(s.writable).toBe(false);
         expect(s.pfn).toBe(kpage.spteFor(g)!.pfn);
-        expect(h.k.frames.flags[s.pfn] & PG_KSM).toBe(PG_KSM);
+        expect(h.k.frames.raw.flags[s.pfn] & PG_KSM).toBe(PG_KSM);
       }
     } else {
       expect(replaced.presentSptes + kpage.presentSptes).toBe(0);
@@ -157,7 +157,7 @@ describe('KSM merges guest memory', () => {
       expect(s1.pfn).not.toBe(kpfn);
       expect(ptePfn(vm1.mm.pt.get(ram[0] / PAGE + 3))).toBe(s1.pfn);
       // the KSM page is untouched and still read-only wherever it is mapped
-      expect(h.k.frames.content[kpfn]).toBe(pattern(3));
+      expect(h.k.frames.raw.content[kpfn]).toBe(pattern(3));
       expect(vm2.spteFor(3)).toEqual({ pfn: kpfn, writable: false, accessed: true });
       expect(pteWrite(vm2.mm.pt.get(ram[1] / PAGE + 3))).toBe(false);
       const a = h.step('read qemu-a ram+3p', () => h.sys.read('qemu-a', ram[0] + 3 * PAGE, 5));
@@ -251,7 +251,7 @@ describe('fault injection against KSM', () => {
       vm: { faultInjection: 'skip-retry-check' },
     });
     expect(vms[0].spteFor(0)?.pfn).toBe(oldPfn);
-    expect(h.k.frames.refcount[oldPfn]).toBe(0); // freed: the spte points at a free frame
+    expect(h.k.frames.raw.refcount[oldPfn]).toBe(0); // freed: the spte points at a free frame
     expect(h.brokenInvariants()).toContain('coherence');
     const v = h.violations.find((x) => x.invariant === 'coherence')!;
     expect(h.steps[v.step]).toBe('guest vm1 read gfn 0: resumes');
@@ -275,7 +275,7 @@ describe('fault injection against KSM', () => {
     const evil = vms[1];
     const kpfn = evil.spteFor(0)!.pfn;
     expect(evil.spteFor(0)!.writable).toBe(true);
-    expect(h.k.frames.flags[kpfn] & PG_KSM).toBe(PG_KSM);
+    expect(h.k.frames.raw.flags[kpfn] & PG_KSM).toBe(PG_KSM);
     h.step('guest vm2 write gfn 0 "evil"', () => evil.write(0, 'evil'));
     const victim = h.step('read qemu-a ram', () => h.sys.read('qemu-a', ram[0], 4));
     expect(victim.ok && text(victim.data)).toBe('evil'); // the breach, as the model shows it

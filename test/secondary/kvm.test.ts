@@ -209,7 +209,7 @@ describe('KVM guest: data and the fault path', () => {
     const { h, ram, vm } = setup('v5.0');
     h.step('guest write gfn 0', () => vm.write(0, 'x'));
     const pfn = vm.spteFor(0)!.pfn;
-    expect(h.k.frames.refcount[pfn]).toBe(1);
+    expect(h.k.frames.raw.refcount[pfn]).toBe(1);
     expect(vm.heldRefs().size).toBe(0);
     expect(pteWrite(vm.mm.pt.get(ram / PAGE))).toBe(true);
   });

@@ -106,7 +106,7 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
       mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
         if (!ptePresent(pte) || pteSpecial(pte)) return;
         const pfn = ptePfn(pte);
-        if ((f.flags[pfn] & PG_KSM) === 0) return;
+        if ((f.raw.flags[pfn] & PG_KSM) === 0) return;
         maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
         const writable = ksmMappingProblem(k, mm, vpn, pte);
         if (writable !== null) out.push(writable);
@@ -114,7 +114,7 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
     }
   }
   for (let pfn = 1; pfn < f.count; pfn++) {
-    if ((f.flags[pfn] & PG_KSM) === 0 || f.refcount[pfn] === 0) continue;
+    if ((f.raw.flags[pfn] & PG_KSM) === 0 || f.raw.refcount[pfn] === 0) continue;
     ksmPageProblems(s, pfn, maps.get(pfn) ?? 0, out);
     if (out.length > 50) break;
   }
@@ -124,7 +124,7 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
 /** The KSM page of `node` no longer holds the content the node is filed under. */
 function nodeContentProblem(s: KsmState, trees: KsmTrees, node: number): string | null {
   const nd = s.nodes;
-  if (!trees.stable.nodeValid(node) || s.k.frames.content[nd.kpfn[node]] === nd.key[node]) return null;
+  if (!trees.stable.nodeValid(node) || s.k.frames.raw.content[nd.kpfn[node]] === nd.key[node]) return null;
   return `KSM page ${nd.kpfn[node]} (node ${node}) changed content`;
 }
 
@@ -132,7 +132,7 @@ function nodeContentProblem(s: KsmState, trees: KsmTrees, node: number): string 
 export function ksmMappingProblem(k: Kernel, mm: Mm, vpn: number, pte: number): string | null {
   if (!ptePresent(pte) || pteSpecial(pte) || !pteWrite(pte)) return null;
   const pfn = ptePfn(pte);
-  if ((k.frames.flags[pfn] & PG_KSM) === 0) return null;
+  if ((k.frames.raw.flags[pfn] & PG_KSM) === 0) return null;
   return `mm${mm.id} maps KSM page ${pfn} writable at 0x${(vpn * PAGE_SIZE).toString(16)}`;
 }
 
@@ -148,8 +148,8 @@ function ksmPageProblems(s: KsmState, pfn: number, ptes: number, out: string[]):
   }
   if (f.mapcount(pfn) !== ptes)
     out.push(`KSM page ${pfn}: mapcount ${f.mapcount(pfn)} but ${ptes} ptes map it`);
-  if (f.refcount[pfn] < f.mapcount(pfn))
-    out.push(`KSM page ${pfn}: refcount ${f.refcount[pfn]} below mapcount`);
+  if (f.raw.refcount[pfn] < f.mapcount(pfn))
+    out.push(`KSM page ${pfn}: refcount ${f.raw.refcount[pfn]} below mapcount`);
 }
 
 /**
@@ -173,7 +173,8 @@ export function ksmFrameProblems(
       const changed = nodeContentProblem(s, trees, node);
       if (changed !== null) out.push(changed);
     }
-    if ((f.flags[pfn] & PG_KSM) !== 0 && f.refcount[pfn] !== 0) ksmPageProblems(s, pfn, ptesOf(pfn), out);
+    if ((f.raw.flags[pfn] & PG_KSM) !== 0 && f.raw.refcount[pfn] !== 0)
+      ksmPageProblems(s, pfn, ptesOf(pfn), out);
   }
   return out;
 }

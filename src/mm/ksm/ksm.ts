@@ -21,6 +21,7 @@ import {
   runToCompletion,
   unlockShared,
 } from '../../sim/exec.js';
+import { Access, FOOTPRINT, FootprintKind, note } from '../../sim/footprint.js';
 import type { Kernel } from '../kernel.js';
 import type { KsmHooks } from '../ksm-port.js';
 import type { Mm } from '../mm.js';
@@ -76,10 +77,12 @@ export class Ksm {
       madviseUnmergeable: (agent, vma, start, end) =>
         this.changing(unmergeKsmPages(s, agent, vma, start, end)),
       fork: (parent, child) => {
+        if (FOOTPRINT.on) note(FootprintKind.Ksm, 0, 0, Access.Write);
         this.changes++;
         if (parent.attached.has(ATTACH_KEY) && !child.attached.has(ATTACH_KEY)) this.cursor.enter(child);
       },
       exit: (mm) => {
+        if (FOOTPRINT.on) note(FootprintKind.Ksm, 0, 0, Access.Write);
         this.changes++;
         this.ksmExit(mm);
       },
@@ -100,7 +103,14 @@ export class Ksm {
   private *changing<R>(path: Path<R>): Path<R> {
     this.active++;
     try {
-      return yield* path;
+      // every transition of a KSM path reads and writes KSM's state: one footprint object (check/dpor.ts),
+      // as ksm_thread_mutex and ksm_mmlist_lock serialise it in the kernel
+      for (;;) {
+        if (FOOTPRINT.on) note(FootprintKind.Ksm, 0, 0, Access.Write);
+        const r = path.next();
+        if (r.done === true) return r.value;
+        yield r.value;
+      }
     } finally {
       this.active--;
       this.changes++;
@@ -110,7 +120,7 @@ export class Ksm {
   /** PageKsm. */
   isKsmPage(pfn: number): boolean {
     const f = this.s.k.frames;
-    return pfn > 0 && pfn < f.count && (f.flags[pfn] & PG_KSM) !== 0;
+    return pfn > 0 && pfn < f.count && (f.flagsOf(pfn) & PG_KSM) !== 0;
   }
 
   /** Completed full scans (ksm_scan.seqnr, sysfs full_scans). */
@@ -216,7 +226,7 @@ export class Ksm {
     if (kpage >= 0) return this.mergeWithKsmPage(page, item, kpage);
     // the checksum gate: a page that changed since the last scan is volatile, not worth a tree slot
     if (!this.checksumSteady(page, item)) return DONE;
-    if (this.config.useZeroPages && s.k.frames.content[page] === ZERO_CONTENT)
+    if (this.config.useZeroPages && s.k.frames.contentOf(page) === ZERO_CONTENT)
       return this.mergeWithZeroPage(page, item);
     return this.mergeWithUnstableTwin(page, item);
   }
@@ -224,7 +234,7 @@ export class Ksm {
   /** The checksum gate: false (and the new checksum kept) when the page changed since the last scan. */
   private checksumSteady(page: number, item: number): boolean {
     const items = this.s.items;
-    const checksum = this.s.k.frames.content[page];
+    const checksum = this.s.k.frames.contentOf(page);
     if (items.checksum[item] === checksum) return true;
     items.checksum[item] = checksum;
     return false;
@@ -241,7 +251,7 @@ export class Ksm {
     const { trees } = this;
     trees.removeRmapItemFromTree(item);
     if (!this.checksumSteady(page, item)) return;
-    if (this.config.useZeroPages && this.s.k.frames.content[page] === ZERO_CONTENT) {
+    if (this.config.useZeroPages && this.s.k.frames.contentOf(page) === ZERO_CONTENT) {
       if (yield* this.tryZeroPage(page, item)) return;
     }
     const kpage = trees.stable.search(page);

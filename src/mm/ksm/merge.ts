@@ -80,7 +80,7 @@ export function* tryToMergeTwoPages(
   // it stays a KSM page outside the stable tree until they unmap or write it — as in the kernel, where
   // set_page_stable_node(page, NULL) marked the page itself
   const f = s.k.frames;
-  if ((f.flags[pfn] & PG_KSM) !== 0 && f.mapcount(pfn) > 0) s.orphans.add(pfn);
+  if ((f.flagsOf(pfn) & PG_KSM) !== 0 && f.mapcount(pfn) > 0) s.orphans.add(pfn);
   return -1;
 }
 
@@ -121,17 +121,18 @@ export function* tryToMergeOnePage(
 ): Path<boolean> {
   if (pfn === kpfn) return true; // a KSM page forked
   const f = s.k.frames;
-  if ((f.flags[pfn] & PG_ANON) === 0) return false;
+  if ((f.flagsOf(pfn) & PG_ANON) === 0) return false;
   if (!trylockPage(s.k, s.agent, pfn)) return false; // don't wait: come back next scan
   let ok = false;
   const orig = yield* writeProtectPage(s, vma, pfn, addr);
   if (orig >= 0) {
     if (kpfn < 0) {
       // set_page_stable_node(page, NULL): PageKsm from now on, its stable node still to come
-      f.flags[pfn] = (f.flags[pfn] | PG_KSM | PG_DIRTY) & ~PG_ANON_EXCLUSIVE;
+      f.setFlags(pfn, PG_KSM | PG_DIRTY);
+      f.clearFlags(pfn, PG_ANON_EXCLUSIVE);
       s.pfnNode[pfn] = NO_NODE;
       ok = true;
-    } else if (f.content[pfn] === f.content[kpfn]) {
+    } else if (f.contentOf(pfn) === f.contentOf(kpfn)) {
       yield* preempt(P_BEFORE_REPLACE);
       ok = yield* replacePage(s, vma, pfn, kpfn, orig, addr);
     }
@@ -154,7 +155,7 @@ function* writeProtectPage(s: KsmState, vma: Vma, pfn: number, addr: number): Pa
   // NULL for PAGE_MAPPING_KSM) and answers -EFAULT: a KSM page that a failed try_to_merge_two_pages left
   // outside the stable tree is never write-protected, merged or broken by ksmd again (found by the
   // oracle's fuzzer: fork of a pinned page's copy, the pinned page as the unstable-tree twin)
-  if (k.frames.flags[pfn] & PG_KSM) return -1;
+  if (k.frames.flagsOf(pfn) & PG_KSM) return -1;
   const flag = k.profile.useChangePteFlagAt.writeProtectPage ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
   const range = rangeInit(s, 'write_protect_page', flag, vma, addr);
   if (range !== null) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
@@ -171,18 +172,18 @@ function* writeProtectPage(s: KsmState, vma: Vma, pfn: number, addr: number): Pa
       const swapped = 0; // no swap cache in the model
       // clear and flush before the check, so no O_DIRECT can start after it or during it
       const entry = yield* ptepClearFlush(k, agent, mm, addr);
-      if (k.profile.ksmWriteProtectChecksPins && f.mapcount(pfn) + 1 + swapped !== f.refcount[pfn]) {
+      if (k.profile.ksmWriteProtectChecksPins && f.mapcount(pfn) + 1 + swapped !== f.refcountOf(pfn)) {
         k.writePte(agent, mm, addr, entry, 'set_pte_at');
         s.stats.wpRefusedPinned++;
         s.log(
           'write_protect_page refused',
           mm,
           addr,
-          `pfn ${pfn}: mapcount ${f.mapcount(pfn)} + 1 != refcount ${f.refcount[pfn]} (pinned)`,
+          `pfn ${pfn}: mapcount ${f.mapcount(pfn)} + 1 != refcount ${f.refcountOf(pfn)} (pinned)`,
         );
         result = -1;
       } else {
-        if (pteDirty(entry)) f.flags[pfn] |= PG_DIRTY;
+        if (pteDirty(entry)) f.setFlags(pfn, PG_DIRTY);
         const clean = pteMkclean(pteWrprotect(entry));
         yield* setPteAtNotify(k, agent, mm, addr, clean);
         result = clean;
@@ -278,7 +279,7 @@ function* breakCow(s: KsmState, item: number): Path<boolean> {
 function ksmPageAt(s: KsmState, mm: Mm, addr: number): boolean {
   const k = s.k;
   const pfn = followPage(mm, addr, false);
-  if (pfn > 0) return (k.frames.flags[pfn] & PG_KSM) !== 0;
+  if (pfn > 0) return (k.frames.flagsOf(pfn) & PG_KSM) !== 0;
   return pfn === ZERO_PFN && isKsmZeroPte(k, mm.pt.get(addr / PAGE_SIZE));
 }
 

@@ -148,7 +148,6 @@ export class KsmScan {
       s.log('full scan begins', null, -1, `seqnr ${s.seqnr}`);
     }
     const f = s.k.frames;
-    const flags = f.flags;
     for (;;) {
       const mm = slot.mm!;
       if (held !== mm.mmapLock) {
@@ -178,7 +177,7 @@ export class KsmScan {
             // follow_page finds a PROT_NONE pte too: pte_present (ksm_functional_tests.c test_prot_none)
             if ((bits & (PTE_PRESENT | PTE_PROTNONE)) !== 0 && (bits & PTE_SPECIAL) === 0) {
               const pfn = page.pfn[i];
-              if ((flags[pfn] & PG_ANON) !== 0) {
+              if ((f.flagsOf(pfn) & PG_ANON) !== 0) {
                 s.getPage(pfn); // follow_page(FOLL_GET)
                 const item = this.getNextRmapItem(slot, vpn);
                 this.prev = item;

@@ -26,14 +26,14 @@ export class StableTree {
 
   /** page_stable_node. */
   pageStableNode(pfn: number): number {
-    return (this.s.k.frames.flags[pfn] & PG_KSM) !== 0 ? this.s.pfnNode[pfn] : NO_NODE;
+    return (this.s.k.frames.flagsOf(pfn) & PG_KSM) !== 0 ? this.s.pfnNode[pfn] : NO_NODE;
   }
 
   /** get_ksm_page's test: the node's page is still the KSM page of this node. */
   nodeValid(node: number): boolean {
     const kpfn = this.s.nodes.kpfn[node];
     const f = this.s.k.frames;
-    return (f.flags[kpfn] & PG_KSM) !== 0 && f.refcount[kpfn] > 0 && this.s.pfnNode[kpfn] === node;
+    return (f.flagsOf(kpfn) & PG_KSM) !== 0 && f.refcountOf(kpfn) > 0 && this.s.pfnNode[kpfn] === node;
   }
 
   /** is_page_sharing_candidate. */
@@ -54,7 +54,7 @@ export class StableTree {
       s.getPage(pfn); // ksm page forked
       return pfn;
     }
-    const key = f.content[pfn];
+    const key = f.contentOf(pfn);
     if (!this.filter.mayHave(key | 0)) return -1;
     const entry = this.tree.get(key | 0);
     if (entry === MISSING) return -1;
@@ -87,7 +87,7 @@ export class StableTree {
     }
     if (found === NO_NODE) return -1; // none, or every dup is full: wait for an unstable-tree match
     const kpfn = s.nodes.kpfn[found];
-    if (f.content[kpfn] !== key)
+    if (f.contentOf(kpfn) !== key)
       throw new ModelBug(`KSM page ${kpfn} changed content while in the stable tree`);
     s.getPage(kpfn);
     return kpfn;
@@ -96,7 +96,7 @@ export class StableTree {
   /** stable_tree_insert: a new stable node for kpage, as a new dup of a chain if its content is there. */
   insert(kpfn: number): number {
     const s = this.s;
-    const key = s.k.frames.content[kpfn];
+    const key = s.k.frames.contentOf(kpfn);
     let entry = this.tree.get(key | 0);
     if (entry !== MISSING) {
       const list = entry > 0 ? [entry] : [...this.chains[-entry - 1]];

@@ -144,7 +144,7 @@ export class KsmState {
 
   /** A page reference KSM's path just took (follow_page FOLL_GET, get_ksm_page). */
   getPage(pfn: number): void {
-    this.k.frames.refcount[pfn]++;
+    this.k.frames.addRef(pfn, 1);
     this.k.frames.touch(pfn);
     if (this.heldCount === this.held.length) {
       const bigger = new Int32Array(this.held.length * 2);
@@ -162,7 +162,7 @@ export class KsmState {
     if (i < 0) throw new ModelBug(`ksmd puts pfn ${pfn}, which it does not hold`);
     held[i] = held[--this.heldCount];
     const k = this.k;
-    if (k.frames.refcount[pfn] === 1) this.orphans.delete(pfn);
+    if (k.frames.refcountOf(pfn) === 1) this.orphans.delete(pfn);
     k.putPage(pfn);
   }
 

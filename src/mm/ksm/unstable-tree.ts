@@ -36,7 +36,7 @@ export class UnstableTree {
    * none of its content or the candidate's page has changed since it was filed.
    */
   searchInsert(item: number, pfn: number): Path<TreeMatch | null> {
-    const key = this.s.k.frames.content[pfn];
+    const key = this.s.k.frames.contentOf(pfn);
     const tree = this.tree.get(key | 0);
     if (tree === MISSING || tree === item) {
       this.file(item, key);
@@ -47,17 +47,17 @@ export class UnstableTree {
 
   /** The tree's item for this content: does its page (get_mergeable_page) still hold it (memcmp_pages)? */
   private *compareWith(tree: number, item: number, pfn: number): Path<TreeMatch | null> {
-    const content = this.s.k.frames.content;
+    const f = this.s.k.frames;
     const treePfn = yield* getMergeablePage(this.s, tree);
     if (treePfn < 0) return null;
     if (treePfn === pfn) {
       this.s.putPage(treePfn); // don't substitute a KSM page for a forked page
       return null;
     }
-    if (content[treePfn] === content[pfn]) return { item: tree, page: treePfn };
+    if (f.contentOf(treePfn) === f.contentOf(pfn)) return { item: tree, page: treePfn };
     // the tree page changed since it was filed: memcmp walks past it and this item is filed instead
     this.s.putPage(treePfn);
-    this.file(item, content[pfn]);
+    this.file(item, f.contentOf(pfn));
     return null;
   }
 
@@ -94,7 +94,7 @@ function* getMergeablePage(s: KsmState, item: number): Path<number> {
   let pfn = -1;
   if (findMergeableVma(mm, addr) !== undefined) {
     const p = followPage(mm, addr, false);
-    if (p > 0 && (s.k.frames.flags[p] & PG_ANON) !== 0) {
+    if (p > 0 && (s.k.frames.flagsOf(p) & PG_ANON) !== 0) {
       s.getPage(p);
       pfn = p;
     }

@@ -41,6 +41,7 @@ import {
   unlock,
   unlockShared,
 } from '../../sim/exec.js';
+import { RecordedMap } from '../../sim/recorded-map.js';
 import {
   accessFrame,
   accessRequest,
@@ -83,7 +84,7 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
   /** Its interval notifier over the whole address space, inserted when the mirror is attached to a World. */
   readonly notifier: MmuIntervalNotifier;
   /** The device page table (dmirror->pt): vpn -> pfn * 2 + writable. No page references are held. */
-  readonly pt = new BigMap<number, number>();
+  readonly pt: Map<number, number> = new RecordedMap(new BigMap<number, number>());
   destroyed = false;
 
   constructor(

@@ -33,6 +33,7 @@ import {
   runToCompletion,
   unlockShared,
 } from '../../sim/exec.js';
+import { RecordedMap } from '../../sim/recorded-map.js';
 import {
   accessFrame,
   accessRequest,
@@ -68,7 +69,7 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
   /** The device issuing DMA (`NAME.dma`). */
   readonly agent: Agent;
   /** The IOTLB (with the ATC): vpn -> pfn * 2 + writable, oldest first. */
-  readonly iotlb = new Map<number, number>();
+  readonly iotlb: Map<number, number> = new RecordedMap(new Map<number, number>());
   /** Why binding failed (EOPNOTSUPP on kernels without ->invalidate_range), or null when bound. */
   readonly bindError: Errno | null;
   /** The PASID was torn down (->release, or unbind). */

@@ -32,6 +32,7 @@ import {
   runToCompletion,
   unlock,
 } from '../../sim/exec.js';
+import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../../sim/footprint.js';
 import {
   accessFrame,
   accessRequest,
@@ -104,16 +105,46 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   readonly tlbs: GuestTlb[];
   /** kvm->mmu_lock. */
   readonly mmuLock: Lock;
+  /** kvm->mmu_notifier_seq, mmu_notifier_count and mn_active_invalidate_count (see the accessors). */
+  private readonly protocol = { seq: 0, count: 0, active: 0 };
+  /** The retry protocol's counts in footprints (check/dpor.ts): one key for the three. */
+  private readonly protocolSerial = footprintSerial();
+
+  private noteProtocol(mode: Access): void {
+    if (FOOTPRINT.on) note(FootprintKind.SecondaryState, this.protocolSerial, 0, mode);
+  }
+
   /** kvm->mmu_notifier_seq: bumped by every invalidate_range_end (and, v5.0, change_pte). */
-  mmuNotifierSeq = 0;
+  get mmuNotifierSeq(): number {
+    this.noteProtocol(Access.Read);
+    return this.protocol.seq;
+  }
+  set mmuNotifierSeq(v: number) {
+    this.noteProtocol(Access.Write);
+    this.protocol.seq = v;
+  }
   /** kvm->mmu_notifier_count: invalidations between start and end. */
-  mmuNotifierCount = 0;
+  get mmuNotifierCount(): number {
+    this.noteProtocol(Access.Read);
+    return this.protocol.count;
+  }
+  set mmuNotifierCount(v: number) {
+    this.noteProtocol(Access.Write);
+    this.protocol.count = v;
+  }
   /**
    * Every invalidate_range_start not yet ended, the RFC's early-returning flagged ones included: what
    * kvm->mn_active_invalidate_count counts from v5.13 (52ac8b358b0c). Here it only lets change_pte
    * obey 6bdb913f0a70's rule (kvmChangePteDefersToOtherInvalidations).
    */
-  mnActiveInvalidateCount = 0;
+  get mnActiveInvalidateCount(): number {
+    this.noteProtocol(Access.Read);
+    return this.protocol.active;
+  }
+  set mnActiveInvalidateCount(v: number) {
+    this.noteProtocol(Access.Write);
+    this.protocol.active = v;
+  }
   readonly faultInjection: KvmFaultInjection | undefined;
   /** The notifier's release ran (exit_mmap or unregister): the guest's memory is gone. */
   released = false;
@@ -205,15 +236,16 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   spteFor(gfn: number): Spte | undefined {
     const s = this.slotOf(gfn);
     if (s === undefined) return undefined;
-    const pfn = s.slot.pfn[s.index];
+    const pfn = s.slot.pfnAt(s.index);
     if (pfn < 0) return undefined;
-    const bits = s.slot.bits[s.index];
+    const bits = s.slot.bitsAt(s.index);
     return { pfn, writable: (bits & SPTE_WRITABLE) !== 0, accessed: (bits & SPTE_ACCESSED) !== 0 };
   }
 
   /** Every present spte, by gfn. */
   *sptes(): IterableIterator<Spte & { gfn: number; hva: number }> {
     for (const s of this.slots) {
+      s.noteWalk();
       if (s.present === 0) continue;
       for (let i = 0; i < s.npages; i++) {
         const pfn = s.pfn[i];
@@ -387,11 +419,11 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     const tlb = this.tlbs[vcpu];
     const cached = tlb.lookup(gfn, write);
     if (cached >= 0) return cached;
-    const pfn = slot.pfn[index];
+    const pfn = slot.pfnAt(index);
     if (pfn < 0) return -1;
-    const bits = slot.bits[index];
+    const bits = slot.bitsAt(index);
     if (write && (bits & SPTE_WRITABLE) === 0) return -1;
-    slot.bits[index] = bits | SPTE_ACCESSED;
+    slot.setBits(index, bits | SPTE_ACCESSED);
     tlb.fill(gfn, pfn, (bits & SPTE_WRITABLE) !== 0);
     this.kernel.secondaryMapped(this.mm, slot.hvaOf(index));
     return pfn;
@@ -472,7 +504,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       return 'retry';
     }
     const slot = s.slot;
-    const old = slot.pfn[s.index];
+    const old = slot.pfnAt(s.index);
     slot.set(s.index, got.pfn, (got.writable ? SPTE_WRITABLE : 0) | SPTE_ACCESSED);
     k.secondaryMapped(this.mm, hva);
     if (k.recording) {
@@ -635,7 +667,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       const i = s.indexOfHva(address);
       if (i < 0) continue;
       covered = true;
-      if (s.pfn[i] < 0 && mayMap) {
+      if (s.pfnAt(i) < 0 && mayMap) {
         s.set(i, newPfn, 0);
         k.secondaryMapped(this.mm, address);
         live++;
@@ -652,13 +684,13 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
         }
         continue;
       }
-      if (s.pfn[i] < 0) continue;
+      if (s.pfnAt(i) < 0) continue;
       live++;
       if (pteWrite(pte)) {
         s.drop(i);
         this.bump('sptes_zapped');
       } else {
-        s.set(i, newPfn, s.bits[i] & ~SPTE_WRITABLE);
+        s.set(i, newPfn, s.bitsAt(i) & ~SPTE_WRITABLE);
         k.secondaryMapped(this.mm, address);
       }
     }
@@ -690,9 +722,9 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       if (s.present === 0) continue;
       const [lo, hi] = s.indicesOfHvaRange(start, end);
       for (let i = lo; i < hi; i++) {
-        if (s.pfn[i] < 0 || (s.bits[i] & SPTE_ACCESSED) === 0) continue;
+        if (s.pfnAt(i) < 0 || (s.bitsAt(i) & SPTE_ACCESSED) === 0) continue;
         young = true;
-        if (clear) s.bits[i] &= ~SPTE_ACCESSED;
+        if (clear) s.setBits(i, s.bitsAt(i) & ~SPTE_ACCESSED);
       }
     }
     return young;

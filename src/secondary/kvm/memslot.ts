@@ -4,6 +4,10 @@
  * per-vCPU TLB that caches sptes the way the hardware's EPT TLB does.
  */
 import { PAGE_SIZE } from '../../hw/page.js';
+import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../../sim/footprint.js';
+
+/** The footprint index standing for a whole table (a walk of every entry; marked by every store). */
+const WHOLE = 2 ** 36 - 1;
 
 /** Spte bits kept per gfn (the pfn is kept apart). */
 export const SPTE_WRITABLE = 1;
@@ -14,8 +18,9 @@ export class Memslot {
   /** pfn per gfn of the slot, -1 where there is no spte. */
   readonly pfn: Int32Array;
   readonly bits: Uint8Array;
-  /** How many sptes are present. */
-  present = 0;
+  private presentCount = 0;
+  /** The slot's spte table in footprints (check/dpor.ts): one key per gfn, one for the whole. */
+  readonly serial = footprintSerial();
 
   constructor(
     readonly baseGfn: number,
@@ -56,18 +61,52 @@ export class Memslot {
     ];
   }
 
+  /** How many sptes are present (a look at the whole table). */
+  get present(): number {
+    this.noteWalk();
+    return this.presentCount;
+  }
+
+  private noteEntry(index: number, mode: Access, whole: Access): void {
+    note(FootprintKind.SecondaryEntry, this.serial, index, mode);
+    note(FootprintKind.SecondaryEntry, this.serial, WHOLE, whole);
+  }
+
+  /** A walk of every spte (the kvm_handle_hva_range loops, reports). */
+  noteWalk(): void {
+    if (FOOTPRINT.on) note(FootprintKind.SecondaryEntry, this.serial, WHOLE, Access.Read);
+  }
+
+  /** The spte's pfn, -1 where there is none. */
+  pfnAt(index: number): number {
+    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Read);
+    return this.pfn[index];
+  }
+
+  bitsAt(index: number): number {
+    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Read);
+    return this.bits[index];
+  }
+
+  setBits(index: number, bits: number): void {
+    if (FOOTPRINT.on) this.noteEntry(index, Access.Write, Access.Mark);
+    this.bits[index] = bits;
+  }
+
   set(index: number, pfn: number, bits: number): void {
-    if (this.pfn[index] < 0) this.present++;
+    if (FOOTPRINT.on) this.noteEntry(index, Access.Write, Access.Mark);
+    if (this.pfn[index] < 0) this.presentCount++;
     this.pfn[index] = pfn;
     this.bits[index] = bits;
   }
 
   /** Drop the spte at `index`; true if one was there. */
   drop(index: number): boolean {
+    if (FOOTPRINT.on) this.noteEntry(index, Access.Write, Access.Mark);
     if (this.pfn[index] < 0) return false;
     this.pfn[index] = -1;
     this.bits[index] = 0;
-    this.present--;
+    this.presentCount--;
     return true;
   }
 }
@@ -84,10 +123,18 @@ export class GuestTlb {
   private readonly pfnOf = new Int32Array(TLB_ENTRIES);
   private readonly writableOf = new Uint8Array(TLB_ENTRIES);
   private used = 0;
+  /** The TLB in footprints: one key per entry, one for the whole. */
+  private readonly serial = footprintSerial();
+
+  private noteEntry(i: number, mode: Access, whole: Access): void {
+    note(FootprintKind.Tlb, this.serial, i, mode);
+    note(FootprintKind.Tlb, this.serial, TLB_ENTRIES, whole);
+  }
 
   /** The cached pfn of `gfn` if present and allowing the access, else -1. */
   lookup(gfn: number, write: boolean): number {
     const i = gfn & (TLB_ENTRIES - 1);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Read);
     if (this.tag[i] !== gfn) return -1;
     if (write && this.writableOf[i] === 0) return -1;
     return this.pfnOf[i];
@@ -96,11 +143,13 @@ export class GuestTlb {
   /** The cached entry of `gfn` whatever the access, as pfn * 2 + writable, or -1. */
   peek(gfn: number): number {
     const i = gfn & (TLB_ENTRIES - 1);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Read);
     return this.tag[i] === gfn ? this.pfnOf[i] * 2 + this.writableOf[i] : -1;
   }
 
   fill(gfn: number, pfn: number, writable: boolean): void {
     const i = gfn & (TLB_ENTRIES - 1);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
     if (this.tag[i] < 0) this.used++;
     this.tag[i] = gfn;
     this.pfnOf[i] = pfn;
@@ -109,6 +158,7 @@ export class GuestTlb {
 
   flushGfn(gfn: number): void {
     const i = gfn & (TLB_ENTRIES - 1);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
     if (this.tag[i] === gfn) {
       this.tag[i] = -1;
       this.used--;
@@ -116,6 +166,7 @@ export class GuestTlb {
   }
 
   flushAll(): void {
+    if (FOOTPRINT.on) note(FootprintKind.Tlb, this.serial, TLB_ENTRIES, Access.Write);
     if (this.used === 0) return;
     this.tag.fill(-1);
     this.used = 0;

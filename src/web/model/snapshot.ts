@@ -137,7 +137,7 @@ export function takeSnapshot(world: World, names?: NameSource): Snapshot {
           pfn[i] = p;
           bits[i] = b;
           used.add(p);
-          state[i] = classify(p, b, frames.flags[p], frames.mapcount(p), pins.has(p), shared);
+          state[i] = classify(p, b, frames.raw.flags[p], frames.mapcount(p), pins.has(p), shared);
         });
         const secondaries = (byMm.get(mm.id) ?? []).map((s) => secondaryRow(s, vma.start, pfn));
         vmas.push({
@@ -158,9 +158,9 @@ export function takeSnapshot(world: World, names?: NameSource): Snapshot {
   const list = [...used].sort((a, b) => a - b);
   const view: FramesView = {
     pfn: Int32Array.from(list),
-    refcount: Int32Array.from(list, (p) => frames.refcount[p]),
+    refcount: Int32Array.from(list, (p) => frames.raw.refcount[p]),
     mapcount: Int32Array.from(list, (p) => frames.mapcount(p)),
-    flags: Uint8Array.from(list, (p) => frames.flags[p]),
+    flags: Uint8Array.from(list, (p) => frames.raw.flags[p]),
     pinned: Int32Array.from(list, (p) => pins.get(p) ?? 0),
   };
   return {

@@ -1,0 +1,151 @@
+/**
+ * Footprints: what a transition (a thread resumed from one pause to the next) read and wrote, recorded
+ * by the state accessors themselves (locks here, frames / page tables / TLBs in hw/, notifier chains,
+ * secondary translations, KVM's sequence counts and KSM in the layers above) so no path is annotated by
+ * hand. The model checker's partial-order reduction (check/dpor.ts) calls two transitions of different
+ * threads dependent when their footprints conflict.
+ *
+ * An access is a key (a kind, an object's serial, an index) and a mode. Two accesses to one key
+ * conflict unless both read, or both only *mark* it: a mark says "something under this coarse key
+ * changed", so that a read of the whole (a page-table walk over a range) conflicts with every store in
+ * it, while two stores to different ptes under it stay independent. Keys may collide (object serials
+ * are folded into 12 bits): a collision only adds a dependency, which is sound.
+ *
+ * Recording costs one test of `FOOTPRINT.on` when nobody records (every run but the checker's).
+ */
+
+export const Access = { Read: 0, Mark: 1, Write: 2 } as const;
+export type Access = (typeof Access)[keyof typeof Access];
+
+/** What a key names. */
+export const FootprintKind = {
+  Lock: 0,
+  Pte: 1,
+  /** A PTE page (512 ptes): marked by every store in it, read by walks and lookups of the page. */
+  PtePage: 2,
+  /** A whole page table: marked by every store, read by walks too long to list their PTE pages. */
+  PageTableAll: 3,
+  Frame: 4,
+  /** The frame allocator's free list and high-water mark. */
+  FrameAlloc: 5,
+  Tlb: 6,
+  /** One secondary MMU's translation of one page (KVM spte by gfn, a mirror's or IOTLB's entry). */
+  SecondaryEntry: 7,
+  /** A secondary MMU's own protocol state (KVM's mmu_notifier_seq/count, a mirror's sequence). */
+  SecondaryState: 8,
+  /** An mm's notifier chain: subscriptions, open ranges, the interval tree's invalidate_seq. */
+  NotifierChain: 9,
+  /** KSM's mm_slots, rmap items and trees (serialised by ksm_thread_mutex / ksm_mmlist_lock). */
+  Ksm: 10,
+  /** An mm's vma list (also covered by mmap_lock, which every vma reader and writer takes). */
+  Vmas: 11,
+  /** The anon rmap: anon_vmas and their members. */
+  AnonRmap: 12,
+  /** A shmem object's page cache. */
+  Shmem: 13,
+  /** GUP pins held by tasks (the pin table). */
+  Pins: 14,
+  /** Allocation of ids that name things in the final state (mm ids, agent ids). */
+  IdAlloc: 15,
+  /** The invariant checker's shadow of what was last stored at a page (part of an access's check). */
+  CheckerShadow: 16,
+} as const;
+export type FootprintKind = (typeof FootprintKind)[keyof typeof FootprintKind];
+
+/** Object serials fold into this many bits of a key. */
+const SERIAL_BITS = 4096;
+const KINDS = 32;
+
+/** The numeric key of (kind, object serial, index); unique for index < 2^36 and serial < 4096. */
+export function footprintKey(kind: FootprintKind, serial: number, index: number): number {
+  return (index * SERIAL_BITS + (serial & (SERIAL_BITS - 1))) * KINDS + kind;
+}
+
+export function keyKind(key: number): FootprintKind {
+  return (key % KINDS) as FootprintKind;
+}
+
+/** The recorder's switch and the current transition's accesses (keys and modes, duplicates allowed). */
+export const FOOTPRINT = {
+  on: false,
+  keys: [] as number[],
+  modes: [] as Access[],
+};
+
+let nextSerial = 1;
+
+/** A serial for a footprint object (a lock, a page table, a TLB, a secondary MMU). */
+export function footprintSerial(): number {
+  return nextSerial++;
+}
+
+export function noteAccess(key: number, mode: Access): void {
+  FOOTPRINT.keys.push(key);
+  FOOTPRINT.modes.push(mode);
+}
+
+/** Record an access when recording is on (the common call; hot paths test FOOTPRINT.on themselves). */
+export function note(kind: FootprintKind, serial: number, index: number, mode: Access): void {
+  if (FOOTPRINT.on) noteAccess(footprintKey(kind, serial, index), mode);
+}
+
+/** A recorded transition's footprint: its distinct keys, sorted, each with the set of modes used. */
+export interface Footprint {
+  /** Sorted keys. */
+  readonly keys: Float64Array;
+  /** Per key: bit 0 read, bit 1 marked, bit 2 written. */
+  readonly modes: Uint8Array;
+}
+
+export const EMPTY_FOOTPRINT: Footprint = { keys: new Float64Array(0), modes: new Uint8Array(0) };
+
+/** Take the accesses recorded since the last call as one footprint, and start a new one. */
+export function takeFootprint(): Footprint {
+  const keys = FOOTPRINT.keys;
+  const modes = FOOTPRINT.modes;
+  if (keys.length === 0) return EMPTY_FOOTPRINT;
+  const merged = new Map<number, number>();
+  for (let i = 0; i < keys.length; i++) merged.set(keys[i], (merged.get(keys[i]) ?? 0) | (1 << modes[i]));
+  FOOTPRINT.keys = [];
+  FOOTPRINT.modes = [];
+  const sorted = Float64Array.from(merged.keys()).sort();
+  const out = new Uint8Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) out[i] = merged.get(sorted[i])!;
+  return { keys: sorted, modes: out };
+}
+
+/** Drop what was recorded (accesses made outside any transition: the driver's own look at the state). */
+export function discardFootprint(): void {
+  FOOTPRINT.keys.length = 0;
+  FOOTPRINT.modes.length = 0;
+}
+
+const READ = 1;
+const MARK = 2;
+const WRITE = 4;
+
+/** Mode sets that conflict: anything with a write; a read against a mark. */
+function modesConflict(a: number, b: number): boolean {
+  if ((a | b) & WRITE) return true;
+  return ((a & READ) !== 0 && (b & MARK) !== 0) || ((a & MARK) !== 0 && (b & READ) !== 0);
+}
+
+/** Whether two footprints conflict (a merge of their sorted key lists). */
+export function conflicts(a: Footprint, b: Footprint): boolean {
+  const ak = a.keys;
+  const bk = b.keys;
+  let i = 0;
+  let j = 0;
+  while (i < ak.length && j < bk.length) {
+    const x = ak[i];
+    const y = bk[j];
+    if (x < y) i++;
+    else if (y < x) j++;
+    else {
+      if (modesConflict(a.modes[i], b.modes[j])) return true;
+      i++;
+      j++;
+    }
+  }
+  return false;
+}
