@@ -68,7 +68,7 @@ function peek(world: World, addr: number, len: number, proc: string): number[] |
     // a PROT_NONE pte still maps its frame: the bytes are there even if no CPU may load them
     const p = pte === 0 ? -1 : pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
     if (p <= 0) for (let i = 0; i < chunk; i++) out.push(0);
-    else out.push(...k.contents.read(k.frames.raw.content[p], a % PAGE_SIZE, chunk));
+    else out.push(...k.contents.read(k.frames.contentOf(p), a % PAGE_SIZE, chunk));
     done += chunk;
   }
   return out;
@@ -103,7 +103,7 @@ export function evaluate(world: World, mappings: Mappings, e: Expectation): Expe
     }
     case 'ksm_page': {
       const f = frameAt(world, mappings, e.addr);
-      const ksm = (k.frames.raw.flags[f.pfn] & PG_KSM) !== 0;
+      const ksm = (k.frames.flagsOf(f.pfn) & PG_KSM) !== 0;
       return result(f.pfn > 0 && ksm, describeFrame(f.pfn, ksm));
     }
     case 'not_mapped': {

@@ -12,7 +12,7 @@ import type { Task } from '../mm/kernel.js';
 import { type Agent, type Path, runToCompletion } from '../sim/exec.js';
 import type { LogEvent } from '../sim/log.js';
 import { Scheduler, type Thread } from '../sim/scheduler.js';
-import type { PreemptionBoundedSearch } from '../sim/search.js';
+import type { InterleavingSearch } from '../sim/search.js';
 import type { AddrExpr, Expectation, Scenario, Step } from './ast.js';
 import { at, type ExpectationResult, evaluate } from './evaluate.js';
 import { Mappings } from './mappings.js';
@@ -43,8 +43,8 @@ export interface RunOptions {
   interleave?: number;
   /** What-if changes to the kernel profile. */
   profileOverrides?: ProfileOverrides;
-  /** Drive `parallel` threads by a preemption-bounded exhaustive search (one schedule per run). */
-  search?: PreemptionBoundedSearch;
+  /** Drive `parallel` threads by the model checker's search (one schedule per run). */
+  search?: InterleavingSearch;
   /** Replay one schedule: the thread index chosen at every pause, in run-length form "0*5,1*2,0*30". */
   schedule?: string;
   /** Called after each scheduler step inside `parallel`: the decision's index and the thread it ran. */
@@ -211,7 +211,9 @@ export class ScenarioRun implements StepRunner {
   }
 
   private afterStep(step: Step): void {
-    if (this.inFlight === 0 && this.scenario.checks.invariants === 'every_step') {
+    // a `parallel` step is one step: its threads' steps are checked at their accesses, and the sweep
+    // waits for the block's end, under either driver (an interleaving has no quiescent point between)
+    if (this.inFlight === 0 && !this.inParallel && this.scenario.checks.invariants === 'every_step') {
       if (this.options.paranoid) this.world.checkAll();
       else this.world.checkNow();
     }
@@ -259,9 +261,10 @@ export class ScenarioRun implements StepRunner {
           );
         };
       }
-      if (search !== undefined)
-        sched.runWith((ready, current) => search.choose(ready, current, sched.threads));
-      else if (this.options.schedule !== undefined) sched.runWith(this.replayChooser(sched));
+      if (search !== undefined) {
+        search.beginBlock?.();
+        sched.runWith((ready, current) => search.choose(ready, current, sched.threads), search.stepped);
+      } else if (this.options.schedule !== undefined) sched.runWith(this.replayChooser(sched));
       else sched.runAll(((this.options.interleave ?? 0) ^ Math.imul(this.stepIndex + 1, 0x9e3779b1)) >>> 0);
       this.decisions.push(...sched.decisions.map((name) => Number(name.slice('thread'.length))));
     } finally {

@@ -4,7 +4,7 @@
  * model checker (later) resumes several paths in the order it chooses. One model, two drivers.
  */
 
-import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from './footprint.js';
+import { Access, FOOTPRINT, FootprintKind, footprintSerial, note, noteRelease } from './footprint.js';
 
 /** What a path tells its driver when it pauses. */
 export type Pause = PreemptPoint | LockWait | WaitFor;
@@ -207,13 +207,13 @@ export function tryLockShared(l: Lock): boolean {
 
 export function unlock(agent: Agent, l: Lock): void {
   if (l.owner !== agent) throw new ModelBug(`${agent.name} releases ${l.name} it does not hold`);
-  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
+  if (FOOTPRINT.on) noteRelease(l.serial, Access.Write);
   l.owner = null;
 }
 
 export function unlockShared(l: Lock): void {
   if (l.readers <= 0) throw new ModelBug(`read-unlock of ${l.name} with no readers`);
-  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
+  if (FOOTPRINT.on) noteRelease(l.serial, Access.Read);
   l.readers--;
 }
 

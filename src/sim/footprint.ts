@@ -49,6 +49,13 @@ export const FootprintKind = {
   IdAlloc: 15,
   /** The invariant checker's shadow of what was last stored at a page (part of an access's check). */
   CheckerShadow: 16,
+  /**
+   * A marker, not state: the transition released a lock it held when it began, so no other thread could
+   * use that lock at the transition's start (check/dpor.ts: such a pair is never a race).
+   */
+  LockHeld: 17,
+  /** The same for a lock held shared (down_read): only an exclusive taker was blocked. */
+  LockHeldShared: 18,
 } as const;
 export type FootprintKind = (typeof FootprintKind)[keyof typeof FootprintKind];
 
@@ -79,9 +86,28 @@ export function footprintSerial(): number {
   return nextSerial++;
 }
 
+/**
+ * Number objects afresh: called before building each execution's world, so that the same object gets
+ * the same serial in every execution and footprints kept from one execution (sleep sets) name the same
+ * objects in the next.
+ */
+export function resetFootprintSerials(): void {
+  nextSerial = 1;
+}
+
 export function noteAccess(key: number, mode: Access): void {
   FOOTPRINT.keys.push(key);
   FOOTPRINT.modes.push(mode);
+}
+
+/** A lock is released (exclusive: Write, shared: Read): marked held unless this transition took it itself. */
+export function noteRelease(serial: number, mode: Access): void {
+  const taken = footprintKey(FootprintKind.Lock, serial, 0);
+  if (!FOOTPRINT.keys.includes(taken)) {
+    const held = mode === Access.Write ? FootprintKind.LockHeld : FootprintKind.LockHeldShared;
+    noteAccess(footprintKey(held, serial, 0), Access.Read);
+  }
+  noteAccess(taken, mode);
 }
 
 /** Record an access when recording is on (the common call; hot paths test FOOTPRINT.on themselves). */

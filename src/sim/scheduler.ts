@@ -6,6 +6,7 @@
  * interleaving model checker builds on it.
  */
 import { ModelBug, type Path, type Pause, resume } from './exec.js';
+import { discardFootprint, FOOTPRINT, type Footprint, takeFootprint } from './footprint.js';
 import { Rng } from './rng.js';
 
 export interface Thread {
@@ -84,9 +85,13 @@ export class Scheduler {
 
   /**
    * Run everything to completion, asking `choose` which runnable thread goes next at every pause (the
-   * exhaustive explorer's hook). `current` is the thread that ran last.
+   * exhaustive explorer's hook). `current` is the thread that ran last. With `stepped`, every transition
+   * runs with the footprint recorder on and `stepped` gets what it read and wrote (check/dpor.ts).
    */
-  runWith(choose: (ready: readonly Thread[], current: Thread | null) => Thread): void {
+  runWith(
+    choose: (ready: readonly Thread[], current: Thread | null) => Thread,
+    stepped?: (footprint: Footprint) => void,
+  ): void {
     let current: Thread | null = null;
     for (;;) {
       const ready = this.threads.filter((t) => this.runnable(t));
@@ -98,8 +103,21 @@ export class Scheduler {
         );
       }
       current = choose(ready, current);
-      this.step(current);
+      if (stepped === undefined) this.step(current);
+      else stepped(this.recordedStep(current));
     }
+  }
+
+  /** Resume `t` with the footprint recorder on: what the transition read and wrote. */
+  private recordedStep(t: Thread): Footprint {
+    discardFootprint(); // the driver's own look at the state (runnable's wait conditions) is no transition's
+    FOOTPRINT.on = true;
+    try {
+      this.step(t);
+    } finally {
+      FOOTPRINT.on = false;
+    }
+    return takeFootprint();
   }
 
   /** Run everything to completion: in thread order, or in a seeded random order. */

@@ -5,7 +5,17 @@
  * Switching when the running thread blocks or finishes is free. Runs are deterministic, so a choice
  * prefix always reproduces the same states.
  */
+import type { Footprint } from './footprint.js';
 import type { Thread } from './scheduler.js';
+
+/** What drives an interleaved block for the model checker: a choice at every pause. */
+export interface InterleavingSearch {
+  choose(ready: readonly Thread[], current: Thread | null, all: readonly Thread[]): Thread;
+  /** Present when the search needs what each transition read and wrote (partial-order reduction). */
+  readonly stepped?: (footprint: Footprint) => void;
+  /** A new interleaved block (a `parallel` step) begins. */
+  beginBlock?(): void;
+}
 
 interface Frame {
   /** Thread indices to try here, the non-preemptive default first. */
@@ -20,7 +30,7 @@ export interface ExploreResult {
 }
 
 /** A chooser for Scheduler.runWith that follows the current DFS branch. */
-export class PreemptionBoundedSearch {
+export class PreemptionBoundedSearch implements InterleavingSearch {
   private readonly stack: Frame[] = [];
   private depth = 0;
   private preemptions = 0;

@@ -1,0 +1,241 @@
+/**
+ * The model checker's search over one scenario and kernel: every interleaving of its `parallel` threads
+ * (unbounded, or with at most K preemptions), one execution per Mazurkiewicz trace with partial-order
+ * reduction (sim/dpor.ts) or every schedule without it (sim/search.ts). Each execution runs the scenario
+ * through the same ScenarioRun `mmsim run` uses; what it reports: whether the search completed, the
+ * executions, the distinct final states (check/final-state.ts), and for every problem (an invariant, an
+ * expectation, a livelock, a deadlock) the schedule that shows it with the fewest preemptions found.
+ */
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
+import type { Scenario } from '../scenario/ast.js';
+import { ScenarioRun } from '../scenario/run.js';
+import type { World } from '../scenario/world.js';
+import { BoundReached, DporSearch, SleepSetBlocked } from '../sim/dpor.js';
+import { ModelBug } from '../sim/exec.js';
+import { type Footprint, resetFootprintSerials } from '../sim/footprint.js';
+import type { Thread } from '../sim/scheduler.js';
+import { type InterleavingSearch, PreemptionBoundedSearch } from '../sim/search.js';
+import type { ProblemKind } from './counterexample.js';
+import { finalStateHash } from './final-state.js';
+import { worldFingerprint } from './fingerprint.js';
+import { describeLivelock, findLivelock, type LivelockDecision } from './livelock.js';
+
+export interface SearchOptions {
+  kernel?: KernelName;
+  profileOverrides?: ProfileOverrides;
+  /** Infinity: no bound. */
+  maxPreemptions: number;
+  /** Partial-order reduction (default) or every schedule. */
+  reduction: boolean;
+  /** Stop after this many executions (the result then says so). */
+  maxExecutions: number;
+  file?: string;
+  /** Stop at the first execution showing this problem (a key of `problems`). */
+  stopAt?: string;
+  progress?: (executions: number) => void;
+}
+
+/** One problem and the schedule that shows it. */
+export interface FoundProblem {
+  readonly key: string;
+  readonly kind: ProblemKind;
+  readonly invariant?: string;
+  readonly message: string;
+  /** Thread index chosen at every decision of the execution, in order. */
+  readonly decisions: readonly number[];
+  readonly preemptions: number;
+  /** The decision after which the problem showed (the offending transition). */
+  readonly offending: number;
+}
+
+export interface SearchOutcome {
+  readonly complete: boolean;
+  /** Why the search stopped before exhausting its space, if it did. */
+  readonly stoppedBy?: string;
+  /** Executions run to the end. */
+  readonly executions: number;
+  /** Executions abandoned as repeats of explored traces (sleep sets) or past the bound. */
+  readonly abandoned: number;
+  readonly finalStates: ReadonlySet<string>;
+  /** Problem key -> the best counterexample (fewest preemptions, then shortest). */
+  readonly problems: ReadonlyMap<string, FoundProblem>;
+}
+
+/** Preemptions of a schedule: switches away from a thread that could have gone on. */
+function countPreemptions(current: Thread | null, chosen: Thread, ready: readonly Thread[]): number {
+  return current !== null && chosen !== current && ready.includes(current) ? 1 : 0;
+}
+
+/**
+ * Wraps a search with what every execution needs besides its choices: the preemptions taken, the
+ * livelock detector's record (a fingerprint at every decision while a thread waits at a retry point),
+ * and the first transition after which a violation stood.
+ */
+class Observed implements InterleavingSearch {
+  world: World | null = null;
+  decisions: LivelockDecision[] = [];
+  schedule: number[] = [];
+  preemptions = 0;
+  violationsBefore = 0;
+  firstViolationAt = -1;
+  readonly stepped: ((fp: Footprint) => void) | undefined;
+
+  constructor(readonly inner: InterleavingSearch) {
+    const innerStepped = inner.stepped;
+    this.stepped =
+      innerStepped === undefined
+        ? undefined
+        : (fp: Footprint) => {
+            innerStepped(fp);
+            this.afterTransition();
+          };
+  }
+
+  begin(world: World): void {
+    this.world = world;
+    this.decisions = [];
+    this.schedule = [];
+    this.preemptions = 0;
+    this.firstViolationAt = -1;
+  }
+
+  beginBlock(): void {
+    this.inner.beginBlock?.();
+    if (this.schedule.length === 0) this.violationsBefore = this.world?.violations.length ?? 0;
+  }
+
+  /** The execution ended: a violation not yet placed showed after its last transition (or later). */
+  finish(): void {
+    if (this.firstViolationAt < 0 && (this.world?.violations.length ?? 0) > this.violationsBefore)
+      this.firstViolationAt = this.schedule.length - 1;
+  }
+
+  private afterTransition(): void {
+    if (this.firstViolationAt < 0 && (this.world?.violations.length ?? 0) > this.violationsBefore)
+      this.firstViolationAt = this.schedule.length - 1;
+  }
+
+  choose(ready: readonly Thread[], current: Thread | null, all: readonly Thread[]): Thread {
+    if (this.stepped === undefined && this.schedule.length > 0) this.afterTransition();
+    const chosen = this.inner.choose(ready, current, all);
+    this.preemptions += countPreemptions(current, chosen, ready);
+    this.schedule.push(all.indexOf(chosen));
+    const retrying: number[] = [];
+    all.forEach((t, i) => {
+      if (!t.done && t.paused?.kind === 'preempt' && t.paused.retry === true) retrying.push(i);
+    });
+    const p = chosen.paused;
+    this.decisions.push({
+      thread: all.indexOf(chosen),
+      enabled: ready.map((t) => all.indexOf(t)),
+      retrying,
+      label: p === null ? 'start' : p.kind === 'lock-wait' ? `lock ${p.lock.name}` : p.label,
+      state: retrying.length > 0 && this.world !== null ? worldFingerprint(this.world, all) : undefined,
+    });
+    return chosen;
+  }
+}
+
+function better(a: FoundProblem, b: FoundProblem | undefined): boolean {
+  if (b === undefined) return true;
+  if (a.preemptions !== b.preemptions) return a.preemptions < b.preemptions;
+  return a.offending < b.offending;
+}
+
+export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchOutcome {
+  const dpor = opts.reduction ? new DporSearch(opts.maxPreemptions) : null;
+  const plain = dpor === null ? new PreemptionBoundedSearch(opts.maxPreemptions) : null;
+  const observed = new Observed(dpor ?? plain!);
+  const finalStates = new Set<string>();
+  const problems = new Map<string, FoundProblem>();
+  let executions = 0;
+  let abandoned = 0;
+  let stoppedBy: string | undefined;
+  for (;;) {
+    if (executions + abandoned >= opts.maxExecutions) {
+      stoppedBy = `--max-executions ${opts.maxExecutions}`;
+      break;
+    }
+    dpor?.begin();
+    plain?.begin();
+    resetFootprintSerials();
+    const run = new ScenarioRun(scenario, {
+      kernel: opts.kernel,
+      profileOverrides: opts.profileOverrides,
+      search: observed,
+      file: opts.file,
+    });
+    observed.begin(run.world);
+    let completed = true;
+    const found: FoundProblem[] = [];
+    try {
+      const r = run.run();
+      observed.finish();
+      finalStates.add(finalStateHash(run.world));
+      const schedule = observed.schedule;
+      const last = schedule.length - 1;
+      const offendingViolation = observed.firstViolationAt >= 0 ? observed.firstViolationAt : last;
+      const seenInvariants = new Set<string>();
+      for (const v of r.violations) {
+        if (seenInvariants.has(v.invariant)) continue;
+        seenInvariants.add(v.invariant);
+        found.push({
+          key: `invariant:${v.invariant}`,
+          kind: 'invariant',
+          invariant: v.invariant,
+          message: v.message,
+          decisions: schedule,
+          preemptions: observed.preemptions,
+          offending: Math.max(0, offendingViolation),
+        });
+      }
+      for (const e of r.expectations) {
+        if (e.ok) continue;
+        found.push({
+          key: `expectation:${e.at}`,
+          kind: 'expectation',
+          message: `${e.at}: expected ${e.text}`,
+          decisions: schedule,
+          preemptions: observed.preemptions,
+          offending: Math.max(0, last),
+        });
+      }
+      const livelock = findLivelock(observed.decisions);
+      if (livelock !== null) {
+        found.push({
+          key: 'livelock',
+          kind: 'livelock',
+          message: `livelock: ${describeLivelock(livelock)}`,
+          decisions: schedule,
+          preemptions: observed.preemptions,
+          offending: livelock.to - 1,
+        });
+      }
+    } catch (e) {
+      if (e instanceof SleepSetBlocked || e instanceof BoundReached) {
+        completed = false;
+        dpor?.abandoned(e);
+      } else if (e instanceof ModelBug && e.message.startsWith('deadlock')) {
+        found.push({
+          key: 'deadlock',
+          kind: 'deadlock',
+          message: e.message,
+          decisions: [...observed.schedule],
+          preemptions: observed.preemptions,
+          offending: Math.max(0, observed.schedule.length - 1),
+        });
+      } else throw e;
+    }
+    if (completed) executions++;
+    else abandoned++;
+    for (const p of found) if (better(p, problems.get(p.key))) problems.set(p.key, p);
+    opts.progress?.(executions + abandoned);
+    if (opts.stopAt !== undefined && problems.has(opts.stopAt)) {
+      stoppedBy = 'the problem was found';
+      break;
+    }
+    const more = dpor !== null ? dpor.next(completed) : plain!.next();
+    if (!more) break;
+  }
+  return { complete: stoppedBy === undefined, stoppedBy, executions, abandoned, finalStates, problems };
+}

@@ -1,0 +1,318 @@
+/**
+ * Dynamic partial-order reduction for the interleaving driver: a stateless search over the schedules of
+ * the threads of each interleaved block (a scenario's `parallel` step) that runs one schedule per
+ * Mazurkiewicz trace instead of every schedule, judging two transitions dependent when their footprints
+ * (sim/footprint.ts, recorded by the state accessors) conflict.
+ *
+ * What it implements, with the papers:
+ * - Races are found after each execution as in Flanagan and Godefroid, "Dynamic partial-order reduction
+ *   for model checking software" (POPL 2005): for each transition j of thread p, the last earlier
+ *   transition i of another thread that conflicts with j, may be co-enabled with it, and does not happen
+ *   before p's previous transition. A transition that releases a lock it held when it began is never
+ *   co-enabled with another thread's use of that lock (that thread was blocked), so such pairs are not
+ *   races; the acquisitions are.
+ * - The backtrack choice at the race's state is a source set's (Abdulla, Aronis, Jonsson and Sagonas,
+ *   "Optimal dynamic partial order reduction", POPL 2014, Algorithm 1): nothing is added when an initial
+ *   of v = notdep(i).j is already in the backtrack set; else one enabled initial; else (no initial can
+ *   run there) every enabled thread, as Flanagan and Godefroid do.
+ * - Sleep sets (Godefroid 1996): a thread explored from a state sleeps in its siblings' subtrees until a
+ *   transition dependent with its own runs; an execution whose every enabled thread sleeps is abandoned.
+ * - With a preemption bound, each race also backtracks at the start of the preempted thread's run of
+ *   transitions (Coons, Musuvathi and McKinley, "Bounded partial-order reduction", OOPSLA 2013), and
+ *   choices past the bound are not taken.
+ *
+ * The search knows nothing of memory management: threads are indices within a block, transitions are
+ * footprints. It is driven like PreemptionBoundedSearch: begin() before each execution, choose() at each
+ * decision, stepped() after each transition, next() after each execution.
+ */
+import { conflicts, type Footprint, FootprintKind, keyKind } from './footprint.js';
+import type { Thread } from './scheduler.js';
+import type { InterleavingSearch } from './search.js';
+
+/** Thrown by choose() when every enabled thread sleeps: the execution repeats an explored trace. */
+export class SleepSetBlocked extends Error {
+  override name = 'SleepSetBlocked';
+}
+
+interface Node {
+  readonly block: number;
+  /** Thread indices enabled at this state. */
+  readonly enabled: readonly number[];
+  /** The thread that ran the previous transition of this block (-1 at the block's start). */
+  readonly current: number;
+  /** Preemptions taken before this node's choice. */
+  readonly preemptions: number;
+  /** Threads asleep on entry, with the footprint of the transition each would run. */
+  readonly sleep: Map<number, Footprint>;
+  chosen: number;
+  /** Footprint of the chosen thread's transition here (set by stepped()). */
+  fp: Footprint | null;
+  readonly backtrack: Set<number>;
+  /** Threads explored from here, with their transitions' footprints. */
+  readonly explored: Map<number, Footprint>;
+}
+
+export interface DporStats {
+  /** Executions run to the end. */
+  executions: number;
+  /** Executions abandoned because every enabled thread slept (a repeat of an explored trace). */
+  sleepBlocked: number;
+  /** Executions abandoned because the preemption bound allowed no choice. */
+  boundBlocked: number;
+}
+
+export class DporSearch implements InterleavingSearch {
+  private readonly nodes: Node[] = [];
+  private depth = 0;
+  private block = -1;
+  private blockStart = 0;
+  readonly stats: DporStats = { executions: 0, sleepBlocked: 0, boundBlocked: 0 };
+  /** Preemptions taken by the execution now running. */
+  preemptions = 0;
+
+  /** `maxPreemptions`: Infinity for the unbounded search. */
+  constructor(readonly maxPreemptions = Number.POSITIVE_INFINITY) {}
+
+  /** Call before each execution. */
+  begin(): void {
+    this.depth = 0;
+    this.block = -1;
+    this.preemptions = 0;
+  }
+
+  /** A new interleaved block (a `parallel` step) begins. */
+  beginBlock(): void {
+    this.block++;
+    this.blockStart = this.depth;
+  }
+
+  /** The decisions of the execution now running, as thread indices. */
+  get schedule(): number[] {
+    return this.nodes.slice(0, this.depth).map((n) => n.chosen);
+  }
+
+  choose = (ready: readonly Thread[], current: Thread | null, all: readonly Thread[]): Thread => {
+    const cur = current === null ? -1 : all.indexOf(current);
+    let node = this.nodes[this.depth];
+    if (node === undefined)
+      node = this.newNode(
+        ready.map((t) => all.indexOf(t)),
+        cur,
+      );
+    if (node.current >= 0 && node.chosen !== node.current && node.enabled.includes(node.current))
+      this.preemptions++;
+    return all[node.chosen];
+  };
+
+  private newNode(enabled: number[], current: number): Node {
+    const parent = this.depth > this.blockStart ? this.nodes[this.depth - 1] : undefined;
+    const sleep = new Map<number, Footprint>();
+    if (parent !== undefined && parent.fp !== null) {
+      // the parent's sleepers and its earlier-explored threads stay asleep unless the parent's transition touched what they would
+      for (const [t, fp] of parent.sleep)
+        if (t !== parent.chosen && !conflicts(fp, parent.fp)) sleep.set(t, fp);
+      for (const [t, fp] of parent.explored)
+        if (t !== parent.chosen && !conflicts(fp, parent.fp)) sleep.set(t, fp);
+    }
+    const awake = enabled.filter((t) => !sleep.has(t));
+    if (awake.length === 0) throw new SleepSetBlocked('every enabled thread sleeps');
+    const curAwake = awake.includes(current);
+    const chosen = curAwake ? current : awake[0];
+    const cost = current >= 0 && enabled.includes(current) && chosen !== current ? 1 : 0;
+    if (this.preemptions + cost > this.maxPreemptions)
+      throw new BoundReached('the preemption bound allows no choice');
+    const node: Node = {
+      block: this.block,
+      enabled,
+      current,
+      preemptions: this.preemptions,
+      sleep,
+      chosen,
+      fp: null,
+      backtrack: new Set([chosen]),
+      explored: new Map(),
+    };
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** The transition just chosen ran, with this footprint. */
+  readonly stepped = (fp: Footprint): void => {
+    const node = this.nodes[this.depth];
+    node.fp = fp;
+    node.explored.set(node.chosen, fp);
+    this.depth++;
+  };
+
+  /** An execution was abandoned (sleep set or bound): its prefix is still analysed for races. */
+  abandoned(reason: SleepSetBlocked | BoundReached): void {
+    if (reason instanceof SleepSetBlocked) this.stats.sleepBlocked++;
+    else this.stats.boundBlocked++;
+  }
+
+  /**
+   * Call after each execution (complete or abandoned): finds its races, adds backtrack points, and moves
+   * to the next execution. False when the search is exhausted.
+   */
+  next(completed: boolean): boolean {
+    if (completed) this.stats.executions++;
+    this.nodes.length = this.depth; // a node created by an abandoned choose() has no transition
+    this.addBacktracks();
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i];
+      const pick = this.pending(n);
+      if (pick >= 0) {
+        this.nodes.length = i + 1;
+        n.chosen = pick;
+        n.fp = null;
+        return true;
+      }
+    }
+    this.nodes.length = 0;
+    return false;
+  }
+
+  /** A thread to explore next from `n`: in its backtrack set, not explored, not asleep, within the bound. */
+  private pending(n: Node): number {
+    let best = -1;
+    for (const t of n.backtrack) {
+      if (n.explored.has(t) || n.sleep.has(t) || !n.enabled.includes(t)) continue;
+      const cost = n.current >= 0 && n.enabled.includes(n.current) && t !== n.current ? 1 : 0;
+      if (n.preemptions + cost > this.maxPreemptions) continue;
+      if (best < 0 || t < best) best = t;
+    }
+    return best;
+  }
+
+  // ---- race analysis over the execution just run ----
+
+  private addBacktracks(): void {
+    const nodes = this.nodes;
+    const n = nodes.length;
+    if (n === 0) return;
+    let width = 0;
+    for (const node of nodes) for (const t of node.enabled) width = Math.max(width, t + 1);
+    width = Math.max(width, 1 + Math.max(...nodes.map((x) => x.chosen)));
+    // vc[j][t]: the latest transition of thread t (as a node index) that happens before or is j
+    const vc: Int32Array[] = [];
+    const lastOf = new Map<string, number>(); // `${block}:${thread}` -> node index
+    for (let j = 0; j < n; j++) {
+      const nj = nodes[j];
+      const fj = nj.fp!;
+      const p = nj.chosen;
+      const clock = new Int32Array(width).fill(-1);
+      const prev = lastOf.get(`${nj.block}:${p}`) ?? -1;
+      if (prev >= 0) join(clock, vc[prev]);
+      let raced = false;
+      for (let i = j - 1; i >= 0 && nodes[i].block === nj.block; i--) {
+        const ni = nodes[i];
+        if (ni.chosen === p || !conflicts(ni.fp!, fj)) continue;
+        join(clock, vc[i]);
+        if (raced || !coEnabled(ni.fp!, fj)) continue;
+        if (prev >= 0 && vc[prev][ni.chosen] >= i) continue; // already ordered before p's previous step
+        raced = true;
+        this.reverse(i, j, vc);
+      }
+      clock[p] = j;
+      vc.push(clock);
+      lastOf.set(`${nj.block}:${p}`, j);
+    }
+  }
+
+  /** Make the search try j's side before i at i's state (and, when bounded, at the start of i's run). */
+  private reverse(i: number, j: number, vc: readonly Int32Array[]): void {
+    const nodes = this.nodes;
+    const ti = nodes[i].chosen;
+    const initials = this.initials(i, j, vc);
+    this.addChoice(i, initials, nodes[j].chosen);
+    if (Number.isFinite(this.maxPreemptions)) {
+      let start = i;
+      while (start > 0 && nodes[start - 1].block === nodes[i].block && nodes[start - 1].chosen === ti)
+        start--;
+      if (start !== i) this.addChoice(start, initials, nodes[j].chosen);
+    }
+  }
+
+  /**
+   * The initials of v = notdep(i).j: threads whose first transition among those after i that do not
+   * happen after i (then j) has no predecessor there.
+   */
+  private initials(i: number, j: number, vc: readonly Int32Array[]): Set<number> {
+    const nodes = this.nodes;
+    const ti = nodes[i].chosen;
+    const v: number[] = [];
+    for (let k = i + 1; k < j; k++) if (vc[k][ti] < i) v.push(k);
+    v.push(j);
+    const out = new Set<number>();
+    const seen = new Set<number>();
+    for (let a = 0; a < v.length; a++) {
+      const k = v[a];
+      const t = nodes[k].chosen;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      let first = true;
+      for (let b = 0; b < a && first; b++) {
+        const e = v[b];
+        if (vc[k][nodes[e].chosen] >= e) first = false;
+      }
+      if (first) out.add(t);
+    }
+    return out;
+  }
+
+  private addChoice(at: number, initials: Set<number>, prefer: number): void {
+    const node = this.nodes[at];
+    for (const t of initials) if (node.backtrack.has(t)) return;
+    const runnable = [...initials].filter((t) => node.enabled.includes(t));
+    if (runnable.length > 0) {
+      const awake = runnable.filter((t) => !node.sleep.has(t));
+      const pool = awake.length > 0 ? awake : runnable;
+      node.backtrack.add(pool.includes(prefer) ? prefer : Math.min(...pool));
+      return;
+    }
+    for (const t of node.enabled) node.backtrack.add(t);
+  }
+}
+
+/** Thrown by choose() when the preemption bound leaves no thread to run. */
+export class BoundReached extends Error {
+  override name = 'BoundReached';
+}
+
+function join(into: Int32Array, from: Int32Array): void {
+  for (let t = 0; t < from.length; t++) if (from[t] > into[t]) into[t] = from[t];
+}
+
+/**
+ * Whether the two transitions may be enabled at one state: not when the first releases a lock it held
+ * when it began and the second takes or tests that lock (it was blocked until the release); for a lock
+ * held shared, only a second that takes it exclusively was blocked.
+ */
+function coEnabled(first: Footprint, second: Footprint): boolean {
+  const held = first.keys;
+  for (let a = 0; a < held.length; a++) {
+    const key = held[a];
+    const kind = keyKind(key);
+    if (kind !== FootprintKind.LockHeld && kind !== FootprintKind.LockHeldShared) continue;
+    const modes = modesOf(second, key - kind + FootprintKind.Lock);
+    if (kind === FootprintKind.LockHeld ? modes !== 0 : (modes & WRITTEN) !== 0) return false;
+  }
+  return true;
+}
+
+/** Footprint mode bits (footprint.ts): bit 2 is a write. */
+const WRITTEN = 4;
+
+/** The mode bits `fp` has for `key` (0: none). */
+function modesOf(fp: Footprint, key: number): number {
+  let lo = 0;
+  let hi = fp.keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const k = fp.keys[mid];
+    if (k === key) return fp.modes[mid];
+    if (k < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return 0;
+}
