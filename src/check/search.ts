@@ -164,6 +164,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
       profileOverrides: opts.profileOverrides,
       search: observed,
       file: opts.file,
+      recording: false,
     });
     observed.begin(run.world);
     let completed = true;

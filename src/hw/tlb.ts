@@ -25,7 +25,7 @@ export class Tlb {
   /** The cached pte for (mm, vpn), or 0 on a miss. */
   lookup(mm: number, vpn: number): number {
     const i = vpn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Read);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Touch);
     return this.tagMm[i] === mm && this.tagVpn[i] === vpn ? this.cached[i] : 0;
   }
 

@@ -711,7 +711,7 @@ export class InvariantChecker implements KernelObserver {
     this.holders = holders;
     this.carried = [];
     this.accountFrames(
-      { length: f.count - 1, at: (i) => i + 1 },
+      { length: f.everUsedBelow - 1, at: (i) => i + 1 }, // frames above were never handed out
       (pfn) => ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0),
     );
     this.checkKsm();

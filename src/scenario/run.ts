@@ -49,6 +49,8 @@ export interface RunOptions {
   schedule?: string;
   /** Called after each scheduler step inside `parallel`: the decision's index and the thread it ran. */
   onTransition?: (decision: number, thread: number, world: World) => void;
+  /** Keep the event log (default true; the model checker's executions do without, and replay to show one). */
+  recording?: boolean;
   /**
    * Sweep every invariant over the whole machine at every check, instead of checking what the step
    * changed (the same reports, far slower: for suspicion of the change tracking itself).
@@ -96,7 +98,7 @@ export class ScenarioRun implements StepRunner {
       seed: this.seed,
       ramBytes: scenario.machine.ramBytes,
       cpus: scenario.machine.cpus,
-      recording: true,
+      recording: options.recording ?? true,
       ksm: {
         pagesToScan: scenario.ksm.pagesToScan,
         useZeroPages: scenario.ksm.useZeroPages,

@@ -70,8 +70,12 @@ export class DporSearch implements InterleavingSearch {
   /** Preemptions taken by the execution now running. */
   preemptions = 0;
 
+  private readonly bounded: boolean;
+
   /** `maxPreemptions`: Infinity for the unbounded search. */
-  constructor(readonly maxPreemptions = Number.POSITIVE_INFINITY) {}
+  constructor(readonly maxPreemptions = Number.POSITIVE_INFINITY) {
+    this.bounded = Number.isFinite(maxPreemptions);
+  }
 
   /** Call before each execution. */
   begin(): void {
@@ -107,7 +111,8 @@ export class DporSearch implements InterleavingSearch {
   private newNode(enabled: number[], current: number): Node {
     const parent = this.depth > this.blockStart ? this.nodes[this.depth - 1] : undefined;
     const sleep = new Map<number, Footprint>();
-    if (parent !== undefined && parent.fp !== null) {
+    // with a bound, a sibling's subtree is cut short by it, so it does not cover what a sleeper would run
+    if (parent !== undefined && parent.fp !== null && !this.bounded) {
       // the parent's sleepers and its earlier-explored threads stay asleep unless the parent's transition touched what they would
       for (const [t, fp] of parent.sleep)
         if (t !== parent.chosen && !conflicts(fp, parent.fp)) sleep.set(t, fp);
@@ -203,19 +208,22 @@ export class DporSearch implements InterleavingSearch {
       const clock = new Int32Array(width).fill(-1);
       const prev = lastOf.get(`${nj.block}:${p}`) ?? -1;
       if (prev >= 0) join(clock, vc[prev]);
-      let raced = false;
+      const dependent: number[] = []; // latest first
       for (let i = j - 1; i >= 0 && nodes[i].block === nj.block; i--) {
         const ni = nodes[i];
         if (ni.chosen === p || !conflicts(ni.fp!, fj)) continue;
         join(clock, vc[i]);
-        if (raced || !coEnabled(ni.fp!, fj)) continue;
-        if (prev >= 0 && vc[prev][ni.chosen] >= i) continue; // already ordered before p's previous step
-        raced = true;
-        this.reverse(i, j, vc);
+        dependent.push(i);
       }
       clock[p] = j;
       vc.push(clock);
       lastOf.set(`${nj.block}:${p}`, j);
+      for (const i of dependent) {
+        if (!coEnabled(nodes[i].fp!, fj)) continue;
+        if (prev >= 0 && vc[prev][nodes[i].chosen] >= i) continue; // already ordered before p's previous step
+        this.reverse(i, j, vc);
+        break;
+      }
     }
   }
 
@@ -225,7 +233,7 @@ export class DporSearch implements InterleavingSearch {
     const ti = nodes[i].chosen;
     const initials = this.initials(i, j, vc);
     this.addChoice(i, initials, nodes[j].chosen);
-    if (Number.isFinite(this.maxPreemptions)) {
+    if (this.bounded) {
       let start = i;
       while (start > 0 && nodes[start - 1].block === nodes[i].block && nodes[start - 1].chosen === ti)
         start--;
@@ -262,6 +270,11 @@ export class DporSearch implements InterleavingSearch {
 
   private addChoice(at: number, initials: Set<number>, prefer: number): void {
     const node = this.nodes[at];
+    // bounded, the initial already there may be past the bound: add the racing thread anyway (as FG do)
+    if (this.bounded && initials.has(prefer) && node.enabled.includes(prefer)) {
+      node.backtrack.add(prefer);
+      return;
+    }
     for (const t of initials) if (node.backtrack.has(t)) return;
     const runnable = [...initials].filter((t) => node.enabled.includes(t));
     if (runnable.length > 0) {

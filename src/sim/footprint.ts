@@ -8,13 +8,15 @@
  * An access is a key (a kind, an object's serial, an index) and a mode. Two accesses to one key
  * conflict unless both read, or both only *mark* it: a mark says "something under this coarse key
  * changed", so that a read of the whole (a page-table walk over a range) conflicts with every store in
- * it, while two stores to different ptes under it stay independent. Keys may collide (object serials
+ * it, while two stores to different ptes under it stay independent. A *touch* of a coarse key conflicts
+ * only with a write of it: a lookup of one entry touches the whole, so that clearing the whole (a TLB
+ * flush of the mm) orders against it while stores to other entries do not. Keys may collide (object serials
  * are folded into 12 bits): a collision only adds a dependency, which is sound.
  *
  * Recording costs one test of `FOOTPRINT.on` when nobody records (every run but the checker's).
  */
 
-export const Access = { Read: 0, Mark: 1, Write: 2 } as const;
+export const Access = { Read: 0, Mark: 1, Write: 2, Touch: 3 } as const;
 export type Access = (typeof Access)[keyof typeof Access];
 
 /** What a key names. */
@@ -152,7 +154,7 @@ const WRITE = 4;
 
 /** Mode sets that conflict: anything with a write; a read against a mark. */
 function modesConflict(a: number, b: number): boolean {
-  if ((a | b) & WRITE) return true;
+  if ((a | b) & WRITE) return true; // a touch (8) conflicts with nothing else
   return ((a & READ) !== 0 && (b & MARK) !== 0) || ((a & MARK) !== 0 && (b & READ) !== 0);
 }
 

@@ -33,12 +33,12 @@ export class RecordedMap<V> implements Map<number, V> {
   }
 
   get(key: number): V | undefined {
-    if (FOOTPRINT.on) this.noteKey(key, Access.Read, Access.Read);
+    if (FOOTPRINT.on) this.noteKey(key, Access.Read, Access.Touch);
     return this.inner.get(key);
   }
 
   has(key: number): boolean {
-    if (FOOTPRINT.on) this.noteKey(key, Access.Read, Access.Read);
+    if (FOOTPRINT.on) this.noteKey(key, Access.Read, Access.Touch);
     return this.inner.has(key);
   }
 

@@ -113,7 +113,7 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
       });
     }
   }
-  for (let pfn = 1; pfn < f.count; pfn++) {
+  for (let pfn = 1; pfn < f.everUsedBelow; pfn++) {
     if ((f.raw.flags[pfn] & PG_KSM) === 0 || f.raw.refcount[pfn] === 0) continue;
     ksmPageProblems(s, pfn, maps.get(pfn) ?? 0, out);
     if (out.length > 50) break;

@@ -79,12 +79,12 @@ export class Memslot {
 
   /** The spte's pfn, -1 where there is none. */
   pfnAt(index: number): number {
-    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Read);
+    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Touch);
     return this.pfn[index];
   }
 
   bitsAt(index: number): number {
-    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Read);
+    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Touch);
     return this.bits[index];
   }
 
@@ -134,7 +134,7 @@ export class GuestTlb {
   /** The cached pfn of `gfn` if present and allowing the access, else -1. */
   lookup(gfn: number, write: boolean): number {
     const i = gfn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Read);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Touch);
     if (this.tag[i] !== gfn) return -1;
     if (write && this.writableOf[i] === 0) return -1;
     return this.pfnOf[i];
@@ -143,7 +143,7 @@ export class GuestTlb {
   /** The cached entry of `gfn` whatever the access, as pfn * 2 + writable, or -1. */
   peek(gfn: number): number {
     const i = gfn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Read);
+    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Touch);
     return this.tag[i] === gfn ? this.pfnOf[i] * 2 + this.writableOf[i] : -1;
   }
 
