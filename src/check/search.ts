@@ -14,7 +14,7 @@ import { BoundReached, DporSearch, SleepSetBlocked } from '../sim/dpor.js';
 import { ModelBug } from '../sim/exec.js';
 import { type Footprint, resetFootprintSerials } from '../sim/footprint.js';
 import type { Thread } from '../sim/scheduler.js';
-import { type InterleavingSearch, PreemptionBoundedSearch } from '../sim/search.js';
+import { type InterleavingSearch, PreemptionBoundedSearch, PrefixInfeasible } from '../sim/search.js';
 import type { ProblemKind } from './counterexample.js';
 import { finalStateHash } from './final-state.js';
 import { worldFingerprint } from './fingerprint.js';
@@ -32,6 +32,10 @@ export interface SearchOptions {
   file?: string;
   /** Stop at the first execution showing this problem (a key of `problems`). */
   stopAt?: string;
+  /** Choices every execution starts with (a task of a split search, check/tasks.ts). */
+  prefix?: readonly number[];
+  /** At each prefix decision, the threads sibling tasks explore first there, with their footprints. */
+  prefixExplored?: readonly (readonly (readonly [number, Footprint])[])[];
   progress?: (executions: number) => void;
 }
 
@@ -143,8 +147,9 @@ function better(a: FoundProblem, b: FoundProblem | undefined): boolean {
 }
 
 export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchOutcome {
-  const dpor = opts.reduction ? new DporSearch(opts.maxPreemptions) : null;
-  const plain = dpor === null ? new PreemptionBoundedSearch(opts.maxPreemptions) : null;
+  const prefix = opts.prefix ?? [];
+  const dpor = opts.reduction ? new DporSearch(opts.maxPreemptions, prefix, opts.prefixExplored) : null;
+  const plain = dpor === null ? new PreemptionBoundedSearch(opts.maxPreemptions, prefix) : null;
   const observed = new Observed(dpor ?? plain!);
   const finalStates = new Set<string>();
   const problems = new Map<string, FoundProblem>();
@@ -213,6 +218,10 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
         });
       }
     } catch (e) {
+      if (e instanceof PrefixInfeasible) {
+        // the task's prefix is no schedule of this scenario: nothing to explore
+        return { complete: true, executions: 0, abandoned: 0, finalStates, problems };
+      }
       if (e instanceof SleepSetBlocked || e instanceof BoundReached) {
         completed = false;
         dpor?.abandoned(e);

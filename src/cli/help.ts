@@ -13,6 +13,7 @@ Usage: mmsim <command> [options]
 
 Commands:
   run FILE          run a scenario file (YAML or JSON) and check its expectations
+  check FILE        model-check every interleaving of its parallel threads
   validate FILE     check a scenario file without running it
   experiment NAME   run a named experiment across kernel profiles
   list              list experiments, kernel profiles and counters
@@ -97,10 +98,47 @@ Lists the experiments, the kernel profiles and the counter names scenarios can t
 catalogue of historical bugs the model checker finds (id, title, fix, kernel, scenario, set).
 `;
 
+const CHECK_HELP = `Usage: mmsim check FILE [--kernel K,...] [--set F=V]... [--bug ID] [--max-preemptions N]
+                    [--no-reduction] [--max-executions N] [--workers N] [--shard I/N]
+                    [--json] [--counterexample OUT] [--trace OUT]
+       mmsim check --bug ID [options]
+       mmsim check --merge SHARD.json... [--json]
+
+Explores every interleaving of the scenario's 'parallel' threads at the kernel paths' preemption
+points (no bound unless --max-preemptions), one execution per equivalence class with dynamic
+partial-order reduction, and reports per kernel: complete or not, executions, distinct final
+states, and for every invariant, expectation, livelock or deadlock that can fail, a counterexample
+with the fewest preemptions, then the fewest transitions, as a table that replays with
+'mmsim run FILE --schedule S'.
+
+Options:
+  --kernel K,...        kernels to check (default: the scenario's)
+  --set F=V             a what-if kernel-profile field (repeatable)
+  --bug ID              apply a catalogued bug's switch (mmsim list bugs); FILE defaults to its scenario
+  --max-preemptions N   explore only schedules with at most N preemptions
+  --no-reduction        every schedule, no partial-order reduction (for comparison)
+  --max-executions N    stop after N executions (default 1000000); the report says it stopped
+  --workers N           run the search on N worker threads (the report does not change)
+  --shard I/N           run share I of N (0 <= I < N) and print it as JSON for --merge
+  --merge               the positional files are shard reports: combine them into one report
+  --json                print the report as JSON (the format the browser visualizer opens)
+  --counterexample OUT  write the first counterexample as JSON ('-': standard output)
+  --trace OUT           write the first counterexample's trace (.json Chrome, .pftrace Perfetto)
+
+Exit codes: 0 nothing fails, 1 a counterexample was found, 2 bad input.
+
+Examples:
+  mmsim check examples/20-race-fault-vs-merge.yaml
+  mmsim check examples/20-race-fault-vs-merge.yaml --set kvmChangePteBumpsSeq=false
+  mmsim check --bug rfc-change-pte-no-seq
+  mmsim check examples/18-parallel-race.yaml --max-preemptions 3 --no-reduction
+`;
+
 /** Help texts by command ('main' is mmsim's own); commands not here print their own (oracle, ...). */
 export const HELP: Readonly<Record<string, string>> = {
   main: MAIN_HELP,
   run: RUN_HELP,
+  check: CHECK_HELP,
   validate: VALIDATE_HELP,
   experiment: EXPERIMENT_HELP,
   list: LIST_HELP,

@@ -9,6 +9,7 @@ import { renderBarChart } from '../experiments/svg.js';
 import { renderCsv, renderTable } from '../experiments/table.js';
 import { KERNEL_NAMES, PROFILES, profileSettings } from '../kernel/profiles.js';
 import { counterListing } from '../scenario/counters.js';
+import { cmdCheck } from './check.js';
 import { HELP, version } from './help.js';
 import {
   defaultIo,
@@ -193,9 +194,11 @@ export function main(argv: string[], io: Io = defaultIo): number {
         return cmdOracle(rest, io);
       case 'web':
         return cmdWeb(rest, io);
+      case 'check':
+        return cmdCheck(rest, io);
       default:
         throw new UsageError(
-          `unknown command '${command}'; expected run, validate, experiment, list, oracle or web (see mmsim --help)`,
+          `unknown command '${command}'; expected run, check, validate, experiment, list, oracle or web (see mmsim --help)`,
         );
     }
   } catch (e) {

@@ -27,7 +27,7 @@
  */
 import { conflicts, type Footprint, FootprintKind, keyKind } from './footprint.js';
 import type { Thread } from './scheduler.js';
-import type { InterleavingSearch } from './search.js';
+import { type InterleavingSearch, PrefixInfeasible } from './search.js';
 
 /** Thrown by choose() when every enabled thread sleeps: the execution repeats an explored trace. */
 export class SleepSetBlocked extends Error {
@@ -72,8 +72,16 @@ export class DporSearch implements InterleavingSearch {
 
   private readonly bounded: boolean;
 
-  /** `maxPreemptions`: Infinity for the unbounded search. */
-  constructor(readonly maxPreemptions = Number.POSITIVE_INFINITY) {
+  /**
+   * `maxPreemptions`: Infinity for the unbounded search. `prefix`: choices every execution starts with (a
+   * task of a split search: the caller explores every alternative above them, so no race backtracks there).
+   */
+  constructor(
+    readonly maxPreemptions = Number.POSITIVE_INFINITY,
+    readonly prefix: readonly number[] = [],
+    /** At each prefix decision, threads sibling tasks explore first there (they start asleep below). */
+    readonly prefixExplored: readonly (readonly (readonly [number, Footprint])[])[] = [],
+  ) {
     this.bounded = Number.isFinite(maxPreemptions);
   }
 
@@ -121,8 +129,10 @@ export class DporSearch implements InterleavingSearch {
     }
     const awake = enabled.filter((t) => !sleep.has(t));
     if (awake.length === 0) throw new SleepSetBlocked('every enabled thread sleeps');
-    const curAwake = awake.includes(current);
-    const chosen = curAwake ? current : awake[0];
+    const fixed = this.depth < this.prefix.length ? this.prefix[this.depth] : -1;
+    if (fixed >= 0 && !enabled.includes(fixed))
+      throw new PrefixInfeasible(`thread ${fixed} cannot run at decision ${this.depth}`);
+    const chosen = fixed >= 0 ? fixed : awake.includes(current) ? current : awake[0];
     const cost = current >= 0 && enabled.includes(current) && chosen !== current ? 1 : 0;
     if (this.preemptions + cost > this.maxPreemptions)
       throw new BoundReached('the preemption bound allows no choice');
@@ -135,7 +145,7 @@ export class DporSearch implements InterleavingSearch {
       chosen,
       fp: null,
       backtrack: new Set([chosen]),
-      explored: new Map(),
+      explored: new Map(fixed >= 0 ? (this.prefixExplored[this.depth] ?? []) : []),
     };
     this.nodes.push(node);
     return node;
@@ -163,7 +173,7 @@ export class DporSearch implements InterleavingSearch {
     if (completed) this.stats.executions++;
     this.nodes.length = this.depth; // a node created by an abandoned choose() has no transition
     this.addBacktracks();
-    for (let i = this.nodes.length - 1; i >= 0; i--) {
+    for (let i = this.nodes.length - 1; i >= this.prefix.length; i--) {
       const n = this.nodes[i];
       const pick = this.pending(n);
       if (pick >= 0) {
@@ -269,6 +279,7 @@ export class DporSearch implements InterleavingSearch {
   }
 
   private addChoice(at: number, initials: Set<number>, prefer: number): void {
+    if (at < this.prefix.length) return; // every alternative there is a task of its own
     const node = this.nodes[at];
     // bounded, the initial already there may be past the bound: add the racing thread anyway (as FG do)
     if (this.bounded && initials.has(prefer) && node.enabled.includes(prefer)) {

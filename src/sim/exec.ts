@@ -145,6 +145,12 @@ export class Lock {
   }
 }
 
+/** A lock taken, in the footprint (and by name in a counterexample's replay). */
+function noteLock(l: Lock, mode: Access, verb: string): void {
+  note(FootprintKind.Lock, l.serial, 0, mode);
+  FOOTPRINT.lockLog?.push(`${verb} ${l.name}`);
+}
+
 /** Raised when a path is driven into a state no kernel could reach: a bug in mmsim, never user input. */
 export class ModelBug extends Error {
   override name = 'ModelBug';
@@ -157,7 +163,7 @@ export class ModelBug extends Error {
  */
 export function lock(agent: Agent, l: Lock): Path {
   if (l.owner === null && l.readers === 0) {
-    if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
+    if (FOOTPRINT.on) noteLock(l, Access.Write, 'takes');
     l.owner = agent;
     return DONE;
   }
@@ -169,14 +175,14 @@ function* waitToLock(agent: Agent, l: Lock): Path {
     if (l.owner === agent) throw new ModelBug(`${agent.name} takes ${l.name} twice`);
     yield l.wait;
   }
-  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
+  if (FOOTPRINT.on) noteLock(l, Access.Write, 'takes');
   l.owner = agent;
 }
 
 /** Take `lock` shared (down_read), waiting while a writer holds it; at once when none does. */
 export function lockShared(_agent: Agent, l: Lock): Path {
   if (l.owner === null) {
-    if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
+    if (FOOTPRINT.on) noteLock(l, Access.Read, 'takes (shared)');
     l.readers++;
     return DONE;
   }
@@ -185,7 +191,7 @@ export function lockShared(_agent: Agent, l: Lock): Path {
 
 function* waitToLockShared(l: Lock): Path {
   while (l.owner !== null) yield l.wait;
-  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
+  if (FOOTPRINT.on) noteLock(l, Access.Read, 'takes (shared)');
   l.readers++;
 }
 
@@ -207,13 +213,19 @@ export function tryLockShared(l: Lock): boolean {
 
 export function unlock(agent: Agent, l: Lock): void {
   if (l.owner !== agent) throw new ModelBug(`${agent.name} releases ${l.name} it does not hold`);
-  if (FOOTPRINT.on) noteRelease(l.serial, Access.Write);
+  if (FOOTPRINT.on) {
+    noteRelease(l.serial, Access.Write);
+    FOOTPRINT.lockLog?.push(`releases ${l.name}`);
+  }
   l.owner = null;
 }
 
 export function unlockShared(l: Lock): void {
   if (l.readers <= 0) throw new ModelBug(`read-unlock of ${l.name} with no readers`);
-  if (FOOTPRINT.on) noteRelease(l.serial, Access.Read);
+  if (FOOTPRINT.on) {
+    noteRelease(l.serial, Access.Read);
+    FOOTPRINT.lockLog?.push(`releases ${l.name} (shared)`);
+  }
   l.readers--;
 }
 

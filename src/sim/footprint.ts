@@ -79,6 +79,8 @@ export const FOOTPRINT = {
   on: false,
   keys: [] as number[],
   modes: [] as Access[],
+  /** When set (a counterexample's replay), lock operations are written here by name: "takes mm1.ptl". */
+  lockLog: null as string[] | null,
 };
 
 let nextSerial = 1;

@@ -30,13 +30,22 @@ export interface ExploreResult {
 }
 
 /** A chooser for Scheduler.runWith that follows the current DFS branch. */
+/** A search told to start with a prefix of choices that this scenario cannot take (a task of a split search). */
+export class PrefixInfeasible extends Error {
+  override name = 'PrefixInfeasible';
+}
+
 export class PreemptionBoundedSearch implements InterleavingSearch {
   private readonly stack: Frame[] = [];
   private depth = 0;
   private preemptions = 0;
   runs = 0;
 
-  constructor(readonly maxPreemptions: number) {}
+  /** `prefix`: choices every schedule starts with (a task of a split search); the search varies what follows. */
+  constructor(
+    readonly maxPreemptions: number,
+    readonly prefix: readonly number[] = [],
+  ) {}
 
   /** Call before each run. */
   begin(): void {
@@ -49,6 +58,13 @@ export class PreemptionBoundedSearch implements InterleavingSearch {
     const cur = current === null ? -1 : all.indexOf(current);
     const curRunnable = idx.includes(cur);
     let frame = this.stack[this.depth];
+    if (frame === undefined && this.depth < this.prefix.length) {
+      const fixed = this.prefix[this.depth];
+      if (!idx.includes(fixed))
+        throw new PrefixInfeasible(`thread ${fixed} cannot run at decision ${this.depth}`);
+      frame = { options: [fixed], tried: 0 };
+      this.stack.push(frame);
+    }
     if (frame === undefined) {
       const def = curRunnable ? cur : idx[0];
       const alternatives =

@@ -249,7 +249,7 @@ export class KsmScan {
    */
   private shouldSkipRmapItem(pfn: number, item: number): boolean {
     const s = this.s;
-    if (!s.k.profile.ksmSmartScan || (s.k.frames.flags[pfn] & PG_KSM) !== 0) return false;
+    if (!s.k.profile.ksmSmartScan || (s.k.frames.flagsOf(pfn) & PG_KSM) !== 0) return false;
     const it = s.items;
     const age = it.age[item];
     if (age !== 0xff) it.age[item] = age + 1;

@@ -1,0 +1,382 @@
+/**
+ * `mmsim check`: the model checker over a scenario, per kernel. The search is split into tasks
+ * (check/tasks.ts) that run here or on worker threads (check/workers.ts) or as a shard of a batch job;
+ * their outcomes merge into one report (check/counterexample.ts's CheckReport) whatever the split ran
+ * on. Each problem's counterexample is minimal in preemptions (the bounded search is rerun with 0, 1, ...
+ * preemptions until it shows) and then in length (the schedule ends at the offending transition), and
+ * is replayed once more with the event log on to describe every transition.
+ */
+import { type KernelName, type ProfileOverrides, profileSettings } from '../kernel/profiles.js';
+import type { Scenario } from '../scenario/ast.js';
+import { compressSchedule, ScenarioRun } from '../scenario/run.js';
+import { FOOTPRINT, type Footprint, resetFootprintSerials } from '../sim/footprint.js';
+import type { Thread } from '../sim/scheduler.js';
+import type { InterleavingSearch } from '../sim/search.js';
+import type { BugEntry } from './bugs.js';
+import type { CheckReport, CheckResult, Counterexample, CounterexampleTransition } from './counterexample.js';
+import { type FoundProblem, searchScenario } from './search.js';
+import { splitTasks, type Task } from './tasks.js';
+
+export interface CheckOptions {
+  /** The scenario file as named, and its text (carried in counterexamples). */
+  file: string;
+  text: string;
+  kernels: readonly KernelName[];
+  profileOverrides?: ProfileOverrides;
+  /** The catalogued bug whose switch is applied (its `set` joins the overrides). */
+  bug?: BugEntry;
+  /** Infinity: no bound. */
+  maxPreemptions: number;
+  reduction: boolean;
+  maxExecutions: number;
+  /** Run only the tasks of this shard (index from 0). */
+  shard?: { index: number; count: number };
+  /** Run the tasks on this many worker threads (1: here). */
+  workers?: number;
+  /** Tasks done and to do, for a progress bar. */
+  progress?: (done: number, total: number) => void;
+}
+
+/** What one task's search found: everything the report needs, in a form that crosses threads and files. */
+export interface TaskOutcome {
+  readonly task: number;
+  readonly complete: boolean;
+  readonly stoppedBy?: string;
+  readonly executions: number;
+  readonly abandoned: number;
+  readonly finalStates: readonly string[];
+  readonly problems: readonly FoundProblem[];
+}
+
+/** A result with what merging shards needs besides the report: the final states themselves. */
+export interface ShardResult extends CheckResult {
+  readonly finalStateHashes: readonly string[];
+  readonly tasks: number;
+  readonly abandoned: number;
+}
+
+export interface ShardReport extends Omit<CheckReport, 'results'> {
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly results: readonly ShardResult[];
+  /** The settings that must agree for shards to merge. */
+  readonly settings: string;
+}
+
+/** The overrides a run uses: the user's what-if fields, then the bug's switch. */
+export function effectiveOverrides(opts: Pick<CheckOptions, 'profileOverrides' | 'bug'>): ProfileOverrides {
+  return { ...(opts.bug?.base ?? {}), ...(opts.profileOverrides ?? {}), ...(opts.bug?.set ?? {}) };
+}
+
+export interface TaskSpec {
+  readonly task: number;
+  readonly prefix: readonly number[];
+  readonly explored: Task['explored'];
+  readonly kernel: KernelName;
+  readonly profileOverrides: ProfileOverrides;
+  readonly maxPreemptions: number;
+  readonly reduction: boolean;
+  readonly maxExecutions: number;
+  readonly file: string;
+}
+
+/** Explore one task and shape its outcome (runs on a worker thread too). */
+export function runTask(scenario: Scenario, spec: TaskSpec): TaskOutcome {
+  const o = searchScenario(scenario, {
+    kernel: spec.kernel,
+    profileOverrides: spec.profileOverrides,
+    maxPreemptions: spec.maxPreemptions,
+    reduction: spec.reduction,
+    maxExecutions: spec.maxExecutions,
+    file: spec.file,
+    prefix: spec.prefix,
+    prefixExplored: spec.explored,
+  });
+  return {
+    task: spec.task,
+    complete: o.complete,
+    ...(o.stoppedBy !== undefined ? { stoppedBy: o.stoppedBy } : {}),
+    executions: o.executions,
+    abandoned: o.abandoned,
+    finalStates: [...o.finalStates].sort(),
+    problems: [...o.problems.values()],
+  };
+}
+
+/** Fewest preemptions, then shortest, then the schedule's text: a total order, so any merge order agrees. */
+export function betterProblem(a: FoundProblem, b: FoundProblem | undefined): boolean {
+  if (b === undefined) return true;
+  if (a.preemptions !== b.preemptions) return a.preemptions < b.preemptions;
+  if (a.offending !== b.offending) return a.offending < b.offending;
+  return (
+    compressSchedule(a.decisions.slice(0, a.offending + 1)) <
+    compressSchedule(b.decisions.slice(0, b.offending + 1))
+  );
+}
+
+/** Run tasks here, one after another (the workers module runs them on threads). */
+export type TaskRunner = (specs: readonly TaskSpec[], onDone: () => void) => TaskOutcome[];
+
+export function localRunner(scenario: Scenario): TaskRunner {
+  return (specs, onDone) =>
+    specs.map((s) => {
+      const r = runTask(scenario, s);
+      onDone();
+      return r;
+    });
+}
+
+/** Check the scenario under each kernel: the report (and, for shards, the final states to merge). */
+export function checkScenario(scenario: Scenario, opts: CheckOptions, runner: TaskRunner): ShardReport {
+  const overrides = effectiveOverrides(opts);
+  const results: ShardResult[] = [];
+  for (const kernel of opts.kernels) {
+    const tasks = splitTasks(scenario, {
+      kernel,
+      profileOverrides: overrides,
+      maxPreemptions: opts.maxPreemptions,
+    });
+    const budget = Math.max(1, Math.ceil(opts.maxExecutions / tasks.length));
+    const specs: TaskSpec[] = tasks
+      .map((t, task) => ({
+        task,
+        prefix: t.prefix,
+        explored: t.explored,
+        kernel,
+        profileOverrides: overrides,
+        maxPreemptions: opts.maxPreemptions,
+        reduction: opts.reduction,
+        maxExecutions: budget,
+        file: opts.file,
+      }))
+      .filter((s) => opts.shard === undefined || s.task % opts.shard.count === opts.shard.index);
+    let done = 0;
+    const outcomes = runner(specs, () => opts.progress?.(++done, specs.length));
+    results.push(shardResult(scenario, opts, kernel, overrides, outcomes, specs, tasks.length, runner));
+  }
+  return {
+    format: 'mmsim-check',
+    version: 1,
+    file: opts.file,
+    ...(opts.shard !== undefined ? { shard: opts.shard } : {}),
+    settings: settingsKey(opts),
+    results,
+  };
+}
+
+/** What must agree between shards of one check. */
+function settingsKey(opts: CheckOptions): string {
+  return JSON.stringify({
+    kernels: opts.kernels,
+    set: profileSettings(effectiveOverrides(opts)),
+    maxPreemptions: Number.isFinite(opts.maxPreemptions) ? opts.maxPreemptions : null,
+    reduction: opts.reduction,
+    maxExecutions: opts.maxExecutions,
+  });
+}
+
+function shardResult(
+  scenario: Scenario,
+  opts: CheckOptions,
+  kernel: KernelName,
+  overrides: ProfileOverrides,
+  outcomes: readonly TaskOutcome[],
+  specs: readonly TaskSpec[],
+  tasks: number,
+  runner: TaskRunner,
+): ShardResult {
+  const states = new Set<string>();
+  const best = new Map<string, FoundProblem>();
+  let executions = 0;
+  let abandoned = 0;
+  let stoppedBy: string | undefined;
+  for (const o of [...outcomes].sort((a, b) => a.task - b.task)) {
+    executions += o.executions;
+    abandoned += o.abandoned;
+    if (!o.complete) stoppedBy ??= o.stoppedBy;
+    for (const h of o.finalStates) states.add(h);
+    for (const p of o.problems) if (betterProblem(p, best.get(p.key))) best.set(p.key, p);
+  }
+  // fewest preemptions: rerun the bounded search with 0, 1, ... preemptions, stopping at the problem
+  for (const [key, p] of best) {
+    for (let bound = 0; bound < p.preemptions; bound++) {
+      const lower = runner(
+        specs.map((s) => ({ ...s, maxPreemptions: bound, maxExecutions: s.maxExecutions })),
+        () => {},
+      )
+        .flatMap((o) => o.problems)
+        .filter((q) => q.key === key);
+      if (lower.length === 0) continue;
+      best.set(
+        key,
+        lower.reduce((a, b) => (betterProblem(b, a) ? b : a)),
+      );
+      break;
+    }
+  }
+  const counterexamples = [...best.values()]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((p) => describeCounterexample(scenario, opts, kernel, overrides, p));
+  return {
+    kernel,
+    complete: stoppedBy === undefined,
+    ...(stoppedBy !== undefined ? { stoppedBy } : {}),
+    executions,
+    finalStates: states.size,
+    counterexamples,
+    finalStateHashes: [...states].sort(),
+    tasks,
+    abandoned,
+  };
+}
+
+/**
+ * Replay a problem's schedule, up to its offending transition, with the event log and the footprint
+ * recorder on: one row per transition (thread, CPU, where it paused before and after, the locks it took
+ * and released, and its events).
+ */
+export function describeCounterexample(
+  scenario: Scenario,
+  opts: Pick<CheckOptions, 'file' | 'text' | 'bug'>,
+  kernel: KernelName,
+  overrides: ProfileOverrides,
+  p: FoundProblem,
+): Counterexample {
+  const schedule = p.decisions.slice(0, p.offending + 1);
+  const transitions: CounterexampleTransition[] = [];
+  let threads: string[] = [];
+  let run: ScenarioRun | null = null;
+  let at = 0;
+  let preemptions = 0;
+  let pending: { thread: number; from: string; logFrom: number; preemptions: number } | null = null;
+  const lockLog: string[] = [];
+  const close = (t: Thread | null, fp: Footprint | null): void => {
+    if (pending === null || run === null) return;
+    void fp;
+    const events = run.events.slice(pending.logFrom);
+    const cpu = events.find((e) => e.cpu >= 0)?.cpu ?? -1;
+    transitions.push({
+      index: transitions.length,
+      thread: pending.thread,
+      cpu,
+      from: pending.from,
+      to: t === null ? '?' : pauseLabel(t),
+      events: [...lockLog.splice(0), ...events.map(eventText)],
+      preemptions: pending.preemptions,
+    });
+    pending = null;
+  };
+  const search: InterleavingSearch = {
+    choose(ready, current, all) {
+      threads = all.map((_, i) => `thread ${i}`);
+      const want = at < schedule.length ? all[schedule[at]] : undefined;
+      const chosen =
+        want !== undefined && ready.includes(want)
+          ? want
+          : current !== null && ready.includes(current)
+            ? current
+            : ready[0];
+      if (current !== null && chosen !== current && ready.includes(current)) preemptions++;
+      pending = {
+        thread: all.indexOf(chosen),
+        from: pauseLabel(chosen),
+        logFrom: run?.events.length ?? 0,
+        preemptions,
+      };
+      at++;
+      lastChosen = chosen;
+      return chosen;
+    },
+    stepped: (fp) => close(lastChosen, fp),
+  };
+  let lastChosen: Thread | null = null;
+  resetFootprintSerials();
+  FOOTPRINT.lockLog = lockLog;
+  try {
+    run = new ScenarioRun(scenario, {
+      kernel,
+      profileOverrides: overrides,
+      search,
+      file: opts.file,
+      recording: true,
+    });
+    run.run();
+  } catch {
+    // a deadlock ends the replay where the search saw it
+  } finally {
+    FOOTPRINT.lockLog = null;
+  }
+  const offending = Math.min(p.offending, Math.max(0, transitions.length - 1));
+  return {
+    format: 'mmsim-counterexample',
+    version: 1,
+    file: opts.file,
+    scenario: opts.text,
+    kernel,
+    overrides: overrides as Counterexample['overrides'],
+    ...(opts.bug !== undefined ? { bug: opts.bug.id } : {}),
+    schedule: compressSchedule(schedule),
+    preemptions: p.preemptions,
+    problem: {
+      kind: p.kind,
+      ...(p.invariant !== undefined ? { invariant: p.invariant } : {}),
+      message: p.message,
+    },
+    threads: threadNames(scenario, threads.length),
+    transitions: transitions.slice(0, offending + 1),
+    offending,
+  };
+}
+
+function pauseLabel(t: Thread): string {
+  if (t.done) return 'done';
+  const p = t.paused;
+  if (p === null) return 'start';
+  if (p.kind === 'lock-wait') return `waits for ${p.lock.name}`;
+  return p.label;
+}
+
+function eventText(e: {
+  agent: string;
+  kind: string;
+  what: string;
+  mm?: number;
+  start?: number;
+  end?: number;
+  event?: string;
+  flags?: string;
+  oldPte?: string;
+  newPte?: string;
+  detail?: string;
+}): string {
+  const parts = [e.agent, e.what];
+  if (e.mm !== undefined) parts.push(`mm${e.mm}`);
+  if (e.start !== undefined)
+    parts.push(`0x${e.start.toString(16)}${e.end !== undefined ? `-0x${e.end.toString(16)}` : ''}`);
+  if (e.event) parts.push(e.event);
+  if (e.flags) parts.push(`[${e.flags}]`);
+  if (e.oldPte || e.newPte) parts.push(`${e.oldPte ?? ''} -> ${e.newPte ?? ''}`);
+  if (e.detail) parts.push(`(${e.detail})`);
+  return parts.join(' ');
+}
+
+/** Each parallel thread's name: its first step's operation and process or guest. */
+function threadNames(scenario: Scenario, n: number): string[] {
+  const block = findParallel(scenario.steps);
+  return Array.from({ length: n }, (_, i) => {
+    const first = block?.[i]?.[0] as unknown as { op?: string; proc?: string; vm?: string } | undefined;
+    if (first === undefined) return `thread ${i}`;
+    const who = first.proc ?? first.vm;
+    return `${i}: ${first.op ?? 'step'}${who !== undefined ? ` ${who}` : ''}`;
+  });
+}
+
+function findParallel(steps: readonly unknown[]): readonly (readonly unknown[])[] | undefined {
+  for (const s of steps as {
+    op: string;
+    threads?: readonly (readonly unknown[])[];
+    steps?: readonly unknown[];
+  }[]) {
+    if (s.op === 'parallel' && s.threads !== undefined) return s.threads;
+  }
+  return undefined;
+}

@@ -1,0 +1,128 @@
+/**
+ * Splitting a search into tasks: every distinct prefix of the first few scheduling decisions is a task,
+ * explored below it by the reduced (or plain) search and never above it. The top levels are enumerated
+ * whole, so the tasks together cover the space, and a task's races that would backtrack above its prefix
+ * are covered by its siblings. The split depends only on the scenario, the kernel and the what-if fields
+ * (never on the number of workers or shards), so a split run, a sharded run merged, and a run with any
+ * number of workers explore the same executions and give the same report.
+ */
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
+import type { Scenario } from '../scenario/ast.js';
+import { ScenarioRun } from '../scenario/run.js';
+import { type Footprint, resetFootprintSerials } from '../sim/footprint.js';
+import type { Thread } from '../sim/scheduler.js';
+import type { InterleavingSearch } from '../sim/search.js';
+
+/** Enough tasks to share among workers and shards; deeper prefixes give up more reduction. */
+const ENOUGH_TASKS = 8;
+const MAX_DEPTH = 3;
+
+export interface TaskOptions {
+  kernel?: KernelName;
+  profileOverrides?: ProfileOverrides;
+  maxPreemptions: number;
+}
+
+class ReachedDepth extends Error {}
+
+/** A task: its prefix of choices, and at each prefix decision the threads its earlier siblings ran first. */
+export interface Task {
+  readonly prefix: readonly number[];
+  /**
+   * At each decision of the prefix, the threads that sibling tasks explore there before this task's
+   * choice, with the footprints of their transitions: they start asleep (sim/dpor.ts), since those
+   * siblings cover every schedule that runs them first.
+   */
+  readonly explored: readonly (readonly (readonly [number, Footprint])[])[];
+}
+
+interface Probe {
+  /** Threads that could run at the decision after the prefix (null: the run ended first). */
+  enabled: number[] | null;
+  /** Footprint of the prefix's last transition. */
+  last: Footprint | null;
+}
+
+/** Follow `prefix` and look at the next decision. */
+function probe(scenario: Scenario, prefix: readonly number[], opts: TaskOptions): Probe {
+  let depth = 0;
+  const found: Probe = { enabled: null, last: null };
+  const search: InterleavingSearch = {
+    choose(ready: readonly Thread[], current: Thread | null, all: readonly Thread[]): Thread {
+      if (depth === prefix.length) {
+        found.enabled = ready.map((t) => all.indexOf(t));
+        throw new ReachedDepth();
+      }
+      const t = all[prefix[depth++]];
+      return ready.includes(t) ? t : (current ?? ready[0]);
+    },
+    stepped: (fp) => {
+      found.last = fp;
+    },
+  };
+  resetFootprintSerials();
+  try {
+    new ScenarioRun(scenario, {
+      kernel: opts.kernel,
+      profileOverrides: opts.profileOverrides,
+      search,
+      recording: false,
+    }).run();
+  } catch (e) {
+    if (!(e instanceof ReachedDepth)) throw e;
+  }
+  return found;
+}
+
+function preemptions(prefix: readonly number[], next: number, enabledBefore: readonly number[]): number {
+  const cur = prefix[prefix.length - 1];
+  return prefix.length > 0 && next !== cur && enabledBefore.includes(cur) ? 1 : 0;
+}
+
+interface Node extends Task {
+  readonly preemptions: number;
+  readonly enabled: number[] | null;
+}
+
+/** The tasks, in a canonical order (by prefix). */
+export function splitTasks(scenario: Scenario, opts: TaskOptions): Task[] {
+  let frontier: Node[] = [
+    { prefix: [], explored: [], preemptions: 0, enabled: probe(scenario, [], opts).enabled },
+  ];
+  const leaves: Node[] = [];
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (frontier.length + leaves.length >= ENOUGH_TASKS) break;
+    const next: Node[] = [];
+    for (const node of frontier) {
+      const enabled = node.enabled;
+      if (enabled === null) {
+        leaves.push(node);
+        continue;
+      }
+      const kids: { thread: number; cost: number; probe: Probe }[] = [];
+      for (const thread of enabled) {
+        const cost = node.preemptions + preemptions(node.prefix, thread, enabled);
+        if (cost <= opts.maxPreemptions)
+          kids.push({ thread, cost, probe: probe(scenario, [...node.prefix, thread], opts) });
+      }
+      kids.forEach((kid, i) => {
+        const before = kids.slice(0, i).map((k) => [k.thread, k.probe.last!] as const);
+        next.push({
+          prefix: [...node.prefix, kid.thread],
+          explored: [...node.explored, before],
+          preemptions: kid.cost,
+          enabled: kid.probe.enabled,
+        });
+      });
+    }
+    frontier = next;
+  }
+  return [...leaves, ...frontier]
+    .map(({ prefix, explored }) => ({ prefix, explored }))
+    .sort((a, b) => comparePrefixes(a.prefix, b.prefix));
+}
+
+function comparePrefixes(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
