@@ -14,7 +14,7 @@ import type { Thread } from '../sim/scheduler.js';
 import type { InterleavingSearch } from '../sim/search.js';
 
 /** Enough tasks to share among workers and shards; deeper prefixes give up more reduction. */
-const ENOUGH_TASKS = 8;
+const ENOUGH_TASKS = 16;
 const MAX_DEPTH = 3;
 
 export interface TaskOptions {

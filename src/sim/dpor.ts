@@ -132,6 +132,8 @@ export class DporSearch implements InterleavingSearch {
     const fixed = this.depth < this.prefix.length ? this.prefix[this.depth] : -1;
     if (fixed >= 0 && !enabled.includes(fixed))
       throw new PrefixInfeasible(`thread ${fixed} cannot run at decision ${this.depth}`);
+    // a task whose prefix runs a sleeping thread repeats a sibling task's schedules
+    if (fixed >= 0 && sleep.has(fixed)) throw new SleepSetBlocked('the prefix runs a sleeping thread');
     const chosen = fixed >= 0 ? fixed : awake.includes(current) ? current : awake[0];
     const cost = current >= 0 && enabled.includes(current) && chosen !== current ? 1 : 0;
     if (this.preemptions + cost > this.maxPreemptions)

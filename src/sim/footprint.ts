@@ -95,8 +95,13 @@ export function footprintSerial(): number {
  * the same serial in every execution and footprints kept from one execution (sleep sets) name the same
  * objects in the next.
  */
-export function resetFootprintSerials(): void {
-  nextSerial = 1;
+export function resetFootprintSerials(to = 1): void {
+  nextSerial = to;
+}
+
+/** The serial the next new object gets (kept with a snapshot, so a restored world numbers new objects alike). */
+export function nextFootprintSerial(): number {
+  return nextSerial;
 }
 
 export function noteAccess(key: number, mode: Access): void {
