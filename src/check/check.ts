@@ -192,7 +192,8 @@ function shardResult(
   for (const o of [...outcomes].sort((a, b) => a.task - b.task)) {
     executions += o.executions;
     abandoned += o.abandoned;
-    if (!o.complete) stoppedBy ??= o.stoppedBy;
+    // a task stops only at its share of the budget: say the budget the user gave
+    if (!o.complete) stoppedBy = `--max-executions ${opts.maxExecutions}`;
     for (const h of o.finalStates) states.add(h);
     for (const p of o.problems) if (betterProblem(p, best.get(p.key))) best.set(p.key, p);
   }
