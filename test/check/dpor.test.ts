@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { BUGS } from '../../src/check/bugs.js';
 import { searchScenario } from '../../src/check/search.js';
 import type { ProfileOverrides } from '../../src/kernel/profiles.js';
-import { parseScenario } from '../../src/scenario/parse.js';
 import type { Scenario } from '../../src/scenario/ast.js';
+import { parseScenario } from '../../src/scenario/parse.js';
 
 function load(file: string): Scenario {
   const r = parseScenario(readFileSync(file, 'utf8'), file);
@@ -35,7 +35,8 @@ const LARGE = new Set(['examples/18-parallel-race.yaml', 'examples/bugs/kvm-no-n
 const cases: Case[] = [];
 for (const f of readdirSync('examples').filter((x) => /\.ya?ml$/.test(x))) {
   const file = join('examples', f);
-  if (hasParallel(file)) cases.push({ name: file, file, bound: LARGE.has(file) ? 1 : Number.POSITIVE_INFINITY });
+  if (hasParallel(file))
+    cases.push({ name: file, file, bound: LARGE.has(file) ? 1 : Number.POSITIVE_INFINITY });
 }
 for (const bug of BUGS) {
   const bound = LARGE.has(bug.scenario) ? 1 : Number.POSITIVE_INFINITY;
