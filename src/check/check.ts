@@ -250,21 +250,35 @@ export function describeCounterexample(
   let preemptions = 0;
   let pending: { thread: number; from: string; logFrom: number; preemptions: number } | null = null;
   const lockLog: string[] = [];
+  // the replay sweeps at quiescent points inside the block, as `mmsim run --schedule` does: the first
+  // transition after which the problem's invariant stood is the offending one
+  let shown = -1;
+  const cpuOf = new Map<number, number>();
   const close = (t: Thread | null, fp: Footprint | null): void => {
     if (pending === null || run === null) return;
     void fp;
     const events = run.events.slice(pending.logFrom);
-    const cpu = events.find((e) => e.cpu >= 0)?.cpu ?? -1;
+    const cpu = events.find((e) => e.cpu >= 0)?.cpu ?? cpuOf.get(pending.thread) ?? -1;
+    if (cpu >= 0) cpuOf.set(pending.thread, cpu);
     transitions.push({
       index: transitions.length,
       thread: pending.thread,
       cpu,
       from: pending.from,
       to: t === null ? '?' : pauseLabel(t),
-      events: [...lockLog.splice(0), ...events.map(eventText)],
+      events: [
+        ...(lockLog.length > 0 ? [`locks: ${lockLog.splice(0).join(', ')}`] : []),
+        ...events.map(eventText),
+      ],
       preemptions: pending.preemptions,
     });
     pending = null;
+    if (
+      shown < 0 &&
+      p.invariant !== undefined &&
+      run.world.violations.list.some((v) => v.invariant === p.invariant)
+    )
+      shown = transitions.length - 1;
   };
   const search: InterleavingSearch = {
     choose(ready, current, all) {
@@ -306,7 +320,10 @@ export function describeCounterexample(
   } finally {
     FOOTPRINT.lockLog = null;
   }
-  const offending = Math.min(p.offending, Math.max(0, transitions.length - 1));
+  // a thread's first rows may have had no event naming its CPU
+  for (const [i, t] of transitions.entries())
+    if (t.cpu < 0 && cpuOf.has(t.thread)) transitions[i] = { ...t, cpu: cpuOf.get(t.thread)! };
+  const offending = Math.min(shown >= 0 ? shown : p.offending, Math.max(0, transitions.length - 1));
   return {
     format: 'mmsim-counterexample',
     version: 1,
@@ -315,8 +332,8 @@ export function describeCounterexample(
     kernel,
     overrides: overrides as Counterexample['overrides'],
     ...(opts.bug !== undefined ? { bug: opts.bug.id } : {}),
-    schedule: compressSchedule(schedule),
-    preemptions: p.preemptions,
+    schedule: compressSchedule(schedule.slice(0, offending + 1)),
+    preemptions: transitions[offending]?.preemptions ?? p.preemptions,
     problem: {
       kind: p.kind,
       ...(p.invariant !== undefined ? { invariant: p.invariant } : {}),

@@ -13,7 +13,13 @@ import type { World } from '../scenario/world.js';
 import { parallelStepIndex, snapshotRun } from '../scenario/world-snapshot.js';
 import { BoundReached, DporSearch, SleepSetBlocked } from '../sim/dpor.js';
 import { ModelBug } from '../sim/exec.js';
-import { type Footprint, nextFootprintSerial, resetFootprintSerials } from '../sim/footprint.js';
+import {
+  conflicts,
+  type Footprint,
+  nextFootprintSerial,
+  resetFootprintSerials,
+  unionFootprints,
+} from '../sim/footprint.js';
 import type { Thread } from '../sim/scheduler.js';
 import { type InterleavingSearch, PreemptionBoundedSearch, PrefixInfeasible } from '../sim/search.js';
 import type { ProblemKind } from './counterexample.js';
@@ -71,10 +77,27 @@ function countPreemptions(current: Thread | null, chosen: Thread, ready: readonl
   return current !== null && chosen !== current && ready.includes(current) ? 1 : 0;
 }
 
+/** Every thread at a retry point is blocked: it can only retry forever (check/search.ts). */
+class SpinningForever extends Error {
+  constructor(
+    readonly threads: readonly number[],
+    readonly labels: readonly string[],
+  ) {
+    super('every runnable thread would retry an attempt that nothing can change');
+  }
+}
+
 /**
  * Wraps a search with what every execution needs besides its choices: the preemptions taken, the
  * livelock detector's record (a fingerprint at every decision while a thread waits at a retry point),
- * and the first transition after which a violation stood.
+ * the first transition after which a violation stood, and the await reduction of retry loops.
+ *
+ * A thread paused at a retry point (a KVM fault tried again, hmm_range_fault's loop, an SVA device
+ * fault) just failed an attempt; if nothing that attempt read has been written since, the next attempt
+ * would fail the same way, so the thread is not runnable until another thread writes what it read
+ * (spin loops as awaits, as stateless model checkers treat them). A retry loop then costs one attempt
+ * per change that can matter instead of one per schedule of its spins, and when the only runnable
+ * threads are such retries the execution is a livelock: they can only spin forever.
  */
 class Observed implements InterleavingSearch {
   world: World | null = null;
@@ -83,18 +106,20 @@ class Observed implements InterleavingSearch {
   preemptions = 0;
   violationsBefore = 0;
   firstViolationAt = -1;
-  readonly stepped: ((fp: Footprint) => void) | undefined;
+  private last: Thread | null = null;
+  private lastIndex = -1;
+  /** Per thread of the block: the footprint of its attempt under way, and of its last failed one. */
+  private attempt = new Map<number, Footprint>();
+  private failed = new Map<number, Footprint>();
+  /** Threads whose attempt under way read something another thread has written since. */
+  private stale = new Set<number>();
 
-  constructor(readonly inner: InterleavingSearch) {
-    const innerStepped = inner.stepped;
-    this.stepped =
-      innerStepped === undefined
-        ? undefined
-        : (fp: Footprint) => {
-            innerStepped(fp);
-            this.afterTransition();
-          };
-  }
+  constructor(readonly inner: InterleavingSearch) {}
+
+  readonly stepped = (fp: Footprint): void => {
+    this.inner.stepped?.(fp);
+    this.afterTransition(fp);
+  };
 
   begin(world: World): void {
     this.world = world;
@@ -106,6 +131,9 @@ class Observed implements InterleavingSearch {
 
   beginBlock(): void {
     this.inner.beginBlock?.();
+    this.attempt.clear();
+    this.failed.clear();
+    this.stale.clear();
     if (this.schedule.length === 0) this.violationsBefore = this.world?.violations.length ?? 0;
   }
 
@@ -115,16 +143,37 @@ class Observed implements InterleavingSearch {
       this.firstViolationAt = this.schedule.length - 1;
   }
 
-  private afterTransition(): void {
+  private afterTransition(fp: Footprint): void {
     if (this.firstViolationAt < 0 && (this.world?.violations.length ?? 0) > this.violationsBefore)
       this.firstViolationAt = this.schedule.length - 1;
+    const me = this.lastIndex;
+    // what others wrote wakes a retry that read it, and makes an attempt under way that read it stale
+    for (const [t, reads] of this.failed) if (t !== me && conflicts(fp, reads)) this.failed.delete(t);
+    for (const [t, reads] of this.attempt) if (t !== me && conflicts(fp, reads)) this.stale.add(t);
+    const sofar = this.attempt.get(me);
+    const attempt = sofar === undefined ? fp : unionFootprints(sofar, fp);
+    const p = this.last?.paused;
+    if (p?.kind === 'preempt' && p.retry === true && this.last?.done === false) {
+      // a failed attempt that saw a change on the way may succeed next time: it stays runnable
+      if (!this.stale.delete(me)) this.failed.set(me, attempt);
+      this.attempt.delete(me);
+    } else this.attempt.set(me, attempt);
   }
 
   choose(ready: readonly Thread[], current: Thread | null, all: readonly Thread[]): Thread {
-    if (this.stepped === undefined && this.schedule.length > 0) this.afterTransition();
-    const chosen = this.inner.choose(ready, current, all);
-    this.preemptions += countPreemptions(current, chosen, ready);
+    const awake = ready.filter((t) => !this.failed.has(all.indexOf(t)));
+    if (awake.length === 0) {
+      const spinning = ready.map((t) => all.indexOf(t));
+      throw new SpinningForever(
+        spinning,
+        ready.map((t) => (t.paused?.kind === 'preempt' ? t.paused.label : '?')),
+      );
+    }
+    const chosen = this.inner.choose(awake, current, all);
+    this.preemptions += countPreemptions(current, chosen, awake);
     this.schedule.push(all.indexOf(chosen));
+    this.last = chosen;
+    this.lastIndex = all.indexOf(chosen);
     const retrying: number[] = [];
     all.forEach((t, i) => {
       if (!t.done && t.paused?.kind === 'preempt' && t.paused.retry === true) retrying.push(i);
@@ -132,7 +181,7 @@ class Observed implements InterleavingSearch {
     const p = chosen.paused;
     this.decisions.push({
       thread: all.indexOf(chosen),
-      enabled: ready.map((t) => all.indexOf(t)),
+      enabled: awake.map((t) => all.indexOf(t)),
       retrying,
       label: p === null ? 'start' : p.kind === 'lock-wait' ? `lock ${p.lock.name}` : p.label,
       state: retrying.length > 0 && this.world !== null ? worldFingerprint(this.world, all) : undefined,
@@ -165,6 +214,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
     search: observed,
     file: opts.file,
     recording: false,
+    sweepInsideParallel: false,
   });
   const fork = Math.max(0, parallelStepIndex(scenario));
   run.runUntil(fork);
@@ -233,7 +283,17 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
         // the task's prefix is no schedule of this scenario: nothing to explore
         return { complete: true, executions: 0, abandoned: 0, finalStates, problems };
       }
-      if (e instanceof SleepSetBlocked || e instanceof BoundReached) {
+      if (e instanceof SpinningForever) {
+        observed.finish();
+        found.push({
+          key: 'livelock',
+          kind: 'livelock',
+          message: `livelock: ${e.threads.map((t, i) => `thread ${t} at '${e.labels[i]}'`).join(', ')} can only retry, and nothing it reads can change`,
+          decisions: [...observed.schedule],
+          preemptions: observed.preemptions,
+          offending: Math.max(0, observed.schedule.length - 1),
+        });
+      } else if (e instanceof SleepSetBlocked || e instanceof BoundReached) {
         completed = false;
         dpor?.abandoned(e);
       } else if (e instanceof ModelBug && e.message.startsWith('deadlock')) {

@@ -67,6 +67,7 @@ function probe(scenario: Scenario, prefix: readonly number[], opts: TaskOptions)
       profileOverrides: opts.profileOverrides,
       search,
       recording: false,
+      sweepInsideParallel: false,
     }).run();
   } catch (e) {
     if (!(e instanceof ReachedDepth)) throw e;

@@ -118,7 +118,7 @@ export function cmdCheck(args: string[], io: Io): number {
   const seconds = (performance.now() - t0) / 1000;
   if (shard !== undefined) {
     io.out(`${JSON.stringify(report, null, 1)}\n`);
-    io.err(`mmsim: shard ${shard.index}/${shard.count} of ${file} in ${seconds.toFixed(2)} s\n`);
+    io.err(`shard ${shard.index}/${shard.count} of ${file} checked in ${seconds.toFixed(2)} s\n`);
     return 0;
   }
   return finish(publicReport(report), values, io, seconds, file);
@@ -176,7 +176,7 @@ function finish(
   }
   if (values.json === true) io.out(`${JSON.stringify(report, null, 1)}\n`);
   else io.out(formatReport(report, io.stdoutIsTty));
-  io.err(`mmsim: checked in ${seconds.toFixed(2)} s\n`);
+  io.err(`checked in ${seconds.toFixed(2)} s\n`);
   return report.results.some((r) => r.counterexamples.length > 0) ? 1 : 0;
 }
 

@@ -131,7 +131,7 @@ Examples:
   mmsim check examples/20-race-fault-vs-merge.yaml
   mmsim check examples/20-race-fault-vs-merge.yaml --set kvmChangePteBumpsSeq=false
   mmsim check --bug rfc-change-pte-no-seq
-  mmsim check examples/18-parallel-race.yaml --max-preemptions 3 --no-reduction
+  mmsim check examples/18-parallel-race.yaml --max-preemptions 1 --no-reduction
 `;
 
 /** Help texts by command ('main' is mmsim's own); commands not here print their own (oracle, ...). */

@@ -165,6 +165,31 @@ function modesConflict(a: number, b: number): boolean {
   return ((a & READ) !== 0 && (b & MARK) !== 0) || ((a & MARK) !== 0 && (b & READ) !== 0);
 }
 
+/** Everything either footprint accessed (the modes of a key both have, joined). */
+export function unionFootprints(a: Footprint, b: Footprint): Footprint {
+  if (a.keys.length === 0) return b;
+  if (b.keys.length === 0) return a;
+  const keys: number[] = [];
+  const modes: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.keys.length || j < b.keys.length) {
+    const x = i < a.keys.length ? a.keys[i] : Number.POSITIVE_INFINITY;
+    const y = j < b.keys.length ? b.keys[j] : Number.POSITIVE_INFINITY;
+    if (x < y) {
+      keys.push(x);
+      modes.push(a.modes[i++]);
+    } else if (y < x) {
+      keys.push(y);
+      modes.push(b.modes[j++]);
+    } else {
+      keys.push(x);
+      modes.push(a.modes[i++] | b.modes[j++]);
+    }
+  }
+  return { keys: Float64Array.from(keys), modes: Uint8Array.from(modes) };
+}
+
 /** Whether two footprints conflict (a merge of their sorted key lists). */
 export function conflicts(a: Footprint, b: Footprint): boolean {
   const ak = a.keys;
