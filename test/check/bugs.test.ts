@@ -1,13 +1,14 @@
 /**
- * The bug catalogue: every entry's scenario, with its switch, has a counterexample of the expected kind
- * with the fewest preemptions listed here; without it, every schedule up to one preemption is clean
- * (bench/check.ts runs them to exhaustion); every example scenario is clean too.
+ * The bug catalogue: `mmsim check`'s search (partial-order reduced, no preemption bound) finds every
+ * entry's bug with its switch — a counterexample of the expected kind with the fewest preemptions
+ * listed here — and exhausts the same scenario clean without it; every example scenario is clean too.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUGS, findBug } from '../../src/check/bugs.js';
-import { exhaust, huntCatalogued, loadScenario } from '../../src/check/hunt.js';
+import { checkScenario, localRunner } from '../../src/check/check.js';
+import { exhaust, loadScenario } from '../../src/check/hunt.js';
 import { type ProfileOverrides, parseProfileSetting, profileSettings } from '../../src/kernel/profiles.js';
 
 /** The fewest preemptions each bug's counterexample needs (0: one of the serial orders shows it). */
@@ -52,24 +53,42 @@ describe('the bug catalogue', () => {
         expect(bug.fix.length).toBeGreaterThan(10);
       });
 
-      it(`with its switch: found, ${MIN_PREEMPTIONS[bug.id]} preemption(s), a${bug.kind === 'livelock' ? ' livelock' : 'n invariant'}`, () => {
-        const r = huntCatalogued(bug);
-        expect(r.found).toBe(true);
-        expect(r.preemptions).toBe(MIN_PREEMPTIONS[bug.id]);
-        expect(r.first?.kind).toBe(bug.kind);
-        expect(r.first?.preemptions).toBe(MIN_PREEMPTIONS[bug.id]);
-      });
+      const check = (withSwitch: boolean) => {
+        const scenario = loadScenario(bug.scenario);
+        const text = readFileSync(bug.scenario, 'utf8');
+        const report = checkScenario(
+          scenario,
+          {
+            file: bug.scenario,
+            text,
+            kernels: [bug.kernel],
+            ...(withSwitch ? { bug } : { profileOverrides: bug.base }),
+            maxPreemptions: Number.POSITIVE_INFINITY,
+            reduction: true,
+            maxExecutions: 100_000,
+          },
+          localRunner(scenario),
+        );
+        return report.results[0];
+      };
 
-      it(`without it${bug.base ? ' (under its what-if base)' : ''}: every schedule with at most one preemption is clean`, () => {
-        const r = exhaust(loadScenario(bug.scenario), {
-          maxPreemptions: 1,
-          file: bug.scenario,
-          profileOverrides: bug.base,
-        });
-        expect(r.first?.problem).toBeUndefined();
+      it(`with its switch: found, ${MIN_PREEMPTIONS[bug.id]} preemption(s), a${bug.kind === 'livelock' ? ' livelock' : 'n invariant'}`, () => {
+        const r = check(true);
+        const ofKind = r.counterexamples.filter((x) => x.problem.kind === bug.kind);
+        const c = ofKind.sort((a, b) => a.preemptions - b.preemptions)[0];
+        expect(c, JSON.stringify(r.counterexamples.map((x) => x.problem))).toBeDefined();
+        expect(c?.preemptions).toBe(MIN_PREEMPTIONS[bug.id]);
+        expect(Math.min(...r.counterexamples.map((x) => x.preemptions))).toBe(MIN_PREEMPTIONS[bug.id]);
+        expect(c?.bug).toBe(bug.id);
+        expect(c?.transitions.length).toBe(c!.offending + 1);
+      }, 120_000);
+
+      it(`without it${bug.base ? ' (under its what-if base)' : ''}: exhausted clean, no preemption bound`, () => {
+        const r = check(false);
+        expect(r.counterexamples.map((x) => x.problem.message)).toEqual([]);
         expect(r.complete).toBe(true);
-        expect(r.schedules).toBeGreaterThan(1);
-      });
+        expect(r.executions).toBeGreaterThan(1);
+      }, 120_000);
     });
   }
 });
