@@ -37,7 +37,7 @@ export interface SearchOptions {
   /** Stop after this many executions (the result then says so). */
   maxExecutions: number;
   file?: string;
-  /** Stop at the first execution showing this problem (a key of `problems`). */
+  /** Stop at the first execution showing this problem (a key of `problems`), or any problem ('any'). */
   stopAt?: string;
   /** Choices every execution starts with (a task of a split search, check/tasks.ts). */
   prefix?: readonly number[];
@@ -311,7 +311,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
     else abandoned++;
     for (const p of found) if (better(p, problems.get(p.key))) problems.set(p.key, p);
     opts.progress?.(executions + abandoned);
-    if (opts.stopAt !== undefined && problems.has(opts.stopAt)) {
+    if (opts.stopAt !== undefined && (opts.stopAt === 'any' ? problems.size > 0 : problems.has(opts.stopAt))) {
       stoppedBy = 'the problem was found';
       break;
     }
