@@ -311,7 +311,10 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
     else abandoned++;
     for (const p of found) if (better(p, problems.get(p.key))) problems.set(p.key, p);
     opts.progress?.(executions + abandoned);
-    if (opts.stopAt !== undefined && (opts.stopAt === 'any' ? problems.size > 0 : problems.has(opts.stopAt))) {
+    if (
+      opts.stopAt !== undefined &&
+      (opts.stopAt === 'any' ? problems.size > 0 : problems.has(opts.stopAt))
+    ) {
       stoppedBy = 'the problem was found';
       break;
     }
