@@ -5,7 +5,7 @@
  */
 import { PAGE_SIZE } from '../hw/page.js';
 import { formatPte, PTE_ACCESSED, pteMkold, ptePresent } from '../hw/pte.js';
-import { type Agent, done, type Path } from '../sim/exec.js';
+import { type Agent, DONE, done, type Path } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import {
@@ -13,6 +13,7 @@ import {
   formatRangeFlags,
   MMU_NOTIFIER_RANGE_BLOCKABLE,
   MMU_NOTIFIER_USE_CHANGE_PTE,
+  type MmuNotifierPort,
   type NotifierRange,
 } from './notifier-port.js';
 import type { Vma } from './vma.js';
@@ -65,38 +66,76 @@ export function mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: 
   return port.invalidateRangeStart(agent, range);
 }
 
+/*
+ * The call sites below return a complete path when nothing can make them wait (no subscriber to call),
+ * as an uncontended lock() does: ksmd and the fault paths pass through them millions of times. Only the
+ * rest of a call site that has to wait is a generator (no closure per call either: under tsx every
+ * closure is renamed when it is made).
+ */
+
 /** mmu_notifier_invalidate_range_end (with ->invalidate_range) or, with onlyEnd, _only_end (without). */
-export function* mmuNotifierInvalidateRangeEnd(
+export function mmuNotifierInvalidateRangeEnd(
   k: Kernel,
   agent: Agent,
   range: NotifierRange,
   onlyEnd = false,
 ): Path {
   const port = range.mm.notifiers;
-  if (port !== null) {
-    // v6.6+ has no ->invalidate_range at end: secondary TLBs follow the CPU flush instead
-    const only = onlyEnd || !k.profile.hasInvalidateRange || k.profile.secondaryTlbsFollowCpuFlush;
-    yield* port.invalidateRangeEnd(agent, range, only);
-    logNotify(k, agent, `invalidate_range_end ${range.by}`, range, 'E');
+  if (port === null) {
+    rangeEnded(k, agent, range);
+    return DONE;
   }
+  // v6.6+ has no ->invalidate_range at end: secondary TLBs follow the CPU flush instead
+  const only = onlyEnd || !k.profile.hasInvalidateRange || k.profile.secondaryTlbsFollowCpuFlush;
+  return invalidateRangeEndThenLog(k, agent, range, port.invalidateRangeEnd(agent, range, only));
+}
+
+function* invalidateRangeEndThenLog(k: Kernel, agent: Agent, range: NotifierRange, end: Path): Path {
+  yield* end;
+  logNotify(k, agent, `invalidate_range_end ${range.by}`, range, 'E');
+  rangeEnded(k, agent, range);
+}
+
+function rangeEnded(k: Kernel, agent: Agent, range: NotifierRange): void {
   for (const o of k.observers) o.onRangeEnd?.(agent, range);
 }
 
-/** ptep_clear_flush: clear the pte and flush the CPU TLBs; returns the old pte. No notifier. */
-export function* ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, address: number): Path<number> {
-  const vpn = address / PAGE_SIZE;
-  const old = mm.pt.get(vpn);
+/** The pte cleared (its old value returned), as ptep_clear_flush does before its flush. */
+function clearPte(k: Kernel, agent: Agent, mm: Mm, address: number): number {
+  const old = mm.pt.get(address / PAGE_SIZE);
   k.writePte(agent, mm, address, 0, 'ptep_clear_flush');
-  yield* k.flushTlbRange(agent, mm, address, address + PAGE_SIZE);
+  return old;
+}
+
+/** ptep_clear_flush: clear the pte and flush the CPU TLBs; returns the old pte. No notifier. */
+export function ptepClearFlush(k: Kernel, agent: Agent, mm: Mm, address: number): Path<number> {
+  const old = clearPte(k, agent, mm, address);
+  const flush = k.flushTlbRange(agent, mm, address, address + PAGE_SIZE);
+  return flush === DONE ? done(old) : flushThenReturn(flush, old);
+}
+
+function* flushThenReturn(flush: Path, old: number): Path<number> {
+  yield* flush;
   return old;
 }
 
 /** ptep_clear_flush_notify: ptep_clear_flush, then ->invalidate_range for the page (doc case B). */
-export function* ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, address: number): Path<number> {
+export function ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, address: number): Path<number> {
+  const port = mm.notifiers;
+  if (port === null || !k.profile.hasInvalidateRange || k.profile.secondaryTlbsFollowCpuFlush)
+    return ptepClearFlush(k, agent, mm, address);
+  return clearFlushInvalidate(k, agent, port, mm, address);
+}
+
+function* clearFlushInvalidate(
+  k: Kernel,
+  agent: Agent,
+  port: MmuNotifierPort,
+  mm: Mm,
+  address: number,
+): Path<number> {
   const old = yield* ptepClearFlush(k, agent, mm, address);
-  if (mm.notifiers !== null && k.profile.hasInvalidateRange && !k.profile.secondaryTlbsFollowCpuFlush) {
-    yield* mm.notifiers.invalidateRange(agent, mm, address, address + PAGE_SIZE);
-  }
+  yield* port.invalidateRange(agent, mm, address, address + PAGE_SIZE);
   return old;
 }
 
@@ -104,18 +143,32 @@ export function* ptepClearFlushNotify(k: Kernel, agent: Agent, mm: Mm, address: 
  * set_pte_at_notify: ->change_pte first, then the store ("the secondary MMU must be updated first").
  * v6.10 has neither: a plain set_pte_at.
  */
-export function* setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
+export function setPteAtNotify(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
   if (!k.profile.hasChangePte) {
     k.writePte(agent, mm, address, pte, 'set_pte_at');
-    return;
+    return DONE;
   }
-  yield* mmuNotifierChangePte(k, agent, mm, address, pte);
+  const notify = mmuNotifierChangePte(k, agent, mm, address, pte);
+  if (notify !== DONE) return changePteThenSet(k, agent, mm, address, pte, notify);
+  k.writePte(agent, mm, address, pte, 'set_pte_at_notify');
+  return DONE;
+}
+
+function* changePteThenSet(
+  k: Kernel,
+  agent: Agent,
+  mm: Mm,
+  address: number,
+  pte: number,
+  notify: Path,
+): Path {
+  yield* notify;
   k.writePte(agent, mm, address, pte, 'set_pte_at_notify');
 }
 
 /** mmu_notifier_change_pte: tell every subscriber that the pte at `address` becomes `pte` (no store). */
-export function* mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
-  if (mm.notifiers === null) return;
+export function mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
+  if (mm.notifiers === null) return DONE;
   if (k.recording) {
     k.log({
       agent: agent.name,
@@ -127,7 +180,7 @@ export function* mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, address: 
       newPte: formatPte(pte),
     });
   }
-  yield* mm.notifiers.changePte(agent, mm, address, pte);
+  return mm.notifiers.changePte(agent, mm, address, pte);
 }
 
 /**

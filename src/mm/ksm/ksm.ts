@@ -28,7 +28,7 @@ import type { Mm } from '../mm.js';
 import { lockPage, unlockPage } from '../page-lock.js';
 import { ksmFrameProblems, ksmMappingProblem, ksmProblems } from './check.js';
 import { tryToMergeOnePage, tryToMergeTwoPages, tryToMergeWithKsmPage, unmergeKsmPages } from './merge.js';
-import { KsmScan } from './scan.js';
+import { answered, KsmScan, type ScanPage } from './scan.js';
 import {
   ATTACH_KEY,
   findMergeableVma,
@@ -37,7 +37,7 @@ import {
   type KsmStats,
   type MmSlot,
 } from './state.js';
-import { IN_STABLE, NO_NODE } from './store.js';
+import { IN_STABLE, NO_ITEM, NO_NODE } from './store.js';
 import { KsmTrees } from './trees.js';
 import { NO_TWIN, type TreeMatch } from './unstable-tree.js';
 
@@ -190,16 +190,18 @@ export class Ksm {
   /** ksm_do_scan (mm/ksm.c v5.0): up to `pages` pages; stops early when a full scan completes. */
   *doScan(pages: number): Path {
     const s = this.s;
+    const page: ScanPage = { pfn: -1 };
     for (let n = 0; n < pages; n++) {
       if (n > 0) yield* preempt(P_SCAN_NEXT);
       this.s.busy = true;
-      const next = yield* this.cursor.scanGetNextRmapItem();
-      if (next === null) {
+      const asked = this.cursor.scanGetNextRmapItem(page);
+      const item = answered(asked) ? asked : yield* asked;
+      if (item === NO_ITEM) {
         this.idle();
         return;
       }
-      yield* this.cmpAndMergePage(next.page, next.item);
-      s.putPage(next.page);
+      yield* this.cmpAndMergePage(page.pfn, item);
+      s.putPage(page.pfn);
       s.cv[s.c.scanned]++;
       this.idle();
     }

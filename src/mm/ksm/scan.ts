@@ -8,7 +8,6 @@ import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL } from '../../hw/pte.js';
 import {
   DONE,
-  done,
   type Lock,
   lockShared,
   type Path,
@@ -28,18 +27,26 @@ interface MmapSemWait {
   acquire: Path;
 }
 
-function isWait(x: ScanHit | null | MmapSemWait): x is MmapSemWait {
-  return x !== null && 'acquire' in x;
+function isWait(x: number | MmapSemWait): x is MmapSemWait {
+  return typeof x !== 'number';
+}
+
+/**
+ * Did scanGetNextRmapItem answer at once (an rmap item, or NO_ITEM)? Else it has to sleep and answers
+ * as a path. ksmd asks millions of times and almost always gets an answer at once, so that is neither
+ * wrapped in a path nor in an object.
+ */
+export function answered(next: number | Path<number>): next is number {
+  return typeof next === 'number';
 }
 
 const P_LRU_DRAIN = preemptPoint(
   'scan_get_next_rmap_item: lru_add_drain_all, before taking the first mm_slot',
 );
 
-/** The next page to scan: its rmap item, and the page (ksmd holds a reference to it). */
-export interface ScanHit {
-  item: number;
-  page: number;
+/** Where scan_get_next_rmap_item puts the page it found (its `struct page **page` argument). */
+export interface ScanPage {
+  pfn: number;
 }
 
 /** Index of the first vma whose end is above `addr` (find_vma). */
@@ -77,35 +84,37 @@ export class KsmScan {
   }
 
   /**
-   * scan_get_next_rmap_item (v5.0): the next anonymous page under the cursor (follow_page FOLL_GET) and
-   * its rmap item; null when a full scan has just completed (or no mm is registered). Waits, as down_read
-   * does, while the next mm's mmap_sem is held for write; the cursor stays where it was meanwhile.
+   * scan_get_next_rmap_item (v5.0): the rmap item of the next anonymous page under the cursor, the page
+   * itself (follow_page FOLL_GET: referenced) in `page`; NO_ITEM when a full scan has just completed (or
+   * no mm is registered). Waits, as down_read does, while the next mm's mmap_sem is held for write; the
+   * cursor stays where it was meanwhile.
    */
-  scanGetNextRmapItem(): Path<ScanHit | null> {
+  scanGetNextRmapItem(page: ScanPage): number | Path<number> {
     const head = this.s.head;
-    if (this.slot === head && head.next !== head && !this.drained) return this.drainThenScan();
-    const next = this.walk(null);
-    return isWait(next) ? this.waitThenScan(next) : done(next);
+    if (this.slot === head && head.next !== head && !this.drained) return this.drainThenScan(page);
+    const next = this.walk(null, page);
+    return isWait(next) ? this.waitThenScan(next, page) : next;
   }
 
   /**
    * A full scan starts with lru_add_drain_all, which may sleep; ksmd holds no rmap item meanwhile, so
    * exits are not deferred (and the last mm may leave the list: CVE-2011-2183).
    */
-  private *drainThenScan(): Path<ScanHit | null> {
+  private *drainThenScan(page: ScanPage): Path<number> {
     this.drained = true;
     this.s.busy = false;
     yield* preempt(P_LRU_DRAIN);
     this.s.busy = true;
-    return yield* this.scanGetNextRmapItem();
+    const next = this.scanGetNextRmapItem(page);
+    return answered(next) ? next : yield* next;
   }
 
   /** down_read of the cursor's mm slept until the writer was gone: the walk goes on holding it. */
-  private *waitThenScan(wait: MmapSemWait): Path<ScanHit | null> {
-    let next: ScanHit | null | MmapSemWait = wait;
+  private *waitThenScan(wait: MmapSemWait, page: ScanPage): Path<number> {
+    let next: number | MmapSemWait = wait;
     while (isWait(next)) {
       yield* next.acquire;
-      next = this.walk(next.sem);
+      next = this.walk(next.sem, page);
     }
     return next;
   }
@@ -114,7 +123,7 @@ export class KsmScan {
    * The cursor's walk, under each mm's mmap_sem in turn (down_read, taken here unless `held` already is);
    * when one is write-held, the down_read to wait on (the cursor stays on that mm).
    */
-  private walk(held: Lock | null): ScanHit | null | MmapSemWait {
+  private walk(held: Lock | null, found: ScanPage): number | MmapSemWait {
     const s = this.s;
     const head = s.head;
     if (held !== null && this.slot.mm?.mmapLock !== held) {
@@ -122,7 +131,7 @@ export class KsmScan {
       held = null;
     }
     // list_empty was tested before lru_add_drain_all slept: not again after it
-    if (head.next === head && !this.drained) return null;
+    if (head.next === head && !this.drained) return NO_ITEM;
     let slot = this.slot;
     if (slot === head) {
       this.drained = false;
@@ -132,7 +141,7 @@ export class KsmScan {
       this.slot = slot;
       if (slot === head) {
         // the last mm exited while ksmd slept (CVE-2011-2183): the fix returns here
-        if (s.k.profile.ksmScanRevalidatesSlot) return null;
+        if (s.k.profile.ksmScanRevalidatesSlot) return NO_ITEM;
         const report = {
           invariant: 'use-after-free',
           message:
@@ -141,7 +150,7 @@ export class KsmScan {
           addresses: [],
         };
         for (const o of s.k.observers) o.onViolation?.(report);
-        return null;
+        return NO_ITEM;
       }
       this.vpn = 0;
       this.prev = NO_ITEM;
@@ -188,7 +197,8 @@ export class KsmScan {
                 }
                 this.vpn = vpn + 1;
                 unlockShared(mm.mmapLock);
-                return { item, page: pfn };
+                found.pfn = pfn;
+                return item;
               }
             }
             vpn++;
@@ -215,7 +225,7 @@ export class KsmScan {
       s.seqnr++;
       s.cv[s.c.fullScans] = s.seqnr;
       s.log('full scan done', null, -1, `full_scans ${s.seqnr}`);
-      return null;
+      return NO_ITEM;
     }
   }
 
