@@ -17,6 +17,7 @@ export function styler(stream: { isTTY?: boolean }): {
 export class Progress {
   private readonly started = Date.now();
   private shown = false;
+  private drawn = 0;
   /** Whether anything is drawn (stderr is a terminal). */
   readonly enabled: boolean;
 
@@ -30,7 +31,12 @@ export class Progress {
   /** Show `done` of `total` (the total may be learnt on the way), and a note such as an event count. */
   update(done: number, total = this.total, note = ''): void {
     this.total = total;
-    if (!this.enabled || Date.now() - this.started < 1000) return;
+    if (!this.enabled) return;
+    // drawn after the first second, then at most ten times a second (a redraw per step would cost more
+    // than a trivial step)
+    const now = Date.now();
+    if (now - this.started < 1000 || now - this.drawn < 100) return;
+    this.drawn = now;
     this.shown = true;
     const width = 30;
     const filled = Math.round((done / Math.max(this.total, 1)) * width);
