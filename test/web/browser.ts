@@ -78,13 +78,16 @@ export async function openExample(h: Harness, file: string, kernel = '', compare
   return page;
 }
 
-/** Move the timeline to a step's end (0-based) with the keyboard, as a user would. */
+/** Move the timeline to a step's end (0-based) with the keyboard, as a user would; wait until it is drawn. */
 export async function gotoStep(page: Page, step: number): Promise<void> {
+  const draws = Number((await page.locator('.status').getAttribute('data-draws')) ?? 0);
   await page.locator('header h1').click();
   await page.keyboard.press('Home');
   for (let i = 0; i <= step; i++) await page.keyboard.press('ArrowRight');
-  await page.locator(`.where[data-step="${step}"][data-event="-1"]`).waitFor();
-  await page.locator('.status[data-busy="no"]').waitFor();
+  // a view drawn after these keys, of this point (the same point may have been drawn before)
+  await page.waitForFunction(
+    `(() => { const s = document.querySelector('.status'); return Number(s.dataset.draws) > ${draws} && s.dataset.drawn === '${step}.-1' && s.dataset.busy === 'no'; })()`,
+  );
 }
 
 /** A screenshot in test-artifacts/ (full page: every section drawn, off-screen ones included). */

@@ -219,6 +219,7 @@ function Status() {
       data-opened={o?.file ?? ''}
       data-ms={d?.ms ?? ''}
       data-drawn={d === null ? '' : `${d.at.step}.${d.at.event}`}
+      data-draws={d?.n ?? 0}
     >
       {line}
       {d !== null && !busy.value ? <small> · drawn in {d.ms} ms</small> : null}

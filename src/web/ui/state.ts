@@ -37,8 +37,8 @@ export const view = signal<PointView | null>(null);
 export const cursor = signal<Cursor | null>(null);
 export const playing = signal(false);
 export const busy = signal(false);
-/** Milliseconds from the last move of the point to its view drawn on screen, and that point. */
-export const drawn = signal<{ ms: number; at: Point } | null>(null);
+/** Milliseconds from the last move of the point to its view drawn on screen, that point, and how many views were drawn. */
+export const drawn = signal<{ ms: number; at: Point; n: number } | null>(null);
 export const experiment = signal<ExperimentView | { running: string } | null>(null);
 /** A problem loading a file or link (not a scenario error: those go to the editor). */
 export const loadError = signal<string | null>(null);
@@ -231,7 +231,7 @@ function viewEffect(): void {
     // measured to the frame after the view is drawn
     requestAnimationFrame(() => {
       if (seq === viewSeq && movedAt > 0)
-        drawn.value = { ms: Math.round(performance.now() - movedAt), at: p };
+        drawn.value = { ms: Math.round(performance.now() - movedAt), at: p, n: (drawn.peek()?.n ?? 0) + 1 };
     });
   });
 }
