@@ -236,33 +236,45 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     await page.close();
   });
 
-  it('opens a checker report from the file picker and replays its counterexample', async () => {
+  it('opens a checker report from the file picker, by a drop and by a link to it', async () => {
     const cx = raceCounterexample();
+    const report = JSON.stringify({
+      format: 'mmsim-check',
+      version: 1,
+      file: cx.file,
+      results: [
+        {
+          kernel: cx.kernel,
+          complete: true,
+          executions: 44,
+          finalStates: 38,
+          seconds: 1,
+          counterexamples: [cx],
+        },
+      ],
+    });
     const dir = mkdtempSync(join(tmpdir(), 'mmsim-cx-'));
     const path = join(dir, 'check.json');
-    writeFileSync(
-      path,
-      JSON.stringify({
-        format: 'mmsim-check',
-        version: 1,
-        file: cx.file,
-        results: [
-          {
-            kernel: cx.kernel,
-            complete: true,
-            executions: 44,
-            finalStates: 38,
-            seconds: 1,
-            counterexamples: [cx],
-          },
-        ],
-      }),
-    );
+    writeFileSync(path, report);
+    const replayed = (page: Page) =>
+      page.locator(`.transition-now[data-current="${cx.offending}"]`).waitFor();
     const page = await openExample(h, EX08);
     await page.locator('.open-file input').setInputFiles(path);
-    await page.locator(`.transition-now[data-current="${cx.offending}"]`).waitFor();
+    await replayed(page);
     expect(await page.locator('.cx-badge').textContent()).toContain('kvmChangePteBumpsSeq=false');
+    await page.locator('.cx-badge button').click(); // back to the scenario: no schedule, no lanes
+    await expect.poll(() => page.locator('.lanes').count()).toBe(0);
+    const dropped = await page.evaluateHandle(
+      `(() => { const d = new DataTransfer(); d.items.add(new File([${JSON.stringify(report)}], 'check.json')); return d; })()`,
+    );
+    await page.dispatchEvent('main', 'drop', { dataTransfer: dropped });
+    await replayed(page);
     await page.close();
+    const linked = await h.context.newPage();
+    const url = `data:application/json;base64,${Buffer.from(report).toString('base64')}`;
+    await linked.goto(`${h.url}#${new URLSearchParams({ cx: url }).toString()}`);
+    await replayed(linked);
+    await linked.close();
   });
 
   it('the gallery opens other scenarios: a device mirror and an IOMMU show their own rows', async () => {
