@@ -10,6 +10,7 @@ import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
 import { ScenarioRun } from '../scenario/run.js';
 import type { World } from '../scenario/world.js';
+import { expectedViolations } from '../scenario/result.js';
 import { parallelStepIndex, snapshotRun } from '../scenario/world-snapshot.js';
 import { BoundReached, DporSearch, SleepSetBlocked } from '../sim/dpor.js';
 import { ModelBug } from '../sim/exec.js';
@@ -93,9 +94,10 @@ class SpinningForever extends Error {
  * the first transition after which a violation stood, and the await reduction of retry loops.
  *
  * A thread paused at a retry point (a KVM fault tried again, hmm_range_fault's loop, an SVA device
- * fault) just failed an attempt; if nothing that attempt read has been written since, the next attempt
- * would fail the same way, so the thread is not runnable until another thread writes what it read
- * (spin loops as awaits, as stateless model checkers treat them). A retry loop then costs one attempt
+ * fault) just failed an attempt; if that attempt changed nothing (the world's fingerprint is the one of
+ * its previous arrival there) and nothing it read has been written since, the next attempt would fail
+ * the same way, so the thread is not runnable until another thread writes what it read (spin loops as
+ * awaits, as stateless model checkers treat them). A retry loop then costs one attempt
  * per change that can matter instead of one per schedule of its spins, and when the only runnable
  * threads are such retries the execution is a livelock: they can only spin forever.
  */
@@ -113,6 +115,9 @@ class Observed implements InterleavingSearch {
   private failed = new Map<number, Footprint>();
   /** Threads whose attempt under way read something another thread has written since. */
   private stale = new Set<number>();
+  /** Per thread: the world's fingerprint when it last arrived at its retry point. */
+  private arrivals = new Map<number, string>();
+  private threads: readonly Thread[] = [];
 
   constructor(readonly inner: InterleavingSearch) {}
 
@@ -134,6 +139,7 @@ class Observed implements InterleavingSearch {
     this.attempt.clear();
     this.failed.clear();
     this.stale.clear();
+    this.arrivals.clear();
     if (this.schedule.length === 0) this.violationsBefore = this.world?.violations.length ?? 0;
   }
 
@@ -154,8 +160,12 @@ class Observed implements InterleavingSearch {
     const attempt = sofar === undefined ? fp : unionFootprints(sofar, fp);
     const p = this.last?.paused;
     if (p?.kind === 'preempt' && p.retry === true && this.last?.done === false) {
-      // a failed attempt that saw a change on the way may succeed next time: it stays runnable
-      if (!this.stale.delete(me)) this.failed.set(me, attempt);
+      // blocked only after an attempt that changed nothing (the world as at its previous arrival) and
+      // saw no change by others on the way: the next attempt would repeat it exactly
+      const state = this.world === null ? '' : worldFingerprint(this.world, this.threads);
+      const same = this.arrivals.get(me) === state;
+      this.arrivals.set(me, state);
+      if (!this.stale.delete(me) && same) this.failed.set(me, attempt);
       this.attempt.delete(me);
     } else this.attempt.set(me, attempt);
   }
@@ -169,6 +179,7 @@ class Observed implements InterleavingSearch {
         ready.map((t) => (t.paused?.kind === 'preempt' ? t.paused.label : '?')),
       );
     }
+    this.threads = all;
     const chosen = this.inner.choose(awake, current, all);
     this.preemptions += countPreemptions(current, chosen, awake);
     this.schedule.push(all.indexOf(chosen));
@@ -241,7 +252,8 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
       const schedule = observed.schedule;
       const last = schedule.length - 1;
       const offendingViolation = observed.firstViolationAt >= 0 ? observed.firstViolationAt : last;
-      const seenInvariants = new Set<string>();
+      // violations the file expects (a `violations:` expectation) are what it demonstrates, not problems
+      const seenInvariants = expectedViolations(scenario.expect, scenario.steps);
       for (const v of r.violations) {
         if (seenInvariants.has(v.invariant)) continue;
         seenInvariants.add(v.invariant);
