@@ -8,9 +8,9 @@
  */
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
+import { expectedViolations } from '../scenario/result.js';
 import { ScenarioRun } from '../scenario/run.js';
 import type { World } from '../scenario/world.js';
-import { expectedViolations } from '../scenario/result.js';
 import { parallelStepIndex, snapshotRun } from '../scenario/world-snapshot.js';
 import { BoundReached, DporSearch, SleepSetBlocked } from '../sim/dpor.js';
 import { ModelBug } from '../sim/exec.js';

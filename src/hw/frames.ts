@@ -28,6 +28,13 @@ export const PG_LOCKED = 16;
 /** PageAnonExclusive (v5.19+): this mm alone may write the page without a COW. */
 export const PG_ANON_EXCLUSIVE = 32;
 
+/** A frame's footprint fields (FrameTable.noteFrame). */
+const REF = 0;
+const MAP = 1;
+const FLAGS = 2;
+const DATA = 3;
+const RMAP = 4;
+
 /** mapcount is 8 bits wide in the table; the rarer larger counts (KSM pages, many forks) overflow into a map. */
 const MAPCOUNT_OVERFLOW = 0xff;
 
@@ -119,7 +126,7 @@ export class FrameTable {
     this.index[pfn] = 0;
     this.mapcount8[pfn] = 0;
     this.touched?.add(pfn);
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteWholeFrame(pfn);
     return pfn;
   }
 
@@ -133,74 +140,87 @@ export class FrameTable {
     this.rewritten?.add(pfn);
   }
 
-  private noteFrame(pfn: number, mode: Access): void {
-    noteAccess(footprintKey(FootprintKind.Frame, this.serial, pfn), mode);
+  /**
+   * A frame's fields are separate footprint keys (index pfn * 8 + field): a guest reading the bytes and
+   * ksmd taking a reference do not conflict; ksmd's checksum and a write to the bytes do.
+   */
+  private noteFrame(pfn: number, mode: Access, field: number): void {
+    // (mapcount changes are marks too: page_dup_rmap and page_remove_rmap of two threads commute)
+    noteAccess(footprintKey(FootprintKind.Frame, this.serial, pfn * 8 + field), mode);
+  }
+
+  /** Every field of the frame: allocation and freeing. */
+  private noteWholeFrame(pfn: number): void {
+    for (let field = REF; field <= RMAP; field++) this.noteFrame(pfn, Access.Write, field);
   }
 
   isFree(pfn: number): boolean {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, REF);
     return pfn !== ZERO_PFN && this.refcount[pfn] === 0;
   }
 
   /** page_count(). */
   refcountOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, REF);
     return this.refcount[pfn];
   }
 
-  /** page_ref_add / page_ref_sub: the new count. A change the checker must see (touch) is the caller's to note. */
+  /**
+   * page_ref_add / page_ref_sub: the new count. In footprints a mark: two threads' references commute,
+   * and a reader of the count (page_count) or the freeing at zero (release) orders against them.
+   */
   addRef(pfn: number, delta: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Mark, REF);
     this.refcount[pfn] += delta;
     this.touched?.add(pfn);
     return this.refcount[pfn];
   }
 
   flagsOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, FLAGS);
     return this.flags[pfn];
   }
 
   /** SetPageX for every bit in `bits`. */
   setFlags(pfn: number, bits: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, FLAGS);
     this.flags[pfn] |= bits;
   }
 
   /** ClearPageX for every bit in `bits`. */
   clearFlags(pfn: number, bits: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, FLAGS);
     this.flags[pfn] &= ~bits;
   }
 
   /** The content id of the frame's bytes. */
   contentOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, DATA);
     return this.content[pfn];
   }
 
   /** Store new bytes (a content id) in the frame; the caller keeps the content store's references. */
   setContent(pfn: number, content: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, DATA);
     this.content[pfn] = content;
     this.rewritten?.add(pfn);
   }
 
   /** page->mapping of an anonymous page: its anon_vma id (0: none). */
   anonVmaOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, RMAP);
     return this.anonVma[pfn];
   }
 
   /** page->index within the anon_vma. */
   pageIndexOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, RMAP);
     return this.index[pfn];
   }
 
   /** page_set_anon_rmap's page->mapping and page->index. */
   setAnonRmap(pfn: number, anonVma: number, index: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, RMAP);
     this.anonVma[pfn] = anonVma;
     this.index[pfn] = index;
   }
@@ -209,7 +229,7 @@ export class FrameTable {
   release(pfn: number): void {
     if (FOOTPRINT.on) {
       note(FootprintKind.FrameAlloc, this.serial, 0, Access.Write);
-      this.noteFrame(pfn, Access.Write);
+      this.noteWholeFrame(pfn);
     }
     this.flags[pfn] = 0;
     this.mapcount8[pfn] = 0;
@@ -221,13 +241,13 @@ export class FrameTable {
   }
 
   mapcount(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, MAP);
     const m = this.mapcount8[pfn];
     return m === MAPCOUNT_OVERFLOW ? this.mapcountBig.get(pfn)! : m;
   }
 
   incMapcount(pfn: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Mark, MAP);
     this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m < MAPCOUNT_OVERFLOW - 1) this.mapcount8[pfn] = m + 1;
@@ -239,7 +259,7 @@ export class FrameTable {
   }
 
   decMapcount(pfn: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write);
+    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Mark, MAP);
     this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m !== MAPCOUNT_OVERFLOW) {

@@ -47,9 +47,32 @@ export class PageTable {
   /** The table's name in footprints. */
   readonly serial = footprintSerial();
 
-  /** The PTE page covering `vpn`, or undefined (no allocation); a reader of its ptes (KSM's scan) reads it whole. */
-  lookupPage(vpn: number): PtePage | undefined {
+  /**
+   * Whether the PTE page covering `vpn` exists and maps anything (a walk skips it whole when not: KSM's
+   * scan, unmerge). That answer reads the whole page; a yes is only a touch (the walk then reads the
+   * ptes it needs with get()), so stores to its other ptes stay independent of the walker.
+   */
+  ptePageMapped(vpn: number): boolean {
+    const page = this.findPage(vpn);
+    const mapped = page !== undefined && page.used > 0;
+    if (FOOTPRINT.on)
+      note(
+        FootprintKind.PtePage,
+        this.serial,
+        Math.floor(vpn / PTRS_PER_PTE),
+        mapped ? Access.Touch : Access.Read,
+      );
+    return mapped;
+  }
+
+  /** Whether the PTE page covering `vpn` exists (mm_find_pmd). */
+  ptePageExists(vpn: number): boolean {
     if (FOOTPRINT.on) note(FootprintKind.PtePage, this.serial, Math.floor(vpn / PTRS_PER_PTE), Access.Read);
+    return this.findPage(vpn) !== undefined;
+  }
+
+  /** The PTE page covering `vpn`, or undefined (no allocation): for tests and reports (not recorded). */
+  lookupPage(vpn: number): PtePage | undefined {
     return this.findPage(vpn);
   }
 

@@ -212,7 +212,7 @@ function* replacePage(
   const mm = vma.mm;
   if (addr < vma.start || addr >= vma.end) return false;
   const vpn = addr / PAGE_SIZE;
-  if (mm.pt.lookupPage(vpn) === undefined) return false; // mm_find_pmd
+  if (!mm.pt.ptePageExists(vpn)) return false; // mm_find_pmd
   const flag = k.profile.useChangePteFlagAt.replacePage ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
   const range = rangeInit(s, 'replace_page', flag, vma, addr);
   if (range !== null) yield* mmuNotifierInvalidateRangeStart(k, agent, range);
@@ -320,8 +320,7 @@ export function* unmergeKsmPages(
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
     if (mm.exiting) break;
     const vpn = addr / PAGE_SIZE;
-    const page = mm.pt.lookupPage(vpn);
-    if (page === undefined || page.used === 0) {
+    if (!mm.pt.ptePageMapped(vpn)) {
       addr = (vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE - 1) * PAGE_SIZE; // nothing mapped in this pte page
       continue;
     }

@@ -5,7 +5,7 @@
  */
 import { PG_ANON, PG_KSM } from '../../hw/frames.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
-import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL } from '../../hw/pte.js';
+import { PTE_PFN_SCALE, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, ptePfn } from '../../hw/pte.js';
 import {
   DONE,
   type Lock,
@@ -176,16 +176,15 @@ export class KsmScan {
           if (vma.anonVma === null) this.vpn = endVpn;
           let vpn = this.vpn;
           while (vpn < endVpn) {
-            const page = pt.lookupPage(vpn);
-            if (page === undefined || page.used === 0) {
+            if (!pt.ptePageMapped(vpn)) {
               vpn = vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE; // no pte page: nothing mapped in the next ones
               continue;
             }
-            const i = vpn & (PTRS_PER_PTE - 1);
-            const bits = page.bits[i];
+            const pte = pt.get(vpn);
+            const bits = pte % PTE_PFN_SCALE;
             // follow_page finds a PROT_NONE pte too: pte_present (ksm_functional_tests.c test_prot_none)
             if ((bits & (PTE_PRESENT | PTE_PROTNONE)) !== 0 && (bits & PTE_SPECIAL) === 0) {
-              const pfn = page.pfn[i];
+              const pfn = ptePfn(pte);
               if ((f.flagsOf(pfn) & PG_ANON) !== 0) {
                 s.getPage(pfn); // follow_page(FOLL_GET)
                 const item = this.getNextRmapItem(slot, vpn);

@@ -162,7 +162,7 @@ export class KsmState {
     if (i < 0) throw new ModelBug(`ksmd puts pfn ${pfn}, which it does not hold`);
     held[i] = held[--this.heldCount];
     const k = this.k;
-    if (k.frames.refcountOf(pfn) === 1) this.orphans.delete(pfn);
+    if (this.orphans.has(pfn) && k.frames.refcountOf(pfn) === 1) this.orphans.delete(pfn); // (an orphan only: the count is read where it matters)
     k.putPage(pfn);
   }
 
