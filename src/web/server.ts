@@ -64,7 +64,8 @@ export async function ensureBuilt(log: (s: string) => void = () => {}): Promise<
       'the page is not built and vite is not installed: run `npm install` in the mmsim checkout',
     );
   }
-  await vite.build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  // errors only: under load the bundler warns that plugins were slow, which a user has nothing to do about
+  await vite.build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error' });
 }
 
 /** Serve a directory on 127.0.0.1 (port 0: any free port). */
