@@ -8,7 +8,7 @@
  */
 import { type KernelName, type ProfileOverrides, profileSettings } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
-import { compressSchedule, ScenarioRun } from '../scenario/run.js';
+import { compressSchedule, formatEvent, ScenarioRun } from '../scenario/run.js';
 import { FOOTPRINT, type Footprint, resetFootprintSerials } from '../sim/footprint.js';
 import type { Thread } from '../sim/scheduler.js';
 import type { InterleavingSearch } from '../sim/search.js';
@@ -268,7 +268,7 @@ export function describeCounterexample(
       to: t === null ? '?' : pauseLabel(t),
       events: [
         ...(lockLog.length > 0 ? [`locks: ${lockLog.splice(0).join(', ')}`] : []),
-        ...events.map(eventText),
+        ...events.map(formatEvent),
       ],
       preemptions: pending.preemptions,
     });
@@ -351,30 +351,6 @@ function pauseLabel(t: Thread): string {
   if (p === null) return 'start';
   if (p.kind === 'lock-wait') return `waits for ${p.lock.name}`;
   return p.label;
-}
-
-function eventText(e: {
-  agent: string;
-  kind: string;
-  what: string;
-  mm?: number;
-  start?: number;
-  end?: number;
-  event?: string;
-  flags?: string;
-  oldPte?: string;
-  newPte?: string;
-  detail?: string;
-}): string {
-  const parts = [e.agent, e.what];
-  if (e.mm !== undefined) parts.push(`mm${e.mm}`);
-  if (e.start !== undefined)
-    parts.push(`0x${e.start.toString(16)}${e.end !== undefined ? `-0x${e.end.toString(16)}` : ''}`);
-  if (e.event) parts.push(e.event);
-  if (e.flags) parts.push(`[${e.flags}]`);
-  if (e.oldPte || e.newPte) parts.push(`${e.oldPte ?? ''} -> ${e.newPte ?? ''}`);
-  if (e.detail) parts.push(`(${e.detail})`);
-  return parts.join(' ');
 }
 
 /** Each parallel thread's name: its first step's operation and process or guest. */

@@ -10,7 +10,7 @@ import { compressSchedule, ScenarioRun } from '../scenario/run.js';
 import type { World } from '../scenario/world.js';
 import type { Thread } from '../sim/scheduler.js';
 import { PreemptionBoundedSearch } from '../sim/search.js';
-import { worldFingerprint } from './fingerprint.js';
+import { livelockDecision } from './fingerprint.js';
 import { describeLivelock, findLivelock, type LivelockDecision } from './livelock.js';
 
 export interface ExploreOptions {
@@ -65,18 +65,7 @@ class RecordingSearch extends PreemptionBoundedSearch {
   }
 
   private record(ready: readonly Thread[], all: readonly Thread[], chosen: Thread): void {
-    const retrying: number[] = [];
-    all.forEach((t, i) => {
-      if (!t.done && t.paused?.kind === 'preempt' && t.paused.retry === true) retrying.push(i);
-    });
-    const p = chosen.paused;
-    this.decisions.push({
-      thread: all.indexOf(chosen),
-      enabled: ready.map((t) => all.indexOf(t)),
-      retrying,
-      label: p === null ? 'start' : p.kind === 'lock-wait' ? `lock ${p.lock.name}` : p.label,
-      state: retrying.length > 0 && this.world !== null ? worldFingerprint(this.world, all) : undefined,
-    });
+    this.decisions.push(livelockDecision(this.world, ready, all, chosen));
   }
 }
 

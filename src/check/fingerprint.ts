@@ -14,6 +14,7 @@ import type { World } from '../scenario/world.js';
 import type { Pause } from '../sim/exec.js';
 import { Digest } from '../sim/hash.js';
 import type { Thread } from '../sim/scheduler.js';
+import type { LivelockDecision } from './livelock.js';
 
 /** Is `name` (`FAMILY.NAME.counter`) an effort counter its kind declares? */
 function effortCounter(): (name: string) => boolean {
@@ -85,4 +86,25 @@ export function worldFingerprint(w: World, threads: readonly Thread[]): string {
     }
   }
   return d.hex();
+}
+
+/** The livelock detector's record of one decision (check/livelock.ts): who ran, from where, and the state. */
+export function livelockDecision(
+  world: World | null,
+  ready: readonly Thread[],
+  all: readonly Thread[],
+  chosen: Thread,
+): LivelockDecision {
+  const retrying: number[] = [];
+  all.forEach((t, i) => {
+    if (!t.done && t.paused?.kind === 'preempt' && t.paused.retry === true) retrying.push(i);
+  });
+  const p = chosen.paused;
+  return {
+    thread: all.indexOf(chosen),
+    enabled: ready.map((t) => all.indexOf(t)),
+    retrying,
+    label: p === null ? 'start' : p.kind === 'lock-wait' ? `lock ${p.lock.name}` : p.label,
+    state: retrying.length > 0 && world !== null ? worldFingerprint(world, all) : undefined,
+  };
 }

@@ -25,7 +25,7 @@ import type { Thread } from '../sim/scheduler.js';
 import { type InterleavingSearch, PreemptionBoundedSearch, PrefixInfeasible } from '../sim/search.js';
 import type { ProblemKind } from './counterexample.js';
 import { finalStateHash } from './final-state.js';
-import { worldFingerprint } from './fingerprint.js';
+import { livelockDecision, worldFingerprint } from './fingerprint.js';
 import { describeLivelock, findLivelock, type LivelockDecision } from './livelock.js';
 
 export interface SearchOptions {
@@ -185,18 +185,7 @@ class Observed implements InterleavingSearch {
     this.schedule.push(all.indexOf(chosen));
     this.last = chosen;
     this.lastIndex = all.indexOf(chosen);
-    const retrying: number[] = [];
-    all.forEach((t, i) => {
-      if (!t.done && t.paused?.kind === 'preempt' && t.paused.retry === true) retrying.push(i);
-    });
-    const p = chosen.paused;
-    this.decisions.push({
-      thread: all.indexOf(chosen),
-      enabled: awake.map((t) => all.indexOf(t)),
-      retrying,
-      label: p === null ? 'start' : p.kind === 'lock-wait' ? `lock ${p.lock.name}` : p.label,
-      state: retrying.length > 0 && this.world !== null ? worldFingerprint(this.world, all) : undefined,
-    });
+    this.decisions.push(livelockDecision(this.world, awake, all, chosen));
     return chosen;
   }
 }
