@@ -236,6 +236,26 @@ describe.skipIf(!HAVE_CHROMIUM)('the page in headless chromium', () => {
     await page.close();
   });
 
+  it("replays mmsim check's own report to the marked transition", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmsim-check-'));
+    const path = join(dir, 'report.json');
+    const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
+    const args = ['src/cli/entry.ts', 'check', RACE_FILE, '--set', 'kvmChangePteBumpsSeq=false', '--json'];
+    const run = spawnSync(tsx, args, { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(1); // a counterexample found
+    writeFileSync(path, run.stdout);
+    const cx = JSON.parse(run.stdout).results[0].counterexamples[0];
+    const page = await openExample(h, EX08);
+    await page.locator('.open-file input').setInputFiles(path);
+    await page.locator(`.transition-now[data-current="${cx.offending}"]`).waitFor();
+    expect(await page.locator('.lane').count()).toBe(cx.threads.length);
+    expect(await page.locator('.tr.offending').getAttribute('data-transition')).toBe(String(cx.offending));
+    expect(await page.locator('.counterexample .bad', { hasText: 'the model has changed' }).count()).toBe(0);
+    await expect.poll(() => page.locator('[data-violations]').textContent()).toContain(cx.problem.message);
+    await snap(page, 'counterexample-from-check');
+    await page.close();
+  });
+
   it('opens a checker report from the file picker, by a drop and by a link to it', async () => {
     const cx = raceCounterexample();
     const report = JSON.stringify({

@@ -28,7 +28,9 @@ function Lanes(props: { threads: readonly string[]; items: Lane[]; offending: nu
       <legend>transitions, one lane per thread</legend>
       {props.threads.map((name, lane) => (
         <div class="lane" key={name} data-thread={lane}>
-          <span class="lane-label">{name}</span>
+          <span class="lane-label" title={name}>
+            {name}
+          </span>
           <span class="lane-cells">
             {items.map((tr, i) => {
               const mine = tr.thread === lane;
