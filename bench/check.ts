@@ -1,8 +1,8 @@
 /**
  * bench/check: `mmsim check`'s search (check/search.ts) measured (issue 10's benchmark, issue 11's
  * measures), with and without partial-order reduction side by side in one run. Four tables:
- *  1. every example with `parallel` (examples/, examples/bugs/ under their what-if `base`): the time to
- *     exhaust it with no preemption bound, reduced and unreduced, executions, distinct final states,
+ *  1. every example with `parallel` (examples/, and examples/bugs/ under their what-if `base`): the time
+ *     to exhaust it with no preemption bound, reduced and unreduced, executions, distinct final states,
  *     executions per second, and the ratio of executions unreduced/reduced;
  *  2. example 18 at 3 preemptions, reduced vs unreduced, and example 18 reduced with no bound, with
  *     issue 10's targets marked met or not met;
@@ -12,13 +12,14 @@
  *     exhausted with no bound;
  *  4. the SPIN anchor: bench/spin/race.pml (the example-20 race in Promela) with 1-4 racing vCPUs against
  *     the same race in mmsim (bench/spin/race-vcpus-N.yaml): "find the bug" (kvmChangePteBumpsSeq=false,
- *     Promela BUMP=0) as in 3 and "exhaust the correct protocol" (reduced, no bound); SPIN end to end
- *     (spin -a, cc, pan) and the mmsim/SPIN time ratio. Skipped, with a line saying so, where spin or cc
+ *     Promela BUMP=0) as in 3, and "exhaust the correct protocol" (reduced, no bound); SPIN end to end
+ *     (spin -a, cc, pan) and the mmsim/SPIN time ratios. Skipped, with a line saying so, where spin or cc
  *     is missing.
+ * Times are wall clock / CPU time: on a shared machine the wall clock also counts waiting for a core.
  * Every search has a time budget (MMSIM_BENCH_CHECK_BUDGET_MS, default 10000 ms; table 2's searches
  * MMSIM_BENCH_CHECK_LONG_BUDGET_MS, default 300000 ms): a search it stops is printed as incomplete, its
  * executions and a ratio against it as lower bounds (">="). MMSIM_BENCH_CHECK_PARTS=examples,18,bugs,spin
- * picks tables. One untimed warm-up search first, so the JIT is not charged to the first row.
+ * picks tables. One untimed warm-up first, so the JIT is not charged to the first row.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -37,17 +38,35 @@ const LONG_BUDGET_MS = Number(process.env.MMSIM_BENCH_CHECK_LONG_BUDGET_MS ?? 30
 const EXAMPLE_18 = 'examples/18-parallel-race.yaml';
 const EXAMPLE_20 = 'examples/20-race-fault-vs-merge.yaml';
 
-interface Searched {
-  /** The search exhausted its space (false: the budget stopped it). */
+interface Timing {
+  /** Wall clock. */
+  ms: number;
+  /** CPU time (this process's, or SPIN's child processes'). */
+  cpuMs: number;
+}
+
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Starts a clock; the function returned reads wall and CPU time since. */
+function timer(): () => Timing {
+  const t0 = performance.now();
+  const c0 = cpuNow();
+  return () => ({ ms: performance.now() - t0, cpuMs: cpuNow() - c0 });
+}
+
+interface Searched extends Timing {
+  /** The search exhausted its space, or stopped at the problem it was asked for (false: the budget stopped it). */
   complete: boolean;
-  /** Executions run to the end (a lower bound when incomplete). */
+  /** Executions run to the end (when the budget stopped the search: every run, a lower bound). */
   executions: number;
   /** Executions abandoned as repeats (sleep sets) or at the bound; they cost time too. */
   abandoned: number;
   /** Distinct final states; unknown when the budget stopped the search. */
   distinct?: number;
   problems: ReadonlyMap<string, FoundProblem>;
-  ms: number;
 }
 
 class OutOfBudget extends Error {}
@@ -64,8 +83,8 @@ interface SearchSpec {
 function timedSearch(file: string, overrides: ProfileOverrides | undefined, spec: SearchSpec): Searched {
   const scenario = loadScenario(file);
   let runs = 0;
-  const t0 = performance.now();
-  const deadline = t0 + spec.budgetMs;
+  const elapsed = timer();
+  const deadline = performance.now() + spec.budgetMs;
   try {
     const o = searchScenario(scenario, {
       profileOverrides: overrides,
@@ -85,18 +104,12 @@ function timedSearch(file: string, overrides: ProfileOverrides | undefined, spec
       abandoned: o.abandoned,
       distinct: o.finalStates.size,
       problems: o.problems,
-      ms: performance.now() - t0,
+      ...elapsed(),
     };
   } catch (e) {
     if (!(e instanceof OutOfBudget)) throw e;
     // the split of the runs into ended and abandoned is lost with the search: all count as executions
-    return {
-      complete: false,
-      executions: runs,
-      abandoned: 0,
-      problems: new Map(),
-      ms: performance.now() - t0,
-    };
+    return { complete: false, executions: runs, abandoned: 0, problems: new Map(), ...elapsed() };
   }
 }
 
@@ -108,7 +121,7 @@ function exhaust(
   overrides: ProfileOverrides | undefined,
   reduction: boolean,
   budgetMs = BUDGET_MS,
-) {
+): Searched {
   const key = JSON.stringify([file, overrides ?? {}, reduction, budgetMs]);
   let e = exhausted.get(key);
   if (e === undefined) {
@@ -118,9 +131,8 @@ function exhaust(
   return e;
 }
 
-interface Found {
+interface Found extends Timing {
   found?: FoundProblem;
-  ms: number;
   /** Runs (ended and abandoned) over every bound tried. */
   executions: number;
   /** The last bound searched. */
@@ -132,20 +144,20 @@ interface Found {
  * 2, ... so the first found has the fewest preemptions, until one is found or the budget is spent.
  */
 function findFirst(file: string, overrides: ProfileOverrides): Found {
-  const t0 = performance.now();
+  const elapsed = timer();
   let executions = 0;
   for (let bound = 0; ; bound++) {
-    const left = BUDGET_MS - (performance.now() - t0);
     const r = timedSearch(file, overrides, {
       reduction: true,
       maxPreemptions: bound,
       stopAt: 'any',
-      budgetMs: left,
+      budgetMs: BUDGET_MS - elapsed().ms,
     });
     executions += r.executions + r.abandoned;
     const first = [...r.problems.values()][0];
-    if (first !== undefined || !r.complete || performance.now() - t0 >= BUDGET_MS)
-      return { found: first, ms: performance.now() - t0, executions, bound };
+    const t = elapsed();
+    if (first !== undefined || !r.complete || t.ms >= BUDGET_MS)
+      return { found: first, executions, bound, ...t };
   }
 }
 
@@ -158,13 +170,17 @@ function table(head: string[], rows: string[][]): void {
 }
 
 const ms = (x: number): string => (x < 100 ? x.toFixed(1) : x.toFixed(0));
+/** "wall/cpu" in ms; ">" when the budget stopped the search. */
+const timeCell = (t: Timing, complete = true): string => `${complete ? '' : '>'}${ms(t.ms)}/${ms(t.cpuMs)}`;
 const rate = (s: Searched): string =>
   s.ms > 0 ? ((s.executions + s.abandoned) / (s.ms / 1000)).toFixed(0) : '-';
-/** Executions, ">=" when the budget stopped the search; abandoned runs after a "+". */
+/** Executions, ">=" when the budget stopped the search; runs abandoned as repeats after a "+". */
 const execCell = (s: Searched): string =>
   `${s.complete ? '' : '>='}${s.executions}${s.abandoned > 0 ? ` +${s.abandoned}` : ''}`;
-const timeCell = (s: Searched): string => (s.complete ? ms(s.ms) : `>${ms(s.ms)} (budget)`);
 const distinctCell = (s: Searched): string => (s.distinct === undefined ? '?' : String(s.distinct));
+/** The problems found, unknown ("?") when the budget stopped the search (they are lost with it). */
+const problemsCell = (s: Searched): string =>
+  !s.complete ? '?' : s.problems.size === 0 ? 'clean' : [...s.problems.keys()].join(', ');
 
 /** unreduced/reduced executions: exact when both completed, a lower bound when only the unreduced stopped. */
 function reductionRatio(unreduced: Searched, reduced: Searched): string {
@@ -173,10 +189,12 @@ function reductionRatio(unreduced: Searched, reduced: Searched): string {
   return `${unreduced.complete ? '' : '>='}${r.toFixed(1)}`;
 }
 
-const problemsCell = (s: Searched): string =>
-  s.problems.size === 0 ? (s.complete ? 'clean' : 'clean so far') : [...s.problems.keys()].join(', ');
-
-const verdict = (met: boolean): string => (met ? 'met' : 'NOT MET');
+/** A time target: met on the wall clock, or only on CPU time (the machine is shared), or not. */
+function timeVerdict(t: Timing, complete: boolean, limitMs: number): string {
+  if (complete && t.ms < limitMs) return 'met';
+  if (complete && t.cpuMs < limitMs) return 'met on CPU time only (the wall clock waited for a core)';
+  return 'NOT MET';
+}
 
 function examplesWithParallel(): string[] {
   return [join(root, 'examples'), join(root, 'examples/bugs')]
@@ -192,7 +210,7 @@ function examplesWithParallel(): string[] {
 
 function examplesTable(): void {
   console.log(
-    `\nbench/check 1: examples with parallel exhausted, no preemption bound, reduced and unreduced (budget ${BUDGET_MS} ms a search; bugs under their base, without the switch; executions "+N": N more abandoned as repeats)`,
+    `\nbench/check 1: examples with parallel exhausted, no preemption bound, reduced and unreduced (budget ${BUDGET_MS} ms a search; bugs under their base, without the switch; ms wall/cpu; executions "+N": N more abandoned as repeats)`,
   );
   const rows: string[][] = [];
   for (const file of examplesWithParallel()) {
@@ -201,11 +219,11 @@ function examplesTable(): void {
     const plain = exhaust(file, base, false);
     rows.push([
       file,
-      timeCell(red),
+      timeCell(red, red.complete),
       execCell(red),
       distinctCell(red),
       rate(red),
-      timeCell(plain),
+      timeCell(plain, plain.complete),
       execCell(plain),
       distinctCell(plain),
       rate(plain),
@@ -233,7 +251,7 @@ function examplesTable(): void {
 
 function example18Table(): void {
   console.log(
-    `\nbench/check 2: ${EXAMPLE_18} (budget ${LONG_BUDGET_MS} ms a search), and issue 10's targets`,
+    `\nbench/check 2: ${EXAMPLE_18} (budget ${LONG_BUDGET_MS} ms a search; ms wall/cpu), and issue 10's targets`,
   );
   const spec = { maxPreemptions: 3, budgetMs: LONG_BUDGET_MS };
   const red3 = timedSearch(EXAMPLE_18, undefined, { ...spec, reduction: true });
@@ -241,8 +259,8 @@ function example18Table(): void {
   const redAll = exhaust(EXAMPLE_18, undefined, true, LONG_BUDGET_MS);
   const row = (what: string, s: Searched): string[] => [
     what,
-    s.complete ? 'complete' : 'STOPPED by budget',
-    timeCell(s),
+    s.complete ? 'complete' : 'STOPPED by the budget',
+    timeCell(s, s.complete),
     execCell(s),
     distinctCell(s),
     rate(s),
@@ -257,45 +275,41 @@ function example18Table(): void {
     ],
   );
   const ratio = reductionRatio(plain3, red3);
-  console.log(`unreduced/reduced executions at 3 preemptions: ${ratio}`);
+  const fewer = red3.complete && plain3.executions >= 10 * Math.max(1, red3.executions);
   const e20 = exhaust(EXAMPLE_20, undefined, true);
-  const ratio3 = red3.complete ? plain3.executions / Math.max(1, red3.executions) : 0;
   console.log('targets (issue 10):');
   console.log(
-    `  example 20 exhausted (reduced, no bound) in < 100 ms: ${verdict(e20.complete && e20.ms < 100)} (${timeCell(e20)} ms, ${execCell(e20)} executions)`,
+    `  example 20 exhausted (reduced, no bound) in < 100 ms: ${timeVerdict(e20, e20.complete, 100)} (${timeCell(e20, e20.complete)} ms wall/cpu, ${execCell(e20)} executions)`,
   );
   console.log(
-    `  example 18 exhausted with no bound: ${verdict(redAll.complete)} (${timeCell(redAll)} ms, ${execCell(redAll)} executions)`,
+    `  example 18 exhausted with no bound: ${redAll.complete ? 'met' : 'NOT MET'} (${timeCell(redAll, redAll.complete)} ms wall/cpu, ${execCell(redAll)} executions)`,
   );
+  const undecided = !fewer && !plain3.complete;
   console.log(
     `  >= 10x fewer executions reduced than unreduced on example 18 at 3 preemptions: ${
-      ratio3 >= 10
-        ? 'met'
-        : !plain3.complete && red3.complete
-          ? 'NOT MET (unreduced stopped by the budget: the ratio is a lower bound)'
-          : 'NOT MET'
-    } (${ratio})`,
+      fewer ? 'met' : undecided ? 'undecided (a search was stopped by the budget)' : 'NOT MET'
+    } (unreduced/reduced ${ratio})`,
   );
 }
 
-function bugsTable(): { allUnderOneSecond: boolean } {
+function bugsTable(): void {
   console.log(
-    `\nbench/check 3: ${BUGS.length} catalogued bugs; find = with the switch, reduced, bounds 0, 1, ... to the first counterexample; clean = without it (under base), reduced, no bound (budget ${BUDGET_MS} ms each)`,
+    `\nbench/check 3: ${BUGS.length} catalogued bugs; find = with the switch, reduced, bounds 0, 1, ... to the first counterexample; clean = without it (under base), reduced, no bound (budget ${BUDGET_MS} ms each; ms wall/cpu)`,
   );
   const rows: string[][] = [];
-  let allUnderOneSecond = true;
+  const verdicts: string[] = [];
   for (const bug of BUGS) {
     const f = findFirst(bug.scenario, bug.set);
     const c = exhaust(bug.scenario, bug.base, true);
-    if (f.found === undefined || f.ms >= 1000) allUnderOneSecond = false;
+    verdicts.push(timeVerdict(f, f.found !== undefined, 1000));
     rows.push([
       bug.id,
-      f.found !== undefined ? ms(f.ms) : `NOT FOUND (${ms(f.ms)}, bound ${f.bound})`,
+      f.found !== undefined ? timeCell(f) : `NOT FOUND (${timeCell(f)}, bound ${f.bound})`,
       String(f.executions),
       String(f.found?.preemptions ?? '-'),
       f.found?.kind ?? '-',
       bug.kind,
-      timeCell(c),
+      timeCell(c, c.complete),
       execCell(c),
       problemsCell(c),
     ]);
@@ -314,19 +328,22 @@ function bugsTable(): { allUnderOneSecond: boolean } {
     ],
     rows,
   );
-  console.log(`target (issue 11): every bug found in < 1 s: ${verdict(allUnderOneSecond)}`);
-  return { allUnderOneSecond };
+  const worst = verdicts.includes('NOT MET')
+    ? 'NOT MET'
+    : verdicts.every((v) => v === 'met')
+      ? 'met'
+      : 'met on CPU time only (the wall clock waited for a core)';
+  console.log(`target (issue 11): every bug found in < 1 s: ${worst}`);
 }
 
-interface SpinRun {
-  ms: number;
-  /** pan alone (the search, without spin -a and the compile). */
+interface SpinRun extends Timing {
+  /** pan alone (the search, without spin -a and the compile), wall clock. */
   panMs: number;
   errors: number;
   states: number;
 }
 
-/** spin -a, cc, pan in a fresh directory; the time covers all three. */
+/** spin -a, cc, pan in a fresh directory; the times cover all three (CPU time from the shell's `times`). */
 function spinRun(dir: string, vcpus: number, bump: boolean): SpinRun | string {
   const t0 = performance.now();
   const model = join(here, 'spin/race.pml');
@@ -337,18 +354,27 @@ function spinRun(dir: string, vcpus: number, bump: boolean): SpinRun | string {
   ];
   let out = '';
   let panMs = 0;
+  let cpuMs = 0;
   for (const [cmd, args] of steps) {
     const t = performance.now();
-    const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8' });
+    // `times` prints the shell's and then its children's user and system time
+    const r = spawnSync('sh', ['-c', '"$@"; s=$?; times; exit $s', 'sh', cmd, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     if (cmd === './pan') panMs = performance.now() - t;
     if (r.error !== undefined) return `${cmd}: ${r.error.message}`;
+    if (r.status === 127) return `${cmd}: not found`;
     if (cmd !== './pan' && r.status !== 0) return `${cmd} failed: ${r.stderr || r.stdout}`;
-    out = r.stdout;
+    const lines = r.stdout.trimEnd().split('\n');
+    const children = lines.pop() ?? '';
+    lines.pop();
+    for (const m of children.matchAll(/(\d+)m([\d.]+)s/g)) cpuMs += (Number(m[1]) * 60 + Number(m[2])) * 1000;
+    out = lines.join('\n');
   }
-  const ms = performance.now() - t0;
   const errors = Number(/errors: (\d+)/.exec(out)?.[1] ?? Number.NaN);
   const states = Number(/(\d+) states, stored/.exec(out)?.[1] ?? Number.NaN);
-  return { ms, panMs, errors, states };
+  return { ms: performance.now() - t0, cpuMs, panMs, errors, states };
 }
 
 function spinAvailable(): string | null {
@@ -362,23 +388,25 @@ function spinAvailable(): string | null {
   return null;
 }
 
-/** mmsim/SPIN time: a lower bound (">") where mmsim's search was stopped by its budget. */
-function timeRatio(mmsim: number, spin: number, lowerBound: boolean): string {
-  return `${lowerBound ? '>' : ''}${(mmsim / spin).toFixed(2)}`;
+/** mmsim/SPIN, wall clock and CPU time: lower bounds (">") where mmsim's search was stopped by its budget. */
+function timeRatio(mmsim: Timing, spin: Timing, lowerBound: boolean): string {
+  const gt = lowerBound ? '>' : '';
+  return `${gt}${(mmsim.ms / spin.ms).toFixed(2)}/${gt}${(mmsim.cpuMs / spin.cpuMs).toFixed(2)}`;
 }
 
-function spinTable(): { noSlower: boolean } | null {
+function spinTable(): void {
   console.log(
-    `\nbench/check 4: the SPIN anchor: the example-20 race with 1-4 racing vCPUs (bench/spin/race.pml, bench/spin/race-vcpus-N.yaml); SPIN end to end (spin -a + cc + pan); mmsim reduced, find as in 3, exhaust with no bound (budget ${BUDGET_MS} ms each)`,
+    `\nbench/check 4: the SPIN anchor: the example-20 race with 1-4 racing vCPUs (bench/spin/race.pml, bench/spin/race-vcpus-N.yaml); SPIN end to end (spin -a + cc + pan); mmsim reduced, find as in 3, exhaust with no bound (budget ${BUDGET_MS} ms each); ms and ratios wall/cpu`,
   );
   const missing = spinAvailable();
   if (missing !== null) {
     console.log(`bench/check: SPIN anchor skipped: ${missing} (apt-get install spin gcc)`);
-    return null;
+    return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'mmsim-spin-'));
   const rows: string[][] = [];
-  let noSlower = true;
+  let wall = true;
+  let cpu = true;
   try {
     for (const n of [1, 2, 3, 4]) {
       const file = `bench/spin/race-vcpus-${n}.yaml`;
@@ -386,19 +414,21 @@ function spinTable(): { noSlower: boolean } | null {
       const sOk = spinRun(dir, n, true);
       if (typeof sBug === 'string' || typeof sOk === 'string') {
         console.log(`bench/check: SPIN anchor skipped: ${typeof sBug === 'string' ? sBug : sOk}`);
-        return null;
+        return;
       }
       const f = findFirst(file, { kvmChangePteBumpsSeq: false });
       const e = exhaust(file, undefined, true);
-      if (f.found === undefined || !e.complete || f.ms > sBug.ms || e.ms > sOk.ms) noSlower = false;
+      const done = f.found !== undefined && e.complete;
+      wall &&= done && f.ms <= sBug.ms && e.ms <= sOk.ms;
+      cpu &&= done && f.cpuMs <= sBug.cpuMs && e.cpuMs <= sOk.cpuMs;
       rows.push([
         String(n),
-        `${ms(sBug.ms)} (${sBug.errors > 0 ? 'found' : 'NOT FOUND'}, ${sBug.states} st, pan ${ms(sBug.panMs)})`,
-        `${ms(f.ms)} (${f.found !== undefined ? `found, ${f.executions} ex, ${f.found.preemptions} pre` : `NOT FOUND in ${f.executions} ex`})`,
-        timeRatio(f.ms, sBug.ms, f.found === undefined),
-        `${ms(sOk.ms)} (${sOk.errors === 0 ? 'clean' : 'ERRORS'}, ${sOk.states} st, pan ${ms(sOk.panMs)})`,
-        `${timeCell(e)} (${execCell(e)} ex, ${distinctCell(e)} final, ${problemsCell(e)})`,
-        timeRatio(e.ms, sOk.ms, !e.complete),
+        `${timeCell(sBug)} (${sBug.errors > 0 ? 'found' : 'NOT FOUND'}, ${sBug.states} st, pan ${ms(sBug.panMs)})`,
+        `${timeCell(f, f.found !== undefined)} (${f.found !== undefined ? `found, ${f.executions} ex, ${f.found.preemptions} pre` : `NOT FOUND in ${f.executions} ex`})`,
+        timeRatio(f, sBug, f.found === undefined),
+        `${timeCell(sOk)} (${sOk.errors === 0 ? 'clean' : 'ERRORS'}, ${sOk.states} st, pan ${ms(sOk.panMs)})`,
+        `${timeCell(e, e.complete)} (${execCell(e)} ex, ${distinctCell(e)} final, ${problemsCell(e)})`,
+        timeRatio(e, sOk, !e.complete),
       ]);
     }
   } finally {
@@ -417,13 +447,14 @@ function spinTable(): { noSlower: boolean } | null {
     rows,
   );
   console.log(
-    `target (issue 10): mmsim no slower than SPIN end to end on the 1-4 vCPU race: ${verdict(noSlower)}`,
+    `target (issue 10): mmsim no slower than SPIN end to end on the 1-4 vCPU race: ${
+      wall ? 'met' : cpu ? 'met on CPU time only' : 'NOT MET'
+    }`,
   );
-  return { noSlower };
 }
 
 export async function run(): Promise<void> {
-  // warm-up, untimed: one reduced search and one unreduced, so the JIT is not charged to the first row
+  // warm-up, untimed: a reduced and an unreduced search, so the JIT is not charged to the first row
   timedSearch(EXAMPLE_20, undefined, { reduction: true, maxPreemptions: 1, budgetMs: BUDGET_MS });
   timedSearch(EXAMPLE_20, undefined, { reduction: false, maxPreemptions: 1, budgetMs: BUDGET_MS });
   const only = process.env.MMSIM_BENCH_CHECK_PARTS?.split(',') ?? ['examples', '18', 'bugs', 'spin'];
