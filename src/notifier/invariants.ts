@@ -308,10 +308,9 @@ export class InvariantChecker implements KernelObserver {
 
   onAccess(a: AccessRecord): void {
     const vpn = Math.floor(a.address / PAGE_SIZE);
-    const where = `mm${a.mm.id}:${hex(vpn * PAGE_SIZE)}`;
     const pin = this.pins.get(a.via);
     if (pin !== undefined) {
-      this.onPinIo(a, pin, vpn, where);
+      this.onPinIo(a, pin, vpn, this.where(a.mm, vpn));
       return;
     }
     if (a.write && this.pins.size > 0) {
@@ -327,9 +326,9 @@ export class InvariantChecker implements KernelObserver {
       if (!ptePresent(pte) || !pteWrite(pte) || pteSpecial(pte) || ptePfn(pte) !== a.pfn) {
         this.report(
           'stale-write',
-          `invariant 2: ${a.agent.name} (via ${a.via}) wrote pfn ${hex(a.pfn)} at ${where} but the primary pte is ${formatPte(pte)}`,
+          `invariant 2: ${a.agent.name} (via ${a.via}) wrote pfn ${hex(a.pfn)} at ${this.where(a.mm, vpn)} but the primary pte is ${formatPte(pte)}`,
           [a.agent.name, a.via],
-          [where],
+          [this.where(a.mm, vpn)],
         );
       }
     }
@@ -339,9 +338,9 @@ export class InvariantChecker implements KernelObserver {
     if (a.before !== expected) {
       this.report(
         'data',
-        `invariant 3: ${a.agent.name} (via ${a.via}) found content #${a.before} at ${where}, expected #${expected} (last written there)`,
+        `invariant 3: ${a.agent.name} (via ${a.via}) found content #${a.before} at ${this.where(a.mm, vpn)}, expected #${expected} (last written there)`,
         [a.agent.name, a.via],
-        [where],
+        [this.where(a.mm, vpn)],
       );
     }
     if (a.write) {
@@ -470,7 +469,7 @@ export class InvariantChecker implements KernelObserver {
     for (const [pfn, n] of holders) if (this.holders.get(pfn) !== n) this.touched.add(pfn);
     for (const pfn of this.holders.keys()) if (!holders.has(pfn)) this.touched.add(pfn);
     this.holders = holders;
-    const views = [...this.sources.secondaries()];
+    const views = this.viewsByMm();
     const ksmPages: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
     const pages = this.pages;
     for (let i = 0; i < pages.n; i++) {
@@ -557,12 +556,29 @@ export class InvariantChecker implements KernelObserver {
     }
   }
 
+  /** `mm3:0x7f0000001000`: a page in a report (made only for one: every access is checked). */
+  private where(mm: Mm, vpn: number): string {
+    return `mm${mm.id}:${hex(vpn * PAGE_SIZE)}`;
+  }
+
+  /** The secondary MMUs alive now, by the mm each mirrors (a check looks them up per changed page). */
+  private viewsByMm(): Map<Mm, SecondaryMmuView[]> {
+    const byMm = new Map<Mm, SecondaryMmuView[]>();
+    for (const view of this.sources.secondaries()) {
+      const list = byMm.get(view.mm);
+      if (list === undefined) byMm.set(view.mm, [view]);
+      else list.push(view);
+    }
+    return byMm;
+  }
+
   /** The secondaries' translations of mm's [start, end). */
-  private coherenceIn(views: readonly SecondaryMmuView[], mm: Mm, start: number, end: number): void {
+  private coherenceIn(views: Map<Mm, SecondaryMmuView[]>, mm: Mm, start: number, end: number): void {
     if (mm.dead) return;
+    const mine = views.get(mm);
+    if (mine === undefined) return;
     const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
-    for (const view of views) {
-      if (view.mm !== mm) continue;
+    for (const view of mine) {
       const list = view.translationsIn?.(start, end) ?? within(view.translations(), start, end);
       for (const t of list) this.translationFact(view, chain, t);
     }
