@@ -106,10 +106,22 @@ export function toX86(pte: number): bigint {
   return v;
 }
 
+/** The flag words of formatPte, by flag bits (made once per combination: every pte event formats). */
+const flagTexts = new Map<number, string>();
+
 /** Human-readable pte: `pfn 0x1a3 P RW U A D` or `none`. */
 export function formatPte(pte: number): string {
   if (pte === PTE_NONE) return 'none';
   const b = pteBits(pte);
+  let flags = flagTexts.get(b);
+  if (flags === undefined) {
+    flags = flagWords(b);
+    flagTexts.set(b, flags);
+  }
+  return `pfn 0x${ptePfn(pte).toString(16)} ${flags}`;
+}
+
+function flagWords(b: number): string {
   const bits: string[] = [];
   if (b & PTE_PRESENT) bits.push('P');
   if (b & PTE_PROTNONE) bits.push('PROTNONE');
@@ -120,5 +132,5 @@ export function formatPte(pte: number): string {
   if (b & PTE_SOFT_DIRTY) bits.push('SD');
   if (b & PTE_SPECIAL) bits.push('S');
   if (b & PTE_NX) bits.push('NX');
-  return `pfn 0x${ptePfn(pte).toString(16)} ${bits.join(' ')}`;
+  return bits.join(' ');
 }
