@@ -333,8 +333,12 @@ class SubsetReader {
     if (++this.depth > MAX_DEPTH) throw OUTSIDE;
   }
 
-  /** A block node whose first character is at `pos`, in column `indent`, inside a block at `parentIndent`. */
-  private blockNode(indent: number, parentIndent: number): void {
+  /**
+   * A block node whose first character is at `pos`, in column `indent`, inside a block at
+   * `parentIndent`. A one-line scalar may stand only where `scalarHere` (a list item: `- value`); alone
+   * on its line it is left to the yaml library.
+   */
+  private blockNode(indent: number, parentIndent: number, scalarHere = false): void {
     const c = this.code();
     if (c === DASH && this.blankAt(this.pos + 1)) {
       this.blockSeq(indent);
@@ -346,8 +350,13 @@ class SubsetReader {
       return;
     }
     const key = this.implicitKey();
-    if (key === undefined) throw OUTSIDE; // a scalar alone on its line: left to the yaml library
-    this.blockMap(indent, key);
+    if (key !== undefined) {
+      this.blockMap(indent, key);
+      return;
+    }
+    if (!scalarHere) throw OUTSIDE;
+    this.scalar(false);
+    this.endOfLine();
   }
 
   /** A block list at column `indent`; `pos` is at its first `-`. */
@@ -366,7 +375,7 @@ class SubsetReader {
         const next = this.nextContentLine();
         if (next <= indent) throw OUTSIDE; // an empty item
         this.blockNode(next, indent);
-      } else this.inlineItem(indent);
+      } else this.blockNode(this.column(), indent, true); // on the dash's line: `- a: 1`, `- - x`, `- x`
       count++;
       const next = this.nextContentLine();
       if (next === indent && this.code() === DASH && this.blankAt(this.pos + 1)) continue;
@@ -375,28 +384,6 @@ class SubsetReader {
       this.tape.close(record, count);
       return;
     }
-  }
-
-  /** What follows `- ` on the same line: a compact list or map, a flow collection or a scalar. */
-  private inlineItem(seqIndent: number): void {
-    const c = this.code();
-    const column = this.column();
-    if (c === DASH && this.blankAt(this.pos + 1)) {
-      this.blockSeq(column);
-      return;
-    }
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      this.flowCollection(seqIndent);
-      this.endOfLine();
-      return;
-    }
-    const key = this.implicitKey();
-    if (key !== undefined) {
-      this.blockMap(column, key);
-      return;
-    }
-    this.scalar(false);
-    this.endOfLine();
   }
 
   /**
