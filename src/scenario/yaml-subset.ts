@@ -190,40 +190,36 @@ function childRecords(tape: Tape, i: number): number[] {
   return out;
 }
 
-class TapeMap implements MapNode {
-  readonly kind = 'map';
-
+/** A map or list of the tape: where it is; its items are made when asked for. */
+abstract class TapeCollection {
   constructor(
-    private readonly text: string,
-    private readonly tape: Tape,
+    protected readonly text: string,
+    protected readonly tape: Tape,
     private readonly record: number,
     readonly start: number,
   ) {}
 
+  protected children(): SyntaxNode[] {
+    return childRecords(this.tape, this.record).map((r) => nodeAt(this.text, this.tape, r));
+  }
+}
+
+class TapeMap extends TapeCollection implements MapNode {
+  readonly kind = 'map';
+
   get items(): MapPair[] {
-    const children = childRecords(this.tape, this.record);
+    const children = this.children();
     const pairs = new Array<MapPair>(children.length / 2);
-    for (let k = 0; k < pairs.length; k++)
-      pairs[k] = {
-        key: nodeAt(this.text, this.tape, children[2 * k]),
-        value: nodeAt(this.text, this.tape, children[2 * k + 1]),
-      };
+    for (let k = 0; k < pairs.length; k++) pairs[k] = { key: children[2 * k], value: children[2 * k + 1] };
     return pairs;
   }
 }
 
-class TapeSeq implements SeqNode {
+class TapeSeq extends TapeCollection implements SeqNode {
   readonly kind = 'seq';
 
-  constructor(
-    private readonly text: string,
-    private readonly tape: Tape,
-    private readonly record: number,
-    readonly start: number,
-  ) {}
-
   get items(): SyntaxNode[] {
-    return childRecords(this.tape, this.record).map((r) => nodeAt(this.text, this.tape, r));
+    return this.children();
   }
 }
 
@@ -329,6 +325,19 @@ class SubsetReader {
     this.pos = at;
   }
 
+  /**
+   * Past spaces: whether the line ends here (perhaps in a comment; then `pos` is at its end), else
+   * `pos` is at what comes next on it.
+   */
+  private nothingMoreOnLine(): boolean {
+    while (this.code() === SPACE) this.pos++;
+    const c = this.code();
+    if (c !== NEWLINE && c !== HASH && !Number.isNaN(c)) return false;
+    if (c === HASH && this.code(this.pos - 1) !== SPACE) throw OUTSIDE;
+    this.endOfLine();
+    return true;
+  }
+
   private enter(): void {
     if (++this.depth > MAX_DEPTH) throw OUTSIDE;
   }
@@ -367,11 +376,7 @@ class SubsetReader {
     for (;;) {
       // pos is at '-', followed by a space or the line end
       this.pos++;
-      while (this.code() === SPACE) this.pos++;
-      const c = this.code();
-      if (c === NEWLINE || c === HASH || Number.isNaN(c)) {
-        if (c === HASH && this.code(this.pos - 1) !== SPACE) throw OUTSIDE;
-        this.endOfLine();
+      if (this.nothingMoreOnLine()) {
         const next = this.nextContentLine();
         if (next <= indent) throw OUTSIDE; // an empty item
         this.blockNode(next, indent);
@@ -431,11 +436,7 @@ class SubsetReader {
 
   /** The value after `key:` in a block map at `indent`: on the same line, or the block below. */
   private blockValue(indent: number): void {
-    while (this.code() === SPACE) this.pos++;
-    const c = this.code();
-    if (c === NEWLINE || c === HASH || Number.isNaN(c)) {
-      if (c === HASH && this.code(this.pos - 1) !== SPACE) throw OUTSIDE;
-      this.endOfLine();
+    if (this.nothingMoreOnLine()) {
       const next = this.nextContentLine();
       if (next > indent) {
         this.blockNode(next, indent);
@@ -448,6 +449,7 @@ class SubsetReader {
       }
       throw OUTSIDE; // an empty value
     }
+    const c = this.code();
     if (c === OPEN_BRACE || c === OPEN_BRACKET) this.flowCollection(indent);
     else this.scalar(false);
     this.endOfLine();
