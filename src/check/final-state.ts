@@ -6,12 +6,11 @@
  * the checker counts distinct final states with it, and the soundness tests compare the sets a reduced
  * and an unreduced search reach.
  */
-import { PAGE_SIZE } from '../hw/page.js';
-import { ptePfn, pteSpecial } from '../hw/pte.js';
 import type { World } from '../scenario/world.js';
 import { HmmMirror } from '../secondary/hmm/index.js';
 import { KvmGuest } from '../secondary/kvm/index.js';
 import { Digest } from '../sim/hash.js';
+import { digestMappings } from './fingerprint.js';
 
 export function finalStateHash(w: World): string {
   const d = new Digest();
@@ -21,22 +20,7 @@ export function finalStateHash(w: World): string {
   for (const mm of [...k.mms.values()].sort((a, b) => a.id - b.id)) {
     d.number(mm.id);
     d.number((mm.exiting ? 1 : 0) + (mm.dead ? 2 : 0));
-    for (const vma of mm.vmas) {
-      d.number(vma.start);
-      d.number(vma.end);
-      d.number(vma.flags);
-      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
-        d.number(vpn);
-        d.number(pte);
-        if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
-      });
-    }
-    for (const tlb of k.machine.tlbs) {
-      tlb.forEach(mm.id, (vpn, pte) => {
-        d.number(vpn);
-        d.number(pte);
-      });
-    }
+    digestMappings(d, w, mm, pfns);
   }
   for (const view of w.secondaries()) {
     d.string(view.name);

@@ -8,7 +8,8 @@
  */
 
 import { PAGE_SIZE } from '../hw/page.js';
-import { ptePfn } from '../hw/pte.js';
+import { ptePfn, pteSpecial } from '../hw/pte.js';
+import type { Mm } from '../mm/mm.js';
 import { secondaryKinds } from '../scenario/secondary-kinds.js';
 import type { World } from '../scenario/world.js';
 import type { Pause } from '../sim/exec.js';
@@ -52,22 +53,7 @@ export function worldFingerprint(w: World, threads: readonly Thread[]): string {
     d.string(mm.mmapLock.owner?.name ?? '');
     d.number(mm.mmapLock.readers);
     d.string(mm.ptl.owner?.name ?? '');
-    for (const vma of mm.vmas) {
-      d.number(vma.start);
-      d.number(vma.end);
-      d.number(vma.flags);
-      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
-        d.number(vpn);
-        d.number(pte);
-        pfns.add(ptePfn(pte));
-      });
-    }
-    for (const tlb of k.machine.tlbs) {
-      tlb.forEach(mm.id, (vpn, pte) => {
-        d.number(vpn);
-        d.number(pte);
-      });
-    }
+    digestMappings(d, w, mm, pfns);
   }
   for (const pfn of [...pfns].sort((a, b) => a - b)) {
     d.number(pfn);
@@ -107,4 +93,24 @@ export function livelockDecision(
     label: p === null ? 'start' : p.kind === 'lock-wait' ? `lock ${p.lock.name}` : p.label,
     state: retrying.length > 0 && world !== null ? worldFingerprint(world, all) : undefined,
   };
+}
+
+/** An mm's vmas, ptes and CPU TLB entries into `d`; the frames its ptes map into `pfns` (check/final-state.ts too). */
+export function digestMappings(d: Digest, w: World, mm: Mm, pfns: Set<number>): void {
+  for (const vma of mm.vmas) {
+    d.number(vma.start);
+    d.number(vma.end);
+    d.number(vma.flags);
+    mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+      d.number(vpn);
+      d.number(pte);
+      if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
+    });
+  }
+  for (const tlb of w.kernel.machine.tlbs) {
+    tlb.forEach(mm.id, (vpn, pte) => {
+      d.number(vpn);
+      d.number(pte);
+    });
+  }
 }
