@@ -80,6 +80,7 @@ export function livelockDecision(
   ready: readonly Thread[],
   all: readonly Thread[],
   chosen: Thread,
+  fingerprint: () => string = () => worldFingerprint(world!, all),
 ): LivelockDecision {
   const retrying: number[] = [];
   all.forEach((t, i) => {
@@ -91,7 +92,7 @@ export function livelockDecision(
     enabled: ready.map((t) => all.indexOf(t)),
     retrying,
     label: p === null ? 'start' : p.kind === 'lock-wait' ? `lock ${p.lock.name}` : p.label,
-    state: retrying.length > 0 && world !== null ? worldFingerprint(world, all) : undefined,
+    state: retrying.length > 0 && world !== null ? fingerprint() : undefined,
   };
 }
 

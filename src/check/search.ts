@@ -121,13 +121,23 @@ class Observed implements InterleavingSearch {
 
   constructor(readonly inner: InterleavingSearch) {}
 
+  /** The world's fingerprint since the last transition, once computed (both the await and the livelock record use it). */
+  private fingerprintNow: string | undefined;
+
+  private fingerprint(): string {
+    this.fingerprintNow ??= this.world === null ? '' : worldFingerprint(this.world, this.threads);
+    return this.fingerprintNow;
+  }
+
   readonly stepped = (fp: Footprint): void => {
+    this.fingerprintNow = undefined;
     this.inner.stepped?.(fp);
     this.afterTransition(fp);
   };
 
   begin(world: World): void {
     this.world = world;
+    this.fingerprintNow = undefined;
     this.decisions = [];
     this.schedule = [];
     this.preemptions = 0;
@@ -162,7 +172,7 @@ class Observed implements InterleavingSearch {
     if (p?.kind === 'preempt' && p.retry === true && this.last?.done === false) {
       // blocked only after an attempt that changed nothing (the world as at its previous arrival) and
       // saw no change by others on the way: the next attempt would repeat it exactly
-      const state = this.world === null ? '' : worldFingerprint(this.world, this.threads);
+      const state = this.fingerprint();
       const same = this.arrivals.get(me) === state;
       this.arrivals.set(me, state);
       if (!this.stale.delete(me) && same) this.failed.set(me, attempt);
@@ -185,7 +195,7 @@ class Observed implements InterleavingSearch {
     this.schedule.push(all.indexOf(chosen));
     this.last = chosen;
     this.lastIndex = all.indexOf(chosen);
-    this.decisions.push(livelockDecision(this.world, awake, all, chosen));
+    this.decisions.push(livelockDecision(this.world, awake, all, chosen, () => this.fingerprint()));
     return chosen;
   }
 }

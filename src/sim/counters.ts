@@ -32,10 +32,18 @@ export class Counters {
     return this.index.has(name);
   }
 
+  /** The names sorted, kept until a counter is created (the model checker asks after every execution). */
+  private sorted: { readonly names: string[]; readonly slots: number[] } | null = null;
+
   /** Every counter, sorted by name. */
   snapshot(): Record<string, number> {
+    if (this.sorted === null || this.sorted.names.length !== this.names.length) {
+      const names = [...this.names].sort();
+      this.sorted = { names, slots: names.map((n) => this.index.get(n)!) };
+    }
     const out: Record<string, number> = {};
-    for (const name of [...this.names].sort()) out[name] = this.values[this.index.get(name)!];
+    const { names, slots } = this.sorted;
+    for (let i = 0; i < names.length; i++) out[names[i]] = this.values[slots[i]];
     return out;
   }
 }

@@ -109,13 +109,28 @@ export function noteAccess(key: number, mode: Access): void {
   FOOTPRINT.modes.push(mode);
 }
 
-/** A lock is released (exclusive: Write, shared: Read): marked held unless this transition took it itself. */
+/**
+ * A lock is released (exclusive: Write, shared: Read): marked held unless this transition took it itself.
+ * A lock taken and released within one transition only needed it free, and leaves it free: that is a
+ * read of the lock, so two such critical sections conflict only through what they do inside (their
+ * order matters no more than the order of two reads), while a transition that leaves the lock held, or
+ * releases one held from before, still conflicts with both.
+ */
 export function noteRelease(serial: number, mode: Access): void {
   const taken = footprintKey(FootprintKind.Lock, serial, 0);
-  if (!FOOTPRINT.keys.includes(taken)) {
-    const held = mode === Access.Write ? FootprintKind.LockHeld : FootprintKind.LockHeldShared;
-    noteAccess(footprintKey(held, serial, 0), Access.Read);
+  const keys = FOOTPRINT.keys;
+  let tookItHere = false;
+  for (let i = 0; i < keys.length; i++)
+    if (keys[i] === taken) {
+      tookItHere = true;
+      FOOTPRINT.modes[i] = Access.Read;
+    }
+  if (tookItHere) {
+    noteAccess(taken, Access.Read);
+    return;
   }
+  const held = mode === Access.Write ? FootprintKind.LockHeld : FootprintKind.LockHeldShared;
+  noteAccess(footprintKey(held, serial, 0), Access.Read);
   noteAccess(taken, mode);
 }
 
