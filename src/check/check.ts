@@ -28,6 +28,8 @@ export interface CheckOptions {
   /** Infinity: no bound. */
   maxPreemptions: number;
   reduction: boolean;
+  /** Sweep every invariant over all of memory at every quiescent point (`--paranoid`). */
+  paranoid?: boolean;
   maxExecutions: number;
   /** Run only the tasks of this shard (index from 0). */
   shard?: { index: number; count: number };
@@ -75,6 +77,7 @@ export interface TaskSpec {
   readonly profileOverrides: ProfileOverrides;
   readonly maxPreemptions: number;
   readonly reduction: boolean;
+  readonly paranoid: boolean;
   readonly maxExecutions: number;
   readonly file: string;
 }
@@ -86,6 +89,7 @@ export function runTask(scenario: Scenario, spec: TaskSpec): TaskOutcome {
     profileOverrides: spec.profileOverrides,
     maxPreemptions: spec.maxPreemptions,
     reduction: spec.reduction,
+    paranoid: spec.paranoid,
     maxExecutions: spec.maxExecutions,
     file: spec.file,
     prefix: spec.prefix,
@@ -145,6 +149,7 @@ export function checkScenario(scenario: Scenario, opts: CheckOptions, runner: Ta
         profileOverrides: overrides,
         maxPreemptions: opts.maxPreemptions,
         reduction: opts.reduction,
+        paranoid: opts.paranoid === true,
         maxExecutions: budget,
         file: opts.file,
       }))
@@ -170,6 +175,7 @@ function settingsKey(opts: CheckOptions): string {
     set: profileSettings(effectiveOverrides(opts)),
     maxPreemptions: Number.isFinite(opts.maxPreemptions) ? opts.maxPreemptions : null,
     reduction: opts.reduction,
+    ...(opts.paranoid === true ? { paranoid: true } : {}),
     maxExecutions: opts.maxExecutions,
   });
 }
@@ -237,7 +243,7 @@ function shardResult(
  */
 export function describeCounterexample(
   scenario: Scenario,
-  opts: Pick<CheckOptions, 'file' | 'text' | 'bug'>,
+  opts: Pick<CheckOptions, 'file' | 'text' | 'bug' | 'paranoid'>,
   kernel: KernelName,
   overrides: ProfileOverrides,
   p: FoundProblem,
@@ -313,6 +319,7 @@ export function describeCounterexample(
       search,
       file: opts.file,
       recording: true,
+      paranoid: opts.paranoid === true,
     });
     run.run();
   } catch {
@@ -333,6 +340,7 @@ export function describeCounterexample(
     overrides: overrides as Counterexample['overrides'],
     ...(opts.bug !== undefined ? { bug: opts.bug.id } : {}),
     schedule: compressSchedule(schedule.slice(0, offending + 1)),
+    ...(opts.paranoid === true ? { paranoid: true as const } : {}),
     preemptions: transitions[offending]?.preemptions ?? p.preemptions,
     problem: {
       kind: p.kind,

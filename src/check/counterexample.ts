@@ -38,8 +38,10 @@ export interface Counterexample {
   readonly overrides: Readonly<Record<string, string | number | boolean>>;
   /** The catalogued bug whose switch was applied, if any. */
   readonly bug?: string;
-  /** Replays with `mmsim run FILE --kernel K [--set F=V ...] --schedule S`. */
+  /** Replays with `mmsim run FILE --kernel K [--set F=V ...] --schedule S [--paranoid]`. */
   readonly schedule: string;
+  /** Found with full invariant sweeps at every quiescent point (`--paranoid`): replay with them. */
+  readonly paranoid?: true;
   readonly preemptions: number;
   readonly problem: {
     readonly kind: ProblemKind;

@@ -35,6 +35,11 @@ export interface SearchOptions {
   maxPreemptions: number;
   /** Partial-order reduction (default) or every schedule. */
   reduction: boolean;
+  /**
+   * Sweep every invariant over all of memory at every quiescent point inside the block too (`--paranoid`;
+   * such points depend on the schedule, so this only adds checks: the sweep at the end always runs).
+   */
+  paranoid?: boolean;
   /** Stop after this many executions (the result then says so). */
   maxExecutions: number;
   file?: string;
@@ -224,7 +229,8 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
     search: observed,
     file: opts.file,
     recording: false,
-    sweepInsideParallel: false,
+    paranoid: opts.paranoid === true,
+    sweepInsideParallel: opts.paranoid === true,
   });
   const fork = Math.max(0, parallelStepIndex(scenario));
   run.runUntil(fork);

@@ -40,6 +40,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   counterexample: { type: 'string' },
   trace: { type: 'string' },
+  paranoid: { type: 'boolean' },
 } as const;
 
 function positiveInt(option: string, v: string | undefined, fallback: number, max = 1e9): number {
@@ -103,6 +104,7 @@ export function cmdCheck(args: string[], io: Io): number {
     bug,
     maxPreemptions,
     reduction: values['no-reduction'] !== true,
+    paranoid: values.paranoid === true,
     maxExecutions: positiveInt('max-executions', values['max-executions'] as string | undefined, 1_000_000),
     shard,
     workers,
@@ -187,6 +189,7 @@ function replayEvents(c: Counterexample, file: string) {
     kernel: c.kernel,
     profileOverrides: c.overrides as never,
     schedule: c.schedule,
+    paranoid: c.paranoid === true,
     file,
     keepEvents: true,
   });
@@ -248,7 +251,10 @@ export function formatCounterexample(c: Counterexample, tty: boolean): string[] 
   const sets = profileSettings(c.overrides as never)
     .map((x) => ` --set ${x}`)
     .join('');
-  out.push(`  replay: mmsim run ${c.file} --kernel ${c.kernel}${sets} --schedule ${c.schedule} --steps`);
+  const paranoid = c.paranoid === true ? ' --paranoid' : '';
+  out.push(
+    `  replay: mmsim run ${c.file} --kernel ${c.kernel}${sets} --schedule ${c.schedule}${paranoid} --steps`,
+  );
   return out;
 }
 

@@ -100,7 +100,7 @@ catalogue of historical bugs the model checker finds (id, title, fix, kernel, sc
 
 const CHECK_HELP = `Usage: mmsim check FILE [--kernel K,...] [--set F=V]... [--bug ID] [--max-preemptions N]
                     [--no-reduction] [--max-executions N] [--workers N] [--shard I/N]
-                    [--json] [--counterexample OUT] [--trace OUT]
+                    [--paranoid] [--json] [--counterexample OUT] [--trace OUT]
        mmsim check --bug ID [options]
        mmsim check --merge SHARD.json... [--json]
 
@@ -120,6 +120,9 @@ Options:
   --max-executions N    stop after N executions (default 1000000); the report says it stopped
   --workers N           run the search on N worker threads (the report does not change)
   --shard I/N           run share I of N (0 <= I < N) and print it as JSON for --merge
+  --paranoid            also sweep every invariant over all of memory at every quiescent point of
+                        every execution (default: what each transition touched, and a full sweep
+                        at the end of each execution)
   --merge               the positional files are shard reports: combine them into one report
   --json                print the report as JSON (the format the browser visualizer opens)
   --counterexample OUT  write the first counterexample as JSON ('-': standard output)

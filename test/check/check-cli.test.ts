@@ -48,6 +48,21 @@ describe('mmsim check', () => {
     expect(c.threads).toEqual(['0: ksm', '1: guest vm1']);
   });
 
+  it('--paranoid: the same verdict, and a counterexample that says to replay with the full sweeps', () => {
+    const clean = runCli('check', EX20, '--paranoid');
+    expect(clean.code).toBe(0);
+    expect(clean.out).toMatch(/rfc-2019\s+yes\s+\d+\s+7\s+none/);
+    const r = runCli('check', EX20, ...BUG, '--paranoid', '--json');
+    expect(r.code).toBe(1);
+    const c = (JSON.parse(r.out) as CheckReport).results[0].counterexamples[0];
+    expect(c.paranoid).toBe(true);
+    expect(c.problem.invariant).toBe('coherence');
+    const text = runCli('check', EX20, ...BUG, '--paranoid');
+    const replay = /replay: mmsim (run .*) --steps/.exec(text.out)?.[1].split(' ');
+    expect(replay).toContain('--paranoid');
+    expect(runCli(...replay!).out).toContain('coherence');
+  });
+
   it('--counterexample writes the first counterexample; --trace its trace', () => {
     const out = join(dir, 'cx.json');
     const trace = join(dir, 'cx.trace.json');
