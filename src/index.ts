@@ -27,6 +27,7 @@ export {
   withOverrides,
 } from './kernel/profiles.js';
 export type { StoreSource } from './mm/access.js';
+export { toChromeTrace } from './mm/event-text.js';
 export {
   FAULT_FLAG_WRITE,
   VM_FAULT_DONE,
@@ -127,5 +128,4 @@ export {
   unlock,
   unlockShared,
 } from './sim/exec.js';
-export { toChromeTrace } from './sim/log.js';
 export { Scheduler } from './sim/scheduler.js';

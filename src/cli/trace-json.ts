@@ -1,8 +1,9 @@
 /**
  * The Chrome trace-event JSON form of an event stream, written as it comes (the same objects as
- * sim/log.ts toChromeTrace builds in memory): Perfetto's legacy import path, fine for small traces.
+ * mm/event-text.ts toChromeTrace builds in memory): Perfetto's legacy import path, fine for small traces.
  */
-import { chromeTraceEvent, chromeTrackName, type LogEvent } from '../sim/log.js';
+import { chromeTraceEvent, chromeTrackName } from '../mm/event-text.js';
+import type { LogEvent } from '../sim/log.js';
 import type { TraceEncoder } from './trace-writer.js';
 
 export class JsonTraceEncoder implements TraceEncoder {

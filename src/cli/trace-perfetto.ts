@@ -7,7 +7,8 @@
  * numbers are those of the .proto files named beside each constant.
  */
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import type { LogEvent } from '../sim/log.js';
+import { formatPte } from '../hw/pte.js';
+import { detailText, type LogEvent } from '../sim/log.js';
 import type { TraceEncoder } from './trace-writer.js';
 
 // trace.proto: Trace
@@ -122,9 +123,10 @@ export class PerfettoTraceEncoder implements TraceEncoder {
         if (e.end !== undefined) annotateString(w, 'end', `0x${e.end.toString(16)}`);
         if (e.event) annotateString(w, 'event', e.event);
         if (e.flags) annotateString(w, 'flags', e.flags);
-        if (e.oldPte) annotateString(w, 'oldPte', e.oldPte);
-        if (e.newPte) annotateString(w, 'newPte', e.newPte);
-        if (e.detail) annotateString(w, 'detail', e.detail);
+        if (e.oldPte !== undefined) annotateString(w, 'oldPte', formatPte(e.oldPte));
+        if (e.newPte !== undefined) annotateString(w, 'newPte', formatPte(e.newPte));
+        const detail = detailText(e);
+        if (detail) annotateString(w, 'detail', detail);
       }
       w.join();
     });

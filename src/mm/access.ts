@@ -9,6 +9,7 @@ import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { PTE_DIRTY, pteAccessible, pteMkdirty, pteMkyoung, ptePfn, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, preempt, preemptPoint, unlockShared } from '../sim/exec.js';
+import { newEvent } from '../sim/log.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGSEGV, type VmFaultResult } from './fault.js';
 import type { Kernel, Task } from './kernel.js';
 import { handleMmFault } from './memory.js';
@@ -44,27 +45,14 @@ export function* doUserAddrFault(
       task.signals.push('SIGSEGV');
       k.faultCounters.sigsegv.inc();
       if (k.recording) {
-        k.log({
-          agent: agent.name,
-          cpu: agent.cpu,
-          kind: 'fault',
-          what: 'SIGSEGV',
-          mm: mm.id,
-          start: address,
-          detail: write ? 'write' : 'read',
-        });
+        const e = newEvent(agent.name, agent.cpu, 'fault', 'SIGSEGV', mm.id, address);
+        e.detail = write ? 'write' : 'read';
+        k.log(e);
       }
       return VM_FAULT_SIGSEGV;
     }
     if (k.recording) {
-      k.log({
-        agent: agent.name,
-        cpu: agent.cpu,
-        kind: 'fault',
-        what: write ? 'write fault' : 'read fault',
-        mm: mm.id,
-        start: address,
-      });
+      k.log(newEvent(agent.name, agent.cpu, 'fault', write ? 'write fault' : 'read fault', mm.id, address));
     }
     return yield* handleMmFault(k, agent, vma, address, write ? FAULT_FLAG_WRITE : 0);
   } finally {

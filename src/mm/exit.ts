@@ -3,6 +3,7 @@
  * (secondary MMUs tear down everything), then every vma is unmapped and every frame returned.
  */
 import { type Agent, lock, type Path, unlock } from '../sim/exec.js';
+import { newEvent } from '../sim/log.js';
 import type { Kernel, Task } from './kernel.js';
 import type { KsmHooks } from './ksm-port.js';
 import { removeVma } from './mmap.js';
@@ -16,7 +17,7 @@ export function* doExit(k: Kernel, agent: Agent, task: Task, ksm: KsmHooks | nul
   mm.exiting = true;
   if (ksm !== null) ksm.exit(mm);
   if (mm.notifiers !== null) {
-    if (k.recording) k.log({ agent: agent.name, cpu: agent.cpu, kind: 'notify', what: 'release', mm: mm.id });
+    if (k.recording) k.log(newEvent(agent.name, agent.cpu, 'notify', 'release', mm.id));
     yield* mm.notifiers.release(agent, mm);
   }
   const vmas = [...mm.vmas];

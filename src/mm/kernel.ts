@@ -6,12 +6,12 @@
 import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { Machine } from '../hw/machine.js';
 import { PAGE_SIZE } from '../hw/page.js';
-import { formatPte, ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
+import { ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import type { KernelProfile } from '../kernel/profiles.js';
 import { CounterRef } from '../sim/counters.js';
 import { type Agent, DONE, type Path } from '../sim/exec.js';
 import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
-import type { LogEvent } from '../sim/log.js';
+import { type LogEvent, newEvent } from '../sim/log.js';
 import { AnonVmaRegistry } from './anon-vma.js';
 import { FAULT_COUNTERS } from './counters.js';
 import { Mm } from './mm.js';
@@ -229,7 +229,8 @@ export class Kernel {
     return task;
   }
 
-  log(e: Omit<LogEvent, 'seq'>): void {
+  /** Record an event (made by sim/log.ts newEvent). */
+  log(e: LogEvent): void {
     this.machine.log.record(e);
   }
 
@@ -341,16 +342,10 @@ export class Kernel {
       for (const o of this.observers) o.onPteChange?.(agent, mm, address, old, pte, via);
     }
     if (this.machine.log.recording) {
-      this.log({
-        agent: agent.name,
-        cpu: agent.cpu,
-        kind: 'pte',
-        what: via,
-        mm: mm.id,
-        start: address,
-        oldPte: formatPte(old),
-        newPte: formatPte(pte),
-      });
+      const e = newEvent(agent.name, agent.cpu, 'pte', via, mm.id, address);
+      e.oldPte = old;
+      e.newPte = pte;
+      this.log(e);
     }
   }
 
@@ -363,15 +358,7 @@ export class Kernel {
   flushTlbRange(agent: Agent, mm: Mm, start: number, end: number): Path {
     this.machine.flushTlb(agent.cpu, mm.id, mm.activeCpus(), start / PAGE_SIZE, end / PAGE_SIZE);
     if (this.machine.log.recording) {
-      this.log({
-        agent: agent.name,
-        cpu: agent.cpu,
-        kind: 'tlb',
-        what: 'flush_tlb_range',
-        mm: mm.id,
-        start,
-        end,
-      });
+      this.log(newEvent(agent.name, agent.cpu, 'tlb', 'flush_tlb_range', mm.id, start, end));
     }
     if (this.profile.secondaryTlbsFollowCpuFlush && mm.notifiers !== null) {
       return mm.notifiers.cpuTlbFlushed(agent, mm, start, end);

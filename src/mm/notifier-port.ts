@@ -43,11 +43,19 @@ export interface NotifierRange {
   readonly by: string;
 }
 
+/** The words of each flag combination, made once (every logged notifier call shows its flags). */
+const rangeFlagTexts: string[] = [];
+
 export function formatRangeFlags(flags: number): string {
-  const out: string[] = [];
-  if (flags & MMU_NOTIFIER_RANGE_BLOCKABLE) out.push('BLOCKABLE');
-  if (flags & MMU_NOTIFIER_USE_CHANGE_PTE) out.push('USE_CHANGE_PTE');
-  return out.join('|');
+  let text = rangeFlagTexts[flags];
+  if (text === undefined) {
+    const out: string[] = [];
+    if (flags & MMU_NOTIFIER_RANGE_BLOCKABLE) out.push('BLOCKABLE');
+    if (flags & MMU_NOTIFIER_USE_CHANGE_PTE) out.push('USE_CHANGE_PTE');
+    text = out.join('|');
+    rangeFlagTexts[flags] = text;
+  }
+  return text;
 }
 
 /** What an mm's notifier chain does when the primary MMU calls it. Every call is a path: it may wait. */

@@ -4,8 +4,9 @@
  * Each asks the kernel profile, so the same path behaves as v3.2, v5.0, the RFC or v6.10.
  */
 import { PAGE_SIZE } from '../hw/page.js';
-import { formatPte, PTE_ACCESSED, pteMkold, ptePresent } from '../hw/pte.js';
+import { PTE_ACCESSED, pteMkold, ptePresent } from '../hw/pte.js';
 import { type Agent, DONE, done, type Path } from '../sim/exec.js';
+import { newEvent } from '../sim/log.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import {
@@ -31,21 +32,22 @@ export function mmuNotifierRangeInit(
   return { by, event, flags, vma, mm, start, end };
 }
 
-function logNotify(k: Kernel, agent: Agent, what: string, range: NotifierRange, phase?: 'B' | 'E'): void {
+/** `invalidate_range_start BY` and `_end BY` by caller, made once each (the log hashes a string seen before as a number). */
+const callNames = { B: new Map<string, string>(), E: new Map<string, string>() };
+
+function logNotify(k: Kernel, agent: Agent, range: NotifierRange, phase: 'B' | 'E'): void {
   if (!k.recording) return;
-  k.log({
-    agent: agent.name,
-    cpu: agent.cpu,
-    kind: 'notify',
-    what,
-    mm: range.mm.id,
-    start: range.start,
-    end: range.end,
-    event: EVENT_NAMES[range.event],
-    flags: formatRangeFlags(range.flags),
-    detail: range.by,
-    phase,
-  });
+  let what = callNames[phase].get(range.by);
+  if (what === undefined) {
+    what = `${phase === 'B' ? 'invalidate_range_start' : 'invalidate_range_end'} ${range.by}`;
+    callNames[phase].set(range.by, what);
+  }
+  const e = newEvent(agent.name, agent.cpu, 'notify', what, range.mm.id, range.start, range.end);
+  e.event = EVENT_NAMES[range.event];
+  e.flags = formatRangeFlags(range.flags);
+  e.detail = range.by;
+  e.phase = phase;
+  k.log(e);
 }
 
 /** No subscriber refused the range (what invalidate_range_start returns with nobody to call). */
@@ -62,7 +64,7 @@ export function mmuNotifierInvalidateRangeStart(k: Kernel, agent: Agent, range: 
   const port = range.mm.notifiers;
   if (port === null) return STARTED;
   range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
-  logNotify(k, agent, `invalidate_range_start ${range.by}`, range, 'B');
+  logNotify(k, agent, range, 'B');
   return port.invalidateRangeStart(agent, range);
 }
 
@@ -92,7 +94,7 @@ export function mmuNotifierInvalidateRangeEnd(
 
 function* invalidateRangeEndThenLog(k: Kernel, agent: Agent, range: NotifierRange, end: Path): Path {
   yield* end;
-  logNotify(k, agent, `invalidate_range_end ${range.by}`, range, 'E');
+  logNotify(k, agent, range, 'E');
   rangeEnded(k, agent, range);
 }
 
@@ -170,15 +172,9 @@ function* changePteThenSet(
 export function mmuNotifierChangePte(k: Kernel, agent: Agent, mm: Mm, address: number, pte: number): Path {
   if (mm.notifiers === null) return DONE;
   if (k.recording) {
-    k.log({
-      agent: agent.name,
-      cpu: agent.cpu,
-      kind: 'notify',
-      what: 'change_pte',
-      mm: mm.id,
-      start: address,
-      newPte: formatPte(pte),
-    });
+    const e = newEvent(agent.name, agent.cpu, 'notify', 'change_pte', mm.id, address);
+    e.newPte = pte;
+    k.log(e);
   }
   return mm.notifiers.changePte(agent, mm, address, pte);
 }
@@ -217,14 +213,7 @@ function ptepTestAndClearYoung(k: Kernel, agent: Agent, mm: Mm, address: number)
   if (!ptePresent(pte) || (pte & PTE_ACCESSED) === 0) return false;
   mm.pt.set(vpn, pteMkold(pte));
   if (k.recording) {
-    k.log({
-      agent: agent.name,
-      cpu: agent.cpu,
-      kind: 'pte',
-      what: 'ptep_test_and_clear_young',
-      mm: mm.id,
-      start: address,
-    });
+    k.log(newEvent(agent.name, agent.cpu, 'pte', 'ptep_test_and_clear_young', mm.id, address));
   }
   return true;
 }

@@ -4,6 +4,7 @@
  * onViolation). The runner says which scenario step is running; the kernel knows nothing of either.
  */
 import type { Kernel, KernelObserver, ViolationReport } from '../mm/kernel.js';
+import { newEvent } from '../sim/log.js';
 
 /** A broken invariant, as reported to the user. */
 export interface Violation extends ViolationReport {
@@ -26,13 +27,9 @@ export class Violations implements KernelObserver {
 
   report(v: ViolationReport): void {
     this.list.push({ ...v, step: this.step, seq: this.k.machine.log.length });
-    this.k.log({
-      agent: v.agents[0] ?? 'checker',
-      cpu: -1,
-      kind: 'violation',
-      what: v.invariant,
-      detail: v.message,
-    });
+    const e = newEvent(v.agents[0] ?? 'checker', -1, 'violation', v.invariant);
+    e.detail = v.message;
+    this.k.log(e);
   }
 
   /** A model path found a bug itself (e.g. ksmd's use-after-free of CVE-2011-2183). */

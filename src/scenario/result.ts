@@ -5,9 +5,10 @@
 
 import type { Machine } from '../hw/machine.js';
 import type { KernelName } from '../kernel/profiles.js';
+import { pteText } from '../mm/event-text.js';
 import type { Violation } from '../notifier/violations.js';
 import { Digest } from '../sim/hash.js';
-import type { LogEvent } from '../sim/log.js';
+import { detailText, type LogEvent } from '../sim/log.js';
 import type { Expectation, SourcePos, Step } from './ast.js';
 import { at, type ExpectationResult } from './evaluate.js';
 import { stepSpec } from './steps/index.js';
@@ -125,8 +126,10 @@ export function formatEvent(e: LogEvent): string {
     parts.push(`0x${e.start.toString(16)}${e.end !== undefined ? `-0x${e.end.toString(16)}` : ''}`);
   if (e.event) parts.push(e.event);
   if (e.flags) parts.push(`[${e.flags}]`);
-  if (e.oldPte || e.newPte) parts.push(`${e.oldPte ?? ''} -> ${e.newPte ?? ''}`);
-  if (e.detail) parts.push(`(${e.detail})`);
+  if (e.oldPte !== undefined || e.newPte !== undefined)
+    parts.push(`${pteText(e.oldPte)} -> ${pteText(e.newPte)}`);
+  const detail = detailText(e);
+  if (detail) parts.push(`(${detail})`);
   return parts.join(' ');
 }
 

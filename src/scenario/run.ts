@@ -10,7 +10,7 @@ import { isKernelName, type KernelName, type ProfileOverrides } from '../kernel/
 import type { StoreSource } from '../mm/access.js';
 import type { Task } from '../mm/kernel.js';
 import { type Agent, type Path, runToCompletion } from '../sim/exec.js';
-import type { LogEvent } from '../sim/log.js';
+import { type LogEvent, newEvent } from '../sim/log.js';
 import { Scheduler, type Thread } from '../sim/scheduler.js';
 import type { InterleavingSearch } from '../sim/search.js';
 import type { AddrExpr, Expectation, Scenario, Step } from './ast.js';
@@ -207,7 +207,11 @@ export class ScenarioRun implements StepRunner {
     this.stepPos[index] = step.pos;
     const k = this.world.kernel;
     this.world.violations.step = index;
-    if (k.recording) k.log({ agent: 'scenario', cpu: -1, kind: 'step', what: step.op, detail: at(step.pos) });
+    if (k.recording) {
+      const e = newEvent('scenario', -1, 'step', step.op);
+      e.detail = at(step.pos);
+      k.log(e);
+    }
     this.inFlight++;
     this.running.set(step, index);
     yield* spec.run(step, this, thread);

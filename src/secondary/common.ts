@@ -13,6 +13,7 @@ import type { Mm } from '../mm/mm.js';
 import type { SecondaryTranslation } from '../notifier/secondary-view.js';
 import type { CounterGroup, Counters } from '../sim/counters.js';
 import { type Agent, ModelBug } from '../sim/exec.js';
+import { type DetailFormat, newEvent } from '../sim/log.js';
 
 /**
  * Why a guest or device access failed: EFAULT (no mapping the host would fault in: the address is outside
@@ -129,7 +130,36 @@ export function logSecondary(
   detail?: string,
 ): void {
   if (!k.recording) return;
-  k.log({ agent: agent.name, cpu: agent.cpu, kind: 'secondary', what, mm: mm.id, start, end, detail });
+  const e = newEvent(agent.name, agent.cpu, 'secondary', what, mm.id, start, end);
+  e.detail = detail;
+  k.log(e);
+}
+
+/**
+ * Log a frequent secondary-MMU event over [start, end) whose detail `format` makes from x, y, z and s
+ * when it is shown (when the kernel records).
+ */
+export function logSecondaryAs(
+  k: Kernel,
+  agent: Agent,
+  what: string,
+  mm: Mm,
+  start: number | undefined,
+  end: number | undefined,
+  format: DetailFormat,
+  x: number,
+  y = 0,
+  z = 0,
+  s?: string,
+): void {
+  if (!k.recording) return;
+  const e = newEvent(agent.name, agent.cpu, 'secondary', what, mm.id, start, end);
+  e.detail = s;
+  e.format = format;
+  e.x = x;
+  e.y = y;
+  e.z = z;
+  k.log(e);
 }
 
 /** Hexadecimal, for messages. */

@@ -9,6 +9,20 @@ export class Digest {
     this.b ^= this.b >>> 15;
   }
 
+  /** The first n words of `w`, as word() one by one would (in one loop: the event log's blocks). */
+  words(w: Int32Array, n: number): void {
+    let a = this.a;
+    let b = this.b;
+    for (let i = 0; i < n; i++) {
+      const x = w[i];
+      a = Math.imul(a ^ (x >>> 0), 0x01000193);
+      b = Math.imul(b ^ ((x >>> 0) + 0x9e3779b9), 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    this.a = a;
+    this.b = b;
+  }
+
   number(x: number): void {
     // exact for integers below 2^53: split into high and low words
     const hi = Math.floor(x / 0x1_0000_0000);

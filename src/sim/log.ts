@@ -24,12 +24,83 @@ export interface LogEvent {
   /** Notifier event name and flags, where relevant. */
   event?: string;
   flags?: string;
-  oldPte?: string;
-  newPte?: string;
+  /** The primary pte before and after, raw (hw/pte.ts formatPte shows them; mm/event-text.ts). */
+  oldPte?: number;
+  newPte?: number;
   /** Begin/end of a bracket drawn as a slice in the trace viewer. */
   phase?: 'B' | 'E';
+  /** Words shown beside the event; with `format`, the format's text argument instead (see detailText). */
   detail?: string;
+  /** The detail made from `x`, `y`, `z` and `detail` only when the event is shown. */
+  format?: DetailFormat;
+  x?: number;
+  y?: number;
+  z?: number;
 }
+
+/**
+ * How the detail of a frequent event reads, made from its numbers only when it is shown (a text trace,
+ * --trace, a report, the web view): a long run logs tens of millions of events and shows none, so it
+ * formats none; the digest hashes the format's name and the numbers.
+ */
+export interface DetailFormat {
+  readonly name: string;
+  text(x: number, y: number, z: number, s: string): string;
+}
+
+const formatNames = new Set<string>();
+
+/** A detail format; `name` is unique (the digest tells formats apart by it). */
+export function detailFormat(name: string, text: DetailFormat['text']): DetailFormat {
+  if (formatNames.has(name)) throw new Error(`detailFormat: '${name}' is defined twice`);
+  formatNames.add(name);
+  return { name, text };
+}
+
+/** The words shown beside an event (its detail, made by its format if it has one). */
+export function detailText(e: LogEvent): string | undefined {
+  if (e.format === undefined) return e.detail;
+  return e.format.text(e.x ?? 0, e.y ?? 0, e.z ?? 0, e.detail ?? '');
+}
+
+/**
+ * A new event with every field (those not given undefined), always in this order: events made here share
+ * one hidden class, so recording one neither adds a property (`seq`) nor reads fields through V8's
+ * megamorphic cache. The model's paths log through it; set the other fields on the result.
+ */
+export function newEvent(
+  agent: string,
+  cpu: number,
+  kind: EventKind,
+  what: string,
+  mm?: number,
+  start?: number,
+  end?: number,
+): LogEvent {
+  return {
+    seq: 0,
+    agent,
+    cpu,
+    kind,
+    what,
+    mm,
+    start,
+    end,
+    event: undefined,
+    flags: undefined,
+    oldPte: undefined,
+    newPte: undefined,
+    phase: undefined,
+    detail: undefined,
+    format: undefined,
+    x: undefined,
+    y: undefined,
+    z: undefined,
+  };
+}
+
+/** Distinct strings the digest numbers (beyond it, a string is hashed by its characters each time). */
+const MAX_ATOMS = (1 << 16) - 2; // numbers 2 .. 65535: two to a word
 
 /**
  * The deterministic log of everything that happened. Recording can be off (benchmarks) — then only
@@ -87,57 +158,55 @@ export class EventLog {
     return this.digest.hex();
   }
 
+  /** One event's fields: strings by atom number two to a word, then the cpu and mm, then numbers as doubles. */
+  private readonly block = new ArrayBuffer(80);
+  private readonly blockWords = new Int32Array(this.block);
+  private readonly blockDoubles = new Float64Array(this.block);
+
+  /**
+   * Every field but `seq` (the event's place in the stream). Strings are atoms: the first time a string
+   * is seen its characters go in (tagged 1) and it gets a number, later only the number; equal logs
+   * number their strings alike, so they hash equal, and the stream stays a faithful encoding of the
+   * events. The fields then go in as one block (tagged 0): 14 words, 20 with a detail format. The
+   * hottest path of a long run: no string hashed twice, no number formatted, nothing allocated.
+   */
   private hashEvent(e: LogEvent): void {
-    const d = this.digest;
-    d.number(e.seq);
-    d.string(e.agent);
-    d.number(e.cpu + 1);
-    d.string(e.kind);
-    d.string(e.what);
-    d.number((e.mm ?? -1) + 1);
-    d.number(e.start ?? 0);
-    d.number(e.end ?? 0);
-    d.string(e.event ?? '');
-    d.string(e.flags ?? '');
-    d.string(e.oldPte ?? '');
-    d.string(e.newPte ?? '');
-    d.string(e.phase ?? '');
-    d.string(e.detail ?? '');
-  }
-}
-
-/** One event as a Chrome trace-event (1 event = 1 µs, `tid` its agent's track); see toChromeTrace. */
-export function chromeTraceEvent(e: LogEvent, tid: number): object {
-  const args: Record<string, unknown> = { seq: e.seq, cpu: e.cpu };
-  if (e.mm !== undefined) args.mm = e.mm;
-  if (e.start !== undefined) args.start = `0x${e.start.toString(16)}`;
-  if (e.end !== undefined) args.end = `0x${e.end.toString(16)}`;
-  if (e.event) args.event = e.event;
-  if (e.flags) args.flags = e.flags;
-  if (e.oldPte) args.oldPte = e.oldPte;
-  if (e.newPte) args.newPte = e.newPte;
-  if (e.detail) args.detail = e.detail;
-  const base = { name: e.what, cat: e.kind, pid: 1, tid, ts: e.seq, args };
-  return e.phase ? { ...base, ph: e.phase } : { ...base, ph: 'X', dur: 1 };
-}
-
-/** The metadata event naming track `tid` (tid 0: the process). */
-export function chromeTrackName(tid: number, name: string): object {
-  return { name: tid === 0 ? 'process_name' : 'thread_name', ph: 'M', pid: 1, tid, args: { name } };
-}
-
-/** Chrome trace-event JSON (Perfetto and chrome://tracing open it): one track per agent, 1 event = 1 µs. */
-export function toChromeTrace(events: readonly LogEvent[]): object {
-  const tids = new Map<string, number>();
-  const out: object[] = [chromeTrackName(0, 'mmsim')];
-  for (const e of events) {
-    let tid = tids.get(e.agent);
-    if (tid === undefined) {
-      tid = tids.size + 1;
-      tids.set(e.agent, tid);
-      out.push(chromeTrackName(tid, e.agent));
+    const w = this.blockWords;
+    const f = this.blockDoubles;
+    w[0] = this.atom(e.agent) | (this.atom(e.kind) << 16);
+    w[1] = this.atom(e.what) | (this.atom(e.phase) << 16);
+    w[2] = this.atom(e.event) | (this.atom(e.flags) << 16);
+    const format = e.format;
+    w[3] = this.atom(e.detail) | (format === undefined ? 0 : this.atom(format.name) << 16);
+    w[4] = e.cpu + 1;
+    w[5] = (e.mm ?? -1) + 1;
+    f[3] = e.start ?? -1;
+    f[4] = e.end ?? -1;
+    f[5] = e.oldPte ?? -1;
+    f[6] = e.newPte ?? -1;
+    if (format !== undefined) {
+      f[7] = e.x ?? -1;
+      f[8] = e.y ?? -1;
+      f[9] = e.z ?? -1;
     }
-    out.push(chromeTraceEvent(e, tid));
+    this.digest.word(0);
+    this.digest.words(w, format === undefined ? 14 : 20);
   }
-  return { traceEvents: out, displayTimeUnit: 'ns' };
+
+  private readonly atoms = new Map<string, number>();
+
+  /**
+   * A string field's number: 0 if absent, its atom number (2, 3, ...) if seen before; else its characters
+   * go into the digest now and it gets the next number (1 when the table is full: "the string just put").
+   */
+  private atom(s: string | undefined): number {
+    if (s === undefined) return 0;
+    const id = this.atoms.get(s);
+    if (id !== undefined) return id;
+    this.digest.word(1);
+    this.digest.string(s);
+    if (this.atoms.size >= MAX_ATOMS) return 1;
+    this.atoms.set(s, this.atoms.size + 2);
+    return this.atoms.size + 1;
+  }
 }

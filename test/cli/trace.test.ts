@@ -10,9 +10,10 @@ import {
   traceFormatOf,
   writeTrace,
 } from '../../src/cli/trace-writer.js';
+import { toChromeTrace } from '../../src/mm/event-text.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ScenarioRun } from '../../src/scenario/run.js';
-import { EventLog, type LogEvent, toChromeTrace } from '../../src/sim/log.js';
+import { EventLog, type LogEvent } from '../../src/sim/log.js';
 import { runCli } from './run-cli.js';
 import { decodePerfetto } from './trace-decode.js';
 

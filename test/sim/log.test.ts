@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { toChromeTrace } from '../../src/mm/event-text.js';
 import { MmSystem } from '../../src/mm/system.js';
 import { Counters } from '../../src/sim/counters.js';
 import { Digest, hashBytes } from '../../src/sim/hash.js';
-import { EventLog, toChromeTrace } from '../../src/sim/log.js';
+import { detailFormat, detailText, EventLog } from '../../src/sim/log.js';
 import { Rng } from '../../src/sim/rng.js';
 
 /** A small workload whose choices come from `seed`; returns the system after it ran. */
@@ -43,9 +44,47 @@ describe('EventLog', () => {
     a.record(base);
     b.record(base);
     expect(a.hash()).toBe(b.hash());
-    a.record({ ...base, newPte: 'pfn 0x1 P RW U' });
-    b.record({ ...base, newPte: 'pfn 0x2 P RW U' });
+    a.record({ ...base, newPte: 0x1067 });
+    b.record({ ...base, newPte: 0x2067 });
     expect(a.hash()).not.toBe(b.hash());
+  });
+
+  it('the digest sees strings by their characters, however often they were seen before', () => {
+    const log = (whats: string[]): string => {
+      const l = new EventLog(true);
+      for (const what of whats) l.record({ agent: 'p', cpu: 0, kind: 'pte', what });
+      return l.hash();
+    };
+    expect(log(['a', 'b', 'a'])).toBe(log(['a', 'b', 'a']));
+    expect(log(['a', 'b', 'a'])).not.toBe(log(['a', 'b', 'b']));
+    expect(log(['a', 'a'])).not.toBe(log(['b', 'b']));
+    // a string first seen here and one numbered before are still told apart
+    expect(log(['x', 'a', 'x'])).not.toBe(log(['x', 'a', 'a']));
+  });
+
+  it('a detail format is made only when shown; the digest covers its name and numbers', () => {
+    let made = 0;
+    const f = detailFormat('test: two numbers', (x, y, _z, s) => {
+      made++;
+      return `${x}+${y} ${s}`;
+    });
+    const g = detailFormat('test: the same words', (x, y, _z, s) => `${x}+${y} ${s}`);
+    expect(() => detailFormat('test: two numbers', () => '')).toThrow(/twice/);
+    const hash = (format: typeof f, x: number, detail = 'by'): string => {
+      const l = new EventLog(true);
+      l.record({ agent: 'p', cpu: 0, kind: 'ksm', what: 'w', format, x, y: 2, detail });
+      return l.hash();
+    };
+    expect(made).toBe(0);
+    expect(hash(f, 1)).toBe(hash(f, 1));
+    expect(hash(f, 1)).not.toBe(hash(f, 3));
+    expect(hash(f, 1)).not.toBe(hash(f, 1, 'other'));
+    expect(hash(f, 1)).not.toBe(hash(g, 1));
+    expect(made).toBe(0);
+    expect(
+      detailText({ seq: 0, agent: 'p', cpu: 0, kind: 'ksm', what: 'w', format: f, x: 1, y: 2, detail: 'by' }),
+    ).toBe('1+2 by');
+    expect(made).toBe(1);
   });
 
   it('with recording off only the sequence advances; keep bounds memory, not the digest', () => {

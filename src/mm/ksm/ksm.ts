@@ -22,6 +22,7 @@ import {
   unlockShared,
 } from '../../sim/exec.js';
 import { Access, FOOTPRINT, FootprintKind, note } from '../../sim/footprint.js';
+import { detailFormat } from '../../sim/log.js';
 import type { Kernel } from '../kernel.js';
 import type { KsmHooks } from '../ksm-port.js';
 import type { Mm } from '../mm.js';
@@ -45,6 +46,9 @@ import { NO_TWIN, type TreeMatch } from './unstable-tree.js';
 export type KsmdWork = { pages: number } | { fullScans: number };
 
 const P_SCAN_NEXT = preemptPoint('ksm_do_scan: next page (cond_resched)');
+// the details of ksmd's frequent events, made only when shown (sim/log.ts DetailFormat)
+const MERGED = detailFormat('ksm merge into KSM page', (page, kpage) => `pfn ${page} -> kpfn ${kpage}`);
+const NEW_KSM_PAGE = detailFormat('ksm new KSM page', (kpfn, page) => `kpfn ${kpfn} replaces pfn ${page}`);
 
 /**
  * ksmd and its data (mm/ksm.c v5.0). Assign `hooks` to `MmSystem.ksm` so madvise, fork and exit reach it.
@@ -272,9 +276,8 @@ export class Ksm {
       unlockPage(k, agent, kpage);
       if (kpage !== page) {
         s.stats.stableMerges++;
-        if (k.recording) {
-          s.log('merge into KSM page', s.slotMm(item), s.itemAddress(item), `pfn ${page} -> kpfn ${kpage}`);
-        }
+        if (k.recording)
+          s.logAs('merge into KSM page', s.slotMm(item), s.itemAddress(item), MERGED, page, kpage);
       }
     }
     s.putPage(kpage);
@@ -326,9 +329,8 @@ export class Ksm {
     trees.stable.append(item, sn);
     unlockPage(k, agent, kpfn);
     s.stats.newKsmPages++;
-    if (k.recording) {
-      s.log('new KSM page', s.slotMm(item), s.itemAddress(item), `kpfn ${kpfn} replaces pfn ${twin.page}`);
-    }
+    if (k.recording)
+      s.logAs('new KSM page', s.slotMm(item), s.itemAddress(item), NEW_KSM_PAGE, kpfn, twin.page);
   }
 
   /** ksmd leaves the page it worked on. */

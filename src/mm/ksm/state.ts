@@ -5,6 +5,7 @@
  */
 import { PAGE_SIZE } from '../../hw/page.js';
 import { type Agent, ModelBug } from '../../sim/exec.js';
+import { type DetailFormat, newEvent } from '../../sim/log.js';
 import type { Kernel } from '../kernel.js';
 import type { Mm } from '../mm.js';
 import { VM_MERGEABLE, type Vma } from '../vma.js';
@@ -188,15 +189,25 @@ export class KsmState {
 
   log(what: string, mm: Mm | null, address: number, detail?: string): void {
     if (!this.k.recording) return;
-    this.k.log({
-      agent: this.agent.name,
-      cpu: this.agent.cpu,
-      kind: 'ksm',
+    const e = newEvent(
+      this.agent.name,
+      this.agent.cpu,
+      'ksm',
       what,
-      mm: mm?.id,
-      start: address >= 0 ? address : undefined,
-      detail,
-    });
+      mm?.id,
+      address >= 0 ? address : undefined,
+    );
+    e.detail = detail;
+    this.k.log(e);
+  }
+  /** A frequent event, its detail made by `format` from x and y only when shown. */
+  logAs(what: string, mm: Mm, address: number, format: DetailFormat, x: number, y: number): void {
+    if (!this.k.recording) return;
+    const e = newEvent(this.agent.name, this.agent.cpu, 'ksm', what, mm.id, address);
+    e.format = format;
+    e.x = x;
+    e.y = y;
+    this.k.log(e);
   }
 
   /** The address of an rmap item (rmap_item->address). */

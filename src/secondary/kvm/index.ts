@@ -33,6 +33,7 @@ import {
   unlock,
 } from '../../sim/exec.js';
 import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../../sim/footprint.js';
+import { detailFormat } from '../../sim/log.js';
 import {
   accessFrame,
   accessRequest,
@@ -40,6 +41,7 @@ import {
   hex,
   isSetupError,
   logSecondary,
+  logSecondaryAs,
   type SecondaryAccessError,
   type SecondaryAccessOutcome,
   type SetupError,
@@ -51,6 +53,26 @@ import { KVM_COUNTERS } from './counters.js';
 import { GuestTlb, Memslot, SPTE_ACCESSED, SPTE_WRITABLE } from './memslot.js';
 
 export { GuestTlb, Memslot } from './memslot.js';
+
+// the details of KVM's frequent events, made only when shown (sim/log.ts DetailFormat)
+const EPT_VIOLATION = detailFormat(
+  'kvm ept_violation',
+  (gfn, write) => `gfn ${hex(gfn)} ${write ? 'write' : 'read'}`,
+);
+const MAP_SPTE = detailFormat(
+  'kvm map spte',
+  (gfn, pfn, writable) => `gfn ${hex(gfn)} -> pfn ${hex(pfn)} ${writable ? 'RW' : 'RO'}`,
+);
+const FAULT_RETRY = detailFormat(
+  'kvm fault retry',
+  (seq, now, count) => `seq ${seq} -> ${now}, count ${count}`,
+);
+const ZAPPED_BY = detailFormat('kvm zap sptes', (zapped, _y, _z, by) => `${zapped} (${by})`);
+const FLUSH_FOR_RANGE = detailFormat(
+  'kvm flush for a range',
+  (_x, _y, _z, by) => `invalidate_range_start ${by}`,
+);
+const TO_PFN = detailFormat('kvm change_pte', (pfn) => `-> pfn ${hex(pfn)}`);
 
 /** A memslot as KVM_SET_USER_MEMORY_REGION gives it: guest frame number, host address, size in bytes. */
 export interface MemslotSpec {
@@ -465,17 +487,17 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     const hva = s.slot.hvaOf(s.index);
     const k = this.kernel;
     this.bump('faults');
-    if (k.recording) {
-      logSecondary(
-        k,
-        agent,
-        'ept_violation',
-        this.mm,
-        hva,
-        hva + PAGE_SIZE,
-        `gfn ${hex(gfn)} ${write ? 'write' : 'read'}`,
-      );
-    }
+    logSecondaryAs(
+      k,
+      agent,
+      'ept_violation',
+      this.mm,
+      hva,
+      hva + PAGE_SIZE,
+      EPT_VIOLATION,
+      gfn,
+      write ? 1 : 0,
+    );
     this.tlbs[vcpu].flushGfn(gfn); // the faulting translation is not kept
     const mmuSeq = this.mmuNotifierSeq;
     yield* preempt(P_SEQ_READ);
@@ -490,34 +512,36 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       this.releasePfn(got.pfn);
       if (this.released) return 'EFAULT';
       this.bump('retries');
-      if (k.recording) {
-        logSecondary(
-          k,
-          agent,
-          'fault retry',
-          this.mm,
-          hva,
-          hva + PAGE_SIZE,
-          `seq ${mmuSeq} -> ${this.mmuNotifierSeq}, count ${this.mmuNotifierCount}`,
-        );
-      }
+      logSecondaryAs(
+        k,
+        agent,
+        'fault retry',
+        this.mm,
+        hva,
+        hva + PAGE_SIZE,
+        FAULT_RETRY,
+        mmuSeq,
+        this.mmuNotifierSeq,
+        this.mmuNotifierCount,
+      );
       return 'retry';
     }
     const slot = s.slot;
     const old = slot.pfnAt(s.index);
     slot.set(s.index, got.pfn, (got.writable ? SPTE_WRITABLE : 0) | SPTE_ACCESSED);
     k.secondaryMapped(this.mm, hva);
-    if (k.recording) {
-      logSecondary(
-        k,
-        agent,
-        'map spte',
-        this.mm,
-        hva,
-        hva + PAGE_SIZE,
-        `gfn ${hex(gfn)} -> pfn ${hex(got.pfn)} ${got.writable ? 'RW' : 'RO'}`,
-      );
-    }
+    logSecondaryAs(
+      k,
+      agent,
+      'map spte',
+      this.mm,
+      hva,
+      hva + PAGE_SIZE,
+      MAP_SPTE,
+      gfn,
+      got.pfn,
+      got.writable ? 1 : 0,
+    );
     if (old >= 0 && old !== got.pfn) this.flushRemoteTlbs(agent, 'spte replaced');
     unlock(agent, this.mmuLock);
     this.releasePfn(got.pfn); // kvm_release_pfn_clean: KVM keeps no reference while mapped
@@ -575,12 +599,15 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
 
   // ---- secondary TLB and spte range operations (mmu_lock held) ----
 
-  /** kvm_flush_remote_tlbs: every vCPU drops its cached translations. */
-  private flushRemoteTlbs(agent: Agent, why: string): void {
+  /** kvm_flush_remote_tlbs: every vCPU drops its cached translations; why: the caller, or the range starting. */
+  private flushRemoteTlbs(agent: Agent, why: string | NotifierRange): void {
     for (const t of this.tlbs) t.flushAll();
     this.bump('remote_tlb_flushes');
-    if (this.kernel.recording)
-      logSecondary(this.kernel, agent, 'kvm_flush_remote_tlbs', this.mm, undefined, undefined, why);
+    const k = this.kernel;
+    const what = 'kvm_flush_remote_tlbs';
+    if (typeof why === 'string') {
+      if (k.recording) logSecondary(k, agent, what, this.mm, undefined, undefined, why);
+    } else logSecondaryAs(k, agent, what, this.mm, undefined, undefined, FLUSH_FOR_RANGE, 0, 0, 0, why.by);
   }
 
   /** kvm_unmap_hva_range: zap every spte whose host page lies in [start, end); returns how many. */
@@ -612,18 +639,20 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     if (!skipZap) {
       const zapped = this.unmapHvaRange(range.start, range.end);
       if (zapped > 0) {
-        if (this.kernel.recording) {
-          logSecondary(
-            this.kernel,
-            agent,
-            'zap sptes',
-            this.mm,
-            range.start,
-            range.end,
-            `${zapped} (${range.by})`,
-          );
-        }
-        this.flushRemoteTlbs(agent, `invalidate_range_start ${range.by}`);
+        logSecondaryAs(
+          this.kernel,
+          agent,
+          'zap sptes',
+          this.mm,
+          range.start,
+          range.end,
+          ZAPPED_BY,
+          zapped,
+          0,
+          0,
+          range.by,
+        );
+        this.flushRemoteTlbs(agent, range);
       }
     }
     unlock(agent, this.mmuLock);
@@ -696,17 +725,16 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
     }
     if (live > 0) {
       this.bump('change_pte_updates');
-      if (k.recording) {
-        logSecondary(
-          k,
-          agent,
-          pteWrite(pte) ? 'change_pte: drop spte' : 'change_pte: remap spte',
-          this.mm,
-          address,
-          address + PAGE_SIZE,
-          `-> pfn ${hex(newPfn)}`,
-        );
-      }
+      logSecondaryAs(
+        k,
+        agent,
+        pteWrite(pte) ? 'change_pte: drop spte' : 'change_pte: remap spte',
+        this.mm,
+        address,
+        address + PAGE_SIZE,
+        TO_PFN,
+        newPfn,
+      );
       this.flushRemoteTlbs(agent, 'change_pte');
     } else if (covered) {
       this.bump('change_pte_misses');

@@ -4,7 +4,8 @@
  * secondary translation to re-point (hit) or nothing (miss). A change_pte outside any range (v3.2) is a
  * bracket of its own.
  */
-import type { LogEvent } from '../../sim/log.js';
+import { pteText } from '../../mm/event-text.js';
+import { detailText, type LogEvent } from '../../sim/log.js';
 
 export interface BracketItem {
   /** Index of the event within the step. */
@@ -39,7 +40,7 @@ export function bracketsOf(events: readonly LogEvent[]): Bracket[] {
     if (e.kind === 'notify' && e.what.startsWith('invalidate_range_start')) {
       const b: Bracket = {
         agent: e.agent,
-        by: e.detail ?? e.what.split(' ')[1] ?? '?',
+        by: detailText(e) ?? e.what.split(' ')[1] ?? '?',
         start: e.start,
         end: e.end,
         flags: e.flags ?? '',
@@ -61,7 +62,7 @@ export function bracketsOf(events: readonly LogEvent[]): Bracket[] {
     }
     const b = top(e.agent);
     if (e.kind === 'notify' && e.what === 'change_pte') {
-      const item: BracketItem = { event: i, text: `change_pte → ${e.newPte ?? ''}`, hit: false };
+      const item: BracketItem = { event: i, text: `change_pte → ${pteText(e.newPte)}`, hit: false };
       lastChangePte = item;
       if (b !== undefined) b.items.push(item);
       else
@@ -79,8 +80,10 @@ export function bracketsOf(events: readonly LogEvent[]): Bracket[] {
     if (e.kind === 'secondary' && e.what.startsWith('change_pte:') && lastChangePte !== undefined) {
       if (e.what === 'change_pte: remap spte') lastChangePte.hit = true;
     }
-    if (b !== undefined && (e.kind === 'secondary' || e.kind === 'pte' || e.kind === 'tlb'))
-      b.items.push({ event: i, text: `${e.what}${e.detail ? ` (${e.detail})` : ''}` });
+    if (b !== undefined && (e.kind === 'secondary' || e.kind === 'pte' || e.kind === 'tlb')) {
+      const detail = detailText(e);
+      b.items.push({ event: i, text: `${e.what}${detail ? ` (${detail})` : ''}` });
+    }
   });
   return out;
 }

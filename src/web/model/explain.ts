@@ -3,7 +3,8 @@
  * v5.0 unless the path only exists elsewhere) that the model's path follows. The event log is the
  * source: nothing here looks at the World.
  */
-import type { LogEvent } from '../../sim/log.js';
+import { pteText } from '../../mm/event-text.js';
+import { detailText, type LogEvent } from '../../sim/log.js';
 
 const hex = (n: number | undefined): string => (n === undefined ? '?' : `0x${n.toString(16)}`);
 
@@ -14,7 +15,10 @@ function range(e: LogEvent): string {
 }
 
 const mm = (e: LogEvent): string => (e.mm === undefined ? '' : ` mm${e.mm}`);
-const detail = (e: LogEvent): string => (e.detail ? ` (${e.detail})` : '');
+const detail = (e: LogEvent): string => {
+  const d = detailText(e);
+  return d ? ` (${d})` : '';
+};
 
 /** Functions a pte event names, with where they live. */
 const PTE_FUNCTIONS: Record<string, string> = {
@@ -77,20 +81,20 @@ export function explain(e: LogEvent): string {
   const who = e.agent;
   switch (e.kind) {
     case 'step':
-      return `the scenario starts its ${e.what} step (${e.detail ?? ''})`;
+      return `the scenario starts its ${e.what} step (${detailText(e) ?? ''})`;
     case 'fault':
       if (e.what === 'SIGSEGV')
         return `${who}: do_user_addr_fault() (arch/x86/mm/fault.c) finds no permission${range(e)}: SIGSEGV${detail(e)}`;
       return `${who}: handle_mm_fault() (mm/memory.c) takes a ${e.what}${mm(e)}${range(e)}${detail(e)}`;
     case 'pte': {
       const f = PTE_FUNCTIONS[e.what] ?? `${e.what}() sets`;
-      return `${who}: ${f} the pte${mm(e)}${range(e)}: ${e.oldPte ?? '?'} → ${e.newPte ?? '?'}`;
+      return `${who}: ${f} the pte${mm(e)}${range(e)}: ${pteText(e.oldPte, '?')} → ${pteText(e.newPte, '?')}`;
     }
     case 'tlb':
       return `${who}: ${e.what}() (arch/x86/mm/tlb.c) flushes the CPU TLBs${mm(e)}${range(e)}`;
     case 'notify': {
       if (e.what === 'change_pte')
-        return `${who}: mmu_notifier_change_pte() (mm/mmu_notifier.c) tells every subscriber the new pte${range(e)}: ${e.newPte ?? ''}`;
+        return `${who}: mmu_notifier_change_pte() (mm/mmu_notifier.c) tells every subscriber the new pte${range(e)}: ${pteText(e.newPte)}`;
       const [call, by] = e.what.split(' ');
       const flags = e.flags ? ` [${e.flags}]` : '';
       return `${who}: ${by ?? '?'}() calls mmu_notifier_${call}() (mm/mmu_notifier.c)${range(e)}, event ${e.event ?? '?'}${flags}`;
@@ -104,6 +108,6 @@ export function explain(e: LogEvent): string {
       return `${who}: ${s}${mm(e)}${range(e)}${detail(e)}`;
     }
     case 'violation':
-      return `invariant broken (${e.what}): ${e.detail ?? ''}`;
+      return `invariant broken (${e.what}): ${detailText(e) ?? ''}`;
   }
 }
