@@ -31,6 +31,7 @@ Examples:
 
 const RUN_HELP = `Usage: mmsim run FILE [--kernel K] [--seed N] [--json | --steps] [--trace OUT]
                       [--interleave S | --schedule S | --explore K [--max-runs N]] [--set F=V]... [--paranoid]
+                      [--max-steps N] [--max-memory MIB]
 
 Runs a scenario: every step, the invariants after each step, then every expectation.
 Exit code 0 if all expectations hold and no invariant broke, 1 otherwise, 2 for a bad file or option.
@@ -54,6 +55,8 @@ Options:
   --max-runs N      stop --explore after N schedules (default 100000)
   --max-steps N     refuse a scenario that would execute more than N steps (default
                     ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}; repeat bodies count once per time, ksm once per full scan)
+  --max-memory MIB  stop the run with an error when mmsim itself uses more host memory than this
+                    (default: 80% of this host's RAM), instead of exhausting the host
   --paranoid        sweep every invariant over all of memory after every step (default: check what
                     each step changed, and sweep everything at the end)
 

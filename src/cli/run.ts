@@ -13,6 +13,7 @@ import {
   ScenarioRuntimeError,
 } from '../scenario/run.js';
 import { HELP } from './help.js';
+import { HostMemoryExhausted, hostMemoryError, hostMemoryGuard, maxMemoryOption } from './host-memory.js';
 import {
   type Io,
   kernelOption,
@@ -41,6 +42,7 @@ export function cmdRun(args: string[], io: Io): number {
     'max-runs': { type: 'string' },
     schedule: { type: 'string' },
     'max-steps': { type: 'string' },
+    'max-memory': { type: 'string' },
     paranoid: { type: 'boolean' },
   });
   if (values.help) {
@@ -56,6 +58,7 @@ export function cmdRun(args: string[], io: Io): number {
   const interleave = seedOption(values.interleave as string | undefined, '--interleave');
   const profileOverrides = overridesOption(values.set as string[] | undefined);
   const maxSteps = maxStepsOption(values['max-steps'] as string | undefined);
+  const maxMemory = maxMemoryOption(values['max-memory'] as string | undefined);
   const scenario = readScenario(file);
   const tracePath = values.trace as string | undefined;
   const threads = parallelThreads(scenario.steps);
@@ -97,6 +100,7 @@ export function cmdRun(args: string[], io: Io): number {
       printedSteps = true;
     },
   });
+  run.world.kernel.frames.onFreshFrames = hostMemoryGuard(maxMemory);
   let stepsDone = 0;
   if (trace !== undefined || values.steps || progress.enabled)
     run.world.kernel.machine.log.attach((e) => {
@@ -115,6 +119,7 @@ export function cmdRun(args: string[], io: Io): number {
     trace?.abort();
     if (e instanceof ScenarioRuntimeError)
       throw new UsageError(`${e.pos.file}:${e.pos.line}:${e.pos.col}: error: ${e.message}`);
+    if (e instanceof HostMemoryExhausted) throw hostMemoryError(file, e);
     throw e;
   }
   if (trace !== undefined) io.err(`mmsim: ${describeTrace(trace.finish())}\n`);
@@ -139,7 +144,7 @@ function checkCombinations(values: Record<string, string | boolean | string[] | 
   const refuse = (a: string, b: string, why: string): void => {
     if (has(a) && has(b)) throw new UsageError(`--${a} and --${b} cannot go together: ${why}`);
   };
-  for (const o of ['schedule', 'interleave', 'trace', 'steps', 'seed', 'max-steps', 'paranoid'])
+  for (const o of ['schedule', 'interleave', 'trace', 'steps', 'seed', 'max-steps', 'max-memory', 'paranoid'])
     refuse('explore', o, `--explore runs many schedules of the scenario's own seed and prints a summary`);
   refuse('schedule', 'interleave', 'each chooses how the parallel threads interleave; give one');
   refuse('json', 'steps', 'both print to standard output; --trace FILE records every event instead');

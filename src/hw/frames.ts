@@ -38,6 +38,9 @@ const RMAP = 4;
 /** mapcount is 8 bits wide in the table; the rarer larger counts (KSM pages, many forks) overflow into a map. */
 const MAPCOUNT_OVERFLOW = 0xff;
 
+/** How often FrameTable.onFreshFrames is called, in frames used for the first time (16 MiB of RAM). */
+export const FRESH_FRAMES_PER_CALL = 4096;
+
 export class FrameTable {
   private readonly refcount: Int32Array;
   private readonly flags: Uint8Array;
@@ -111,13 +114,22 @@ export class FrameTable {
     return this.fresh;
   }
 
+  /**
+   * Called each time another FRESH_FRAMES_PER_CALL frames have been handed out for the first time: the
+   * host memory mmsim itself uses grows with the frames a run has used (page tables, contents, the
+   * checker's records), so a watchdog looks here (cli/host-memory.ts).
+   */
+  onFreshFrames: (() => void) | null = null;
+
   /** A free frame with refcount 1, or -1 when memory is exhausted (the caller turns that into ENOMEM). */
   alloc(): number {
     if (FOOTPRINT.on) note(FootprintKind.FrameAlloc, this.serial, 0, Access.Write);
     let pfn = this.freeHead;
     if (pfn !== 0) this.freeHead = this.index[pfn];
-    else if (this.fresh < this.count) pfn = this.fresh++;
-    else return -1;
+    else if (this.fresh < this.count) {
+      pfn = this.fresh++;
+      if (pfn % FRESH_FRAMES_PER_CALL === 0) this.onFreshFrames?.();
+    } else return -1;
     this.freeCount--;
     this.refcount[pfn] = 1;
     this.flags[pfn] = 0;
