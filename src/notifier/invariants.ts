@@ -47,6 +47,11 @@ export interface CheckSources {
   /** KSM's own consistency problems (counters vs recount), if KSM is present. */
   ksmProblems?(): string[];
   /**
+   * The part of `ksmProblems` about KSM's own structures alone (not its pages against the page tables):
+   * with it, a check after KSM's state moved walks no page table (see checkKsmMoved).
+   */
+  ksmStructureProblems?(): string[];
+  /**
    * Changes whenever KSM's own state may have (ksmd ran, a KSM hook was called): an incremental check
    * reruns `ksmProblems` only then or when a KSM page changed. Without it, every check reruns it.
    */
@@ -173,6 +178,8 @@ export class InvariantChecker implements KernelObserver {
   private ksmSeen = Number.NaN;
   /** Frames whose every mapper one check must find by a walk (allocated when first needed). */
   private scratch: PfnSet | null = null;
+  /** The frames that were KSM pages at the last check of KSM (a byte each, allocated when first needed). */
+  private ksmKnown: Uint8Array | null = null;
 
   constructor(
     private readonly k: Kernel,
@@ -431,8 +438,15 @@ export class InvariantChecker implements KernelObserver {
 
   /** The content expected at (mm, address), for expectations that read without faulting. */
   expectedContent(mm: Mm, address: number): number {
-    const s = this.slot(mm, address);
-    return s.map.get(s.key);
+    return this.expectedAt(mm, Math.floor(address / PAGE_SIZE));
+  }
+
+  /** What was last stored at page `vpn` of mm (as `slot` finds it, without making a Slot: every check asks). */
+  private expectedAt(mm: Mm, vpn: number): number {
+    const vma = mm.findVma(vpn * PAGE_SIZE);
+    if (vma !== undefined && vma.shmem !== null)
+      return this.sharedData.get(vma.shmem.id)?.get(vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE)) ?? 0;
+    return this.privateData.get(mm.id)?.get(vpn) ?? 0;
   }
 
   // ---- checks ----
@@ -471,19 +485,25 @@ export class InvariantChecker implements KernelObserver {
     this.holders = holders;
     const views = this.viewsByMm();
     const ksmPages: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
+    // the changed pages, as runs of consecutive pages of one mm (a step's changes come mostly in address
+    // order, each page noted several times: pte, spte, TLB fill, data): one range check per run
     const pages = this.pages;
+    let run = -1;
+    let lo = 0;
+    let hi = 0;
     for (let i = 0; i < pages.n; i++) {
-      const mm = k.mms.get(pages.mm(i));
-      if (mm === undefined) continue;
+      const id = pages.mm(i);
       const vpn = pages.x(i);
-      this.coherenceIn(views, mm, vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE);
-      this.tlbsAt(mm, vpn);
-      const pte = mm.pt.get(vpn);
-      if (pte === 0) continue;
-      this.dataFact(mm, vpn, pte);
-      if (pteWrite(pte) && counted(pte) && (k.frames.raw.flags[ptePfn(pte)] & PG_KSM) !== 0)
-        ksmPages.push({ mm, vpn, pte });
+      if (id === run && vpn >= lo && vpn <= hi) {
+        if (vpn === hi) hi++;
+        continue;
+      }
+      if (run >= 0) this.checkRun(views, run, lo, hi, ksmPages);
+      run = id;
+      lo = vpn;
+      hi = vpn + 1;
     }
+    if (run >= 0) this.checkRun(views, run, lo, hi, ksmPages);
     const ranges = this.ranges;
     for (let i = 0; i < ranges.n; i++) {
       const mm = k.mms.get(ranges.mm(i));
@@ -509,6 +529,28 @@ export class InvariantChecker implements KernelObserver {
     this.checkKsmChanges(frames, written, ksmPages);
   }
 
+  /** Invariants 1 and 3 at pages [lo, hi) of mm `id`, which changed (and whether they map KSM pages writable). */
+  private checkRun(
+    views: Map<Mm, SecondaryMmuView[]>,
+    id: number,
+    lo: number,
+    hi: number,
+    ksmPages: { mm: Mm; vpn: number; pte: number }[],
+  ): void {
+    const mm = this.k.mms.get(id);
+    if (mm === undefined) return;
+    this.coherenceIn(views, mm, lo * PAGE_SIZE, hi * PAGE_SIZE);
+    const flags = this.k.frames.raw.flags;
+    for (let vpn = lo; vpn < hi; vpn++) {
+      this.tlbsAt(mm, vpn);
+      const pte = mm.pt.get(vpn);
+      if (pte === 0) continue;
+      this.dataFact(mm, vpn, pte);
+      if (pteWrite(pte) && counted(pte) && (flags[ptePfn(pte)] & PG_KSM) !== 0)
+        ksmPages.push({ mm, vpn, pte });
+    }
+  }
+
   /** KSM's self-check: the whole of it if KSM's own state moved, else only what the changes touched. */
   private checkKsmChanges(
     frames: { length: number; at(i: number): number },
@@ -518,25 +560,69 @@ export class InvariantChecker implements KernelObserver {
     const src = this.sources;
     if (src.ksmProblems === undefined) return;
     const version = src.ksmVersion?.();
+    const moved = version !== this.ksmSeen;
     if (
       version === undefined ||
-      version !== this.ksmSeen ||
       !src.ksmFrameProblems ||
-      !src.ksmMappingProblem
+      !src.ksmMappingProblem ||
+      (moved && !src.ksmStructureProblems)
     ) {
       this.checkKsm();
       return;
     }
     const report = (p: string): void => this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
+    const ptes = this.ptes!;
+    const ptesOf = (pfn: number): number => ptes[pfn];
+    if (moved) {
+      this.ksmSeen = version;
+      this.checkKsmMoved(report, ptesOf);
+    }
     for (const { mm, vpn, pte } of ksmPages) {
       const p = src.ksmMappingProblem(mm, vpn, pte);
       if (p !== null) report(p);
     }
-    const ptes = this.ptes!;
-    const ptesOf = (pfn: number): number => ptes[pfn];
     for (const p of src.ksmFrameProblems(frames, ptesOf)) report(p);
     for (const p of src.ksmFrameProblems({ length: written.length, at: (i) => written[i] }, ptesOf))
       report(p);
+  }
+
+  /**
+   * KSM's own state moved (ksmd ran, a KSM hook was called): its structures are checked whole and every
+   * KSM page against the recount; of the ptes, those stored since the last check are checked by the
+   * caller, the others mapped their frame then, so only a frame that became a KSM page since (not
+   * freed in between: a frame's ptes are stored after it is allocated) may have a pte never checked
+   * against it: those are found by one walk. What `ksmProblems` would report, without a walk of every
+   * page table at every madvise(MERGEABLE) and scan.
+   */
+  private checkKsmMoved(report: (p: string) => void, ptesOf: (pfn: number) => number): void {
+    const src = this.sources;
+    for (const p of src.ksmStructureProblems!()) report(p);
+    const f = this.k.frames;
+    const flags = f.raw.flags;
+    const known = (this.ksmKnown ??= new Uint8Array(f.count));
+    this.scratch ??= new PfnSet(f.count);
+    const fresh = this.scratch;
+    let n = 0;
+    for (let pfn = 1; pfn < f.everUsedBelow; pfn++) {
+      const ksm = (flags[pfn] & PG_KSM) !== 0 ? 1 : 0;
+      if (ksm === 1) {
+        n++;
+        if (known[pfn] === 0) fresh.add(pfn);
+      }
+      known[pfn] = ksm;
+    }
+    const pages = new Int32Array(n);
+    for (let pfn = 1, i = 0; i < n; pfn++) if (known[pfn] === 1) pages[i++] = pfn;
+    for (const p of src.ksmFrameProblems!({ length: n, at: (i) => pages[i] }, ptesOf)) report(p);
+    if (fresh.size === 0) return;
+    for (const mm of this.k.mms.values()) {
+      mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
+        if (!counted(pte) || !fresh.has(ptePfn(pte))) return;
+        const p = src.ksmMappingProblem!(mm, vpn, pte);
+        if (p !== null) report(p);
+      });
+    }
+    fresh.drainSorted();
   }
 
   // ---- 1 coherence ----
@@ -635,7 +721,7 @@ export class InvariantChecker implements KernelObserver {
 
   private dataFact(mm: Mm, vpn: number, pte: number): void {
     const actual = pteSpecial(pte) ? ZERO_CONTENT : this.k.frames.raw.content[ptePfn(pte)];
-    const expected = this.expectedContent(mm, vpn * PAGE_SIZE);
+    const expected = this.expectedAt(mm, vpn);
     if (actual !== expected) {
       this.report(
         'data',
@@ -780,6 +866,11 @@ export class InvariantChecker implements KernelObserver {
     this.ksmSeen = this.sources.ksmVersion?.() ?? Number.NaN;
     for (const p of this.sources.ksmProblems?.() ?? [])
       this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
+    const known = this.ksmKnown;
+    if (known !== null) {
+      const flags = this.k.frames.raw.flags;
+      for (let pfn = 1; pfn < known.length; pfn++) known[pfn] = (flags[pfn] & PG_KSM) !== 0 ? 1 : 0;
+    }
   }
 
   /** References page caches hold (one per cached page of every shmem object a live vma maps). */

@@ -72,6 +72,7 @@ export class World {
             return refs;
           },
           ksmProblems: () => this.ksm.problems(),
+          ksmStructureProblems: () => this.ksm.structureProblems(),
           ksmVersion: () => this.ksm.version,
           ksmFrameProblems: (pfns, ptesOf) => this.ksm.frameProblems(pfns, ptesOf),
           ksmMappingProblem: (mm, vpn, pte) => this.ksm.mappingProblem(mm, vpn, pte),

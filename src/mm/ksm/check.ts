@@ -15,11 +15,20 @@ import type { KsmTrees } from './trees.js';
 
 /** Every inconsistency found (empty when consistent). */
 export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
+  const out = ksmStructureProblems(s, trees);
+  ksmPagesAgainstPageTables(s, out);
+  return out;
+}
+
+/**
+ * The self-check's part about KSM's own structures: mm_slots, rmap items, the trees, stable nodes and
+ * their pages' content, the counters against a recount. What can change only on KSM's paths.
+ */
+export function ksmStructureProblems(s: KsmState, trees: KsmTrees): string[] {
   const out: string[] = [];
   const it = s.items;
   const nd = s.nodes;
   const k = s.k;
-  const f = k.frames;
   const cv = s.cv;
   let items = 0;
   let unstable = 0;
@@ -99,7 +108,13 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
   expect('stable_node_chains', c.chains, chains);
   expect('stable_node_dups', c.dups, dups);
   if (cv[c.volatile] < 0) out.push(`ksm.pages_volatile is negative (${cv[c.volatile]})`);
-  // KSM pages against the page tables
+  return out;
+}
+
+/** Every KSM page against the page tables: none maps it writable, its mapcount is what maps it. */
+function ksmPagesAgainstPageTables(s: KsmState, out: string[]): void {
+  const k = s.k;
+  const f = k.frames;
   const maps = new BigMap<number, number>();
   for (const mm of k.mms.values()) {
     for (const vma of mm.vmas) {
@@ -118,7 +133,6 @@ export function ksmProblems(s: KsmState, trees: KsmTrees): string[] {
     ksmPageProblems(s, pfn, maps.get(pfn) ?? 0, out);
     if (out.length > 50) break;
   }
-  return out;
 }
 
 /** The KSM page of `node` no longer holds the content the node is filed under. */

@@ -27,7 +27,7 @@ import type { Kernel } from '../kernel.js';
 import type { KsmHooks } from '../ksm-port.js';
 import type { Mm } from '../mm.js';
 import { lockPage, unlockPage } from '../page-lock.js';
-import { ksmFrameProblems, ksmMappingProblem, ksmProblems } from './check.js';
+import { ksmFrameProblems, ksmMappingProblem, ksmProblems, ksmStructureProblems } from './check.js';
 import { tryToMergeOnePage, tryToMergeTwoPages, tryToMergeWithKsmPage, unmergeKsmPages } from './merge.js';
 import { answered, KsmScan, type ScanPage } from './scan.js';
 import {
@@ -148,6 +148,11 @@ export class Ksm {
   /** Counters against a recount of the trees and rmap items, KSM pages against the page tables. */
   problems(): string[] {
     return ksmProblems(this.s, this.trees);
+  }
+
+  /** The self-check's part about KSM's own structures (see ksmStructureProblems). */
+  structureProblems(): string[] {
+    return ksmStructureProblems(this.s, this.trees);
   }
 
   /** The self-check's part about frames `pfns` alone (see ksmFrameProblems): for checks of what changed. */
