@@ -118,6 +118,10 @@ const P_FAULT_AGAIN = retryPoint('kvm vcpu: EPT violation again, before tdp_page
  */
 const MAX_FAULTS_PER_ACCESS = 64;
 
+type ProtocolField = 'seq' | 'count' | 'active';
+/** Footprint key index of each of KVM's retry-protocol counts. */
+const PROTOCOL_KEY: Readonly<Record<ProtocolField, number>> = { seq: 0, count: 1, active: 2 };
+
 export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryMmu {
   /** 'kvm:NAME': the view's name in violation reports. */
   readonly name: string;
@@ -129,30 +133,33 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   readonly mmuLock: Lock;
   /** kvm->mmu_notifier_seq, mmu_notifier_count and mn_active_invalidate_count (see the accessors). */
   private readonly protocol = { seq: 0, count: 0, active: 0 };
-  /** The retry protocol's counts in footprints (check/dpor.ts): one key for the three. */
+  /** The retry protocol's counts in footprints (check/dpor.ts): one key each. */
   private readonly protocolSerial = footprintSerial();
 
-  private noteProtocol(mode: Access): void {
-    if (FOOTPRINT.on) note(FootprintKind.SecondaryState, this.protocolSerial, 0, mode);
+  private noteProtocol(field: ProtocolField, mode: Access): void {
+    if (FOOTPRINT.on) note(FootprintKind.SecondaryState, this.protocolSerial, PROTOCOL_KEY[field], mode);
+  }
+
+  /**
+   * seq++, count++/--, active++/--, as the notifier callbacks do them. Additions commute with each other
+   * (any order gives the same sum), so in a footprint they are marks: two threads' brackets do not order
+   * each other through the counts, while a reader of a count (the fault's retry check) orders against
+   * every change of it.
+   */
+  private addToProtocol(field: ProtocolField, n: number): void {
+    this.noteProtocol(field, Access.Mark);
+    this.protocol[field] += n;
   }
 
   /** kvm->mmu_notifier_seq: bumped by every invalidate_range_end (and, v5.0, change_pte). */
   get mmuNotifierSeq(): number {
-    this.noteProtocol(Access.Read);
+    this.noteProtocol('seq', Access.Read);
     return this.protocol.seq;
-  }
-  set mmuNotifierSeq(v: number) {
-    this.noteProtocol(Access.Write);
-    this.protocol.seq = v;
   }
   /** kvm->mmu_notifier_count: invalidations between start and end. */
   get mmuNotifierCount(): number {
-    this.noteProtocol(Access.Read);
+    this.noteProtocol('count', Access.Read);
     return this.protocol.count;
-  }
-  set mmuNotifierCount(v: number) {
-    this.noteProtocol(Access.Write);
-    this.protocol.count = v;
   }
   /**
    * Every invalidate_range_start not yet ended, the RFC's early-returning flagged ones included: what
@@ -160,12 +167,8 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
    * obey 6bdb913f0a70's rule (kvmChangePteDefersToOtherInvalidations).
    */
   get mnActiveInvalidateCount(): number {
-    this.noteProtocol(Access.Read);
+    this.noteProtocol('active', Access.Read);
     return this.protocol.active;
-  }
-  set mnActiveInvalidateCount(v: number) {
-    this.noteProtocol(Access.Write);
-    this.protocol.active = v;
   }
   readonly faultInjection: KvmFaultInjection | undefined;
   /** The notifier's release ran (exit_mmap or unregister): the guest's memory is gone. */
@@ -631,10 +634,10 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
     const policy = this.kernel.profile.kvmUseChangePte;
     const flagged = mmuNotifierRangeUseChangePte(range);
-    this.mnActiveInvalidateCount++;
+    this.addToProtocol('active', 1);
     if (flagged && policy === 'skip-start-and-end') return 0;
     yield* lock(agent, this.mmuLock);
-    this.mmuNotifierCount++;
+    this.addToProtocol('count', 1);
     const skipZap = (flagged && policy === 'skip-zap') || this.faultInjection === 'keep-spte-on-start';
     if (!skipZap) {
       const zapped = this.unmapHvaRange(range.start, range.end);
@@ -661,14 +664,15 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
 
   /** kvm_mmu_notifier_invalidate_range_end: seq++ then count-- (RFC 4/4: nothing on a flagged range). */
   *invalidateRangeEnd(agent: Agent, range: NotifierRange): Path {
-    this.mnActiveInvalidateCount--;
+    this.addToProtocol('active', -1);
     if (mmuNotifierRangeUseChangePte(range) && this.kernel.profile.kvmUseChangePte === 'skip-start-and-end')
       return;
     yield* lock(agent, this.mmuLock);
-    this.mmuNotifierSeq++;
-    this.mmuNotifierCount--;
+    this.addToProtocol('seq', 1);
+    this.addToProtocol('count', -1);
     unlock(agent, this.mmuLock);
-    if (this.mmuNotifierCount < 0) throw new ModelBug(`${this.name}: mmu_notifier_count went negative`);
+    // a sanity check of the model, not a read the kernel makes
+    if (this.protocol.count < 0) throw new ModelBug(`${this.name}: mmu_notifier_count went negative`);
   }
 
   /**
@@ -683,7 +687,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   *changePte(agent: Agent, address: number, pte: number): Path {
     const k = this.kernel;
     yield* lock(agent, this.mmuLock);
-    if (k.profile.kvmChangePteBumpsSeq) this.mmuNotifierSeq++;
+    if (k.profile.kvmChangePteBumpsSeq) this.addToProtocol('seq', 1);
     const newPfn = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
     const others = this.mnActiveInvalidateCount - (k.profile.wrapChangePteInRange ? 1 : 0);
     const mayMap =
