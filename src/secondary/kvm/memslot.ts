@@ -88,13 +88,24 @@ export class Memslot {
     return this.bits[index];
   }
 
+  /**
+   * A store that leaves the entry as it was (two vCPUs installing the same spte, a drop of an absent
+   * one) changes nothing, so in the footprint it is a read: it still orders against every change of the
+   * entry, which would make it a real store, but not against readers or other such stores. (Within one
+   * trace every change of the entry keeps its order relative to this store, so it stays a no-op.)
+   */
+  private noteStore(index: number, unchanged: boolean): void {
+    if (unchanged) this.noteEntry(index, Access.Read, Access.Touch);
+    else this.noteEntry(index, Access.Write, Access.Mark);
+  }
+
   setBits(index: number, bits: number): void {
-    if (FOOTPRINT.on) this.noteEntry(index, Access.Write, Access.Mark);
+    if (FOOTPRINT.on) this.noteStore(index, this.bits[index] === bits);
     this.bits[index] = bits;
   }
 
   set(index: number, pfn: number, bits: number): void {
-    if (FOOTPRINT.on) this.noteEntry(index, Access.Write, Access.Mark);
+    if (FOOTPRINT.on) this.noteStore(index, this.pfn[index] === pfn && this.bits[index] === bits);
     if (this.pfn[index] < 0) this.presentCount++;
     this.pfn[index] = pfn;
     this.bits[index] = bits;
@@ -102,7 +113,7 @@ export class Memslot {
 
   /** Drop the spte at `index`; true if one was there. */
   drop(index: number): boolean {
-    if (FOOTPRINT.on) this.noteEntry(index, Access.Write, Access.Mark);
+    if (FOOTPRINT.on) this.noteStore(index, this.pfn[index] < 0);
     if (this.pfn[index] < 0) return false;
     this.pfn[index] = -1;
     this.bits[index] = 0;
@@ -147,9 +158,19 @@ export class GuestTlb {
     return this.tag[i] === gfn ? this.pfnOf[i] * 2 + this.writableOf[i] : -1;
   }
 
+  /** As Memslot's: a store that leaves the entry as it was is a read in the footprint. */
+  private noteStore(i: number, unchanged: boolean): void {
+    if (unchanged) this.noteEntry(i, Access.Read, Access.Touch);
+    else this.noteEntry(i, Access.Write, Access.Mark);
+  }
+
   fill(gfn: number, pfn: number, writable: boolean): void {
     const i = gfn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
+    if (FOOTPRINT.on)
+      this.noteStore(
+        i,
+        this.tag[i] === gfn && this.pfnOf[i] === pfn && this.writableOf[i] === (writable ? 1 : 0),
+      );
     if (this.tag[i] < 0) this.used++;
     this.tag[i] = gfn;
     this.pfnOf[i] = pfn;
@@ -158,7 +179,7 @@ export class GuestTlb {
 
   flushGfn(gfn: number): void {
     const i = gfn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
+    if (FOOTPRINT.on) this.noteStore(i, this.tag[i] !== gfn);
     if (this.tag[i] === gfn) {
       this.tag[i] = -1;
       this.used--;
@@ -166,7 +187,9 @@ export class GuestTlb {
   }
 
   flushAll(): void {
-    if (FOOTPRINT.on) note(FootprintKind.Tlb, this.serial, TLB_ENTRIES, Access.Write);
+    // an empty TLB stays empty: then the flush only looked
+    if (FOOTPRINT.on)
+      note(FootprintKind.Tlb, this.serial, TLB_ENTRIES, this.used === 0 ? Access.Read : Access.Write);
     if (this.used === 0) return;
     this.tag.fill(-1);
     this.used = 0;
