@@ -17,6 +17,12 @@ import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import type { MmuIntervalNotifier, MmuNotifier } from './ops.js';
 import { mmuNotifierRangeBlockable } from './range.js';
 
+/** The parts of a chain's state that footprints name apart (NotifierChain.noteChain). */
+const SUBSCRIPTIONS = 0;
+const OPEN_RANGES = 1;
+const INTERVAL_SEQ = 2;
+type ChainPart = typeof SUBSCRIPTIONS | typeof OPEN_RANGES | typeof INTERVAL_SEQ;
+
 export class NotifierChain implements MmuNotifierPort {
   /** Most recently registered first (hlist_add_head). */
   readonly list: MmuNotifier[] = [];
@@ -42,22 +48,24 @@ export class NotifierChain implements MmuNotifierPort {
   ) {}
 
   /**
-   * The chain's state (subscriptions, open ranges, the interval tree's invalidate_seq) is one footprint
-   * object: every dispatch writes it, the read side reads it. A path that waits in readBegin re-reads it
-   * when it wakes, inside its own transition.
+   * The chain's state in footprints, three keys: the subscriptions (list and interval tree: a dispatch
+   * reads them, (un)registering writes them), the open ranges (a start adds one and its end removes it:
+   * set operations on distinct ranges commute, so they are marks; `covers` reads them) and the interval
+   * tree's invalidation state (invalidate_seq, active ranges, deferred changes). A path that waits in
+   * readBegin reads the sequence again when it wakes, inside its own transition.
    */
-  private noteChain(mode: Access): void {
-    note(FootprintKind.NotifierChain, this.mm.id, 0, mode);
+  private noteChain(part: ChainPart, mode: Access): void {
+    note(FootprintKind.NotifierChain, this.mm.id, part, mode);
   }
 
   get empty(): boolean {
-    if (FOOTPRINT.on) this.noteChain(Access.Read);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Read);
     return this.list.length === 0 && this.itree.length === 0;
   }
 
   /** Is `address` inside a range whose start has run and whose end has not? */
   covers(address: number): boolean {
-    if (FOOTPRINT.on) this.noteChain(Access.Read);
+    if (FOOTPRINT.on) this.noteChain(OPEN_RANGES, Access.Read);
     for (const r of this.openRanges) if (address >= r.start && address < r.end) return true;
     return false;
   }
@@ -65,19 +73,22 @@ export class NotifierChain implements MmuNotifierPort {
   // ---- subscriptions ----
 
   add(mn: MmuNotifier): void {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Write);
     this.list.unshift(mn);
   }
 
   remove(mn: MmuNotifier): void {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Write);
     const i = this.list.indexOf(mn);
     if (i >= 0) this.list.splice(i, 1);
   }
 
   /** mmu_interval_notifier_insert (mm/mmu_notifier.c v5.5 __mmu_interval_notifier_insert). */
   insertInterval(sub: MmuIntervalNotifier): void {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) {
+      this.noteChain(SUBSCRIPTIONS, Access.Write);
+      this.noteChain(INTERVAL_SEQ, Access.Write);
+    }
     if (this.activeInvalidateRanges > 0) {
       if (this.invalidateSeq & 1) {
         // an invalidation is running: it must not see the new interval; insert when it ends
@@ -95,7 +106,10 @@ export class NotifierChain implements MmuNotifierPort {
 
   /** mmu_interval_notifier_remove: waits for a running invalidation to finish first. */
   *removeInterval(agent: Agent, sub: MmuIntervalNotifier): Path {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) {
+      this.noteChain(SUBSCRIPTIONS, Access.Write);
+      this.noteChain(INTERVAL_SEQ, Access.Write);
+    }
     void agent;
     if (this.activeInvalidateRanges > 0 && this.invalidateSeq & 1) {
       this.deferred.push({ op: 'remove', sub });
@@ -119,10 +133,11 @@ export class NotifierChain implements MmuNotifierPort {
 
   /** mmu_interval_read_begin: the sequence to check later; sleeps while an invalidation of it runs. */
   *readBegin(sub: MmuIntervalNotifier): Path<number> {
-    if (FOOTPRINT.on) this.noteChain(Access.Read);
+    if (FOOTPRINT.on) this.noteChain(INTERVAL_SEQ, Access.Read);
     const seq = sub.invalidateSeq;
     if (seq === this.invalidateSeq) {
       yield* waitEvent(`mmu_interval_read_begin(${sub.name})`, () => this.invalidateSeq !== seq);
+      if (FOOTPRINT.on) this.noteChain(INTERVAL_SEQ, Access.Read);
     }
     return seq;
   }
@@ -130,7 +145,11 @@ export class NotifierChain implements MmuNotifierPort {
   // ---- dispatch: the port the primary MMU calls ----
 
   *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) {
+      this.noteChain(SUBSCRIPTIONS, Access.Read);
+      this.noteChain(OPEN_RANGES, Access.Mark);
+      if (this.itree.length > 0) this.noteChain(INTERVAL_SEQ, Access.Write);
+    }
     this.k.notifierCounters.invalidateRangeStart.inc();
     this.openRanges.push(range);
     let ret = 0;
@@ -176,7 +195,11 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *invalidateRangeEnd(agent: Agent, range: NotifierRange, onlyEnd: boolean): Path {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) {
+      this.noteChain(SUBSCRIPTIONS, Access.Read);
+      this.noteChain(OPEN_RANGES, Access.Mark);
+      this.noteChain(INTERVAL_SEQ, this.itreeRanges.has(range) ? Access.Write : Access.Read);
+    }
     this.k.notifierCounters.invalidateRangeEnd.inc();
     if (this.itreeRanges.has(range)) {
       this.itreeRanges.delete(range);
@@ -192,19 +215,19 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *invalidateRange(agent: Agent, mm: Mm, start: number, end: number): Path {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Read);
     for (const mn of [...this.list]) {
       if (mn.ops.invalidateRange !== undefined) yield* mn.ops.invalidateRange(agent, mm, start, end);
     }
   }
 
   *cpuTlbFlushed(agent: Agent, mm: Mm, start: number, end: number): Path {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Read);
     yield* this.invalidateRange(agent, mm, start, end);
   }
 
   *changePte(agent: Agent, mm: Mm, address: number, pte: number): Path {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Read);
     this.k.notifierCounters.changePte.inc();
     const fallback = this.k.profile.changePteFallsBackToInvalidatePage;
     for (const mn of [...this.list]) {
@@ -215,6 +238,7 @@ export class NotifierChain implements MmuNotifierPort {
       // interval subscribers have no change_pte: before v3.7 they would have been told invalidate_page
       const hits = this.itree.filter((s) => s.overlaps(address, address + PAGE_SIZE));
       if (hits.length > 0) {
+        if (FOOTPRINT.on) this.noteChain(INTERVAL_SEQ, Access.Write);
         const range = this.pageRange(address);
         this.invalidateSeq |= 1;
         this.activeInvalidateRanges++;
@@ -244,7 +268,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *clearFlushYoung(agent: Agent, mm: Mm, start: number, end: number): Path<boolean> {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Read);
     let young = false;
     for (const mn of [...this.list]) {
       if (mn.ops.clearFlushYoung !== undefined)
@@ -254,7 +278,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *clearYoung(agent: Agent, mm: Mm, start: number, end: number): Path<boolean> {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Read);
     this.k.notifierCounters.clearYoung.inc();
     let young = false;
     for (const mn of [...this.list]) {
@@ -264,7 +288,7 @@ export class NotifierChain implements MmuNotifierPort {
   }
 
   *testYoung(agent: Agent, mm: Mm, address: number): Path<boolean> {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) this.noteChain(SUBSCRIPTIONS, Access.Read);
     for (const mn of [...this.list]) {
       if (mn.ops.testYoung !== undefined && (yield* mn.ops.testYoung(agent, mm, address))) return true;
     }
@@ -276,7 +300,10 @@ export class NotifierChain implements MmuNotifierPort {
    * subscribers get a RELEASE invalidation of the whole address space.
    */
   *release(agent: Agent, mm: Mm): Path {
-    if (FOOTPRINT.on) this.noteChain(Access.Write);
+    if (FOOTPRINT.on) {
+      this.noteChain(SUBSCRIPTIONS, Access.Write);
+      this.noteChain(INTERVAL_SEQ, Access.Write);
+    }
     this.k.notifierCounters.release.inc();
     this.released = true;
     if (this.itree.length > 0) {
