@@ -28,6 +28,12 @@ export const PG_LOCKED = 16;
 /** PageAnonExclusive (v5.19+): this mm alone may write the page without a COW. */
 export const PG_ANON_EXCLUSIVE = 32;
 
+// Footprint modes as module-private constants, which V8 folds (an imported binding is a module cell every
+// use loads and checks): they keep the accessors below small enough to be inlined into the hot paths.
+const READ = Access.Read;
+const MARK = Access.Mark;
+const WRITE = Access.Write;
+
 /** A frame's footprint fields (FrameTable.noteFrame). */
 const REF = 0;
 const MAP = 1;
@@ -74,8 +80,7 @@ export class FrameTable {
   private freeCount: number;
   /**
    * Frames whose refcount, mapcount or allocation changed since the invariant checker last looked (null
-   * when nobody checks). The table's own methods add to it; code that writes `refcount` directly calls
-   * `touch`.
+   * when nobody checks). The table's own methods add to it.
    */
   touched: PfnSet | null = null;
   /** Frames whose bytes (content id) changed since the invariant checker last looked (null: nobody checks). */
@@ -142,11 +147,6 @@ export class FrameTable {
     return pfn;
   }
 
-  /** Note a refcount change made outside this table's methods (get_page / put_page). */
-  touch(pfn: number): void {
-    this.touched?.add(pfn);
-  }
-
   /** Note a store into the frame's bytes (a new content id). */
   touchContent(pfn: number): void {
     this.rewritten?.add(pfn);
@@ -163,17 +163,17 @@ export class FrameTable {
 
   /** Every field of the frame: allocation and freeing. */
   private noteWholeFrame(pfn: number): void {
-    for (let field = REF; field <= RMAP; field++) this.noteFrame(pfn, Access.Write, field);
+    for (let field = REF; field <= RMAP; field++) this.noteFrame(pfn, WRITE, field);
   }
 
   isFree(pfn: number): boolean {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, REF);
+    if (FOOTPRINT.on) this.noteFrame(pfn, READ, REF);
     return pfn !== ZERO_PFN && this.refcount[pfn] === 0;
   }
 
   /** page_count(). */
   refcountOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, REF);
+    if (FOOTPRINT.on) this.noteFrame(pfn, READ, REF);
     return this.refcount[pfn];
   }
 
@@ -182,57 +182,57 @@ export class FrameTable {
    * and a reader of the count (page_count) or the freeing at zero (release) orders against them.
    */
   addRef(pfn: number, delta: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Mark, REF);
-    this.refcount[pfn] += delta;
+    if (FOOTPRINT.on) this.noteFrame(pfn, MARK, REF);
+    const count = (this.refcount[pfn] += delta);
     this.touched?.add(pfn);
-    return this.refcount[pfn];
+    return count;
   }
 
   flagsOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, FLAGS);
+    if (FOOTPRINT.on) this.noteFrame(pfn, READ, FLAGS);
     return this.flags[pfn];
   }
 
   /** SetPageX for every bit in `bits`. */
   setFlags(pfn: number, bits: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, FLAGS);
+    if (FOOTPRINT.on) this.noteFrame(pfn, WRITE, FLAGS);
     this.flags[pfn] |= bits;
   }
 
   /** ClearPageX for every bit in `bits`. */
   clearFlags(pfn: number, bits: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, FLAGS);
+    if (FOOTPRINT.on) this.noteFrame(pfn, WRITE, FLAGS);
     this.flags[pfn] &= ~bits;
   }
 
   /** The content id of the frame's bytes. */
   contentOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, DATA);
+    if (FOOTPRINT.on) this.noteFrame(pfn, READ, DATA);
     return this.content[pfn];
   }
 
   /** Store new bytes (a content id) in the frame; the caller keeps the content store's references. */
   setContent(pfn: number, content: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, DATA);
+    if (FOOTPRINT.on) this.noteFrame(pfn, WRITE, DATA);
     this.content[pfn] = content;
     this.rewritten?.add(pfn);
   }
 
   /** page->mapping of an anonymous page: its anon_vma id (0: none). */
   anonVmaOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, RMAP);
+    if (FOOTPRINT.on) this.noteFrame(pfn, READ, RMAP);
     return this.anonVma[pfn];
   }
 
   /** page->index within the anon_vma. */
   pageIndexOf(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, RMAP);
+    if (FOOTPRINT.on) this.noteFrame(pfn, READ, RMAP);
     return this.index[pfn];
   }
 
   /** page_set_anon_rmap's page->mapping and page->index. */
   setAnonRmap(pfn: number, anonVma: number, index: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Write, RMAP);
+    if (FOOTPRINT.on) this.noteFrame(pfn, WRITE, RMAP);
     this.anonVma[pfn] = anonVma;
     this.index[pfn] = index;
   }
@@ -253,13 +253,13 @@ export class FrameTable {
   }
 
   mapcount(pfn: number): number {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Read, MAP);
+    if (FOOTPRINT.on) this.noteFrame(pfn, READ, MAP);
     const m = this.mapcount8[pfn];
     return m === MAPCOUNT_OVERFLOW ? this.mapcountBig.get(pfn)! : m;
   }
 
   incMapcount(pfn: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Mark, MAP);
+    if (FOOTPRINT.on) this.noteFrame(pfn, MARK, MAP);
     this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m < MAPCOUNT_OVERFLOW - 1) this.mapcount8[pfn] = m + 1;
@@ -271,7 +271,7 @@ export class FrameTable {
   }
 
   decMapcount(pfn: number): void {
-    if (FOOTPRINT.on) this.noteFrame(pfn, Access.Mark, MAP);
+    if (FOOTPRINT.on) this.noteFrame(pfn, MARK, MAP);
     this.touched?.add(pfn);
     const m = this.mapcount8[pfn];
     if (m !== MAPCOUNT_OVERFLOW) {

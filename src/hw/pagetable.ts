@@ -4,10 +4,14 @@
  */
 
 import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../sim/footprint.js';
-import { PTRS_PER_PTE } from './page.js';
-import { PTE_PFN_SCALE } from './pte.js';
+import { PTRS_PER_PTE, ptePageBase } from './page.js';
+import { mkPte, pteBits, ptePfn } from './pte.js';
 
 const PTRS_PER_PUD_SPAN = 2 ** 27; // vpns covered by one PGD entry
+// Footprint modes as module-private constants, which V8 folds (an imported binding is a module cell every
+// use loads and checks): they keep get() and ptePageMapped() small enough to be inlined into the walks.
+const READ = Access.Read;
+const TOUCH = Access.Touch;
 
 export class PtePage {
   /**
@@ -40,7 +44,8 @@ export class PageTable {
   private readonly pgd: Level<Level<Level<PtePage>>> = [];
   /** Number of PTE pages allocated (page-table memory the kernel would account). */
   ptePages = 0;
-  private lastKey = -1;
+  /** The last PTE page found and the first vpn it covers: walks ask for the same page 512 times in a row. */
+  private lastBase = -1;
   private lastPage: PtePage | undefined;
   /** Who is told of stores (null: nobody; the common case costs one test). */
   watch: PteStoreWatch | null = null;
@@ -55,19 +60,13 @@ export class PageTable {
   ptePageMapped(vpn: number): boolean {
     const page = this.findPage(vpn);
     const mapped = page !== undefined && page.used > 0;
-    if (FOOTPRINT.on)
-      note(
-        FootprintKind.PtePage,
-        this.serial,
-        Math.floor(vpn / PTRS_PER_PTE),
-        mapped ? Access.Touch : Access.Read,
-      );
+    if (FOOTPRINT.on) this.notePtePage(vpn, mapped ? TOUCH : READ);
     return mapped;
   }
 
   /** Whether the PTE page covering `vpn` exists (mm_find_pmd). */
   ptePageExists(vpn: number): boolean {
-    if (FOOTPRINT.on) note(FootprintKind.PtePage, this.serial, Math.floor(vpn / PTRS_PER_PTE), Access.Read);
+    if (FOOTPRINT.on) this.notePtePage(vpn, READ);
     return this.findPage(vpn) !== undefined;
   }
 
@@ -77,15 +76,18 @@ export class PageTable {
   }
 
   private findPage(vpn: number): PtePage | undefined {
-    const key = Math.floor(vpn / PTRS_PER_PTE);
-    if (key === this.lastKey) return this.lastPage;
+    return ptePageBase(vpn) === this.lastBase ? this.lastPage : this.walkToPage(vpn);
+  }
+
+  /** The page-table walk to the PTE page covering `vpn` (remembered when it exists). */
+  private walkToPage(vpn: number): PtePage | undefined {
     const pud = this.pgd[Math.floor(vpn / PTRS_PER_PUD_SPAN) & 511];
     if (pud === undefined) return undefined;
     const pmd = pud[(vpn >>> 18) & 511];
     if (pmd === undefined) return undefined;
     const page = pmd[(vpn >>> 9) & 511];
     if (page !== undefined) {
-      this.lastKey = key;
+      this.lastBase = ptePageBase(vpn);
       this.lastPage = page;
     }
     return page;
@@ -104,21 +106,21 @@ export class PageTable {
     const i2 = (vpn >>> 9) & 511;
     let page = pmd[i2];
     if (page === undefined) {
-      pmd[i2] = page = new PtePage(vpn - (vpn % PTRS_PER_PTE));
+      pmd[i2] = page = new PtePage(ptePageBase(vpn));
       this.ptePages++;
     }
-    this.lastKey = Math.floor(vpn / PTRS_PER_PTE);
+    this.lastBase = ptePageBase(vpn);
     this.lastPage = page;
     return page;
   }
 
   /** The pte at `vpn` (0 if none). */
   get(vpn: number): number {
-    if (FOOTPRINT.on) note(FootprintKind.Pte, this.serial, vpn, Access.Read);
+    if (FOOTPRINT.on) this.notePteRead(vpn);
     const page = this.findPage(vpn);
     if (page === undefined) return 0;
     const i = vpn & 511;
-    return page.pfn[i] * PTE_PFN_SCALE + page.bits[i];
+    return mkPte(page.pfn[i], page.bits[i]);
   }
 
   /** Store a pte value (set_pte_at's store); keeps the page's present count. */
@@ -130,10 +132,19 @@ export class PageTable {
     const was = page.bits[i] !== 0 || page.pfn[i] !== 0;
     if (!was && pte !== 0) page.used++;
     else if (was && pte === 0) page.used--;
-    const old = this.watch === null ? 0 : page.pfn[i] * PTE_PFN_SCALE + page.bits[i];
-    page.pfn[i] = Math.floor(pte / PTE_PFN_SCALE);
-    page.bits[i] = pte % PTE_PFN_SCALE;
+    const old = this.watch === null ? 0 : mkPte(page.pfn[i], page.bits[i]);
+    page.pfn[i] = ptePfn(pte);
+    page.bits[i] = pteBits(pte);
     if (this.watch !== null && old !== pte) this.watch(vpn, old, pte);
+  }
+
+  private notePteRead(vpn: number): void {
+    note(FootprintKind.Pte, this.serial, vpn, READ);
+  }
+
+  /** An access to the PTE page covering `vpn` as a whole (its existence, whether it maps anything). */
+  private notePtePage(vpn: number, mode: Access): void {
+    note(FootprintKind.PtePage, this.serial, Math.floor(vpn / PTRS_PER_PTE), mode);
   }
 
   /** A store: the pte itself, and a mark on its PTE page and the table for walks that read them whole. */
@@ -169,7 +180,7 @@ export class PageTable {
         pmd[i2] = undefined;
         this.ptePages--;
         if (this.lastPage === page) {
-          this.lastKey = -1;
+          this.lastBase = -1;
           this.lastPage = undefined;
         }
       }
@@ -197,7 +208,7 @@ export class PageTable {
           const from = Math.max(startVpn, base);
           const to = Math.min(end, base + PTRS_PER_PTE);
           for (let vpn = from; vpn < to; vpn++) {
-            const pte = page.pfn[vpn - base] * PTE_PFN_SCALE + page.bits[vpn - base];
+            const pte = mkPte(page.pfn[vpn - base], page.bits[vpn - base]);
             if (pte !== 0) visit(vpn, pte);
           }
         }

@@ -3,8 +3,12 @@
  * bits are the x86-64 ones the model needs; `toX86` exports the real 64-bit layout.
  */
 
+// Module-private for the encoding below, which V8 then folds (see hw/page.ts): every pte load and store
+// goes through it.
+const SCALE = 512;
+
 /** The pfn's place in a pte number: 9 flag bits below it. */
-export const PTE_PFN_SCALE = 512;
+export const PTE_PFN_SCALE = SCALE;
 
 export const PTE_PRESENT = 1;
 export const PTE_RW = 2;
@@ -24,15 +28,16 @@ export const PTE_PROTNONE = 256;
 export const PTE_NONE = 0;
 
 export function mkPte(pfn: number, bits: number): number {
-  return pfn * PTE_PFN_SCALE + (bits & (PTE_PFN_SCALE - 1));
+  return pfn * SCALE + (bits & (SCALE - 1));
 }
 
 export function ptePfn(pte: number): number {
-  return Math.floor(pte / PTE_PFN_SCALE);
+  return Math.floor(pte / SCALE);
 }
 
+/** The flag bits (`& 511` is exact for any pte: 2^32 is a multiple of 512, so ToInt32 keeps them). */
 export function pteBits(pte: number): number {
-  return pte & (PTE_PFN_SCALE - 1);
+  return pte & (SCALE - 1);
 }
 
 /** pte_present (x86): the page is mapped — the hardware present bit or PROT_NONE (_PAGE_PROTNONE). */

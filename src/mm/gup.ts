@@ -84,7 +84,6 @@ export function* getUserPages(
       }
       if (pfn !== ZERO_PFN) {
         k.frames.addRef(pfn, refs);
-        k.frames.touch(pfn);
       }
       pfns.push(pfn);
     }

@@ -3,12 +3,13 @@
  * mm path shares (page references, rmap, pte stores with their log entries, TLB flushes).
  */
 
-import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import type { ContentStore } from '../hw/content.js';
+import { type FrameTable, PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { Machine } from '../hw/machine.js';
 import { PAGE_SIZE } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import type { KernelProfile } from '../kernel/profiles.js';
-import { CounterRef } from '../sim/counters.js';
+import { CounterRef, type Counters } from '../sim/counters.js';
 import { type Agent, DONE, type Path } from '../sim/exec.js';
 import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import { type LogEvent, newEvent } from '../sim/log.js';
@@ -116,6 +117,10 @@ export interface KernelConfig {
 
 export class Kernel {
   readonly machine: Machine;
+  /** The machine's frames, contents and counters (every mm path's). */
+  readonly frames: FrameTable;
+  readonly contents: ContentStore;
+  readonly counters: Counters;
   readonly profile: KernelProfile;
   readonly tasks = new Map<string, Task>();
   readonly mms = new Map<number, Mm>();
@@ -156,6 +161,9 @@ export class Kernel {
   constructor(config: KernelConfig) {
     this.profile = config.profile;
     this.machine = new Machine({ frames: config.frames, cpus: config.cpus, recording: config.recording });
+    this.frames = this.machine.frames;
+    this.contents = this.machine.contents;
+    this.counters = this.machine.counters;
     const c = this.machine.counters;
     this.faultCounters = {
       anonReadZero: new CounterRef(c, FAULT_COUNTERS.name('anon_read_zero')),
@@ -176,18 +184,6 @@ export class Kernel {
       useChangePte: new CounterRef(c, NOTIFIER_COUNTERS.name('use_change_pte')),
       useChangePteMisuse: new CounterRef(c, NOTIFIER_COUNTERS.name('use_change_pte_misuse')),
     };
-  }
-
-  get counters() {
-    return this.machine.counters;
-  }
-
-  get frames() {
-    return this.machine.frames;
-  }
-
-  get contents() {
-    return this.machine.contents;
   }
 
   get recording(): boolean {
@@ -237,19 +233,20 @@ export class Kernel {
   // ---- page references (include/linux/mm.h get_page/put_page, mm/rmap.c) ----
 
   getPage(pfn: number): void {
-    if (pfn === ZERO_PFN) return;
-    this.frames.addRef(pfn, 1);
-    this.frames.touch(pfn);
+    if (pfn !== ZERO_PFN) this.frames.addRef(pfn, 1);
   }
 
   /** put_page: drop a reference; the frame returns to the free pool at zero. */
   putPage(pfn: number): void {
     if (pfn === ZERO_PFN) return;
+    const count = this.frames.addRef(pfn, -1);
+    if (count <= 0) this.freePage(pfn, count);
+  }
+
+  /** The last reference went (__put_page): the frame and its content's reference are freed. */
+  private freePage(pfn: number, count: number): void {
     const f = this.frames;
-    const r = f.addRef(pfn, -1);
-    f.touch(pfn);
-    if (r > 0) return;
-    if (r < 0) throw new Error(`refcount underflow on pfn ${pfn}`);
+    if (count < 0) throw new Error(`refcount underflow on pfn ${pfn}`);
     this.contents.unref(f.contentOf(pfn));
     f.release(pfn);
   }

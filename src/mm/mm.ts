@@ -23,40 +23,41 @@ export class Mm {
   shmemRss = 0;
   /** Zero pages KSM mapped here (mm->ksm_zero_pages, src/mm/ksm-zero.ts). */
   ksmZeroPages = 0;
-  private life = { exiting: false, dead: false };
+  private isExiting = false;
+  private isDead = false;
 
   /** The mm's vma list and life in footprints (check/dpor.ts); its cpumask is index 1. */
   private noteMm(index: number, mode: Access): void {
-    if (FOOTPRINT.on) note(FootprintKind.Vmas, this.id, index, mode);
+    note(FootprintKind.Vmas, this.id, index, mode);
   }
 
   /** Set once exit_mmap has begun: KSM and GUP stop touching the mm. */
   get exiting(): boolean {
-    this.noteMm(0, Access.Read);
-    return this.life.exiting;
+    if (FOOTPRINT.on) this.noteMm(0, Access.Read);
+    return this.isExiting;
   }
   set exiting(v: boolean) {
-    this.noteMm(0, Access.Write);
-    this.life.exiting = v;
+    if (FOOTPRINT.on) this.noteMm(0, Access.Write);
+    this.isExiting = v;
   }
   get dead(): boolean {
-    this.noteMm(0, Access.Read);
-    return this.life.dead;
+    if (FOOTPRINT.on) this.noteMm(0, Access.Read);
+    return this.isDead;
   }
   set dead(v: boolean) {
-    this.noteMm(0, Access.Write);
-    this.life.dead = v;
+    if (FOOTPRINT.on) this.noteMm(0, Access.Write);
+    this.isDead = v;
   }
 
   /** The CPU runs this mm from now on (switch_mm sets it in mm_cpumask). */
   runsOn(cpu: number): void {
-    this.noteMm(1, this.cpumask.has(cpu) ? Access.Read : Access.Write);
+    if (FOOTPRINT.on) this.noteMm(1, this.cpumask.has(cpu) ? Access.Read : Access.Write);
     this.cpumask.add(cpu);
   }
 
   /** mm_cpumask(mm): where a TLB shootdown must go. */
   activeCpus(): ReadonlySet<number> {
-    this.noteMm(1, Access.Read);
+    if (FOOTPRINT.on) this.noteMm(1, Access.Read);
     return this.cpumask;
   }
   /** Per-subsystem attachments (KSM's mm_slot, ...), keyed by subsystem. */
@@ -72,7 +73,7 @@ export class Mm {
 
   /** find_vma(): the vma containing addr, or undefined. */
   findVma(addr: number): Vma | undefined {
-    this.noteMm(0, Access.Read);
+    if (FOOTPRINT.on) this.noteMm(0, Access.Read);
     const vmas = this.vmas;
     let lo = 0;
     let hi = vmas.length - 1;
@@ -87,14 +88,14 @@ export class Mm {
   }
 
   insertVma(vma: Vma): void {
-    this.noteMm(0, Access.Write);
+    if (FOOTPRINT.on) this.noteMm(0, Access.Write);
     let i = 0;
     while (i < this.vmas.length && this.vmas[i].start < vma.start) i++;
     this.vmas.splice(i, 0, vma);
   }
 
   removeVma(vma: Vma): void {
-    this.noteMm(0, Access.Write);
+    if (FOOTPRINT.on) this.noteMm(0, Access.Write);
     const i = this.vmas.indexOf(vma);
     if (i >= 0) this.vmas.splice(i, 1);
   }

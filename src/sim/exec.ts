@@ -145,10 +145,21 @@ export class Lock {
   }
 }
 
+// Footprint modes as module-private constants, which V8 folds (an imported binding is a module cell every
+// use loads and checks): the lock fast paths below stay small enough to be inlined at every site.
+const READ = Access.Read;
+const WRITE = Access.Write;
+
 /** A lock taken, in the footprint (and by name in a counterexample's replay). */
 function noteLock(l: Lock, mode: Access, verb: string): void {
   note(FootprintKind.Lock, l.serial, 0, mode);
   FOOTPRINT.lockLog?.push(`${verb} ${l.name}`);
+}
+
+/** A lock released, in the footprint (and by name in a counterexample's replay). */
+function noteUnlock(l: Lock, mode: Access): void {
+  noteRelease(l.serial, mode);
+  FOOTPRINT.lockLog?.push(mode === WRITE ? `releases ${l.name}` : `releases ${l.name} (shared)`);
 }
 
 /** Raised when a path is driven into a state no kernel could reach: a bug in mmsim, never user input. */
@@ -163,7 +174,7 @@ export class ModelBug extends Error {
  */
 export function lock(agent: Agent, l: Lock): Path {
   if (l.owner === null && l.readers === 0) {
-    if (FOOTPRINT.on) noteLock(l, Access.Write, 'takes');
+    if (FOOTPRINT.on) noteLock(l, WRITE, 'takes');
     l.owner = agent;
     return DONE;
   }
@@ -175,14 +186,14 @@ function* waitToLock(agent: Agent, l: Lock): Path {
     if (l.owner === agent) throw new ModelBug(`${agent.name} takes ${l.name} twice`);
     yield l.wait;
   }
-  if (FOOTPRINT.on) noteLock(l, Access.Write, 'takes');
+  if (FOOTPRINT.on) noteLock(l, WRITE, 'takes');
   l.owner = agent;
 }
 
 /** Take `lock` shared (down_read), waiting while a writer holds it; at once when none does. */
 export function lockShared(_agent: Agent, l: Lock): Path {
   if (l.owner === null) {
-    if (FOOTPRINT.on) noteLock(l, Access.Read, 'takes (shared)');
+    if (FOOTPRINT.on) noteLock(l, READ, 'takes (shared)');
     l.readers++;
     return DONE;
   }
@@ -191,7 +202,7 @@ export function lockShared(_agent: Agent, l: Lock): Path {
 
 function* waitToLockShared(l: Lock): Path {
   while (l.owner !== null) yield l.wait;
-  if (FOOTPRINT.on) noteLock(l, Access.Read, 'takes (shared)');
+  if (FOOTPRINT.on) noteLock(l, READ, 'takes (shared)');
   l.readers++;
 }
 
@@ -212,21 +223,19 @@ export function tryLockShared(l: Lock): boolean {
 }
 
 export function unlock(agent: Agent, l: Lock): void {
-  if (l.owner !== agent) throw new ModelBug(`${agent.name} releases ${l.name} it does not hold`);
-  if (FOOTPRINT.on) {
-    noteRelease(l.serial, Access.Write);
-    FOOTPRINT.lockLog?.push(`releases ${l.name}`);
-  }
+  if (l.owner !== agent) releasesUnheld(agent, l);
+  if (FOOTPRINT.on) noteUnlock(l, WRITE);
   l.owner = null;
 }
 
 export function unlockShared(l: Lock): void {
   if (l.readers <= 0) throw new ModelBug(`read-unlock of ${l.name} with no readers`);
-  if (FOOTPRINT.on) {
-    noteRelease(l.serial, Access.Read);
-    FOOTPRINT.lockLog?.push(`releases ${l.name} (shared)`);
-  }
+  if (FOOTPRINT.on) noteUnlock(l, READ);
   l.readers--;
+}
+
+function releasesUnheld(agent: Agent, l: Lock): never {
+  throw new ModelBug(`${agent.name} releases ${l.name} it does not hold`);
 }
 
 /**

@@ -146,13 +146,14 @@ export class KsmState {
   /** A page reference KSM's path just took (follow_page FOLL_GET, get_ksm_page). */
   getPage(pfn: number): void {
     this.k.frames.addRef(pfn, 1);
-    this.k.frames.touch(pfn);
-    if (this.heldCount === this.held.length) {
-      const bigger = new Int32Array(this.held.length * 2);
-      bigger.set(this.held);
-      this.held = bigger;
-    }
+    if (this.heldCount === this.held.length) this.holdMore();
     this.held[this.heldCount++] = pfn;
+  }
+
+  private holdMore(): void {
+    const bigger = new Int32Array(this.held.length * 2);
+    bigger.set(this.held);
+    this.held = bigger;
   }
 
   /** put_page of a reference KSM took. */
@@ -163,7 +164,9 @@ export class KsmState {
     if (i < 0) throw new ModelBug(`ksmd puts pfn ${pfn}, which it does not hold`);
     held[i] = held[--this.heldCount];
     const k = this.k;
-    if (this.orphans.has(pfn) && k.frames.refcountOf(pfn) === 1) this.orphans.delete(pfn); // (an orphan only: the count is read where it matters)
+    // (an orphan only: the count is read where it matters; most puts meet no orphan at all)
+    if (this.orphans.size > 0 && this.orphans.has(pfn) && k.frames.refcountOf(pfn) === 1)
+      this.orphans.delete(pfn);
     k.putPage(pfn);
   }
 
