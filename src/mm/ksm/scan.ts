@@ -4,8 +4,8 @@
  * from, and the sorted rmap_list of each mm that follows the cursor.
  */
 import { PG_ANON, PG_KSM } from '../../hw/frames.js';
-import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
-import { PTE_PFN_SCALE, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, ptePfn } from '../../hw/pte.js';
+import { PTRS_PER_PTE, ptePageBase, vpnAddress, vpnOf } from '../../hw/page.js';
+import { ptePfn, ptePresent, pteSpecial } from '../../hw/pte.js';
 import {
   DONE,
   type Lock,
@@ -156,7 +156,6 @@ export class KsmScan {
       this.prev = NO_ITEM;
       s.log('full scan begins', null, -1, `seqnr ${s.seqnr}`);
     }
-    const f = s.k.frames;
     for (;;) {
       const mm = slot.mm!;
       if (held !== mm.mmapLock) {
@@ -165,44 +164,10 @@ export class KsmScan {
       }
       held = null;
       if (!mm.exiting) {
-        const vmas = mm.vmas;
-        const pt = mm.pt;
-        for (let vi = findVmaIndex(vmas, this.vpn * PAGE_SIZE); vi < vmas.length; vi++) {
-          const vma = vmas[vi];
-          if ((vma.flags & VM_MERGEABLE) === 0) continue;
-          const startVpn = vma.start / PAGE_SIZE;
-          const endVpn = vma.end / PAGE_SIZE;
-          if (this.vpn < startVpn) this.vpn = startVpn;
-          if (vma.anonVma === null) this.vpn = endVpn;
-          let vpn = this.vpn;
-          while (vpn < endVpn) {
-            if (!pt.ptePageMapped(vpn)) {
-              vpn = vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE; // no pte page: nothing mapped in the next ones
-              continue;
-            }
-            const pte = pt.get(vpn);
-            const bits = pte % PTE_PFN_SCALE;
-            // follow_page finds a PROT_NONE pte too: pte_present (ksm_functional_tests.c test_prot_none)
-            if ((bits & (PTE_PRESENT | PTE_PROTNONE)) !== 0 && (bits & PTE_SPECIAL) === 0) {
-              const pfn = ptePfn(pte);
-              if ((f.flagsOf(pfn) & PG_ANON) !== 0) {
-                s.getPage(pfn); // follow_page(FOLL_GET)
-                const item = this.getNextRmapItem(slot, vpn);
-                this.prev = item;
-                if (this.shouldSkipRmapItem(pfn, item)) {
-                  s.putPage(pfn);
-                  vpn++;
-                  continue;
-                }
-                this.vpn = vpn + 1;
-                unlockShared(mm.mmapLock);
-                found.pfn = pfn;
-                return item;
-              }
-            }
-            vpn++;
-          }
-          this.vpn = vpn;
+        const item = this.scanMm(slot, mm, found);
+        if (item !== NO_ITEM) {
+          unlockShared(mm.mmapLock);
+          return item;
         }
       }
       if (mm.exiting) {
@@ -228,12 +193,64 @@ export class KsmScan {
     }
   }
 
+  /**
+   * The cursor's mm from the cursor on (its mmap_sem held): the rmap item of the next anonymous page of a
+   * VM_MERGEABLE vma (the page referenced, in `found`), or NO_ITEM with the cursor past the last one.
+   */
+  private scanMm(slot: MmSlot, mm: Mm, found: ScanPage): number {
+    const s = this.s;
+    const f = s.k.frames;
+    const vmas = mm.vmas;
+    const pt = mm.pt;
+    for (let vi = findVmaIndex(vmas, vpnAddress(this.vpn)); vi < vmas.length; vi++) {
+      const vma = vmas[vi];
+      if ((vma.flags & VM_MERGEABLE) === 0) continue;
+      const startVpn = vpnOf(vma.start);
+      const endVpn = vpnOf(vma.end);
+      if (this.vpn < startVpn) this.vpn = startVpn;
+      if (vma.anonVma === null) this.vpn = endVpn;
+      let vpn = this.vpn;
+      while (vpn < endVpn) {
+        if (!pt.ptePageMapped(vpn)) {
+          vpn = ptePageBase(vpn) + PTRS_PER_PTE; // no pte page: nothing mapped in the next ones
+          continue;
+        }
+        const pte = pt.get(vpn);
+        // follow_page finds a PROT_NONE pte too: pte_present (ksm_functional_tests.c test_prot_none)
+        if (ptePresent(pte) && !pteSpecial(pte)) {
+          const pfn = ptePfn(pte);
+          if ((f.flagsOf(pfn) & PG_ANON) !== 0) {
+            s.getPage(pfn); // follow_page(FOLL_GET)
+            const item = this.getNextRmapItem(slot, vpn);
+            this.prev = item;
+            if (!this.shouldSkipRmapItem(pfn, item)) {
+              this.vpn = vpn + 1;
+              found.pfn = pfn;
+              return item;
+            }
+            s.putPage(pfn);
+          }
+        }
+        vpn++;
+      }
+      this.vpn = vpn;
+    }
+    return NO_ITEM;
+  }
+
   /** get_next_rmap_item: the item for `vpn` at the cursor, freeing stale items below it. */
   private getNextRmapItem(slot: MmSlot, vpn: number): number {
+    const it = this.s.items;
+    const cur = this.prev === NO_ITEM ? slot.head : it.next[this.prev];
+    if (cur !== NO_ITEM && it.vpn[cur] === vpn) return cur; // seen at the last scan
+    return this.newRmapItem(slot, vpn, cur);
+  }
+
+  /** get_next_rmap_item when the cursor's next item is not `vpn`'s: free the stale ones, allocate one. */
+  private newRmapItem(slot: MmSlot, vpn: number, cur: number): number {
     const s = this.s;
     const it = s.items;
     const prev = this.prev;
-    let cur = prev === NO_ITEM ? slot.head : it.next[prev];
     while (cur !== NO_ITEM) {
       const v = it.vpn[cur];
       if (v === vpn) return cur;
