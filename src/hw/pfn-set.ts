@@ -35,8 +35,25 @@ export class PfnSet {
 
   /** The members in ascending order; the set is emptied. */
   drainSorted(): Int32Array {
-    const out = this.list.slice(0, this.n).sort();
-    for (let i = 0; i < this.n; i++) this.bits[this.list[i] >>> 5] = 0;
+    const bits = this.bits;
+    let out: Int32Array;
+    if (this.n * 16 >= bits.length) {
+      // many members: reading them off the bitset in order is cheaper than sorting the list
+      out = new Int32Array(this.n);
+      let j = 0;
+      for (let w = 0; w < bits.length; w++) {
+        let x = bits[w];
+        if (x === 0) continue;
+        bits[w] = 0;
+        while (x !== 0) {
+          out[j++] = w * 32 + (31 - Math.clz32(x & -x));
+          x &= x - 1;
+        }
+      }
+    } else {
+      out = this.list.slice(0, this.n).sort();
+      for (let i = 0; i < this.n; i++) bits[this.list[i] >>> 5] = 0;
+    }
     this.n = 0;
     if (this.list.length > 1 << 16) this.list = new Int32Array(64);
     return out;

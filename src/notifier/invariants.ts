@@ -32,11 +32,12 @@ import type { AccessRecord, Kernel, KernelObserver, PteWriter } from '../mm/kern
 import type { Mm } from '../mm/mm.js';
 import type { NotifierRange } from '../mm/notifier-port.js';
 import type { ShmemObject } from '../mm/shmem.js';
+import type { Vma } from '../mm/vma.js';
 import { BigMap } from '../sim/big-map.js';
 import type { Agent } from '../sim/exec.js';
 import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import { NotifierChain } from './chain.js';
-import type { SecondaryMmuView, SecondaryTranslation } from './secondary-view.js';
+import type { SecondaryMmuView, TranslationVisitor } from './secondary-view.js';
 import type { Violations } from './violations.js';
 
 export interface CheckSources {
@@ -541,13 +542,21 @@ export class InvariantChecker implements KernelObserver {
     if (mm === undefined) return;
     this.coherenceIn(views, mm, lo * PAGE_SIZE, hi * PAGE_SIZE);
     const flags = this.k.frames.raw.flags;
-    for (let vpn = lo; vpn < hi; vpn++) {
-      this.tlbsAt(mm, vpn);
-      const pte = mm.pt.get(vpn);
-      if (pte === 0) continue;
-      this.dataFact(mm, vpn, pte);
-      if (pteWrite(pte) && counted(pte) && (flags[ptePfn(pte)] & PG_KSM) !== 0)
-        ksmPages.push({ mm, vpn, pte });
+    for (let vpn = lo; vpn < hi; ) {
+      // the pages of one vma keep their expected content in one map (as `slot` finds it)
+      const vma = mm.findVma(vpn * PAGE_SIZE);
+      const end = vma === undefined ? vpn + 1 : Math.min(hi, vma.end / PAGE_SIZE);
+      const obj = vma === undefined ? null : vma.shmem;
+      const data = obj === null ? this.privateData.get(mm.id) : this.sharedData.get(obj.id);
+      const key = obj === null ? 0 : vma!.shmemPgoff - vma!.start / PAGE_SIZE; // page key = vpn + key
+      for (; vpn < end; vpn++) {
+        this.tlbsAt(mm, vpn);
+        const pte = mm.pt.get(vpn);
+        if (pte === 0) continue;
+        this.dataFactIs(mm, vpn, pte, data === undefined ? 0 : data.get(vpn + key));
+        if (pteWrite(pte) && counted(pte) && (flags[ptePfn(pte)] & PG_KSM) !== 0)
+          ksmPages.push({ mm, vpn, pte });
+      }
     }
   }
 
@@ -633,7 +642,7 @@ export class InvariantChecker implements KernelObserver {
       const mm = view.mm;
       if (mm.dead) continue;
       const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
-      for (const t of view.translations()) this.translationFact(view, chain, t);
+      for (const t of view.translations()) this.translationFact(view, chain, t.address, t.pfn, t.writable);
     }
     for (let cpu = 0; cpu < k.machine.tlbs.length; cpu++) {
       for (const mm of k.mms.values()) {
@@ -665,10 +674,24 @@ export class InvariantChecker implements KernelObserver {
     if (mine === undefined) return;
     const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
     for (const view of mine) {
-      const list = view.translationsIn?.(start, end) ?? within(view.translations(), start, end);
-      for (const t of list) this.translationFact(view, chain, t);
+      if (view.translationsIn === undefined) {
+        for (const t of view.translations())
+          if (t.address >= start && t.address < end)
+            this.translationFact(view, chain, t.address, t.pfn, t.writable);
+        continue;
+      }
+      this.visiting = view;
+      this.visitingChain = chain;
+      view.translationsIn(start, end, this.visitTranslation);
     }
+    this.visiting = null;
   }
+
+  /** The view and notifier chain `visitTranslation` checks against (one visitor for every range check). */
+  private visiting: SecondaryMmuView | null = null;
+  private visitingChain: NotifierChain | null = null;
+  private readonly visitTranslation: TranslationVisitor = (address, pfn, writable) =>
+    this.translationFact(this.visiting!, this.visitingChain, address, pfn, writable);
 
   private tlbsAt(mm: Mm, vpn: number): void {
     const tlbs = this.k.machine.tlbs;
@@ -681,18 +704,20 @@ export class InvariantChecker implements KernelObserver {
   private translationFact(
     view: SecondaryMmuView,
     chain: NotifierChain | null,
-    t: SecondaryTranslation,
+    address: number,
+    pfn: number,
+    writable: boolean,
   ): void {
-    if (chain?.covers(t.address)) return;
+    if (chain?.covers(address)) return;
     const mm = view.mm;
-    const pte = mm.pt.get(Math.floor(t.address / PAGE_SIZE));
-    const problem = translationProblem(pte, t.pfn, t.writable);
+    const pte = mm.pt.get(Math.floor(address / PAGE_SIZE));
+    const problem = translationProblem(pte, pfn, writable);
     if (problem !== null) {
       this.report(
         'coherence',
-        `invariant 1: ${view.name} maps ${hex(t.address)} to pfn ${hex(t.pfn)}${t.writable ? ' writable' : ''} but the primary pte is ${formatPte(pte)} (${problem})`,
+        `invariant 1: ${view.name} maps ${hex(address)} to pfn ${hex(pfn)}${writable ? ' writable' : ''} but the primary pte is ${formatPte(pte)} (${problem})`,
         [view.name],
-        [`mm${mm.id}:${hex(t.address)}`],
+        [`mm${mm.id}:${hex(address)}`],
       );
     }
   }
@@ -720,8 +745,12 @@ export class InvariantChecker implements KernelObserver {
   }
 
   private dataFact(mm: Mm, vpn: number, pte: number): void {
+    this.dataFactIs(mm, vpn, pte, this.expectedAt(mm, vpn));
+  }
+
+  /** The page `pte` maps at (mm, vpn) holds `expected`, what was last stored there. */
+  private dataFactIs(mm: Mm, vpn: number, pte: number, expected: number): void {
     const actual = pteSpecial(pte) ? ZERO_CONTENT : this.k.frames.raw.content[ptePfn(pte)];
-    const expected = this.expectedAt(mm, vpn);
     if (actual !== expected) {
       this.report(
         'data',
@@ -744,13 +773,7 @@ export class InvariantChecker implements KernelObserver {
     const rest: number[] = [];
     for (const pfn of pfns) {
       if (ptes[pfn] === 0) continue;
-      const hits = (f.raw.flags[pfn] & (PG_ANON | PG_KSM)) === PG_ANON ? this.anonMappers(pfn) : null;
-      if (hits === null || hits.length !== ptes[pfn]) {
-        rest.push(pfn);
-        continue;
-      }
-      const vpn = this.anonVpn(pfn);
-      for (const mm of hits) this.dataFact(mm, vpn, mm.pt.get(vpn));
+      if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== PG_ANON || !this.dataOfAnonMappers(pfn)) rest.push(pfn);
     }
     if (rest.length === 0) return;
     this.scratch ??= new PfnSet(f.count);
@@ -764,23 +787,30 @@ export class InvariantChecker implements KernelObserver {
     wanted.drainSorted();
   }
 
-  private anonVpn(pfn: number): number {
-    const av = this.k.anonVmas.get(this.k.frames.raw.anonVma[pfn]);
-    return av === undefined ? -1 : av.baseVpn + this.k.frames.raw.index[pfn];
-  }
-
-  /** The mms (of the kernel's list) whose pte at the frame's anon rmap address maps it, or null. */
-  private anonMappers(pfn: number): Mm[] | null {
+  /**
+   * The data fact of every mm (of the kernel's list) whose pte at the frame's anon rmap address maps it,
+   * if they are all its mappers (the recount says how many); false, having checked nothing, if not.
+   */
+  private dataOfAnonMappers(pfn: number): boolean {
     const k = this.k;
     const av = k.anonVmas.get(k.frames.raw.anonVma[pfn]);
-    if (av === undefined) return null;
+    if (av === undefined) return false;
     const vpn = av.baseVpn + k.frames.raw.index[pfn];
-    const out: Mm[] = [];
-    for (const vma of av.members) {
-      if (!vma.contains(vpn * PAGE_SIZE) || k.mms.get(vma.mm.id) !== vma.mm) continue;
-      if (mapsFrame(vma.mm.pt.get(vpn), pfn)) out.push(vma.mm);
-    }
-    return out;
+    let n = 0;
+    for (const vma of av.members) if (this.anonMapper(vma, vpn, pfn)) n++;
+    if (n !== this.ptes![pfn]) return false;
+    for (const vma of av.members)
+      if (this.anonMapper(vma, vpn, pfn)) this.dataFact(vma.mm, vpn, vma.mm.pt.get(vpn));
+    return true;
+  }
+
+  /** Does `vma`'s mm, if in the kernel's list, map `pfn` at `vpn` inside the vma? */
+  private anonMapper(vma: Vma, vpn: number, pfn: number): boolean {
+    return (
+      vma.contains(vpn * PAGE_SIZE) &&
+      this.k.mms.get(vma.mm.id) === vma.mm &&
+      mapsFrame(vma.mm.pt.get(vpn), pfn)
+    );
   }
 
   // ---- 4 accounting ----
@@ -903,14 +933,6 @@ function isShmemAt(mm: Mm, vpn: number): boolean {
 /** Does `pte` map frame `pfn` (not none, not the zero page)? */
 function mapsFrame(pte: number, pfn: number): boolean {
   return counted(pte) && ptePfn(pte) === pfn;
-}
-
-function* within(
-  all: Iterable<SecondaryTranslation>,
-  start: number,
-  end: number,
-): Iterable<SecondaryTranslation> {
-  for (const t of all) if (t.address >= start && t.address < end) yield t;
 }
 
 /** Two ascending lists as one ascending list without repeats. */

@@ -11,6 +11,9 @@ export interface SecondaryTranslation {
   writable: boolean;
 }
 
+/** Told of one translation: the host address (page aligned), the pfn, whether writable. */
+export type TranslationVisitor = (address: number, pfn: number, writable: boolean) => void;
+
 export interface SecondaryMmuView {
   /** 'kvm:vm1', 'dev:gpu', 'iommu:sva0' — also the agent prefix in reports. */
   readonly name: string;
@@ -18,10 +21,10 @@ export interface SecondaryMmuView {
   /** Every translation the secondary could use without asking the primary MMU. */
   translations(): Iterable<SecondaryTranslation>;
   /**
-   * The translations of host addresses in [start, end), for checking what changed without a sweep
-   * (default: `translations()` filtered).
+   * Visit the translations of host addresses in [start, end), for checking what changed without a sweep
+   * (no object per translation: a step may change a million pages; default: `translations()` filtered).
    */
-  translationsIn?(start: number, end: number): Iterable<SecondaryTranslation>;
+  translationsIn?(start: number, end: number, visit: TranslationVisitor): void;
   /** References the secondary holds on frames (pfn -> count), for the accounting recount. */
   heldRefs?(): Map<number, number>;
 }

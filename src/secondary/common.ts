@@ -10,7 +10,7 @@ import { PAGE_SIZE } from '../hw/page.js';
 import type { StoreSource } from '../mm/access.js';
 import type { Errno, Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
-import type { SecondaryTranslation } from '../notifier/secondary-view.js';
+import type { SecondaryTranslation, TranslationVisitor } from '../notifier/secondary-view.js';
 import type { CounterGroup, Counters } from '../sim/counters.js';
 import { type Agent, ModelBug } from '../sim/exec.js';
 import { type DetailFormat, newEvent } from '../sim/log.js';
@@ -223,25 +223,25 @@ export function* entriesAsTranslations(
     yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
 }
 
-/** The entries of [start, end) (bytes) as translations: a walk of the range or of the entries, whichever is shorter. */
-export function* entriesAsTranslationsIn(
+/** Visit the entries of [start, end) (bytes) as translations: a walk of the range or of the entries, whichever is shorter. */
+export function entriesAsTranslationsIn(
   entries: ReadonlyMap<number, number>,
   pageSize: number,
   start: number,
   end: number,
-): Iterable<SecondaryTranslation> {
+  visit: TranslationVisitor,
+): void {
   const from = Math.floor(start / pageSize);
   const to = Math.ceil(end / pageSize);
   if (to - from <= entries.size) {
     for (let vpn = from; vpn < to; vpn++) {
       const e = entries.get(vpn);
-      if (e !== undefined) yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+      if (e !== undefined) visit(vpn * pageSize, Math.floor(e / 2), (e & 1) === 1);
     }
     return;
   }
   for (const [vpn, e] of entries)
-    if (vpn >= from && vpn < to)
-      yield { address: vpn * pageSize, pfn: Math.floor(e / 2), writable: (e & 1) === 1 };
+    if (vpn >= from && vpn < to) visit(vpn * pageSize, Math.floor(e / 2), (e & 1) === 1);
 }
 
 /**

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { PageMap } from '../../src/hw/page-map.js';
 import { PfnSet } from '../../src/hw/pfn-set.js';
+import { Rng } from '../../src/sim/rng.js';
 
 describe('PageMap', () => {
   it('keeps values for vpns far beyond 2^24 and forgets zeroes', () => {
@@ -45,5 +46,21 @@ describe('PfnSet', () => {
     const out = s.drainSorted();
     expect(out.length).toBe(Math.ceil((1 << 20) / 3));
     for (let i = 1; i < out.length; i++) expect(out[i]).toBeGreaterThan(out[i - 1]);
+  });
+
+  it('drains few members (sorted list) and many (read off the bitset) alike, and empties either way', () => {
+    const rng = new Rng(7);
+    const s = new PfnSet(100_000);
+    for (const count of [3, 40, 200, 5_000, 60_000]) {
+      const added = new Set<number>();
+      for (let i = 0; i < count; i++) {
+        const pfn = rng.below(100_000);
+        s.add(pfn);
+        added.add(pfn);
+      }
+      expect([...s.drainSorted()]).toEqual([...added].sort((a, b) => a - b));
+      expect(s.size).toBe(0);
+      expect([...added].some((pfn) => s.has(pfn))).toBe(false);
+    }
   });
 });

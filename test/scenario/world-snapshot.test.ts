@@ -195,6 +195,7 @@ describe('snapshotWorld', () => {
       /\.tlbs\[\d+\]\.watch: /, // the invariant checker's TLB-fill hook (captures the checker)
       /\.counterGroup\.name: /, // counter naming (captures the group's strings)
       /\.checker\.sources\.\w+: /, // the World's views for the checker (capture the World)
+      /\.checker\.visitTranslation: /, // the checker's visitor of a range's translations (captures the checker)
       /\.ksm(\.hooks)?\.\w+: /, // KSM's madvise/fork/exit hooks (capture the Ksm and its state)
       /\.(ops|interval)\.\w+: /, // an HMM mirror's interval-notifier ops
     ];

@@ -28,7 +28,6 @@ export function ksmStructureProblems(s: KsmState, trees: KsmTrees): string[] {
   const out: string[] = [];
   const it = s.items;
   const nd = s.nodes;
-  const k = s.k;
   const cv = s.cv;
   let items = 0;
   let unstable = 0;

@@ -25,7 +25,7 @@ import {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from '../../notifier/register.js';
-import type { SecondaryTranslation } from '../../notifier/secondary-view.js';
+import type { SecondaryTranslation, TranslationVisitor } from '../../notifier/secondary-view.js';
 import { BigMap } from '../../sim/big-map.js';
 import {
   type Agent,
@@ -120,8 +120,8 @@ export class HmmMirror extends CountedSecondary<HmmCounter> implements Secondary
     return entriesAsTranslations(this.pt, PAGE_SIZE);
   }
 
-  translationsIn(start: number, end: number): Iterable<SecondaryTranslation> {
-    return entriesAsTranslationsIn(this.pt, PAGE_SIZE, start, end);
+  translationsIn(start: number, end: number, visit: TranslationVisitor): void {
+    entriesAsTranslationsIn(this.pt, PAGE_SIZE, start, end, visit);
   }
 
   // ---- the interval notifier ----

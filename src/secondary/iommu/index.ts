@@ -22,7 +22,7 @@ import type { Mm } from '../../mm/mm.js';
 import { VM_READ, VM_WRITE } from '../../mm/vma.js';
 import type { MmuNotifier } from '../../notifier/ops.js';
 import { mmuNotifierUnregister } from '../../notifier/register.js';
-import type { SecondaryTranslation } from '../../notifier/secondary-view.js';
+import type { SecondaryTranslation, TranslationVisitor } from '../../notifier/secondary-view.js';
 import {
   type Agent,
   lockShared,
@@ -120,8 +120,8 @@ export class IommuSva extends CountedSecondary<IommuCounter> implements Secondar
     return entriesAsTranslations(this.iotlb, PAGE_SIZE);
   }
 
-  translationsIn(start: number, end: number): Iterable<SecondaryTranslation> {
-    return entriesAsTranslationsIn(this.iotlb, PAGE_SIZE, start, end);
+  translationsIn(start: number, end: number, visit: TranslationVisitor): void {
+    entriesAsTranslationsIn(this.iotlb, PAGE_SIZE, start, end, visit);
   }
 
   // ---- notifier ops ----

@@ -19,7 +19,7 @@ import type { NotifierRange } from '../../mm/notifier-port.js';
 import type { MmuNotifier, MmuNotifierOps } from '../../notifier/ops.js';
 import { mmuNotifierRangeUseChangePte } from '../../notifier/range.js';
 import { mmuNotifierUnregister } from '../../notifier/register.js';
-import type { SecondaryTranslation } from '../../notifier/secondary-view.js';
+import type { SecondaryTranslation, TranslationVisitor } from '../../notifier/secondary-view.js';
 import {
   type Agent,
   Lock,
@@ -313,7 +313,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   }
 
   /** The translations of host addresses in [start, end): sptes, then what each vCPU's TLB caches. */
-  *translationsIn(start: number, end: number): Iterable<SecondaryTranslation> {
+  translationsIn(start: number, end: number, visit: TranslationVisitor): void {
     const few = end - start <= 64 * PAGE_SIZE; // then look the few gfns up in each TLB, else filter the TLBs
     const gfns: number[] = [];
     for (const s of this.slots) {
@@ -321,26 +321,23 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
       const [lo, hi] = s.indicesOfHvaRange(start, end);
       for (let i = lo; i < hi; i++) {
         const pfn = s.pfn[i];
-        if (pfn >= 0) yield { address: s.hvaOf(i), pfn, writable: (s.bits[i] & SPTE_WRITABLE) !== 0 };
+        if (pfn >= 0) visit(s.hvaOf(i), pfn, (s.bits[i] & SPTE_WRITABLE) !== 0);
         if (few) gfns.push(s.baseGfn + i);
       }
     }
-    const cached: SecondaryTranslation[] = [];
     for (const tlb of this.tlbs) {
       if (few) {
         for (const gfn of gfns) {
           const e = tlb.peek(gfn);
-          if (e >= 0)
-            cached.push({ address: this.gfnToHva(gfn)!, pfn: Math.floor(e / 2), writable: (e & 1) === 1 });
+          if (e >= 0) visit(this.gfnToHva(gfn)!, Math.floor(e / 2), (e & 1) === 1);
         }
       } else {
         tlb.forEach((gfn, pfn, writable) => {
           const hva = this.gfnToHva(gfn);
-          if (hva !== undefined && hva >= start && hva < end) cached.push({ address: hva, pfn, writable });
+          if (hva !== undefined && hva >= start && hva < end) visit(hva, pfn, writable);
         });
       }
     }
-    yield* cached;
   }
 
   heldRefs(): Map<number, number> {
