@@ -7,6 +7,12 @@
 import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../sim/footprint.js';
 
 const TLB_ENTRIES = 256;
+// Footprint modes as module-private constants, which V8 folds (an imported binding is a module cell every
+// use loads and checks): lookup and fill stay small enough to be inlined on every access.
+const READ = Access.Read;
+const MARK = Access.Mark;
+const WRITE = Access.Write;
+const TOUCH = Access.Touch;
 /** The footprint index that stands for the whole TLB (entries are 0..TLB_ENTRIES-1). */
 const WHOLE = TLB_ENTRIES;
 
@@ -25,7 +31,7 @@ export class Tlb {
   /** The cached pte for (mm, vpn), or 0 on a miss. */
   lookup(mm: number, vpn: number): number {
     const i = vpn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Touch);
+    if (FOOTPRINT.on) this.noteEntry(i, READ, TOUCH);
     return this.tagMm[i] === mm && this.tagVpn[i] === vpn ? this.cached[i] : 0;
   }
 
@@ -34,7 +40,7 @@ export class Tlb {
 
   fill(mm: number, vpn: number, pte: number): void {
     const i = vpn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
+    if (FOOTPRINT.on) this.noteEntry(i, WRITE, MARK);
     this.tagMm[i] = mm;
     this.tagVpn[i] = vpn;
     this.cached[i] = pte;
@@ -43,12 +49,12 @@ export class Tlb {
 
   flushPage(mm: number, vpn: number): void {
     const i = vpn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Write, Access.Mark);
+    if (FOOTPRINT.on) this.noteEntry(i, WRITE, MARK);
     if (this.tagMm[i] === mm && this.tagVpn[i] === vpn) this.tagMm[i] = -1;
   }
 
   flushMm(mm: number): void {
-    if (FOOTPRINT.on) note(FootprintKind.Tlb, this.serial, WHOLE, Access.Write);
+    if (FOOTPRINT.on) note(FootprintKind.Tlb, this.serial, WHOLE, WRITE);
     for (let i = 0; i < TLB_ENTRIES; i++) if (this.tagMm[i] === mm) this.tagMm[i] = -1;
   }
 

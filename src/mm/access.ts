@@ -6,7 +6,7 @@
 
 import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { PAGE_SIZE, vpnAddress, vpnOf } from '../hw/page.js';
 import { PTE_DIRTY, pteAccessible, pteMkdirty, pteMkyoung, ptePfn, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, preempt, preemptPoint, unlockShared } from '../sim/exec.js';
 import { newEvent } from '../sim/log.js';
@@ -65,7 +65,7 @@ export function* doUserAddrFault(
  * allow it (a fault is needed). Hardware sets accessed (and dirty on a write) in the pte it walked.
  */
 export function translate(k: Kernel, agent: Agent, mm: Mm, address: number, write: boolean): number {
-  const vpn = Math.floor(address / PAGE_SIZE);
+  const vpn = vpnOf(address);
   const tlb = k.machine.tlbs[agent.cpu];
   const cached = tlb.lookup(mm.id, vpn);
   if (cached !== 0 && (!write || (pteWrite(cached) && (cached & PTE_DIRTY) !== 0))) {
@@ -104,8 +104,8 @@ export function* userAccess(
   let pageIndex = 0;
   while (done < len) {
     const addr = address + done;
-    const vpn = Math.floor(addr / PAGE_SIZE);
-    const off = addr - vpn * PAGE_SIZE;
+    const vpn = vpnOf(addr);
+    const off = addr - vpnAddress(vpn);
     const chunk = Math.min(PAGE_SIZE - off, len - done);
     let pfn = translate(k, agent, mm, addr, write);
     for (let tries = 0; pfn < 0; tries++) {

@@ -6,7 +6,7 @@
  */
 
 import { PG_ANON_EXCLUSIVE } from '../hw/frames.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { vpnAddress, vpnOf } from '../hw/page.js';
 import {
   mkPte,
   pteBits,
@@ -63,9 +63,7 @@ function* copyPageRange(
   yield* lock(agent, child.ptl);
   let err: Errno | null = null;
   const entries: { vpn: number; pte: number }[] = [];
-  parent.pt.forEachMapped(src.start / PAGE_SIZE, src.end / PAGE_SIZE, (vpn, pte) =>
-    entries.push({ vpn, pte }),
-  );
+  parent.pt.forEachMapped(vpnOf(src.start), vpnOf(src.end), (vpn, pte) => entries.push({ vpn, pte }));
   for (const { vpn, pte: orig } of entries) {
     let pte = orig;
     if (pteSpecial(pte)) {
@@ -80,13 +78,13 @@ function* copyPageRange(
         err = 'ENOMEM';
         break;
       }
-      k.pageAddNewAnonRmap(copy, dst, vpn * PAGE_SIZE);
+      k.pageAddNewAnonRmap(copy, dst, vpnAddress(vpn));
       k.frames.setFlags(copy, PG_ANON_EXCLUSIVE);
       child.pt.set(vpn, mkPte(copy, pteBits(pte)));
       continue;
     }
     if (cow && pteWrite(pte)) {
-      k.writePte(agent, parent, vpn * PAGE_SIZE, pteWrprotect(pte), 'ptep_set_wrprotect');
+      k.writePte(agent, parent, vpnAddress(vpn), pteWrprotect(pte), 'ptep_set_wrprotect');
       pte = pteWrprotect(pte);
     }
     if (src.flags & VM_SHARED) pte = pteMkclean(pte);

@@ -5,7 +5,7 @@
  */
 
 import { PG_ANON, PG_ANON_EXCLUSIVE, ZERO_PFN } from '../hw/frames.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { PAGE_SIZE, vpnOf } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../hw/pte.js';
 import { type Agent, lockShared, type Path, unlockShared } from '../sim/exec.js';
 import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_OOM } from './fault.js';
@@ -22,7 +22,7 @@ export interface GupResult {
 
 /** follow_page_pte: the pfn to reference, or -1 if a fault is needed first. Caller holds mmap_sem. */
 export function followPage(mm: Mm, address: number, write: boolean): number {
-  const pte = mm.pt.get(Math.floor(address / PAGE_SIZE));
+  const pte = mm.pt.get(vpnOf(address));
   if (!ptePresent(pte)) return -1;
   if (write && !pteWrite(pte)) return -1;
   return pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
@@ -67,7 +67,7 @@ export function* getUserPages(
         // faultin_page: FAULT_FLAG_UNSHARE when follow_page said -EMLINK (a mapped page to unshare)
         const flags = opts.write
           ? FAULT_FLAG_WRITE
-          : unshare && mm.pt.get(addr / PAGE_SIZE) !== 0
+          : unshare && mm.pt.get(vpnOf(addr)) !== 0
             ? FAULT_FLAG_UNSHARE
             : 0;
         const r = yield* handleMmFault(k, agent, vma, addr, flags);

@@ -6,7 +6,7 @@
 import type { ContentStore } from '../hw/content.js';
 import { type FrameTable, PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { Machine } from '../hw/machine.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { vpnAddress, vpnOf } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import type { KernelProfile } from '../kernel/profiles.js';
 import { CounterRef, type Counters } from '../sim/counters.js';
@@ -277,7 +277,7 @@ export class Kernel {
     f.setFlags(pfn, PG_ANON);
     f.incMapcount(pfn);
     const av = vma.anonVma!;
-    f.setAnonRmap(pfn, av.id, address / PAGE_SIZE - av.baseVpn);
+    f.setAnonRmap(pfn, av.id, vpnOf(address) - av.baseVpn);
     vma.mm.anonRss++;
   }
 
@@ -306,8 +306,8 @@ export class Kernel {
       // KSM pages are reached through their stable node in the kernel; here a page-table scan stands in.
       for (const mm of this.mms.values()) {
         for (const vma of mm.vmas) {
-          mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
-            if (!pteSpecial(pte) && ptePfn(pte) === pfn) out.push({ mm, address: vpn * PAGE_SIZE });
+          mm.pt.forEachMapped(vpnOf(vma.start), vpnOf(vma.end), (vpn, pte) => {
+            if (!pteSpecial(pte) && ptePfn(pte) === pfn) out.push({ mm, address: vpnAddress(vpn) });
           });
         }
       }
@@ -318,10 +318,10 @@ export class Kernel {
     // signed: a vma merged below its anon_vma's first vma has pages before index 0 (vmaMerge)
     const vpn = av.baseVpn + (f.pageIndexOf(pfn) | 0);
     for (const vma of av.members) {
-      if (vpn * PAGE_SIZE < vma.start || vpn * PAGE_SIZE >= vma.end) continue;
+      if (vpnAddress(vpn) < vma.start || vpnAddress(vpn) >= vma.end) continue;
       const pte = vma.mm.pt.get(vpn);
       if (ptePresent(pte) && !pteSpecial(pte) && ptePfn(pte) === pfn)
-        out.push({ mm: vma.mm, address: vpn * PAGE_SIZE });
+        out.push({ mm: vma.mm, address: vpnAddress(vpn) });
     }
     return out;
   }
@@ -330,7 +330,7 @@ export class Kernel {
 
   /** Store the pte at `address` (page aligned) and tell the observers (and the log) how it was done. */
   writePte(agent: Agent, mm: Mm, address: number, pte: number, via: PteWriter): void {
-    const vpn = address / PAGE_SIZE;
+    const vpn = vpnOf(address);
     const watched = this.observers.length > 0 || this.machine.log.recording;
     const old = watched ? mm.pt.get(vpn) : 0; // only observers and the log need the old value
     mm.pt.set(vpn, pte);
@@ -353,7 +353,7 @@ export class Kernel {
 
   /** flush_tlb_page / flush_tlb_range on the mm's CPUs (and, on v6.6+ profiles, its secondary TLBs). */
   flushTlbRange(agent: Agent, mm: Mm, start: number, end: number): Path {
-    this.machine.flushTlb(agent.cpu, mm.id, mm.activeCpus(), start / PAGE_SIZE, end / PAGE_SIZE);
+    this.machine.flushTlb(agent.cpu, mm.id, mm.activeCpus(), vpnOf(start), vpnOf(end));
     if (this.machine.log.recording) {
       this.log(newEvent(agent.name, agent.cpu, 'tlb', 'flush_tlb_range', mm.id, start, end));
     }

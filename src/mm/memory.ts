@@ -6,7 +6,7 @@
 
 import { ZERO_CONTENT } from '../hw/content.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_KSM, ZERO_PFN } from '../hw/frames.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { PAGE_SIZE, vpnAddress, vpnOf } from '../hw/page.js';
 import {
   mkPte,
   PTE_ACCESSED,
@@ -66,7 +66,7 @@ export function handleMmFault(
   const vmf: VmFault = {
     vma,
     mm,
-    address: Math.floor(address / PAGE_SIZE) * PAGE_SIZE,
+    address: vpnAddress(vpnOf(address)),
     flags,
     origPte: 0,
     ptl: mm.ptl,
@@ -77,7 +77,7 @@ export function handleMmFault(
 /** handle_pte_fault (mm/memory.c v5.0): no pte yet, a write to a read-only pte, or an access-flag update. */
 function* handlePteFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
   const { mm, vma } = vmf;
-  const vpn = vmf.address / PAGE_SIZE;
+  const vpn = vpnOf(vmf.address);
   vmf.origPte = mm.pt.get(vpn);
   if (vmf.origPte === 0) {
     if (vma.shmem !== null) return yield* doSharedFault(k, agent, vmf);
@@ -102,7 +102,7 @@ function* handlePteFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultRes
 /** do_anonymous_page (mm/memory.c v5.0): zero page on read, a fresh zeroed page on write. No notifier. */
 export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
   const { mm, vma } = vmf;
-  const vpn = vmf.address / PAGE_SIZE;
+  const vpn = vpnOf(vmf.address);
   if (!isWriteFault(vmf)) {
     const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
     yield* lock(agent, mm.ptl);
@@ -136,7 +136,7 @@ export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<Vm
 /** anon_vma_prepare: a private vma gets its anon_vma on first anonymous page. */
 export function anonVmaPrepare(k: Kernel, vma: Vma): void {
   if (vma.anonVma !== null) return;
-  vma.anonVma = k.anonVmas.create(vma.start / PAGE_SIZE);
+  vma.anonVma = k.anonVmas.create(vpnOf(vma.start));
   vma.anonVma.join(vma);
   vma.anonId = k.anonVmas.newIdentity();
 }
@@ -148,7 +148,7 @@ export function anonVmaPrepare(k: Kernel, vma: Vma): void {
  */
 export function* doWpPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
   const { mm, vma } = vmf;
-  const vpn = vmf.address / PAGE_SIZE;
+  const vpn = vpnOf(vmf.address);
   const orig = vmf.origPte;
   const pfn = ptePfn(orig);
   if (pteSpecial(orig)) {
@@ -232,7 +232,7 @@ export function* wpPageReuse(k: Kernel, agent: Agent, vmf: VmFault): Path {
  */
 export function* wpPageCopy(k: Kernel, agent: Agent, vmf: VmFault, oldPfn: number): Path<VmFaultResult> {
   const { mm, vma, address } = vmf;
-  const vpn = address / PAGE_SIZE;
+  const vpn = vpnOf(address);
   const orig = vmf.origPte;
   const f = k.frames;
   const p = k.profile;
@@ -295,10 +295,10 @@ export function* wpPageCopy(k: Kernel, agent: Agent, vmf: VmFault, oldPfn: numbe
 /** do_shared_fault / do_read_fault for a shared anonymous (shmem) mapping: map the object's page. */
 export function* doSharedFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
   const { mm, vma } = vmf;
-  const vpn = vmf.address / PAGE_SIZE;
+  const vpn = vpnOf(vmf.address);
   const write = isWriteFault(vmf);
   const obj = vma.shmem!;
-  const index = vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE);
+  const index = vma.shmemPgoff + (vpn - vpnOf(vma.start));
   if (!write && k.profile.shmemFaultAround && (yield* doFaultAround(k, agent, vmf))) {
     k.faultCounters.shmemRead.inc();
     return VM_FAULT_DONE; // the faulting page was in the cache: mapped with its neighbours
@@ -338,21 +338,21 @@ export const FAULT_AROUND_PAGES = 16;
 function* doFaultAround(k: Kernel, agent: Agent, vmf: VmFault): Path<boolean> {
   const { mm, vma } = vmf;
   const obj = vma.shmem!;
-  const vpn = vmf.address / PAGE_SIZE;
+  const vpn = vpnOf(vmf.address);
   const pteOff = vpn % 512;
-  const vmaOff = vpn - vma.start / PAGE_SIZE;
+  const vmaOff = vpn - vpnOf(vma.start);
   const from = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
   const to = Math.min(from + FAULT_AROUND_PAGES, 512, pteOff + (vma.end - vma.start) / PAGE_SIZE - vmaOff);
   let mappedFaulting = false;
   yield* lock(agent, mm.ptl);
   for (let off = from; off < to; off++) {
     const v = vpn - pteOff + off;
-    const pfn = obj.pages.get(vma.shmemPgoff + (v - vma.start / PAGE_SIZE));
+    const pfn = obj.pages.get(vma.shmemPgoff + (v - vpnOf(vma.start)));
     if (pfn === undefined || mm.pt.get(v) !== 0) continue;
     k.getPage(pfn);
     k.pageDupRmap(pfn, mm);
     // set_pte_range: vm_page_prot, not dirty (a read); x86 prefaults young ptes (no arch_wants_old_prefaulted_pte)
-    k.writePte(agent, mm, v * PAGE_SIZE, mkPte(pfn, newPteBits(vma)), 'set_pte_at');
+    k.writePte(agent, mm, vpnAddress(v), mkPte(pfn, newPteBits(vma)), 'set_pte_at');
     if (v === vpn) mappedFaulting = true;
   }
   unlock(agent, mm.ptl);

@@ -23,6 +23,8 @@ export class Mm {
   shmemRss = 0;
   /** Zero pages KSM mapped here (mm->ksm_zero_pages, src/mm/ksm-zero.ts). */
   ksmZeroPages = 0;
+  /** The CPU runsOn last saw (it is in cpumask, which never shrinks). */
+  private lastCpu = -1;
   private isExiting = false;
   private isDead = false;
 
@@ -51,8 +53,14 @@ export class Mm {
 
   /** The CPU runs this mm from now on (switch_mm sets it in mm_cpumask). */
   runsOn(cpu: number): void {
+    if (cpu === this.lastCpu) {
+      // (every access of a task asks: the set is already right, and a read of it in the footprint)
+      if (FOOTPRINT.on) this.noteMm(1, Access.Read);
+      return;
+    }
     if (FOOTPRINT.on) this.noteMm(1, this.cpumask.has(cpu) ? Access.Read : Access.Write);
     this.cpumask.add(cpu);
+    this.lastCpu = cpu;
   }
 
   /** mm_cpumask(mm): where a TLB shootdown must go. */

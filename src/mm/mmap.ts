@@ -4,7 +4,7 @@
  */
 
 import { PG_ANON, PG_ANON_EXCLUSIVE } from '../hw/frames.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { PAGE_SIZE, vpnAddress, vpnOf } from '../hw/page.js';
 import {
   mkPte,
   PTE_ACCESSED,
@@ -339,7 +339,7 @@ export function* doMprotect(
       // anonymous page becomes writable now (its write fault would only reuse the page)
       const upgrade =
         k.profile.mprotectMakesExclusiveWritable && (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
-      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+      mm.pt.forEachMapped(vpnOf(vma.start), vpnOf(vma.end), (vpn, pte) => {
         let next = pteModify(pte, prot2 | PTE_ACCESSED);
         if (upgrade && !pteWrite(next) && !pteProtnone(next) && !pteSpecial(next)) {
           const fl = k.frames.flagsOf(ptePfn(next));
@@ -347,7 +347,7 @@ export function* doMprotect(
         }
         if (next !== pte) changes.push({ vpn, pte: next });
       });
-      for (const c of changes) k.writePte(agent, mm, c.vpn * PAGE_SIZE, c.pte, 'change_pte_range');
+      for (const c of changes) k.writePte(agent, mm, vpnAddress(c.vpn), c.pte, 'change_pte_range');
       unlock(agent, mm.ptl);
       if (changes.length > 0) yield* k.flushTlbRange(agent, mm, vma.start, vma.end);
       yield* mmuNotifierInvalidateRangeEnd(k, agent, range);

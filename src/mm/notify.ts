@@ -3,7 +3,7 @@
  * ptep_clear_flush(_notify), set_pte_at_notify (include/linux/mmu_notifier.h, v5.0/v5.2; pgtable-generic.c).
  * Each asks the kernel profile, so the same path behaves as v3.2, v5.0, the RFC or v6.10.
  */
-import { PAGE_SIZE } from '../hw/page.js';
+import { PAGE_SIZE, vpnOf } from '../hw/page.js';
 import { PTE_ACCESSED, pteMkold, ptePresent } from '../hw/pte.js';
 import { type Agent, DONE, done, type Path } from '../sim/exec.js';
 import { newEvent } from '../sim/log.js';
@@ -104,7 +104,7 @@ function rangeEnded(k: Kernel, agent: Agent, range: NotifierRange): void {
 
 /** The pte cleared (its old value returned), as ptep_clear_flush does before its flush. */
 function clearPte(k: Kernel, agent: Agent, mm: Mm, address: number): number {
-  const old = mm.pt.get(address / PAGE_SIZE);
+  const old = mm.pt.get(vpnOf(address));
   k.writePte(agent, mm, address, 0, 'ptep_clear_flush');
   return old;
 }
@@ -208,7 +208,7 @@ export function* mmuNotifierTestYoung(mm: Mm, agent: Agent, address: number): Pa
 
 /** ptep_test_and_clear_young: the hardware accessed bit, cleared in place (no pte writer is involved). */
 function ptepTestAndClearYoung(k: Kernel, agent: Agent, mm: Mm, address: number): boolean {
-  const vpn = address / PAGE_SIZE;
+  const vpn = vpnOf(address);
   const pte = mm.pt.get(vpn);
   if (!ptePresent(pte) || (pte & PTE_ACCESSED) === 0) return false;
   mm.pt.set(vpn, pteMkold(pte));

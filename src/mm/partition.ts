@@ -6,7 +6,7 @@
  */
 
 import { PG_KSM, ZERO_PFN } from '../hw/frames.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { vpnAddress, vpnOf } from '../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial } from '../hw/pte.js';
 import { BigMap } from '../sim/big-map.js';
 import type { Kernel } from './kernel.js';
@@ -26,12 +26,12 @@ export function sharingPartition(k: Kernel, procs?: readonly string[]): SharingG
     const t = k.tasks.get(name);
     if (t === undefined || !t.alive) continue;
     for (const vma of t.mm.vmas) {
-      t.mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+      t.mm.pt.forEachMapped(vpnOf(vma.start), vpnOf(vma.end), (vpn, pte) => {
         if (!ptePresent(pte)) return;
         const pfn = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
         let list = byFrame.get(pfn);
         if (list === undefined) byFrame.set(pfn, (list = []));
-        list.push(`${name}:0x${(vpn * PAGE_SIZE).toString(16)}`);
+        list.push(`${name}:0x${vpnAddress(vpn).toString(16)}`);
       });
     }
   }

@@ -3,7 +3,7 @@
  * Order: range start, clear ptes under the ptl, flush the CPU TLB and ->invalidate_range, range end,
  * then free the pages — secondary MMUs have let go before any frame is reused.
  */
-import { PAGE_SIZE } from '../hw/page.js';
+import { vpnAddress, vpnOf } from '../hw/page.js';
 import { ptePfn, pteSpecial } from '../hw/pte.js';
 import { type Agent, lock, type Path, preempt, preemptPoint, unlock } from '../sim/exec.js';
 import type { Kernel } from './kernel.js';
@@ -22,12 +22,12 @@ const P_ZAPPED = preemptPoint('zap_page_range: ptes cleared, before range end');
 /** Clear every pte of `vma` within [start, end) and drop the pages' mappings; returns pfns to put. */
 function zapPteRange(k: Kernel, agent: Agent, vma: Vma, start: number, end: number, freed: number[]): void {
   const mm = vma.mm;
-  const from = Math.max(start, vma.start) / PAGE_SIZE;
-  const to = Math.min(end, vma.end) / PAGE_SIZE;
+  const from = vpnOf(Math.max(start, vma.start));
+  const to = vpnOf(Math.min(end, vma.end));
   const cleared: { vpn: number; pte: number }[] = [];
   mm.pt.forEachMapped(from, to, (vpn, pte) => cleared.push({ vpn, pte }));
   for (const { vpn, pte } of cleared) {
-    k.writePte(agent, mm, vpn * PAGE_SIZE, 0, 'ptep_get_and_clear');
+    k.writePte(agent, mm, vpnAddress(vpn), 0, 'ptep_get_and_clear');
     if (pteSpecial(pte)) {
       ksmMightUnmapZeroPage(k, mm, pte);
       continue;
@@ -70,6 +70,5 @@ export function* zapPageRange(
   yield* preempt(P_ZAPPED);
   yield* mmuNotifierInvalidateRangeEnd(k, agent, range, true);
   for (const pfn of freed) k.putPage(pfn); // tlb_finish_mmu frees the batch
-  for (const vma of vmas)
-    mm.pt.freeEmpty(Math.max(start, vma.start) / PAGE_SIZE, Math.min(end, vma.end) / PAGE_SIZE);
+  for (const vma of vmas) mm.pt.freeEmpty(vpnOf(Math.max(start, vma.start)), vpnOf(Math.min(end, vma.end)));
 }

@@ -4,7 +4,7 @@
  * map it, none of them writable, content unchanged). What the accounting invariant asks of KSM.
  */
 import { PG_KSM } from '../../hw/frames.js';
-import { PAGE_SIZE } from '../../hw/page.js';
+import { vpnAddress, vpnOf } from '../../hw/page.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../hw/pte.js';
 import { BigMap } from '../../sim/big-map.js';
 import type { Kernel } from '../kernel.js';
@@ -117,7 +117,7 @@ function ksmPagesAgainstPageTables(s: KsmState, out: string[]): void {
   const maps = new BigMap<number, number>();
   for (const mm of k.mms.values()) {
     for (const vma of mm.vmas) {
-      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+      mm.pt.forEachMapped(vpnOf(vma.start), vpnOf(vma.end), (vpn, pte) => {
         if (!ptePresent(pte) || pteSpecial(pte)) return;
         const pfn = ptePfn(pte);
         if ((f.raw.flags[pfn] & PG_KSM) === 0) return;
@@ -146,7 +146,7 @@ export function ksmMappingProblem(k: Kernel, mm: Mm, vpn: number, pte: number): 
   if (!ptePresent(pte) || pteSpecial(pte) || !pteWrite(pte)) return null;
   const pfn = ptePfn(pte);
   if ((k.frames.raw.flags[pfn] & PG_KSM) === 0) return null;
-  return `mm${mm.id} maps KSM page ${pfn} writable at 0x${(vpn * PAGE_SIZE).toString(16)}`;
+  return `mm${mm.id} maps KSM page ${pfn} writable at 0x${vpnAddress(vpn).toString(16)}`;
 }
 
 /** One KSM page (PG_KSM, referenced) against its stable node, and its mapcount against `ptes`. */

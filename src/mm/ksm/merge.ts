@@ -7,7 +7,7 @@
  */
 
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_KSM, ZERO_PFN } from '../../hw/frames.js';
-import { PAGE_SIZE, PTRS_PER_PTE } from '../../hw/page.js';
+import { PAGE_SIZE, PTRS_PER_PTE, ptePageBase, vpnAddress, vpnOf } from '../../hw/page.js';
 import {
   mkPte,
   PTE_ACCESSED,
@@ -163,7 +163,7 @@ function* writeProtectPage(s: KsmState, vma: Vma, pfn: number, addr: number): Pa
   let result = -1;
   // page_vma_mapped_walk: the ptl, and the pte must still map this page
   yield* lock(agent, mm.ptl);
-  const vpn = addr / PAGE_SIZE;
+  const vpn = vpnOf(addr);
   const pte = mm.pt.get(vpn);
   if (ptePresent(pte) && !pteSpecial(pte) && ptePfn(pte) === pfn) {
     result = pte;
@@ -211,7 +211,7 @@ function* replacePage(
   const { k, agent } = s;
   const mm = vma.mm;
   if (addr < vma.start || addr >= vma.end) return false;
-  const vpn = addr / PAGE_SIZE;
+  const vpn = vpnOf(addr);
   if (!mm.pt.ptePageExists(vpn)) return false; // mm_find_pmd
   const flag = k.profile.useChangePteFlagAt.replacePage ? MMU_NOTIFIER_USE_CHANGE_PTE : 0;
   const range = rangeInit(s, 'replace_page', flag, vma, addr);
@@ -280,7 +280,7 @@ function ksmPageAt(s: KsmState, mm: Mm, addr: number): boolean {
   const k = s.k;
   const pfn = followPage(mm, addr, false);
   if (pfn > 0) return (k.frames.flagsOf(pfn) & PG_KSM) !== 0;
-  return pfn === ZERO_PFN && isKsmZeroPte(k, mm.pt.get(addr / PAGE_SIZE));
+  return pfn === ZERO_PFN && isKsmZeroPte(k, mm.pt.get(vpnOf(addr)));
 }
 
 /**
@@ -319,9 +319,9 @@ export function* unmergeKsmPages(
   let broken = 0;
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
     if (mm.exiting) break;
-    const vpn = addr / PAGE_SIZE;
+    const vpn = vpnOf(addr);
     if (!mm.pt.ptePageMapped(vpn)) {
-      addr = (vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE - 1) * PAGE_SIZE; // nothing mapped in this pte page
+      addr = vpnAddress(ptePageBase(vpn) + PTRS_PER_PTE - 1); // nothing mapped in this pte page
       continue;
     }
     if (!ksmPageAt(s, mm, addr)) continue;
