@@ -4,7 +4,7 @@
  * whose invalidate callback does nothing, which the invariant checker catches. `--json` prints the
  * outcome as one JSON object.
  */
-import { PAGE_SIZE, run, World } from 'mmsim';
+import { expectSetup, PAGE_SIZE, run, World } from 'mmsim';
 import { registerNic } from './kind.js';
 import { Nic } from './nic.js';
 
@@ -17,7 +17,7 @@ function byHand() {
   const app = world.sys.spawn('app');
   const buf = world.sys.mmap('app', 4 * PAGE_SIZE, 'rw');
   if (typeof buf !== 'number') throw new Error(`mmap: ${buf}`);
-  const nic = world.attach(new Nic(world.kernel, 'eth0', app, { ignoreInvalidate: broken }));
+  const nic = expectSetup(world.attach(new Nic(world.kernel, 'eth0', app, { ignoreInvalidate: broken })));
   for (let i = 0; i < 4; i++) nic.write(buf + i * PAGE_SIZE);
   world.checkNow();
   world.sys.madvise('app', buf, 4 * PAGE_SIZE, 'dontneed');

@@ -43,8 +43,8 @@ function storm(
   const size = pages * PAGE_SIZE;
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
-  const vm = w.attach(expectSetup(KvmGuest.create(w.kernel, 'vm0', w.task('vmm'), [{ gfn: 0, addr, size }])));
-  const dev = w.attach(new HmmMirror(w.kernel, 'gpu0', w.task('vmm')));
+  const vm = expectSetup(w.attach(KvmGuest.create(w.kernel, 'vm0', w.task('vmm'), [{ gfn: 0, addr, size }])));
+  const dev = expectSetup(w.attach(new HmmMirror(w.kernel, 'gpu0', w.task('vmm'))));
   for (let i = 0; i < pages; i++) {
     const id = contents.pattern(7, i);
     w.sys.store('vmm', addr + i * PAGE_SIZE, PAGE_SIZE, { pages: () => id });

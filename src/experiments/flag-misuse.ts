@@ -52,7 +52,7 @@ function setup(
   const addr = w.sys.mmap('vmm', size, 'rw');
   if (typeof addr === 'string') throw new Error(addr);
   w.sys.madvise('vmm', addr, size, 'mergeable');
-  const vm = w.attach(expectSetup(KvmGuest.create(w.kernel, 'vm0', w.task('vmm'), [{ gfn: 0, addr, size }])));
+  const vm = expectSetup(w.attach(KvmGuest.create(w.kernel, 'vm0', w.task('vmm'), [{ gfn: 0, addr, size }])));
   const c = w.kernel.contents;
   for (let i = 0; i < PAGES; i++) {
     const id = c.pattern(3, i % 2); // pairs of identical pages for KSM

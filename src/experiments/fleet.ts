@@ -106,8 +106,8 @@ export function runFleet(
     const addr = w.sys.mmap(proc, size, 'rw');
     if (typeof addr === 'string') throw new Error(`mmap for ${proc}: ${addr}`);
     w.sys.madvise(proc, addr, size, 'mergeable');
-    const vm = w.attach(
-      expectSetup(KvmGuest.create(w.kernel, `vm${g}`, w.task(proc), [{ gfn: 0, addr, size }])),
+    const vm = expectSetup(
+      w.attach(KvmGuest.create(w.kernel, `vm${g}`, w.task(proc), [{ gfn: 0, addr, size }])),
     );
     vms.push(vm);
     for (let i = 0; i < p.pagesPerGuest; i++) {

@@ -88,7 +88,8 @@ export type Errno =
   | 'EBUSY'
   | 'EAGAIN'
   | 'EPERM'
-  | 'EOPNOTSUPP';
+  | 'EOPNOTSUPP'
+  | 'ESRCH';
 
 export class Task {
   alive = true;

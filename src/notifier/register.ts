@@ -3,7 +3,7 @@
  * The first subscriber attaches a NotifierChain to the mm (mm->mmu_notifier_mm); until then every
  * notifier call site in mm/ is a no-op, as mm_has_notifiers() makes it in the kernel.
  */
-import type { Kernel } from '../mm/kernel.js';
+import type { Errno, Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import { type Agent, type Path, runToCompletion } from '../sim/exec.js';
 import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
@@ -18,9 +18,15 @@ export function chainOf(k: Kernel, mm: Mm): NotifierChain {
   return chain;
 }
 
-export function mmuNotifierRegister(k: Kernel, mm: Mm, mn: MmuNotifier): void {
-  if (mm.dead || mm.exiting) throw new Error(`cannot register ${mn.name}: mm ${mm.id} is exiting`);
+/**
+ * mmu_notifier_register: null, or ESRCH when the mm is exiting. The kernel takes only a live mm
+ * (BUG_ON(mm_users <= 0)); a driver whose process is gone finds it first (mmget_not_zero) and fails its
+ * setup, as the model's setup paths answer: with an errno.
+ */
+export function mmuNotifierRegister(k: Kernel, mm: Mm, mn: MmuNotifier): Errno | null {
+  if (mm.dead || mm.exiting) return 'ESRCH';
   chainOf(k, mm).add(mn);
+  return null;
 }
 
 /** mmu_notifier_unregister: ->release (unless exit already ran it), then off the list. */
@@ -31,8 +37,11 @@ export function* mmuNotifierUnregister(k: Kernel, agent: Agent, mm: Mm, mn: MmuN
   chain.remove(mn);
 }
 
-export function mmuIntervalNotifierInsert(k: Kernel, sub: MmuIntervalNotifier): void {
+/** mmu_interval_notifier_insert: null, or ESRCH when the mm is exiting (see mmuNotifierRegister). */
+export function mmuIntervalNotifierInsert(k: Kernel, sub: MmuIntervalNotifier): Errno | null {
+  if (sub.mm.dead || sub.mm.exiting) return 'ESRCH';
   chainOf(k, sub.mm).insertInterval(sub);
+  return null;
 }
 
 export function mmuIntervalNotifierRemove(k: Kernel, agent: Agent, sub: MmuIntervalNotifier): void {

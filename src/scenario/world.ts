@@ -11,6 +11,7 @@ import { MmSystem } from '../mm/system.js';
 import { InvariantChecker } from '../notifier/invariants.js';
 import { type UseChangePteRule, UseChangePteValidator } from '../notifier/validator.js';
 import { Violations } from '../notifier/violations.js';
+import { isSetupError, type SetupError } from '../secondary/common.js';
 import { type SecondaryMmu, subscribe } from '../secondary/secondary-mmu.js';
 import { ModelBug } from '../sim/exec.js';
 import { Rng } from '../sim/rng.js';
@@ -109,12 +110,17 @@ export class World {
    * invariant checker compare its translations with the primary MMU from now on; its counters join the
    * run's result. Every kind is attached this way (KVM, HMM, SVA, or a library user's own).
    * A secondary that installs a translation tells `kernel.secondaryMapped(mm, address)`, so that an
-   * incremental check looks at it.
+   * incremental check looks at it. Answers the secondary, or the setup error its registration met (ESRCH:
+   * the process is exiting); a setup error given (what KvmGuest.create or a kind's create answered) is
+   * answered as it is, so a setup and its attach are one expression. `expectSetup` unwraps the answer where
+   * the setup is known to be valid.
    */
-  attach<T extends SecondaryMmu>(secondary: T): T {
+  attach<T extends SecondaryMmu>(secondary: T | SetupError): T | SetupError {
+    if (isSetupError(secondary)) return secondary;
     if (this.attached.has(secondary.name))
       throw new ModelBug(`a secondary MMU named ${secondary.name} is already attached`);
-    subscribe(this.kernel, secondary);
+    const refused = subscribe(this.kernel, secondary);
+    if (refused !== null) return refused;
     this.attached.set(secondary.name, secondary);
     return secondary;
   }

@@ -9,6 +9,7 @@ import { MmuIntervalNotifier, type MmuNotifier } from '../notifier/ops.js';
 import { mmuIntervalNotifierInsert, mmuNotifierRegister } from '../notifier/register.js';
 import type { SecondaryMmuView } from '../notifier/secondary-view.js';
 import type { CounterGroup } from '../sim/counters.js';
+import { type SetupError, setupError } from './common.js';
 
 /** How a secondary MMU hears of primary changes: a struct mmu_notifier, or an mmu_interval_notifier. */
 export type NotifierSubscription = MmuNotifier | MmuIntervalNotifier;
@@ -27,13 +28,17 @@ export interface SecondaryMmu extends SecondaryMmuView {
 
 /**
  * mmu_notifier_register / mmu_interval_notifier_insert of `s`'s subscription (what the driver's own
- * setup does in the kernel: kvm_init_mmu_notifier, dmirror_fops_open, iommu_sva_bind_device).
+ * setup does in the kernel: kvm_init_mmu_notifier, dmirror_fops_open, iommu_sva_bind_device): null, or
+ * the setup error it answered.
  */
-export function subscribe(kernel: Kernel, s: SecondaryMmu): void {
+export function subscribe(kernel: Kernel, s: SecondaryMmu): SetupError | null {
   const sub = s.subscription;
-  if (sub === null) return;
-  if (sub instanceof MmuIntervalNotifier) mmuIntervalNotifierInsert(kernel, sub);
-  else mmuNotifierRegister(kernel, s.mm, sub);
+  if (sub === null) return null;
+  const errno =
+    sub instanceof MmuIntervalNotifier
+      ? mmuIntervalNotifierInsert(kernel, sub)
+      : mmuNotifierRegister(kernel, s.mm, sub);
+  return errno === null ? null : setupError(errno, `${s.name}: mm ${s.mm.id} is exiting`);
 }
 
 /**

@@ -17,7 +17,7 @@ import type { KernelName, ProfileOverrides } from '../../src/kernel/profiles.js'
 import { parseScenario } from '../../src/scenario/parse.js';
 import { ScenarioRun } from '../../src/scenario/run.js';
 import { World } from '../../src/scenario/world.js';
-import { isSetupError } from '../../src/secondary/common.js';
+import { expectSetup, isSetupError } from '../../src/secondary/common.js';
 import { HmmMirror } from '../../src/secondary/hmm/index.js';
 import { IommuSva } from '../../src/secondary/iommu/index.js';
 import { type KvmFaultInjection, KvmGuest } from '../../src/secondary/kvm/index.js';
@@ -168,11 +168,11 @@ function run(setup: Setup, ops: readonly Op[], full: boolean): string[] {
       vcpus: 2,
       faultInjection: setup.injection,
     });
-    return w.attach(g);
+    return expectSetup(w.attach(g));
   });
-  const dev = w.attach(new HmmMirror(k, 'gpu', w.task('a')));
+  const dev = expectSetup(w.attach(new HmmMirror(k, 'gpu', w.task('a'))));
   const bound = IommuSva.bindDevice(k, 'nic', w.task('b'));
-  const sva = isSetupError(bound) ? bound : w.attach(bound);
+  const sva = w.attach(bound);
   check();
   const children: string[] = [];
   const pins: string[] = [];

@@ -16,8 +16,8 @@ describe('ptep_clear_flush_young_notify / ptep_clear_young_notify', () => {
     const w = new World({ kernel: 'v5.0', ramBytes: 4 * 1024 * 1024 });
     w.sys.spawn('qemu');
     const addr = w.sys.mmap('qemu', 4096, 'rw') as number;
-    const vm = w.attach(
-      expectSetup(KvmGuest.create(w.kernel, 'vm1', w.task('qemu'), [{ gfn: 0, addr, size: 4096 }])),
+    const vm = expectSetup(
+      w.attach(KvmGuest.create(w.kernel, 'vm1', w.task('qemu'), [{ gfn: 0, addr, size: 4096 }])),
     );
     vm.write(0, 'x');
     const k = w.kernel;

@@ -13,6 +13,7 @@ import type { InvariantChecker } from '../../src/notifier/invariants.js';
 import type { UseChangePteRule, UseChangePteValidator } from '../../src/notifier/validator.js';
 import type { Violation, Violations } from '../../src/notifier/violations.js';
 import { World } from '../../src/scenario/world.js';
+import { expectSetup } from '../../src/secondary/common.js';
 import type { SecondaryMmu } from '../../src/secondary/secondary-mmu.js';
 import type { Path, Pause } from '../../src/sim/exec.js';
 import { resume } from '../../src/sim/exec.js';
@@ -86,7 +87,7 @@ export class Harness {
 
   /** A secondary attached to the machine (returned for chaining). */
   add<T extends SecondaryMmu>(secondary: T): T {
-    return this.world.attach(secondary);
+    return expectSetup(this.world.attach(secondary));
   }
 
   spawn(name: string): Task {

@@ -1,7 +1,7 @@
 /**
  * The setup step of a secondary MMU kind whose instance needs only a name and a process (`device: {name,
  * proc}` for an HMM mirror, `iommu: {name, proc}` for an SVA binding, a library user's kind): it creates
- * the secondary, attaches it to the World, or records the errno its setup answered.
+ * the secondary and attaches it to the World, or records the errno its setup or registration answered.
  */
 
 import type { Task } from '../../mm/kernel.js';
@@ -48,9 +48,8 @@ export function secondarySetupStep<S extends SetupShape>(d: SecondarySetup<S['op
       return step.proc;
     },
     *run(step, r) {
-      const s = d.create(r.world, step.name, r.world.task(step.proc));
+      const s = r.world.attach(d.create(r.world, step.name, r.world.task(step.proc)));
       if (isSetupError(s)) r.outcome(step, s.errno, s.detail);
-      else r.world.attach(s);
     },
   };
   return spec as unknown as StepSpec<S>;

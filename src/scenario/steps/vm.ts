@@ -124,8 +124,7 @@ export const vm: StepSpec<VmStep> = {
       size: m.size,
     }));
     const w = r.world;
-    const g = KvmGuest.create(w.kernel, step.name, w.task(step.proc), slots, { vcpus: step.vcpus });
+    const g = w.attach(KvmGuest.create(w.kernel, step.name, w.task(step.proc), slots, { vcpus: step.vcpus }));
     if (isSetupError(g)) r.outcome(step, g.errno, g.detail);
-    else w.attach(g);
   },
 };
