@@ -5,6 +5,7 @@
  * the same (process, address) and partitions compare directly.
  */
 import { writePatternPage } from '../hw/content.js';
+import { PAGE_SIZE } from '../hw/page.js';
 import { type KernelName, PROFILES, type ProfileOverrides, withOverrides } from '../kernel/profiles.js';
 import type { Kernel } from '../mm/kernel.js';
 import { KSM_COUNTERS } from '../mm/ksm/counters.js';
@@ -164,7 +165,7 @@ export function modelState(k: Kernel, procs: readonly string[], counter: (n: str
     const t = k.tasks.get(name);
     if (t === undefined || !t.alive) continue;
     for (const vma of t.mm.vmas)
-      for (let a = vma.start; a < vma.end; a += 4096) pages.add(`${name}:0x${hex(a)}`);
+      for (let a = vma.start; a < vma.end; a += PAGE_SIZE) pages.add(`${name}:0x${hex(a)}`);
   }
   const counters: Record<string, number> = {};
   for (const c of COMPARED_KSM_COUNTERS) counters[c] = counter(KSM_COUNTERS.name(c));
@@ -263,8 +264,8 @@ export function plan(
     const start = run.mappingStart(proc, name);
     const size = mappingNames.get(proc)?.get(name);
     if (start === undefined || size === undefined) return;
-    for (let i = 0; i * 4096 < size; i++)
-      labels.set(`${proc}:0x${hex(start + i * 4096)}`, `${proc}:${name}+${i}p`);
+    for (let i = 0; i * PAGE_SIZE < size; i++)
+      labels.set(`${proc}:0x${hex(start + i * PAGE_SIZE)}`, `${proc}:${name}+${i}p`);
   };
 
   const command = (step: Step, scans: number): string | null => {
@@ -277,7 +278,7 @@ export function plan(
         const start = run.mappingStart(step.proc, step.as);
         mappingNames.get(step.proc)?.set(step.as, step.size);
         label(step.proc, step.as);
-        const addr = start ?? (step.at === undefined ? WINDOW_HI - 4096 : resolve(step.at, step.proc));
+        const addr = start ?? (step.at === undefined ? WINDOW_HI - PAGE_SIZE : resolve(step.at, step.proc));
         return `${step.proc} mmap ${real(addr, step.pos)} ${hex(step.size)} ${step.prot} ${step.shared ? 1 : 0}`;
       }
       case 'munmap':
@@ -291,9 +292,9 @@ export function plan(
         if (step.fill !== undefined) return `${step.proc} fill ${addr} ${hex(step.size)} ${hex(step.fill)}`;
         let bytes: Uint8Array;
         if (step.pattern !== undefined) {
-          bytes = new Uint8Array(step.pattern.pages * 4096);
+          bytes = new Uint8Array(step.pattern.pages * PAGE_SIZE);
           for (let i = 0; i < step.pattern.pages; i++)
-            writePatternPage(bytes.subarray(i * 4096, (i + 1) * 4096), step.pattern.seed, i);
+            writePatternPage(bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), step.pattern.seed, i);
           bytes = bytes.subarray(0, step.size);
         } else if (step.bytes !== undefined) bytes = Uint8Array.from(step.bytes);
         else bytes = new TextEncoder().encode(step.data ?? '');
@@ -317,8 +318,8 @@ export function plan(
       case 'gup':
         pinOwner.set(step.as, step.proc);
         if (transient.has(step.as))
-          return `${step.proc} odirect ${real(resolve(step.addr, step.proc), step.pos)} ${hex(step.pages * 4096)}`;
-        return `${step.proc} pin ${step.as} ${real(resolve(step.addr, step.proc), step.pos)} ${hex(step.pages * 4096)}`;
+          return `${step.proc} odirect ${real(resolve(step.addr, step.proc), step.pos)} ${hex(step.pages * PAGE_SIZE)}`;
+        return `${step.proc} pin ${step.as} ${real(resolve(step.addr, step.proc), step.pos)} ${hex(step.pages * PAGE_SIZE)}`;
       case 'unpin':
         return transient.has(step.pin) ? null : `${pinOwner.get(step.pin)} unpin ${step.pin}`;
       default:
@@ -359,7 +360,7 @@ export function parseSnap(
       continue;
     }
     const key = modelKey(proc, addr);
-    addr += 4096;
+    addr += PAGE_SIZE;
     into.pages.add(key);
     if (tok === 'n' || tok === 's') continue;
     const frame = tok === 'z' ? 'zero' : tok.slice(1);

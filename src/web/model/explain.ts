@@ -3,6 +3,7 @@
  * v5.0 unless the path only exists elsewhere) that the model's path follows. The event log is the
  * source: nothing here looks at the World.
  */
+import { PAGE_SIZE } from '../../hw/page.js';
 import { pteText } from '../../mm/event-text.js';
 import { detailText, type LogEvent } from '../../sim/log.js';
 
@@ -10,7 +11,7 @@ const hex = (n: number | undefined): string => (n === undefined ? '?' : `0x${n.t
 
 function range(e: LogEvent): string {
   if (e.start === undefined) return '';
-  if (e.end === undefined || e.end - e.start <= 4096) return ` at ${hex(e.start)}`;
+  if (e.end === undefined || e.end - e.start <= PAGE_SIZE) return ` at ${hex(e.start)}`;
   return ` over ${hex(e.start)}-${hex(e.end)}`;
 }
 
