@@ -121,6 +121,26 @@ class ChangeList {
   }
 }
 
+/**
+ * FrameTable.rewritten for the checker: the frames whose bytes changed since the last check, and for
+ * each whether the last change was a store its only mapper made (set by onAccess after the store, reset
+ * by any change): every pte that maps such a frame is then the storer's, noted, or was stored since,
+ * noted too, so the check need not look for the frame's mappers.
+ */
+class Rewrites extends PfnSet {
+  readonly bySoleMapper: Uint8Array;
+
+  constructor(frames: number) {
+    super(frames);
+    this.bySoleMapper = new Uint8Array(frames);
+  }
+
+  override add(pfn: number): void {
+    this.bySoleMapper[pfn] = 0;
+    super.add(pfn);
+  }
+}
+
 interface Rss {
   anon: number;
   shmem: number;
@@ -168,7 +188,7 @@ export class InvariantChecker implements KernelObserver {
   private readonly rss = new Map<number, Rss>();
   private readonly pages = new ChangeList();
   private readonly ranges = new ChangeList();
-  private readonly written: PfnSet;
+  private readonly written: Rewrites;
   private readonly touched: PfnSet;
   /** A list overflowed: the next check sweeps everything. */
   private overflow = false;
@@ -187,7 +207,7 @@ export class InvariantChecker implements KernelObserver {
     private readonly sources: CheckSources,
     private readonly violations: Violations,
   ) {
-    this.written = new PfnSet(k.frames.count);
+    this.written = new Rewrites(k.frames.count);
     this.touched = new PfnSet(k.frames.count);
     k.frames.touched = this.touched;
     k.frames.rewritten = this.written;
@@ -259,7 +279,7 @@ export class InvariantChecker implements KernelObserver {
     this.notePage(mm.id, vpn);
     const was = counted(oldPte);
     const now = counted(newPte);
-    if (!was && !now) return;
+    if (was === now && (!was || ptePfn(oldPte) === ptePfn(newPte))) return; // the same frame (or none): only bits changed
     const shmem = isShmemAt(mm, vpn);
     let r = this.rss.get(mm.id);
     if (r === undefined) this.rss.set(mm.id, (r = { anon: 0, shmem: 0 }));
@@ -338,7 +358,7 @@ export class InvariantChecker implements KernelObserver {
           [a.agent.name, a.via],
           [this.where(a.mm, vpn)],
         );
-      }
+      } else if (this.ptes !== null && this.ptes[a.pfn] === 1) this.written.bySoleMapper[a.pfn] = 1;
     }
     const s = this.slot(a.mm, a.address);
     if (FOOTPRINT.on) noteShadow(a.mm, s, a.write ? Access.Write : Access.Read);
@@ -560,7 +580,10 @@ export class InvariantChecker implements KernelObserver {
     }
   }
 
-  /** KSM's self-check: the whole of it if KSM's own state moved, else only what the changes touched. */
+  /**
+   * KSM's self-check: the whole of it if KSM's own state moved, else only what the changes touched.
+   * Either way in `ksmProblems`' order: KSM's structures, ptes mapping a KSM page writable, KSM pages.
+   */
   private checkKsmChanges(
     frames: { length: number; at(i: number): number },
     written: Int32Array,
@@ -570,68 +593,75 @@ export class InvariantChecker implements KernelObserver {
     if (src.ksmProblems === undefined) return;
     const version = src.ksmVersion?.();
     const moved = version !== this.ksmSeen;
-    if (
-      version === undefined ||
-      !src.ksmFrameProblems ||
-      !src.ksmMappingProblem ||
-      (moved && !src.ksmStructureProblems)
-    ) {
+    if (version === undefined || !this.ksmSplit() || (moved && !src.ksmStructureProblems)) {
       this.checkKsm();
       return;
     }
-    const report = (p: string): void => this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
     const ptes = this.ptes!;
     const ptesOf = (pfn: number): number => ptes[pfn];
     if (moved) {
+      // KSM's own state moved (ksmd ran, a KSM hook was called): see ksmWhole
       this.ksmSeen = version;
-      this.checkKsmMoved(report, ptesOf);
+      this.ksmWhole(ksmPages, ptesOf, true);
+      return;
     }
-    for (const { mm, vpn, pte } of ksmPages) {
-      const p = src.ksmMappingProblem(mm, vpn, pte);
-      if (p !== null) report(p);
-    }
-    for (const p of src.ksmFrameProblems(frames, ptesOf)) report(p);
-    for (const p of src.ksmFrameProblems({ length: written.length, at: (i) => written[i] }, ptesOf))
-      report(p);
+    for (const { mm, vpn, pte } of ksmPages) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
+    for (const p of src.ksmFrameProblems!(frames, ptesOf)) this.reportKsm(p);
+    for (const p of src.ksmFrameProblems!({ length: written.length, at: (i) => written[i] }, ptesOf))
+      this.reportKsm(p);
+  }
+
+  /** Whether the sources answer KSM's self-check in parts (structures, one frame, one pte). */
+  private ksmSplit(): boolean {
+    const src = this.sources;
+    return !!src.ksmStructureProblems && !!src.ksmFrameProblems && !!src.ksmMappingProblem;
+  }
+
+  private reportKsm(problem: string | null): void {
+    if (problem !== null) this.report('accounting', `invariant 4: ${problem}`, ['ksmd'], []);
   }
 
   /**
-   * KSM's own state moved (ksmd ran, a KSM hook was called): its structures are checked whole and every
-   * KSM page against the recount; of the ptes, those stored since the last check are checked by the
-   * caller, the others mapped their frame then, so only a frame that became a KSM page since (not
-   * freed in between: a frame's ptes are stored after it is allocated) may have a pte never checked
-   * against it: those are found by one walk. What `ksmProblems` would report, without a walk of every
-   * page table at every madvise(MERGEABLE) and scan.
+   * KSM's whole self-check against the checker's recount, what `ksmProblems` reports without its walk
+   * of every page table: KSM's structures, then the ptes that map a KSM page writable, then every KSM
+   * page (mapcount against the recount). The ptes: `writable` lists those a walk found (a sweep) or
+   * those stored since the last check; with `fresh`, the frames that became KSM pages since the last
+   * check are looked for by one walk (a pte that existed before mapped its frame then, and the frame
+   * was not freed in between: a frame's ptes are stored after it is allocated).
    */
-  private checkKsmMoved(report: (p: string) => void, ptesOf: (pfn: number) => number): void {
+  private ksmWhole(
+    writable: readonly { mm: Mm; vpn: number; pte: number }[],
+    ptesOf: (pfn: number) => number,
+    fresh: boolean,
+  ): void {
     const src = this.sources;
-    for (const p of src.ksmStructureProblems!()) report(p);
+    for (const p of src.ksmStructureProblems!()) this.reportKsm(p);
     const f = this.k.frames;
     const flags = f.raw.flags;
     const known = (this.ksmKnown ??= new Uint8Array(f.count));
     this.scratch ??= new PfnSet(f.count);
-    const fresh = this.scratch;
+    const found = this.scratch;
     let n = 0;
     for (let pfn = 1; pfn < f.everUsedBelow; pfn++) {
       const ksm = (flags[pfn] & PG_KSM) !== 0 ? 1 : 0;
       if (ksm === 1) {
         n++;
-        if (known[pfn] === 0) fresh.add(pfn);
+        if (fresh && known[pfn] === 0) found.add(pfn);
       }
       known[pfn] = ksm;
     }
+    if (found.size > 0) {
+      for (const mm of this.k.mms.values()) {
+        mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
+          if (counted(pte) && found.has(ptePfn(pte))) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
+        });
+      }
+      found.drainSorted();
+    }
+    for (const { mm, vpn, pte } of writable) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
     const pages = new Int32Array(n);
     for (let pfn = 1, i = 0; i < n; pfn++) if (known[pfn] === 1) pages[i++] = pfn;
-    for (const p of src.ksmFrameProblems!({ length: n, at: (i) => pages[i] }, ptesOf)) report(p);
-    if (fresh.size === 0) return;
-    for (const mm of this.k.mms.values()) {
-      mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
-        if (!counted(pte) || !fresh.has(ptePfn(pte))) return;
-        const p = src.ksmMappingProblem!(mm, vpn, pte);
-        if (p !== null) report(p);
-      });
-    }
-    fresh.drainSorted();
+    for (const p of src.ksmFrameProblems!({ length: n, at: (i) => pages[i] }, ptesOf)) this.reportKsm(p);
   }
 
   // ---- 1 coherence ----
@@ -771,8 +801,9 @@ export class InvariantChecker implements KernelObserver {
     const f = k.frames;
     const ptes = this.ptes!;
     const rest: number[] = [];
+    const sole = this.written.bySoleMapper;
     for (const pfn of pfns) {
-      if (ptes[pfn] === 0) continue;
+      if (ptes[pfn] === 0 || (ptes[pfn] === 1 && sole[pfn] === 1)) continue; // no mapper, or only the storer (noted)
       if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== PG_ANON || !this.dataOfAnonMappers(pfn)) rest.push(pfn);
     }
     if (rest.length === 0) return;
@@ -820,6 +851,8 @@ export class InvariantChecker implements KernelObserver {
     const k = this.k;
     const f = k.frames;
     const ptes = new Int32Array(f.count);
+    const flags = f.raw.flags;
+    const ksmWritable: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
     this.rss.clear();
     for (const mm of k.mms.values()) {
       let anon = 0;
@@ -828,7 +861,9 @@ export class InvariantChecker implements KernelObserver {
       const vmas = mm.vmas;
       mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
         if (!counted(pte)) return;
-        ptes[ptePfn(pte)]++;
+        const pfn = ptePfn(pte);
+        ptes[pfn]++;
+        if (pteWrite(pte) && (flags[pfn] & PG_KSM) !== 0) ksmWritable.push({ mm, vpn, pte });
         const address = vpn * PAGE_SIZE;
         while (v < vmas.length && vmas[v].end <= address) v++;
         if (v < vmas.length && vmas[v].start <= address && vmas[v].shmem !== null) shmem++;
@@ -846,7 +881,13 @@ export class InvariantChecker implements KernelObserver {
       { length: f.everUsedBelow - 1, at: (i) => i + 1 }, // frames above were never handed out
       (pfn) => ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0),
     );
-    this.checkKsm();
+    if (this.sources.ksmProblems === undefined) return;
+    if (!this.ksmSplit()) {
+      this.checkKsm();
+      return;
+    }
+    this.ksmSeen = this.sources.ksmVersion?.() ?? Number.NaN;
+    this.ksmWhole(ksmWritable, (pfn) => ptes[pfn], false);
   }
 
   private rssFact(mm: Mm, anon: number, shmem: number): void {
@@ -892,15 +933,10 @@ export class InvariantChecker implements KernelObserver {
     this.carried = carried;
   }
 
+  /** KSM's whole self-check from the sources at once (when they do not answer it in parts). */
   private checkKsm(): void {
     this.ksmSeen = this.sources.ksmVersion?.() ?? Number.NaN;
-    for (const p of this.sources.ksmProblems?.() ?? [])
-      this.report('accounting', `invariant 4: ${p}`, ['ksmd'], []);
-    const known = this.ksmKnown;
-    if (known !== null) {
-      const flags = this.k.frames.raw.flags;
-      for (let pfn = 1; pfn < known.length; pfn++) known[pfn] = (flags[pfn] & PG_KSM) !== 0 ? 1 : 0;
-    }
+    for (const p of this.sources.ksmProblems?.() ?? []) this.reportKsm(p);
   }
 
   /** References page caches hold (one per cached page of every shmem object a live vma maps). */

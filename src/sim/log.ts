@@ -45,16 +45,25 @@ export interface LogEvent {
  */
 export interface DetailFormat {
   readonly name: string;
+  /** A number of the name's (a hash, unique among formats): what the digest hashes. */
+  readonly key: number;
   text(x: number, y: number, z: number, s: string): string;
 }
 
-const formatNames = new Set<string>();
+const formatKeys = new Map<number, string>();
 
-/** A detail format; `name` is unique (the digest tells formats apart by it). */
+/** A detail format; its name is unique, and so is the key the digest tells it apart by. */
 export function detailFormat(name: string, text: DetailFormat['text']): DetailFormat {
-  if (formatNames.has(name)) throw new Error(`detailFormat: '${name}' is defined twice`);
-  formatNames.add(name);
-  return { name, text };
+  const d = new Digest();
+  d.string(name);
+  const key = Number.parseInt(d.hex().slice(8), 16) | 1; // never 0, the key of no format
+  const taken = formatKeys.get(key);
+  if (taken !== undefined)
+    throw new Error(
+      `detailFormat: '${name}' ${taken === name ? 'is defined twice' : `has the key of '${taken}'`}`,
+    );
+  formatKeys.set(key, name);
+  return { name, key, text };
 }
 
 /** The words shown beside an event (its detail, made by its format if it has one). */
@@ -97,6 +106,28 @@ export function newEvent(
     y: undefined,
     z: undefined,
   };
+}
+
+/** The digest's number of each kind of event (fixed: no lookup per event). */
+function kindNumber(kind: EventKind): number {
+  switch (kind) {
+    case 'step':
+      return 1;
+    case 'fault':
+      return 2;
+    case 'pte':
+      return 3;
+    case 'tlb':
+      return 4;
+    case 'notify':
+      return 5;
+    case 'secondary':
+      return 6;
+    case 'ksm':
+      return 7;
+    case 'violation':
+      return 8;
+  }
 }
 
 /** Distinct strings the digest numbers (beyond it, a string is hashed by its characters each time). */
@@ -158,8 +189,8 @@ export class EventLog {
     return this.digest.hex();
   }
 
-  /** One event's fields: strings by atom number two to a word, then the cpu and mm, then numbers as doubles. */
-  private readonly block = new ArrayBuffer(80);
+  /** One event's fields: strings by atom number two to a word, the kind, phase, format, cpu and mm, then numbers as doubles. */
+  private readonly block = new ArrayBuffer(88);
   private readonly blockWords = new Int32Array(this.block);
   private readonly blockDoubles = new Float64Array(this.block);
 
@@ -167,30 +198,34 @@ export class EventLog {
    * Every field but `seq` (the event's place in the stream). Strings are atoms: the first time a string
    * is seen its characters go in (tagged 1) and it gets a number, later only the number; equal logs
    * number their strings alike, so they hash equal, and the stream stays a faithful encoding of the
-   * events. The fields then go in as one block (tagged 0): 14 words, 20 with a detail format. The
-   * hottest path of a long run: no string hashed twice, no number formatted, nothing allocated.
+   * events. The kind and phase go in by a fixed number each, a detail format by its key. The fields
+   * then go in as one block of 16 words (22 with a detail format) whose first word is at least 2^16
+   * (the kind is never 0), so it cannot be taken for an atom's tag. The hottest path of a long run: no
+   * string hashed twice, no number formatted, nothing allocated.
    */
   private hashEvent(e: LogEvent): void {
     const w = this.blockWords;
     const f = this.blockDoubles;
-    w[0] = this.atom(e.agent) | (this.atom(e.kind) << 16);
-    w[1] = this.atom(e.what) | (this.atom(e.phase) << 16);
+    w[0] = this.atom(e.agent) | (kindNumber(e.kind) << 16);
+    w[1] = this.atom(e.what) | ((e.phase === undefined ? 0 : e.phase === 'B' ? 1 : 2) << 16);
     w[2] = this.atom(e.event) | (this.atom(e.flags) << 16);
+    w[3] = this.atom(e.detail);
     const format = e.format;
-    w[3] = this.atom(e.detail) | (format === undefined ? 0 : this.atom(format.name) << 16);
-    w[4] = e.cpu + 1;
-    w[5] = (e.mm ?? -1) + 1;
-    f[3] = e.start ?? -1;
-    f[4] = e.end ?? -1;
-    f[5] = e.oldPte ?? -1;
-    f[6] = e.newPte ?? -1;
-    if (format !== undefined) {
-      f[7] = e.x ?? -1;
-      f[8] = e.y ?? -1;
-      f[9] = e.z ?? -1;
+    w[4] = format === undefined ? 0 : format.key;
+    w[5] = e.cpu + 1;
+    w[6] = (e.mm ?? -1) + 1;
+    f[4] = e.start ?? -1;
+    f[5] = e.end ?? -1;
+    f[6] = e.oldPte ?? -1;
+    f[7] = e.newPte ?? -1;
+    if (format === undefined) {
+      this.digest.words(w, 16);
+      return;
     }
-    this.digest.word(0);
-    this.digest.words(w, format === undefined ? 14 : 20);
+    f[8] = e.x ?? -1;
+    f[9] = e.y ?? -1;
+    f[10] = e.z ?? -1;
+    this.digest.words(w, 22);
   }
 
   private readonly atoms = new Map<string, number>();
