@@ -336,7 +336,7 @@ export class InvariantChecker implements KernelObserver {
 
   onAccess(a: AccessRecord): void {
     const vpn = Math.floor(a.address / PAGE_SIZE);
-    const pin = this.pins.get(a.via);
+    const pin = this.pins.size === 0 ? undefined : this.pins.get(a.via);
     if (pin !== undefined) {
       this.onPinIo(a, pin, vpn, this.where(a.mm, vpn));
       return;

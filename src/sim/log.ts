@@ -130,6 +130,11 @@ function kindNumber(kind: EventKind): number {
   }
 }
 
+interface LastAtom {
+  s: string | undefined;
+  id: number;
+}
+
 /** Distinct strings the digest numbers (beyond it, a string is hashed by its characters each time). */
 const MAX_ATOMS = (1 << 16) - 2; // numbers 2 .. 65535: two to a word
 
@@ -206,10 +211,10 @@ export class EventLog {
   private hashEvent(e: LogEvent): void {
     const w = this.blockWords;
     const f = this.blockDoubles;
-    w[0] = this.atom(e.agent) | (kindNumber(e.kind) << 16);
+    w[0] = this.atomOf(this.lastAgent, e.agent) | (kindNumber(e.kind) << 16);
     w[1] = this.atom(e.what) | ((e.phase === undefined ? 0 : e.phase === 'B' ? 1 : 2) << 16);
-    w[2] = this.atom(e.event) | (this.atom(e.flags) << 16);
-    w[3] = this.atom(e.detail);
+    w[2] = this.atomOf(this.lastEvent, e.event) | (this.atomOf(this.lastFlags, e.flags) << 16);
+    w[3] = this.atomOf(this.lastDetail, e.detail);
     const format = e.format;
     w[4] = format === undefined ? 0 : format.key;
     w[5] = e.cpu + 1;
@@ -229,6 +234,24 @@ export class EventLog {
   }
 
   private readonly atoms = new Map<string, number>();
+  /**
+   * The last string of a field and its atom: a field that repeats itself from one event to the next
+   * (the agent; a range's event, flags and caller in its start and end) skips the table.
+   */
+  private readonly lastAgent: LastAtom = { s: undefined, id: 0 };
+  private readonly lastEvent: LastAtom = { s: undefined, id: 0 };
+  private readonly lastFlags: LastAtom = { s: undefined, id: 0 };
+  private readonly lastDetail: LastAtom = { s: undefined, id: 0 };
+
+  private atomOf(last: LastAtom, s: string | undefined): number {
+    if (s === last.s) return last.id;
+    const id = this.atom(s);
+    if (id > 1) {
+      last.s = s;
+      last.id = id;
+    }
+    return id;
+  }
 
   /**
    * A string field's number: 0 if absent, its atom number (2, 3, ...) if seen before; else its characters

@@ -118,9 +118,10 @@ const P_FAULT_AGAIN = retryPoint('kvm vcpu: EPT violation again, before tdp_page
  */
 const MAX_FAULTS_PER_ACCESS = 64;
 
-type ProtocolField = 'seq' | 'count' | 'active';
-/** Footprint key index of each of KVM's retry-protocol counts. */
-const PROTOCOL_KEY: Readonly<Record<ProtocolField, number>> = { seq: 0, count: 1, active: 2 };
+/** KVM's retry-protocol counts, by their index in `protocol` (also their footprint key). */
+const SEQ = 0;
+const COUNT = 1;
+const ACTIVE = 2;
 
 export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryMmu {
   /** 'kvm:NAME': the view's name in violation reports. */
@@ -132,12 +133,12 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   /** kvm->mmu_lock. */
   readonly mmuLock: Lock;
   /** kvm->mmu_notifier_seq, mmu_notifier_count and mn_active_invalidate_count (see the accessors). */
-  private readonly protocol = { seq: 0, count: 0, active: 0 };
+  private readonly protocol = [0, 0, 0];
   /** The retry protocol's counts in footprints (check/dpor.ts): one key each. */
   private readonly protocolSerial = footprintSerial();
 
-  private noteProtocol(field: ProtocolField, mode: Access): void {
-    if (FOOTPRINT.on) note(FootprintKind.SecondaryState, this.protocolSerial, PROTOCOL_KEY[field], mode);
+  private noteProtocol(field: number, mode: Access): void {
+    if (FOOTPRINT.on) note(FootprintKind.SecondaryState, this.protocolSerial, field, mode);
   }
 
   /**
@@ -146,20 +147,20 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
    * each other through the counts, while a reader of a count (the fault's retry check) orders against
    * every change of it.
    */
-  private addToProtocol(field: ProtocolField, n: number): void {
+  private addToProtocol(field: number, n: number): void {
     this.noteProtocol(field, Access.Mark);
     this.protocol[field] += n;
   }
 
   /** kvm->mmu_notifier_seq: bumped by every invalidate_range_end (and, v5.0, change_pte). */
   get mmuNotifierSeq(): number {
-    this.noteProtocol('seq', Access.Read);
-    return this.protocol.seq;
+    this.noteProtocol(SEQ, Access.Read);
+    return this.protocol[SEQ];
   }
   /** kvm->mmu_notifier_count: invalidations between start and end. */
   get mmuNotifierCount(): number {
-    this.noteProtocol('count', Access.Read);
-    return this.protocol.count;
+    this.noteProtocol(COUNT, Access.Read);
+    return this.protocol[COUNT];
   }
   /**
    * Every invalidate_range_start not yet ended, the RFC's early-returning flagged ones included: what
@@ -167,8 +168,8 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
    * obey 6bdb913f0a70's rule (kvmChangePteDefersToOtherInvalidations).
    */
   get mnActiveInvalidateCount(): number {
-    this.noteProtocol('active', Access.Read);
-    return this.protocol.active;
+    this.noteProtocol(ACTIVE, Access.Read);
+    return this.protocol[ACTIVE];
   }
   readonly faultInjection: KvmFaultInjection | undefined;
   /** The notifier's release ran (exit_mmap or unregister): the guest's memory is gone. */
@@ -631,10 +632,10 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   *invalidateRangeStart(agent: Agent, range: NotifierRange): Path<number> {
     const policy = this.kernel.profile.kvmUseChangePte;
     const flagged = mmuNotifierRangeUseChangePte(range);
-    this.addToProtocol('active', 1);
+    this.addToProtocol(ACTIVE, 1);
     if (flagged && policy === 'skip-start-and-end') return 0;
     yield* lock(agent, this.mmuLock);
-    this.addToProtocol('count', 1);
+    this.addToProtocol(COUNT, 1);
     const skipZap = (flagged && policy === 'skip-zap') || this.faultInjection === 'keep-spte-on-start';
     if (!skipZap) {
       const zapped = this.unmapHvaRange(range.start, range.end);
@@ -661,15 +662,15 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
 
   /** kvm_mmu_notifier_invalidate_range_end: seq++ then count-- (RFC 4/4: nothing on a flagged range). */
   *invalidateRangeEnd(agent: Agent, range: NotifierRange): Path {
-    this.addToProtocol('active', -1);
+    this.addToProtocol(ACTIVE, -1);
     if (mmuNotifierRangeUseChangePte(range) && this.kernel.profile.kvmUseChangePte === 'skip-start-and-end')
       return;
     yield* lock(agent, this.mmuLock);
-    this.addToProtocol('seq', 1);
-    this.addToProtocol('count', -1);
+    this.addToProtocol(SEQ, 1);
+    this.addToProtocol(COUNT, -1);
     unlock(agent, this.mmuLock);
     // a sanity check of the model, not a read the kernel makes
-    if (this.protocol.count < 0) throw new ModelBug(`${this.name}: mmu_notifier_count went negative`);
+    if (this.protocol[COUNT] < 0) throw new ModelBug(`${this.name}: mmu_notifier_count went negative`);
   }
 
   /**
@@ -684,7 +685,7 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
   *changePte(agent: Agent, address: number, pte: number): Path {
     const k = this.kernel;
     yield* lock(agent, this.mmuLock);
-    if (k.profile.kvmChangePteBumpsSeq) this.addToProtocol('seq', 1);
+    if (k.profile.kvmChangePteBumpsSeq) this.addToProtocol(SEQ, 1);
     const newPfn = pteSpecial(pte) ? ZERO_PFN : ptePfn(pte);
     const others = this.mnActiveInvalidateCount - (k.profile.wrapChangePteInRange ? 1 : 0);
     const mayMap =
