@@ -7,16 +7,29 @@ import { PTRS_PER_PTE } from './page.js';
 
 export class PageMap {
   private readonly chunks = new Map<number, Uint32Array>();
+  /** The chunk last looked up, and its number (-1: none): pages are mostly visited in order. */
+  private lastKey = -1;
+  private lastChunk: Uint32Array | undefined;
+
+  private chunk(key: number): Uint32Array | undefined {
+    if (key === this.lastKey) return this.lastChunk;
+    const c = this.chunks.get(key);
+    if (c !== undefined) {
+      this.lastKey = key;
+      this.lastChunk = c;
+    }
+    return c;
+  }
 
   get(page: number): number {
-    const c = this.chunks.get(Math.floor(page / PTRS_PER_PTE));
+    const c = this.chunk(Math.floor(page / PTRS_PER_PTE));
     return c === undefined ? 0 : c[page % PTRS_PER_PTE];
   }
 
   /** Store `value`; 0 clears the entry. */
   set(page: number, value: number): void {
     const key = Math.floor(page / PTRS_PER_PTE);
-    let c = this.chunks.get(key);
+    let c = this.chunk(key);
     if (c === undefined) {
       if (value === 0) return;
       this.chunks.set(key, (c = new Uint32Array(PTRS_PER_PTE)));
