@@ -25,7 +25,7 @@
  * footprints. It is driven like PreemptionBoundedSearch: begin() before each execution, choose() at each
  * decision, stepped() after each transition, next() after each execution.
  */
-import { conflicts, type Footprint, FootprintKind, keyKind } from './footprint.js';
+import { conflicts, type Footprint, FootprintKind, footprintKey, keyKind } from './footprint.js';
 import type { Thread } from './scheduler.js';
 import { type InterleavingSearch, PrefixInfeasible } from './search.js';
 
@@ -312,7 +312,8 @@ function join(into: Int32Array, from: Int32Array): void {
 /**
  * Whether the two transitions may be enabled at one state: not when the first releases a lock it held
  * when it began and the second takes or tests that lock (it was blocked until the release); for a lock
- * held shared, only a second that takes it exclusively was blocked.
+ * held shared, only a second that takes it exclusively (it reads the reader count, footprint.ts
+ * noteTake) was blocked.
  */
 function coEnabled(first: Footprint, second: Footprint): boolean {
   const held = first.keys;
@@ -320,14 +321,21 @@ function coEnabled(first: Footprint, second: Footprint): boolean {
     const key = held[a];
     const kind = keyKind(key);
     if (kind !== FootprintKind.LockHeld && kind !== FootprintKind.LockHeldShared) continue;
-    const modes = modesOf(second, key - kind + FootprintKind.Lock);
-    if (kind === FootprintKind.LockHeld ? modes !== 0 : (modes & WRITTEN) !== 0) return false;
+    const owner = key - kind + FootprintKind.Lock; // index 0 of the same serial
+    if (
+      kind === FootprintKind.LockHeld
+        ? modesOf(second, owner) !== 0
+        : (modesOf(second, owner + READERS) & READ) !== 0
+    )
+      return false;
   }
   return true;
 }
 
-/** Footprint mode bits (footprint.ts): bit 2 is a write. */
-const WRITTEN = 4;
+/** Footprint mode bit (footprint.ts) of a read. */
+const READ = 1;
+/** From a lock's owner key to its reader-count key (index 1: footprintKey's index unit). */
+const READERS = footprintKey(FootprintKind.Lock, 0, 1) - footprintKey(FootprintKind.Lock, 0, 0);
 
 /** The mode bits `fp` has for `key` (0: none). */
 function modesOf(fp: Footprint, key: number): number {

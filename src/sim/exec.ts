@@ -4,7 +4,7 @@
  * model checker (later) resumes several paths in the order it chooses. One model, two drivers.
  */
 
-import { Access, FOOTPRINT, FootprintKind, footprintSerial, note, noteRelease } from './footprint.js';
+import { FOOTPRINT, footprintSerial, noteRelease, noteTake } from './footprint.js';
 
 /** What a path tells its driver when it pauses. */
 export type Pause = PreemptPoint | LockWait | WaitFor;
@@ -145,21 +145,16 @@ export class Lock {
   }
 }
 
-// Footprint modes as module-private constants, which V8 folds (an imported binding is a module cell every
-// use loads and checks): the lock fast paths below stay small enough to be inlined at every site.
-const READ = Access.Read;
-const WRITE = Access.Write;
-
 /** A lock taken, in the footprint (and by name in a counterexample's replay). */
-function noteLock(l: Lock, mode: Access, verb: string): void {
-  note(FootprintKind.Lock, l.serial, 0, mode);
-  FOOTPRINT.lockLog?.push(`${verb} ${l.name}`);
+function noteLock(l: Lock, shared: boolean): void {
+  noteTake(l.serial, shared);
+  FOOTPRINT.lockLog?.push(shared ? `takes (shared) ${l.name}` : `takes ${l.name}`);
 }
 
 /** A lock released, in the footprint (and by name in a counterexample's replay). */
-function noteUnlock(l: Lock, mode: Access): void {
-  noteRelease(l.serial, mode);
-  FOOTPRINT.lockLog?.push(mode === WRITE ? `releases ${l.name}` : `releases ${l.name} (shared)`);
+function noteUnlock(l: Lock, shared: boolean): void {
+  noteRelease(l.serial, shared);
+  FOOTPRINT.lockLog?.push(shared ? `releases ${l.name} (shared)` : `releases ${l.name}`);
 }
 
 /** Raised when a path is driven into a state no kernel could reach: a bug in mmsim, never user input. */
@@ -174,7 +169,7 @@ export class ModelBug extends Error {
  */
 export function lock(agent: Agent, l: Lock): Path {
   if (l.owner === null && l.readers === 0) {
-    if (FOOTPRINT.on) noteLock(l, WRITE, 'takes');
+    if (FOOTPRINT.on) noteLock(l, false);
     l.owner = agent;
     return DONE;
   }
@@ -186,14 +181,14 @@ function* waitToLock(agent: Agent, l: Lock): Path {
     if (l.owner === agent) throw new ModelBug(`${agent.name} takes ${l.name} twice`);
     yield l.wait;
   }
-  if (FOOTPRINT.on) noteLock(l, WRITE, 'takes');
+  if (FOOTPRINT.on) noteLock(l, false);
   l.owner = agent;
 }
 
 /** Take `lock` shared (down_read), waiting while a writer holds it; at once when none does. */
 export function lockShared(_agent: Agent, l: Lock): Path {
   if (l.owner === null) {
-    if (FOOTPRINT.on) noteLock(l, READ, 'takes (shared)');
+    if (FOOTPRINT.on) noteLock(l, true);
     l.readers++;
     return DONE;
   }
@@ -202,13 +197,13 @@ export function lockShared(_agent: Agent, l: Lock): Path {
 
 function* waitToLockShared(l: Lock): Path {
   while (l.owner !== null) yield l.wait;
-  if (FOOTPRINT.on) noteLock(l, READ, 'takes (shared)');
+  if (FOOTPRINT.on) noteLock(l, true);
   l.readers++;
 }
 
 /** Try to take `lock` without waiting (trylock_page, mutex_trylock). */
 export function tryLock(agent: Agent, l: Lock): boolean {
-  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Write);
+  if (FOOTPRINT.on) noteTake(l.serial, false); // a failed attempt read the lock held: a conflict all the same
   if (l.owner !== null || l.readers > 0) return false;
   l.owner = agent;
   return true;
@@ -216,7 +211,7 @@ export function tryLock(agent: Agent, l: Lock): boolean {
 
 /** Try to take `lock` shared without waiting (down_read_trylock). */
 export function tryLockShared(l: Lock): boolean {
-  if (FOOTPRINT.on) note(FootprintKind.Lock, l.serial, 0, Access.Read);
+  if (FOOTPRINT.on) noteTake(l.serial, true);
   if (l.owner !== null) return false;
   l.readers++;
   return true;
@@ -224,13 +219,13 @@ export function tryLockShared(l: Lock): boolean {
 
 export function unlock(agent: Agent, l: Lock): void {
   if (l.owner !== agent) releasesUnheld(agent, l);
-  if (FOOTPRINT.on) noteUnlock(l, WRITE);
+  if (FOOTPRINT.on) noteUnlock(l, false);
   l.owner = null;
 }
 
 export function unlockShared(l: Lock): void {
   if (l.readers <= 0) throw new ModelBug(`read-unlock of ${l.name} with no readers`);
-  if (FOOTPRINT.on) noteUnlock(l, READ);
+  if (FOOTPRINT.on) noteUnlock(l, true);
   l.readers--;
 }
 

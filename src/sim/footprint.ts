@@ -110,28 +110,53 @@ export function noteAccess(key: number, mode: Access): void {
 }
 
 /**
- * A lock is released (exclusive: Write, shared: Read): marked held unless this transition took it itself.
- * A lock taken and released within one transition only needed it free, and leaves it free: that is a
- * read of the lock, so two such critical sections conflict only through what they do inside (their
- * order matters no more than the order of two reads), while a transition that leaves the lock held, or
- * releases one held from before, still conflicts with both.
+ * A lock in footprints is two keys: its owner (index 0) and its count of shared holders (index 1).
+ * Taken exclusively it needs no owner and no readers, and sets the owner; taken shared it needs no owner
+ * and adds a reader, a mark (readers' counts commute).
  */
-export function noteRelease(serial: number, mode: Access): void {
-  const taken = footprintKey(FootprintKind.Lock, serial, 0);
-  const keys = FOOTPRINT.keys;
-  let tookItHere = false;
-  for (let i = 0; i < keys.length; i++)
-    if (keys[i] === taken) {
-      tookItHere = true;
-      FOOTPRINT.modes[i] = Access.Read;
-    }
-  if (tookItHere) {
-    noteAccess(taken, Access.Read);
+export function noteTake(serial: number, shared: boolean): void {
+  const owner = footprintKey(FootprintKind.Lock, serial, 0);
+  const readers = footprintKey(FootprintKind.Lock, serial, 1);
+  if (shared) {
+    noteAccess(owner, Access.Read);
+    noteAccess(readers, Access.Mark);
+  } else {
+    noteAccess(owner, Access.Write);
+    noteAccess(readers, Access.Read);
+  }
+}
+
+/**
+ * A lock is released. One held since before the transition is marked held (check/dpor.ts: no other
+ * thread could use it at the transition's start) and its owner written, or its reader count marked. One
+ * taken and released within the transition only needed the lock free and leaves it as it was: the owner
+ * is only read, the reader count not changed, so two such critical sections conflict only through what
+ * they do inside, while a transition that holds the lock across a pause still conflicts with them.
+ */
+export function noteRelease(serial: number, shared: boolean): void {
+  const owner = footprintKey(FootprintKind.Lock, serial, 0);
+  const readers = footprintKey(FootprintKind.Lock, serial, 1);
+  const { keys, modes } = FOOTPRINT;
+  if (shared) {
+    for (let i = keys.length - 1; i >= 0; i--)
+      if (keys[i] === readers && modes[i] === Access.Mark) {
+        keys.splice(i, 1);
+        modes.splice(i, 1);
+        return;
+      }
+    noteAccess(footprintKey(FootprintKind.LockHeldShared, serial, 0), Access.Read);
+    noteAccess(readers, Access.Mark);
     return;
   }
-  const held = mode === Access.Write ? FootprintKind.LockHeld : FootprintKind.LockHeldShared;
-  noteAccess(footprintKey(held, serial, 0), Access.Read);
-  noteAccess(taken, mode);
+  let tookItHere = false;
+  for (let i = 0; i < keys.length; i++)
+    if (keys[i] === owner && modes[i] === Access.Write) {
+      modes[i] = Access.Read;
+      tookItHere = true;
+    }
+  if (tookItHere) return;
+  noteAccess(footprintKey(FootprintKind.LockHeld, serial, 0), Access.Read);
+  noteAccess(owner, Access.Write);
 }
 
 /** Record an access when recording is on (the common call; hot paths test FOOTPRINT.on themselves). */
