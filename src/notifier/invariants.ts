@@ -236,7 +236,7 @@ export class InvariantChecker implements KernelObserver {
     if (vma !== undefined && vma.shmem !== null) {
       let m = this.sharedData.get(vma.shmem.id);
       if (m === undefined) this.sharedData.set(vma.shmem.id, (m = new PageMap()));
-      return { map: m, key: vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE), obj: vma.shmem };
+      return { map: m, key: vpn + dataKeyOffset(vma), obj: vma.shmem };
     }
     let m = this.privateData.get(mm.id);
     if (m === undefined) this.privateData.set(mm.id, (m = new PageMap()));
@@ -465,9 +465,13 @@ export class InvariantChecker implements KernelObserver {
   /** What was last stored at page `vpn` of mm (as `slot` finds it, without making a Slot: every check asks). */
   private expectedAt(mm: Mm, vpn: number): number {
     const vma = mm.findVma(vpn * PAGE_SIZE);
-    if (vma !== undefined && vma.shmem !== null)
-      return this.sharedData.get(vma.shmem.id)?.get(vma.shmemPgoff + (vpn - vma.start / PAGE_SIZE)) ?? 0;
-    return this.privateData.get(mm.id)?.get(vpn) ?? 0;
+    return this.dataMap(mm, vma)?.get(vpn + dataKeyOffset(vma)) ?? 0;
+  }
+
+  /** The map holding what was stored in `vma`'s pages: its shmem object's if shared, else the mm's. */
+  private dataMap(mm: Mm, vma: Vma | undefined): PageMap | undefined {
+    const obj = vma === undefined ? null : vma.shmem;
+    return obj === null ? this.privateData.get(mm.id) : this.sharedData.get(obj.id);
   }
 
   // ---- checks ----
@@ -566,9 +570,8 @@ export class InvariantChecker implements KernelObserver {
       // the pages of one vma keep their expected content in one map (as `slot` finds it)
       const vma = mm.findVma(vpn * PAGE_SIZE);
       const end = vma === undefined ? vpn + 1 : Math.min(hi, vma.end / PAGE_SIZE);
-      const obj = vma === undefined ? null : vma.shmem;
-      const data = obj === null ? this.privateData.get(mm.id) : this.sharedData.get(obj.id);
-      const key = obj === null ? 0 : vma!.shmemPgoff - vma!.start / PAGE_SIZE; // page key = vpn + key
+      const data = this.dataMap(mm, vma);
+      const key = dataKeyOffset(vma);
       for (; vpn < end; vpn++) {
         this.tlbsAt(mm, vpn);
         const pte = mm.pt.get(vpn);
@@ -992,4 +995,9 @@ function translationProblem(pte: number, pfn: number, writable: boolean): string
   if (ptePfnValue !== pfn) return 'stale: another frame';
   if (writable && !pteWrite(pte)) return 'too permissive: writable where the primary is read-only';
   return null;
+}
+
+/** What turns a vpn of `vma` into its key in the data map (InvariantChecker.dataMap): 0 for private pages, the shmem page offset's distance for shared ones. */
+function dataKeyOffset(vma: Vma | undefined): number {
+  return vma === undefined || vma.shmem === null ? 0 : vma.shmemPgoff - vma.start / PAGE_SIZE;
 }

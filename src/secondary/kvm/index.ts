@@ -522,8 +522,8 @@ export class KvmGuest extends CountedSecondary<KvmCounter> implements SecondaryM
         hva + PAGE_SIZE,
         FAULT_RETRY,
         mmuSeq,
-        this.mmuNotifierSeq,
-        this.mmuNotifierCount,
+        this.protocol[SEQ], // for the log only: the retry check above read them
+        this.protocol[COUNT],
       );
       return 'retry';
     }
