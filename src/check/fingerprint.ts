@@ -13,7 +13,7 @@ import type { Mm } from '../mm/mm.js';
 import { secondaryKinds } from '../scenario/secondary-kinds.js';
 import type { World } from '../scenario/world.js';
 import type { Pause } from '../sim/exec.js';
-import { Digest } from '../sim/hash.js';
+import { type Digest, SumDigest, stringHash } from '../sim/hash.js';
 import type { Thread } from '../sim/scheduler.js';
 import type { LivelockDecision } from './livelock.js';
 
@@ -34,44 +34,90 @@ function pauseText(p: Pause | null, done: boolean): string {
   return `wait ${p.label}`;
 }
 
-export function worldFingerprint(w: World, threads: readonly Thread[]): string {
-  const d = new Digest();
-  const k = w.kernel;
-  for (const t of threads) d.string(pauseText(t.paused, t.done));
-  const isEffort = effortCounter();
-  for (const [name, value] of Object.entries(k.counters.snapshot())) {
-    if (isEffort(name)) continue;
-    d.string(name);
-    d.number(value);
+/** Item tags of the world's digest: one per kind of item. */
+const Item = {
+  Thread: 1,
+  Counter: 2,
+  Violations: 3,
+  MmState: 4,
+  MmapLockOwner: 5,
+  MmapLockReaders: 6,
+  PtlOwner: 7,
+  Vma: 8,
+  Pte: 9,
+  TlbEntry: 10,
+  FrameState: 11,
+  FrameRefcount: 12,
+  FrameMapcount: 13,
+  SecondaryRetryState: 14,
+  Translation: 15,
+} as const;
+
+const names = new Map<string, number>();
+/** A name's hash, remembered (the same few names come back at every transition). */
+function nameHash(s: string): number {
+  let h = names.get(s);
+  if (h === undefined) {
+    h = stringHash(s);
+    names.set(s, h);
   }
-  d.number(w.violations.length);
+  return h;
+}
+
+let isEffort: ((name: string) => boolean) | null = null;
+
+/**
+ * The world's digest as a sum of items (sim/hash.ts SumDigest): two equal digests within one execution
+ * mean it came back to the same state (the livelock detector), and the digest after a transition minus
+ * the one before is that transition's own change (check/search.ts: whether a retry's attempt changed
+ * anything, whatever other threads did meanwhile).
+ */
+export function worldDigest(w: World, threads: readonly Thread[]): SumDigest {
+  const d = new SumDigest();
+  const k = w.kernel;
+  for (let i = 0; i < threads.length; i++)
+    d.item(Item.Thread, i, nameHash(pauseText(threads[i].paused, threads[i].done)));
+  isEffort ??= effortCounter();
+  const effort = isEffort;
+  k.counters.forEach((name, value) => {
+    if (!effort(name)) d.count(Item.Counter, nameHash(name), 0, value);
+  });
+  d.count(Item.Violations, 0, 0, w.violations.length);
   const f = k.frames;
   const pfns = new Set<number>();
-  for (const mm of [...k.mms.values()].sort((a, b) => a.id - b.id)) {
-    d.number(mm.id);
-    d.number((mm.exiting ? 1 : 0) + (mm.dead ? 2 : 0));
-    d.string(mm.mmapLock.owner?.name ?? '');
-    d.number(mm.mmapLock.readers);
-    d.string(mm.ptl.owner?.name ?? '');
-    digestMappings(d, w, mm, pfns);
+  for (const mm of k.mms.values()) {
+    d.item(Item.MmState, mm.id, (mm.exiting ? 1 : 0) + (mm.dead ? 2 : 0));
+    d.item(Item.MmapLockOwner, mm.id, nameHash(mm.mmapLock.owner?.name ?? ''));
+    d.count(Item.MmapLockReaders, mm.id, 0, mm.mmapLock.readers);
+    d.item(Item.PtlOwner, mm.id, nameHash(mm.ptl.owner?.name ?? ''));
+    for (const vma of mm.vmas) d.item(Item.Vma, mm.id, vma.start, vma.end, vma.flags);
+    mm.pt.forEachMapped(0, Number.MAX_SAFE_INTEGER, (vpn, pte) => {
+      d.item(Item.Pte, mm.id, vpn, pte);
+      if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
+    });
+    const tlbs = k.machine.tlbs;
+    for (let cpu = 0; cpu < tlbs.length; cpu++)
+      tlbs[cpu].forEach(mm.id, (vpn, pte) => {
+        d.item(Item.TlbEntry, cpu, mm.id, vpn, pte);
+      });
   }
-  for (const pfn of [...pfns].sort((a, b) => a - b)) {
-    d.number(pfn);
-    d.number(f.raw.refcount[pfn]);
-    d.number(f.mapcount(pfn));
-    d.number(f.raw.flags[pfn]);
-    d.number(f.raw.content[pfn]);
+  for (const pfn of pfns) {
+    d.item(Item.FrameState, pfn, f.raw.flags[pfn], f.raw.content[pfn]);
+    d.count(Item.FrameRefcount, pfn, 0, f.raw.refcount[pfn]);
+    d.count(Item.FrameMapcount, pfn, 0, f.mapcount(pfn));
   }
   for (const view of w.secondaries()) {
-    d.string(view.name);
-    for (const n of view.retryState?.() ?? []) d.number(n);
-    for (const t of view.translations()) {
-      d.number(t.address);
-      d.number(t.pfn);
-      d.number(t.writable ? 1 : 0);
-    }
+    const name = nameHash(view.name);
+    const retry = view.retryState?.() ?? [];
+    for (let i = 0; i < retry.length; i++) d.count(Item.SecondaryRetryState, name, i, retry[i]);
+    for (const t of view.translations()) d.item(Item.Translation, name, t.address, t.pfn, t.writable ? 1 : 0);
   }
-  return d.hex();
+  return d;
+}
+
+/** worldDigest as text. */
+export function worldFingerprint(w: World, threads: readonly Thread[]): string {
+  return worldDigest(w, threads).hex();
 }
 
 /** The livelock detector's record of one decision (check/livelock.ts): who ran, from where, and the state. */

@@ -12,7 +12,7 @@ import { expectedViolations } from '../scenario/result.js';
 import { ScenarioRun } from '../scenario/run.js';
 import type { World } from '../scenario/world.js';
 import { parallelStepIndex, snapshotRun } from '../scenario/world-snapshot.js';
-import { BoundReached, DporSearch, SleepSetBlocked } from '../sim/dpor.js';
+import { DporSearch, SleepSetBlocked } from '../sim/dpor.js';
 import { ModelBug } from '../sim/exec.js';
 import {
   conflicts,
@@ -21,11 +21,13 @@ import {
   resetFootprintSerials,
   unionFootprints,
 } from '../sim/footprint.js';
+import { finish, mix, SumDigest } from '../sim/hash.js';
 import type { Thread } from '../sim/scheduler.js';
 import { type InterleavingSearch, PreemptionBoundedSearch, PrefixInfeasible } from '../sim/search.js';
+import { AlreadyExplored, TraceCacheSearch } from '../sim/trace-cache-search.js';
 import type { ProblemKind } from './counterexample.js';
 import { finalStateHash } from './final-state.js';
-import { livelockDecision, worldFingerprint } from './fingerprint.js';
+import { livelockDecision, worldDigest } from './fingerprint.js';
 import { describeLivelock, findLivelock, type LivelockDecision } from './livelock.js';
 
 export interface SearchOptions {
@@ -71,7 +73,7 @@ export interface SearchOutcome {
   readonly stoppedBy?: string;
   /** Executions run to the end. */
   readonly executions: number;
-  /** Executions abandoned as repeats of explored traces (sleep sets) or past the bound. */
+  /** Executions abandoned as repeats of explored traces (a sleep set, or a trace class explored already). */
   readonly abandoned: number;
   readonly finalStates: ReadonlySet<string>;
   /** Problem key -> the best counterexample (fewest preemptions, then shortest). */
@@ -99,8 +101,8 @@ class SpinningForever extends Error {
  * the first transition after which a violation stood, and the await reduction of retry loops.
  *
  * A thread paused at a retry point (a KVM fault tried again, hmm_range_fault's loop, an SVA device
- * fault) just failed an attempt; if that attempt changed nothing (the world's fingerprint is the one of
- * its previous arrival there) and nothing it read has been written since, the next attempt would fail
+ * fault) just failed an attempt; if that attempt changed nothing (its own transitions' changes to the
+ * world's digest sum to none) and nothing it read has been written since, the next attempt would fail
  * the same way, so the thread is not runnable until another thread writes what it read (spin loops as
  * awaits, as stateless model checkers treat them). A retry loop then costs one attempt
  * per change that can matter instead of one per schedule of its spins, and when the only runnable
@@ -120,29 +122,34 @@ class Observed implements InterleavingSearch {
   private failed = new Map<number, Footprint>();
   /** Threads whose attempt under way read something another thread has written since. */
   private stale = new Set<number>();
-  /** Per thread: the world's fingerprint when it last arrived at its retry point. */
-  private arrivals = new Map<number, string>();
+  /**
+   * Per thread that has arrived at its retry point: the change its own transitions made to the world's
+   * digest since its last arrival (a sum of their digest differences; zero: its attempt changed nothing).
+   */
+  private effect = new Map<number, { lo: number; hi: number }>();
+  /** The world's digest before the transition now running (taken when its thread has an attempt to judge). */
+  private digestBefore: SumDigest | null = null;
   private threads: readonly Thread[] = [];
 
   constructor(readonly inner: InterleavingSearch) {}
 
-  /** The world's fingerprint since the last transition, once computed (both the await and the livelock record use it). */
-  private fingerprintNow: string | undefined;
+  /** The world's digest since the last transition, once computed (both the await and the livelock record use it). */
+  private digestNow: SumDigest | undefined;
 
-  private fingerprint(): string {
-    this.fingerprintNow ??= this.world === null ? '' : worldFingerprint(this.world, this.threads);
-    return this.fingerprintNow;
+  private digest(): SumDigest {
+    this.digestNow ??= this.world === null ? new SumDigest() : worldDigest(this.world, this.threads);
+    return this.digestNow;
   }
 
   readonly stepped = (fp: Footprint): void => {
-    this.fingerprintNow = undefined;
+    this.digestNow = undefined;
     this.inner.stepped?.(fp);
     this.afterTransition(fp);
   };
 
   begin(world: World): void {
     this.world = world;
-    this.fingerprintNow = undefined;
+    this.digestNow = undefined;
     this.decisions = [];
     this.schedule = [];
     this.preemptions = 0;
@@ -154,7 +161,7 @@ class Observed implements InterleavingSearch {
     this.attempt.clear();
     this.failed.clear();
     this.stale.clear();
-    this.arrivals.clear();
+    this.effect.clear();
     if (this.schedule.length === 0) this.violationsBefore = this.world?.violations.length ?? 0;
   }
 
@@ -173,16 +180,39 @@ class Observed implements InterleavingSearch {
     for (const [t, reads] of this.attempt) if (t !== me && conflicts(fp, reads)) this.stale.add(t);
     const sofar = this.attempt.get(me);
     const attempt = sofar === undefined ? fp : unionFootprints(sofar, fp);
+    const effect = this.effect.get(me);
+    if (effect !== undefined && this.digestBefore !== null) {
+      const after = this.digest();
+      effect.lo = (effect.lo + after.lo - this.digestBefore.lo) >>> 0;
+      effect.hi = (effect.hi + after.hi - this.digestBefore.hi) >>> 0;
+    }
+    this.digestBefore = null;
     const p = this.last?.paused;
     if (p?.kind === 'preempt' && p.retry === true && this.last?.done === false) {
-      // blocked only after an attempt that changed nothing (the world as at its previous arrival) and
-      // saw no change by others on the way: the next attempt would repeat it exactly
-      const state = this.fingerprint();
-      const same = this.arrivals.get(me) === state;
-      this.arrivals.set(me, state);
+      // blocked only after an attempt that changed nothing (its own transitions' changes sum to none)
+      // and saw no change by others on the way: the next attempt would repeat it exactly. Both tests
+      // look only at the thread's own transitions and what conflicts with them, so every schedule of
+      // one trace class blocks alike (the class cache of sim/trace-cache-search.ts relies on it).
+      const same = effect !== undefined && effect.lo === 0 && effect.hi === 0;
+      this.effect.set(me, { lo: 0, hi: 0 });
       if (!this.stale.delete(me) && same) this.failed.set(me, attempt);
       this.attempt.delete(me);
     } else this.attempt.set(me, attempt);
+  }
+
+  /**
+   * What the execution's future depends on besides its trace class and the thread that ran last: which
+   * retries are blocked or have a stale attempt under way, and each retrying thread's change so far.
+   */
+  stateSalt(): number {
+    let h = 0x27d4eb2f;
+    for (const t of [...this.failed.keys()].sort((a, b) => a - b)) h = mix(h, 1, t);
+    for (const t of [...this.stale].sort((a, b) => a - b)) h = mix(h, 2, t);
+    for (const t of [...this.effect.keys()].sort((a, b) => a - b)) {
+      const e = this.effect.get(t)!;
+      h = mix(mix(h, 3, t), e.lo, e.hi);
+    }
+    return finish(h);
   }
 
   choose(ready: readonly Thread[], current: Thread | null, all: readonly Thread[]): Thread {
@@ -196,11 +226,12 @@ class Observed implements InterleavingSearch {
     }
     this.threads = all;
     const chosen = this.inner.choose(awake, current, all);
+    if (this.effect.has(all.indexOf(chosen))) this.digestBefore = this.digest();
     this.preemptions += countPreemptions(current, chosen, awake);
     this.schedule.push(all.indexOf(chosen));
     this.last = chosen;
     this.lastIndex = all.indexOf(chosen);
-    this.decisions.push(livelockDecision(this.world, awake, all, chosen, () => this.fingerprint()));
+    this.decisions.push(livelockDecision(this.world, awake, all, chosen, () => this.digest().hex()));
     return chosen;
   }
 }
@@ -213,9 +244,14 @@ function better(a: FoundProblem, b: FoundProblem | undefined): boolean {
 
 export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchOutcome {
   const prefix = opts.prefix ?? [];
-  const dpor = opts.reduction ? new DporSearch(opts.maxPreemptions, prefix, opts.prefixExplored) : null;
-  const plain = dpor === null ? new PreemptionBoundedSearch(opts.maxPreemptions, prefix) : null;
-  const observed = new Observed(dpor ?? plain!);
+  // with no bound, source-DPOR with sleep sets; under a bound (where sleep sets are unsound), a cache of
+  // the trace classes explored, in order of preemptions
+  const bounded = Number.isFinite(opts.maxPreemptions);
+  const dpor = opts.reduction && !bounded ? new DporSearch(prefix, opts.prefixExplored) : null;
+  const cached = opts.reduction && bounded ? new TraceCacheSearch(opts.maxPreemptions, prefix) : null;
+  const plain = opts.reduction ? null : new PreemptionBoundedSearch(opts.maxPreemptions, prefix);
+  const observed = new Observed(dpor ?? cached ?? plain!);
+  if (cached !== null) cached.salt = () => observed.stateSalt();
   const finalStates = new Set<string>();
   const problems = new Map<string, FoundProblem>();
   let executions = 0;
@@ -243,6 +279,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
       break;
     }
     dpor?.begin();
+    cached?.begin();
     plain?.begin();
     if (!fresh) snapshot.restore();
     fresh = false;
@@ -310,9 +347,9 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
           preemptions: observed.preemptions,
           offending: Math.max(0, observed.schedule.length - 1),
         });
-      } else if (e instanceof SleepSetBlocked || e instanceof BoundReached) {
+      } else if (e instanceof SleepSetBlocked || e instanceof AlreadyExplored) {
         completed = false;
-        dpor?.abandoned(e);
+        if (e instanceof SleepSetBlocked) dpor?.abandoned();
       } else if (e instanceof ModelBug && e.message.startsWith('deadlock')) {
         found.push({
           key: 'deadlock',
@@ -335,7 +372,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
       stoppedBy = 'the problem was found';
       break;
     }
-    const more = dpor !== null ? dpor.next(completed) : plain!.next();
+    const more = (dpor ?? cached)?.next(completed) ?? plain!.next();
     if (!more) break;
   }
   return { complete: stoppedBy === undefined, stoppedBy, executions, abandoned, finalStates, problems };

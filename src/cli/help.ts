@@ -108,8 +108,9 @@ const CHECK_HELP = `Usage: mmsim check FILE [--kernel K,...] [--set F=V]... [--b
        mmsim check --merge SHARD.json... [--json]
 
 Explores every interleaving of the scenario's 'parallel' threads at the kernel paths' preemption
-points (no bound unless --max-preemptions), one execution per equivalence class with dynamic
-partial-order reduction, and reports per kernel: complete or not, executions, distinct final
+points (no bound unless --max-preemptions), one execution per equivalence class (dynamic
+partial-order reduction; under a preemption bound, a cache of the classes explored, in order of
+preemptions), and reports per kernel: complete or not, executions, distinct final
 states, and for every invariant, expectation, livelock or deadlock that can fail, a counterexample
 with the fewest preemptions, then the fewest transitions, as a table that replays with
 'mmsim run FILE --schedule S'.

@@ -32,6 +32,11 @@ export class Counters {
     return this.index.has(name);
   }
 
+  /** Every counter, in the order of creation (for digests that do not depend on order). */
+  forEach(visit: (name: string, value: number) => void): void {
+    for (let i = 0; i < this.names.length; i++) visit(this.names[i], this.values[i]);
+  }
+
   /** The names sorted, kept until a counter is created (the model checker asks after every execution). */
   private sorted: { readonly names: string[]; readonly slots: number[] } | null = null;
 

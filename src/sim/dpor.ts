@@ -17,9 +17,12 @@
  *   run there) every enabled thread, as Flanagan and Godefroid do.
  * - Sleep sets (Godefroid 1996): a thread explored from a state sleeps in its siblings' subtrees until a
  *   transition dependent with its own runs; an execution whose every enabled thread sleeps is abandoned.
- * - With a preemption bound, each race also backtracks at the start of the preempted thread's run of
- *   transitions (Coons, Musuvathi and McKinley, "Bounded partial-order reduction", OOPSLA 2013), and
- *   choices past the bound are not taken.
+ *
+ * It explores every schedule, with no preemption bound: a bound makes sleep sets unsound (a sibling's
+ * subtree, cut short by the bound, no longer covers what a sleeper would run) and backtracking at the
+ * start of each preempted run (Coons, Musuvathi and McKinley, "Bounded partial-order reduction", OOPSLA
+ * 2013) gives back most of the reduction; a bounded search caches trace classes instead
+ * (sim/trace-cache-search.ts).
  *
  * The search knows nothing of memory management: threads are indices within a block, transitions are
  * footprints. It is driven like PreemptionBoundedSearch: begin() before each execution, choose() at each
@@ -40,8 +43,6 @@ interface Node {
   readonly enabled: readonly number[];
   /** The thread that ran the previous transition of this block (-1 at the block's start). */
   readonly current: number;
-  /** Preemptions taken before this node's choice. */
-  readonly preemptions: number;
   /** Threads asleep on entry, with the footprint of the transition each would run. */
   readonly sleep: Map<number, Footprint>;
   chosen: number;
@@ -57,8 +58,6 @@ export interface DporStats {
   executions: number;
   /** Executions abandoned because every enabled thread slept (a repeat of an explored trace). */
   sleepBlocked: number;
-  /** Executions abandoned because the preemption bound allowed no choice. */
-  boundBlocked: number;
 }
 
 export class DporSearch implements InterleavingSearch {
@@ -66,30 +65,22 @@ export class DporSearch implements InterleavingSearch {
   private depth = 0;
   private block = -1;
   private blockStart = 0;
-  readonly stats: DporStats = { executions: 0, sleepBlocked: 0, boundBlocked: 0 };
-  /** Preemptions taken by the execution now running. */
-  preemptions = 0;
-
-  private readonly bounded: boolean;
+  readonly stats: DporStats = { executions: 0, sleepBlocked: 0 };
 
   /**
-   * `maxPreemptions`: Infinity for the unbounded search. `prefix`: choices every execution starts with (a
-   * task of a split search: the caller explores every alternative above them, so no race backtracks there).
+   * `prefix`: choices every execution starts with (a task of a split search: the caller explores every
+   * alternative above them, so no race backtracks there).
    */
   constructor(
-    readonly maxPreemptions = Number.POSITIVE_INFINITY,
     readonly prefix: readonly number[] = [],
     /** At each prefix decision, threads sibling tasks explore first there (they start asleep below). */
     readonly prefixExplored: readonly (readonly (readonly [number, Footprint])[])[] = [],
-  ) {
-    this.bounded = Number.isFinite(maxPreemptions);
-  }
+  ) {}
 
   /** Call before each execution. */
   begin(): void {
     this.depth = 0;
     this.block = -1;
-    this.preemptions = 0;
   }
 
   /** A new interleaved block (a `parallel` step) begins. */
@@ -111,16 +102,13 @@ export class DporSearch implements InterleavingSearch {
         ready.map((t) => all.indexOf(t)),
         cur,
       );
-    if (node.current >= 0 && node.chosen !== node.current && node.enabled.includes(node.current))
-      this.preemptions++;
     return all[node.chosen];
   };
 
   private newNode(enabled: number[], current: number): Node {
     const parent = this.depth > this.blockStart ? this.nodes[this.depth - 1] : undefined;
     const sleep = new Map<number, Footprint>();
-    // with a bound, a sibling's subtree is cut short by it, so it does not cover what a sleeper would run
-    if (parent !== undefined && parent.fp !== null && !this.bounded) {
+    if (parent !== undefined && parent.fp !== null) {
       // the parent's sleepers and its earlier-explored threads stay asleep unless the parent's transition touched what they would
       for (const [t, fp] of parent.sleep)
         if (t !== parent.chosen && !conflicts(fp, parent.fp)) sleep.set(t, fp);
@@ -135,14 +123,10 @@ export class DporSearch implements InterleavingSearch {
     // a task whose prefix runs a sleeping thread repeats a sibling task's schedules
     if (fixed >= 0 && sleep.has(fixed)) throw new SleepSetBlocked('the prefix runs a sleeping thread');
     const chosen = fixed >= 0 ? fixed : awake.includes(current) ? current : awake[0];
-    const cost = current >= 0 && enabled.includes(current) && chosen !== current ? 1 : 0;
-    if (this.preemptions + cost > this.maxPreemptions)
-      throw new BoundReached('the preemption bound allows no choice');
     const node: Node = {
       block: this.block,
       enabled,
       current,
-      preemptions: this.preemptions,
       sleep,
       chosen,
       fp: null,
@@ -161,10 +145,9 @@ export class DporSearch implements InterleavingSearch {
     this.depth++;
   };
 
-  /** An execution was abandoned (sleep set or bound): its prefix is still analysed for races. */
-  abandoned(reason: SleepSetBlocked | BoundReached): void {
-    if (reason instanceof SleepSetBlocked) this.stats.sleepBlocked++;
-    else this.stats.boundBlocked++;
+  /** An execution was abandoned (every enabled thread slept): its prefix is still analysed for races. */
+  abandoned(): void {
+    this.stats.sleepBlocked++;
   }
 
   /**
@@ -189,13 +172,11 @@ export class DporSearch implements InterleavingSearch {
     return false;
   }
 
-  /** A thread to explore next from `n`: in its backtrack set, not explored, not asleep, within the bound. */
+  /** A thread to explore next from `n`: in its backtrack set, not explored, not asleep. */
   private pending(n: Node): number {
     let best = -1;
     for (const t of n.backtrack) {
       if (n.explored.has(t) || n.sleep.has(t) || !n.enabled.includes(t)) continue;
-      const cost = n.current >= 0 && n.enabled.includes(n.current) && t !== n.current ? 1 : 0;
-      if (n.preemptions + cost > this.maxPreemptions) continue;
       if (best < 0 || t < best) best = t;
     }
     return best;
@@ -239,18 +220,9 @@ export class DporSearch implements InterleavingSearch {
     }
   }
 
-  /** Make the search try j's side before i at i's state (and, when bounded, at the start of i's run). */
+  /** Make the search try j's side before i at i's state. */
   private reverse(i: number, j: number, vc: readonly Int32Array[]): void {
-    const nodes = this.nodes;
-    const ti = nodes[i].chosen;
-    const initials = this.initials(i, j, vc);
-    this.addChoice(i, initials, nodes[j].chosen);
-    if (this.bounded) {
-      let start = i;
-      while (start > 0 && nodes[start - 1].block === nodes[i].block && nodes[start - 1].chosen === ti)
-        start--;
-      if (start !== i) this.addChoice(start, initials, nodes[j].chosen);
-    }
+    this.addChoice(i, this.initials(i, j, vc), this.nodes[j].chosen);
   }
 
   /**
@@ -283,11 +255,6 @@ export class DporSearch implements InterleavingSearch {
   private addChoice(at: number, initials: Set<number>, prefer: number): void {
     if (at < this.prefix.length) return; // every alternative there is a task of its own
     const node = this.nodes[at];
-    // bounded, the initial already there may be past the bound: add the racing thread anyway (as FG do)
-    if (this.bounded && initials.has(prefer) && node.enabled.includes(prefer)) {
-      node.backtrack.add(prefer);
-      return;
-    }
     for (const t of initials) if (node.backtrack.has(t)) return;
     const runnable = [...initials].filter((t) => node.enabled.includes(t));
     if (runnable.length > 0) {
@@ -298,11 +265,6 @@ export class DporSearch implements InterleavingSearch {
     }
     for (const t of node.enabled) node.backtrack.add(t);
   }
-}
-
-/** Thrown by choose() when the preemption bound leaves no thread to run. */
-export class BoundReached extends Error {
-  override name = 'BoundReached';
 }
 
 function join(into: Int32Array, from: Int32Array): void {

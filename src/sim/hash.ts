@@ -51,3 +51,71 @@ export function hashBytes(bytes: Uint8Array): number {
   for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
   return h >>> 0;
 }
+
+/** One round of a multiply-rotate hash over two 32-bit inputs. */
+export function mix(h: number, a: number, b: number): number {
+  let x = Math.imul(h ^ a, 0xcc9e2d51);
+  x = (x << 15) | (x >>> 17);
+  x = Math.imul(x ^ b, 0x1b873593);
+  return (x << 13) | (x >>> 19);
+}
+
+/** Avalanche, so that sums of hashes spread over all 32 bits. */
+export function finish(h: number): number {
+  let x = h ^ (h >>> 16);
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** FNV-1a of a string's UTF-16 units (names of counters, locks, secondaries). */
+export function stringHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A digest that is a sum of its items' hashes (two 32-bit lanes, modulo 2^32), so it does not depend on
+ * the order items come in, and the difference of two digests is what changed between them: a state's
+ * digest minus the digest before one transition is that transition's own effect, whatever else ran
+ * before it that did not touch the same items. Counts enter linearly (value times the name's hash), so
+ * that adding one to a count shared by several threads is the same change whoever added before.
+ */
+export class SumDigest {
+  lo = 0;
+  hi = 0;
+
+  /** An item: a tag and up to four numbers (integers below 2^53). */
+  item(tag: number, a: number, b = 0, c = 0, d = 0): void {
+    let x = mix(tag, split(a), a >>> 0);
+    x = mix(x, split(b), b >>> 0);
+    x = mix(x, split(c), c >>> 0);
+    x = mix(x, split(d), d >>> 0);
+    this.lo = (this.lo + finish(x)) >>> 0;
+    this.hi = (this.hi + finish(x ^ 0x9e3779b9)) >>> 0;
+  }
+
+  /** A count: `value` times the hash of (tag, a, b); a zero count is no item at all. */
+  count(tag: number, a: number, b: number, value: number): void {
+    if (value === 0) return;
+    const x = mix(mix(tag, split(a), a >>> 0), split(b), b >>> 0);
+    this.lo = (this.lo + Math.imul(finish(x) | 1, value)) >>> 0;
+    this.hi = (this.hi + Math.imul(finish(x ^ 0x9e3779b9) | 1, value)) >>> 0;
+  }
+
+  /** Whether two digests are equal. */
+  equals(o: SumDigest): boolean {
+    return this.lo === o.lo && this.hi === o.hi;
+  }
+
+  hex(): string {
+    return this.lo.toString(16).padStart(8, '0') + this.hi.toString(16).padStart(8, '0');
+  }
+}
+
+/** The high word of an integer below 2^53. */
+function split(x: number): number {
+  return x > 0xffff_ffff || x < 0 ? Math.floor(x / 0x1_0000_0000) : 0;
+}
