@@ -37,6 +37,7 @@ import { BigMap } from '../sim/big-map.js';
 import type { Agent } from '../sim/exec.js';
 import { Access, FOOTPRINT, FootprintKind, note } from '../sim/footprint.js';
 import { NotifierChain } from './chain.js';
+import { ChangedPages } from './changed-pages.js';
 import type { SecondaryMmuView, TranslationVisitor } from './secondary-view.js';
 import type { Violations } from './violations.js';
 
@@ -62,10 +63,7 @@ export interface CheckSources {
    * `ptesOf(pfn)` ptes each) and about one pte: all of it that can change then. Without them, a check
    * reruns the whole of `ksmProblems` whenever a KSM page changed.
    */
-  ksmFrameProblems?(
-    pfns: { length: number; at(i: number): number },
-    ptesOf: (pfn: number) => number,
-  ): string[];
+  ksmFrameProblems?(pfns: ArrayLike<number>, ptesOf: (pfn: number) => number): string[];
   ksmMappingProblem?(mm: Mm, vpn: number, pte: number): string | null;
 }
 
@@ -77,12 +75,18 @@ const counted = (pte: number): boolean => pte !== 0 && !pteSpecial(pte);
 /** New accounting reports one check makes at most (a broken model would otherwise flood). */
 const ACCOUNTING_REPORTS_PER_CHECK = 5;
 
+/** Host addresses a page table can map (the end of a whole-address-space range). */
+const ADDRESS_LIMIT = VPN_LIMIT * PAGE_SIZE;
+
+/** A run of changed pages longer than this finds its TLB entries by a scan of each TLB, not a lookup per page. */
+const TLB_SCAN_PAGES = 64;
+
 /** Pages a check may have to look at before a full sweep is cheaper (and the lists stop growing). */
 const MAX_TRACKED = 1 << 22;
 
 /**
- * (mm id, a, b) records in a growable typed array: pages (b unused) or address ranges whose facts may
- * have changed. No per-page JS collection: the list is as long as the changes, and bounded.
+ * (mm id, start, end) records in a growable typed array: the address ranges whose translations may have
+ * become visible again. No JS collection per range: the list is as long as the changes, and bounded.
  */
 class ChangeList {
   private a = new Float64Array(3 * 256);
@@ -186,7 +190,7 @@ export class InvariantChecker implements KernelObserver {
   /** The recount: ptes mapping each frame (null until the first full sweep; nothing is tracked before). */
   private ptes: Int32Array | null = null;
   private readonly rss = new Map<number, Rss>();
-  private readonly pages = new ChangeList();
+  private readonly pages = new ChangedPages();
   private readonly ranges = new ChangeList();
   private readonly written: Rewrites;
   private readonly touched: PfnSet;
@@ -201,6 +205,14 @@ export class InvariantChecker implements KernelObserver {
   private scratch: PfnSet | null = null;
   /** The frames that were KSM pages at the last check of KSM (a byte each, allocated when first needed). */
   private ksmKnown: Uint8Array | null = null;
+  /**
+   * While a check whose KSM state moved looks at the changed pages: per frame that became a KSM page
+   * since the last check, the ptes mapping it the look saw (then a frame all of whose mappers it saw is
+   * not looked for by a walk); else null.
+   */
+  private freshKsmMappers: Int32Array | null = null;
+  private ksmMapperCounts: Int32Array | null = null;
+  private readonly unseen: number[] = [];
 
   constructor(
     private readonly k: Kernel,
@@ -229,18 +241,28 @@ export class InvariantChecker implements KernelObserver {
     this.violations.report({ invariant, message, agents, addresses });
   }
 
+  /** What `slot` answers: one object, refilled at each call (none per access), valid until the next. */
+  private readonly located: Slot = { map: new PageMap(), key: 0, obj: null };
+
   /** The data key of (mm, address): the shmem page for shared mappings, else the private page. */
   private slot(mm: Mm, address: number): Slot {
     const vma = mm.findVma(address);
     const vpn = Math.floor(address / PAGE_SIZE);
+    const s = this.located;
     if (vma !== undefined && vma.shmem !== null) {
       let m = this.sharedData.get(vma.shmem.id);
       if (m === undefined) this.sharedData.set(vma.shmem.id, (m = new PageMap()));
-      return { map: m, key: vpn + dataKeyOffset(vma), obj: vma.shmem };
+      s.map = m;
+      s.key = vpn + dataKeyOffset(vma);
+      s.obj = vma.shmem;
+      return s;
     }
     let m = this.privateData.get(mm.id);
     if (m === undefined) this.privateData.set(mm.id, (m = new PageMap()));
-    return { map: m, key: vpn, obj: null };
+    s.map = m;
+    s.key = vpn;
+    s.obj = null;
+    return s;
   }
 
   /**
@@ -269,7 +291,9 @@ export class InvariantChecker implements KernelObserver {
   }
 
   private notePage(mm: number, vpn: number): void {
-    if (!this.pages.push(mm, vpn, 0)) this.overflow = true;
+    if (this.overflow) return; // the next check sweeps everything
+    this.pages.add(mm, vpn);
+    if (this.pages.size > MAX_TRACKED) this.overflow = true;
   }
 
   /** Every store into a page table: the recount follows, and the page's facts are checked next time. */
@@ -510,31 +534,21 @@ export class InvariantChecker implements KernelObserver {
     this.holders = holders;
     const views = this.viewsByMm();
     const ksmPages: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
-    // the changed pages, as runs of consecutive pages of one mm (a step's changes come mostly in address
-    // order, each page noted several times: pte, spte, TLB fill, data): one range check per run
-    const pages = this.pages;
-    let run = -1;
-    let lo = 0;
-    let hi = 0;
-    for (let i = 0; i < pages.n; i++) {
-      const id = pages.mm(i);
-      const vpn = pages.x(i);
-      if (id === run && vpn >= lo && vpn <= hi) {
-        if (vpn === hi) hi++;
-        continue;
-      }
-      if (run >= 0) this.checkRun(views, run, lo, hi, ksmPages);
-      run = id;
-      lo = vpn;
-      hi = vpn + 1;
+    const f = k.frames;
+    const ksmMoved = this.ksmMoved();
+    if (ksmMoved) {
+      this.ksmKnown ??= new Uint8Array(f.count);
+      this.freshKsmMappers = this.ksmMapperCounts ??= new Int32Array(f.count);
     }
-    if (run >= 0) this.checkRun(views, run, lo, hi, ksmPages);
+    // the changed pages, per mm in address order as runs of consecutive pages: one range check per run
+    for (const mm of k.mms.values())
+      this.pages.forEachRun(mm.id, (lo, hi) => this.checkRun(views, mm, lo, hi, ksmPages));
     const ranges = this.ranges;
     for (let i = 0; i < ranges.n; i++) {
       const mm = k.mms.get(ranges.mm(i));
       if (mm !== undefined) this.coherenceIn(views, mm, ranges.x(i), ranges.y(i));
     }
-    pages.clear();
+    this.pages.clear();
     ranges.clear();
     const written = this.written.drainSorted();
     this.dataOfFrames(written);
@@ -544,28 +558,32 @@ export class InvariantChecker implements KernelObserver {
     }
     const frames = mergeSorted(this.touched.drainSorted(), this.carried);
     let cache: Map<number, number> | null = null;
-    const f = k.frames;
-    const ptes = this.ptes!;
+    const flags = f.raw.flags;
+    const held = holders.size > 0;
     this.accountFrames(frames, (pfn) => {
-      if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== 0) return ptes[pfn] + (holders.get(pfn) ?? 0);
+      const other = held ? (holders.get(pfn) ?? 0) : 0;
+      if ((flags[pfn] & (PG_ANON | PG_KSM)) !== 0) return other; // never in a page cache
       cache ??= this.cacheRefs();
-      return ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0);
+      return other + (cache.get(pfn) ?? 0);
     });
-    this.checkKsmChanges(frames, written, ksmPages);
+    this.checkKsmChanges(frames, written, ksmPages, ksmMoved);
+    this.freshKsmMappers = null;
   }
 
-  /** Invariants 1 and 3 at pages [lo, hi) of mm `id`, which changed (and whether they map KSM pages writable). */
+  /** Invariants 1 and 3 at pages [lo, hi) of `mm`, which changed (and whether they map KSM pages writable). */
   private checkRun(
     views: Map<Mm, SecondaryMmuView[]>,
-    id: number,
+    mm: Mm,
     lo: number,
     hi: number,
     ksmPages: { mm: Mm; vpn: number; pte: number }[],
   ): void {
-    const mm = this.k.mms.get(id);
-    if (mm === undefined) return;
     this.coherenceIn(views, mm, lo * PAGE_SIZE, hi * PAGE_SIZE);
+    this.tlbsIn(mm, lo, hi);
     const flags = this.k.frames.raw.flags;
+    const content = this.k.frames.raw.content;
+    const fresh = this.freshKsmMappers;
+    const known = this.ksmKnown;
     for (let vpn = lo; vpn < hi; ) {
       // the pages of one vma keep their expected content in one map (as `slot` finds it)
       const vma = mm.findVma(vpn * PAGE_SIZE);
@@ -573,13 +591,34 @@ export class InvariantChecker implements KernelObserver {
       const data = this.dataMap(mm, vma);
       const key = dataKeyOffset(vma);
       for (; vpn < end; vpn++) {
-        this.tlbsAt(mm, vpn);
         const pte = mm.pt.get(vpn);
         if (pte === 0) continue;
-        this.dataFactIs(mm, vpn, pte, data === undefined ? 0 : data.get(vpn + key));
-        if (pteWrite(pte) && counted(pte) && (flags[ptePfn(pte)] & PG_KSM) !== 0)
-          ksmPages.push({ mm, vpn, pte });
+        const expected = data === undefined ? 0 : data.get(vpn + key);
+        if (pteSpecial(pte)) {
+          if (expected !== ZERO_CONTENT) this.dataFactIs(mm, vpn, pte, expected);
+          continue;
+        }
+        const pfn = ptePfn(pte);
+        if (content[pfn] !== expected) this.dataFactIs(mm, vpn, pte, expected);
+        if ((flags[pfn] & PG_KSM) === 0) continue;
+        if (pteWrite(pte)) ksmPages.push({ mm, vpn, pte });
+        // a mapper of a frame that became a KSM page since the last check (see ksmWhole)
+        if (fresh !== null && known![pfn] === 0) fresh[pfn]++;
       }
+    }
+  }
+
+  /** Every CPU TLB's entries for pages [lo, hi) of `mm`: looked up one by one, or found by a scan of each TLB. */
+  private tlbsIn(mm: Mm, lo: number, hi: number): void {
+    if (hi - lo <= TLB_SCAN_PAGES) {
+      for (let vpn = lo; vpn < hi; vpn++) this.tlbsAt(mm, vpn);
+      return;
+    }
+    const tlbs = this.k.machine.tlbs;
+    for (let cpu = 0; cpu < tlbs.length; cpu++) {
+      tlbs[cpu].forEach(mm.id, (vpn, cached) => {
+        if (vpn >= lo && vpn < hi) this.tlbFact(cpu, mm, vpn, cached);
+      });
     }
   }
 
@@ -588,15 +627,15 @@ export class InvariantChecker implements KernelObserver {
    * Either way in `ksmProblems`' order: KSM's structures, ptes mapping a KSM page writable, KSM pages.
    */
   private checkKsmChanges(
-    frames: { length: number; at(i: number): number },
+    frames: Int32Array,
     written: Int32Array,
     ksmPages: readonly { mm: Mm; vpn: number; pte: number }[],
+    moved: boolean,
   ): void {
     const src = this.sources;
     if (src.ksmProblems === undefined) return;
     const version = src.ksmVersion?.();
-    const moved = version !== this.ksmSeen;
-    if (version === undefined || !this.ksmSplit() || (moved && !src.ksmStructureProblems)) {
+    if (version === undefined || !this.ksmSplit()) {
       this.checkKsm();
       return;
     }
@@ -610,8 +649,14 @@ export class InvariantChecker implements KernelObserver {
     }
     for (const { mm, vpn, pte } of ksmPages) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
     for (const p of src.ksmFrameProblems!(frames, ptesOf)) this.reportKsm(p);
-    for (const p of src.ksmFrameProblems!({ length: written.length, at: (i) => written[i] }, ptesOf))
-      this.reportKsm(p);
+    for (const p of src.ksmFrameProblems!(written, ptesOf)) this.reportKsm(p);
+  }
+
+  /** Whether KSM's whole self-check is due at this check (its state moved) and can be done in parts. */
+  private ksmMoved(): boolean {
+    const src = this.sources;
+    if (src.ksmProblems === undefined || src.ksmVersion === undefined || !this.ksmSplit()) return false;
+    return src.ksmVersion() !== this.ksmSeen;
   }
 
   /** Whether the sources answer KSM's self-check in parts (structures, one frame, one pte). */
@@ -653,7 +698,22 @@ export class InvariantChecker implements KernelObserver {
       }
       known[pfn] = ksm;
     }
-    if (found.size > 0) {
+    // the found frames whose every mapper a check of the changed pages saw need no walk (see checkRun)
+    const seen = this.freshKsmMappers;
+    const ptes = this.ptes!;
+    let unseen = false;
+    if (seen !== null) {
+      for (const pfn of found.drainSorted()) {
+        if (seen[pfn] !== ptes[pfn]) {
+          unseen = true;
+          this.unseen.push(pfn);
+        }
+        seen[pfn] = 0;
+      }
+      for (const pfn of this.unseen) found.add(pfn);
+      this.unseen.length = 0;
+    } else unseen = found.size > 0;
+    if (unseen) {
       for (const mm of this.k.mms.values()) {
         mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
           if (counted(pte) && found.has(ptePfn(pte))) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
@@ -664,19 +724,14 @@ export class InvariantChecker implements KernelObserver {
     for (const { mm, vpn, pte } of writable) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
     const pages = new Int32Array(n);
     for (let pfn = 1, i = 0; i < n; pfn++) if (known[pfn] === 1) pages[i++] = pfn;
-    for (const p of src.ksmFrameProblems!({ length: n, at: (i) => pages[i] }, ptesOf)) this.reportKsm(p);
+    for (const p of src.ksmFrameProblems!(pages, ptesOf)) this.reportKsm(p);
   }
 
   // ---- 1 coherence ----
 
   checkCoherence(): void {
     const k = this.k;
-    for (const view of this.sources.secondaries()) {
-      const mm = view.mm;
-      if (mm.dead) continue;
-      const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
-      for (const t of view.translations()) this.translationFact(view, chain, t.address, t.pfn, t.writable);
-    }
+    for (const view of this.sources.secondaries()) this.coherenceOf(view, 0, ADDRESS_LIMIT);
     for (let cpu = 0; cpu < k.machine.tlbs.length; cpu++) {
       for (const mm of k.mms.values()) {
         k.machine.tlbs[cpu].forEach(mm.id, (vpn, cached) => this.tlbFact(cpu, mm, vpn, cached));
@@ -702,21 +757,24 @@ export class InvariantChecker implements KernelObserver {
 
   /** The secondaries' translations of mm's [start, end). */
   private coherenceIn(views: Map<Mm, SecondaryMmuView[]>, mm: Mm, start: number, end: number): void {
-    if (mm.dead) return;
     const mine = views.get(mm);
-    if (mine === undefined) return;
+    if (mine !== undefined) for (const view of mine) this.coherenceOf(view, start, end);
+  }
+
+  /** One secondary's translations of host addresses [start, end). */
+  private coherenceOf(view: SecondaryMmuView, start: number, end: number): void {
+    const mm = view.mm;
+    if (mm.dead) return;
     const chain = mm.notifiers instanceof NotifierChain ? mm.notifiers : null;
-    for (const view of mine) {
-      if (view.translationsIn === undefined) {
-        for (const t of view.translations())
-          if (t.address >= start && t.address < end)
-            this.translationFact(view, chain, t.address, t.pfn, t.writable);
-        continue;
-      }
-      this.visiting = view;
-      this.visitingChain = chain;
-      view.translationsIn(start, end, this.visitTranslation);
+    if (view.translationsIn === undefined) {
+      for (const t of view.translations())
+        if (t.address >= start && t.address < end)
+          this.translationFact(view, chain, t.address, t.pfn, t.writable);
+      return;
     }
+    this.visiting = view;
+    this.visitingChain = chain;
+    view.translationsIn(start, end, this.visitTranslation);
     this.visiting = null;
   }
 
@@ -773,8 +831,26 @@ export class InvariantChecker implements KernelObserver {
 
   /** Every present page holds what was last written to it. */
   checkData(): void {
-    for (const mm of this.k.mms.values())
-      mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => this.dataFact(mm, vpn, pte));
+    const content = this.k.frames.raw.content;
+    for (const mm of this.k.mms.values()) {
+      // the walk goes in address order: the data map and key are looked up once per vma (as `slot` finds them)
+      let lo = 0;
+      let hi = 0;
+      let data: PageMap | undefined;
+      let key = 0;
+      mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
+        if (vpn < lo || vpn >= hi) {
+          const vma = mm.findVma(vpn * PAGE_SIZE);
+          lo = vma === undefined ? vpn : vma.start / PAGE_SIZE;
+          hi = vma === undefined ? vpn + 1 : vma.end / PAGE_SIZE;
+          data = this.dataMap(mm, vma);
+          key = dataKeyOffset(vma);
+        }
+        const expected = data === undefined ? 0 : data.get(vpn + key);
+        if ((pteSpecial(pte) ? ZERO_CONTENT : content[ptePfn(pte)]) !== expected)
+          this.dataFactIs(mm, vpn, pte, expected);
+      });
+    }
   }
 
   private dataFact(mm: Mm, vpn: number, pte: number): void {
@@ -880,9 +956,11 @@ export class InvariantChecker implements KernelObserver {
     this.ptes = ptes;
     this.holders = holders;
     this.carried = [];
+    const cached = cache.size > 0;
+    const held = holders.size > 0;
     this.accountFrames(
-      { length: f.everUsedBelow - 1, at: (i) => i + 1 }, // frames above were never handed out
-      (pfn) => ptes[pfn] + (cache.get(pfn) ?? 0) + (holders.get(pfn) ?? 0),
+      null,
+      (pfn) => (cached ? (cache.get(pfn) ?? 0) : 0) + (held ? (holders.get(pfn) ?? 0) : 0),
     );
     if (this.sources.ksmProblems === undefined) return;
     if (!this.ksmSplit()) {
@@ -905,23 +983,23 @@ export class InvariantChecker implements KernelObserver {
   }
 
   /**
-   * Frames (ascending) against the recount: refcount equals what holds a reference, mapcount the ptes.
+   * Frames `pfns` (ascending; null: every frame ever handed out) against the recount: refcount equals
+   * the ptes plus `refsBeyondPtes` (caches, pins, secondaries), mapcount the ptes.
    * At most ACCOUNTING_REPORTS_PER_CHECK new reports; the frames held back are checked again next time.
    */
-  private accountFrames(
-    pfns: { length: number; at(i: number): number },
-    wantRefsOf: (pfn: number) => number,
-  ): void {
+  private accountFrames(pfns: Int32Array | null, refsBeyondPtes: (pfn: number) => number): void {
     const f = this.k.frames;
+    const refcount = f.raw.refcount;
     const ptes = this.ptes!;
     const carried: number[] = [];
     let fresh = 0;
-    for (let i = 0; i < pfns.length; i++) {
-      const pfn = pfns.at(i);
+    const n = pfns === null ? f.everUsedBelow - 1 : pfns.length; // frames above were never handed out
+    for (let i = 0; i < n; i++) {
+      const pfn = pfns === null ? i + 1 : pfns[i];
       if (pfn === ZERO_PFN) continue;
-      const rc = f.raw.refcount[pfn];
+      const rc = refcount[pfn];
       const wantMaps = ptes[pfn];
-      const wantRefs = wantRefsOf(pfn);
+      const wantRefs = wantMaps + refsBeyondPtes(pfn);
       if (rc === wantRefs && (rc === 0 || f.mapcount(pfn) === wantMaps)) continue;
       const message = `invariant 4: pfn ${hex(pfn)} has refcount ${rc} mapcount ${rc > 0 ? f.mapcount(pfn) : 0}; page tables, caches and pins account for ${wantRefs} and ${wantMaps}${rc > 0 && wantRefs === 0 ? ' (leaked)' : ''}`;
       if (this.reported.has(message)) continue;
@@ -975,16 +1053,17 @@ function mapsFrame(pte: number, pfn: number): boolean {
 }
 
 /** Two ascending lists as one ascending list without repeats. */
-function mergeSorted(a: Int32Array, b: readonly number[]): { length: number; at(i: number): number } {
-  if (b.length === 0) return { length: a.length, at: (i) => a[i] };
-  const out: number[] = [];
+function mergeSorted(a: Int32Array, b: readonly number[]): Int32Array {
+  if (b.length === 0) return a;
+  const out = new Int32Array(a.length + b.length);
+  let n = 0;
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
     const x = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
-    if (out.length === 0 || out[out.length - 1] !== x) out.push(x);
+    if (n === 0 || out[n - 1] !== x) out[n++] = x;
   }
-  return { length: out.length, at: (n) => out[n] };
+  return out.subarray(0, n);
 }
 
 /** Why a cached translation (pfn, writable) disagrees with the primary pte, or null if it does not. */

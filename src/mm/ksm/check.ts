@@ -173,14 +173,14 @@ function ksmPageProblems(s: KsmState, pfn: number, ptes: number, out: string[]):
 export function ksmFrameProblems(
   s: KsmState,
   trees: KsmTrees,
-  pfns: { length: number; at(i: number): number },
+  pfns: ArrayLike<number>,
   ptesOf: (pfn: number) => number,
 ): string[] {
   const out: string[] = [];
   const f = s.k.frames;
   const nd = s.nodes;
   for (let i = 0; i < pfns.length; i++) {
-    const pfn = pfns.at(i);
+    const pfn = pfns[i];
     const node = s.pfnNode[pfn];
     if (node !== NO_NODE && node < nd.alive.length && nd.alive[node] && nd.kpfn[node] === pfn) {
       const changed = nodeContentProblem(s, trees, node);

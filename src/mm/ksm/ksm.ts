@@ -156,7 +156,7 @@ export class Ksm {
   }
 
   /** The self-check's part about frames `pfns` alone (see ksmFrameProblems): for checks of what changed. */
-  frameProblems(pfns: { length: number; at(i: number): number }, ptesOf: (pfn: number) => number): string[] {
+  frameProblems(pfns: ArrayLike<number>, ptesOf: (pfn: number) => number): string[] {
     return ksmFrameProblems(this.s, this.trees, pfns, ptesOf);
   }
 
