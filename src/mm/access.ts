@@ -14,7 +14,7 @@ import { FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGSEGV, type VmFaultResult } 
 import type { Kernel, Task } from './kernel.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
-import { VM_EXEC, VM_READ, VM_WRITE } from './vma.js';
+import { VM_EXEC, VM_READ, VM_WRITE, type Vma } from './vma.js';
 
 /** What a store writes: bytes at the address, or whole pages given by content id. */
 export type StoreSource = { bytes: Uint8Array } | { pages: (pageIndex: number) => ContentId };
@@ -31,33 +31,39 @@ export function* doUserAddrFault(
   write: boolean,
 ): Path<VmFaultResult> {
   const mm = task.mm;
-  const agent = task.agent;
-  yield* lockShared(agent, mm.mmapLock);
+  yield* lockShared(task.agent, mm.mmapLock);
   try {
     const vma = mm.findVma(address);
-    const allowed =
-      vma === undefined
-        ? false
-        : write
-          ? (vma.flags & VM_WRITE) !== 0
-          : (vma.flags & (VM_READ | VM_EXEC | VM_WRITE)) !== 0;
-    if (vma === undefined || !allowed) {
-      task.signals.push('SIGSEGV');
-      k.faultCounters.sigsegv.inc();
-      if (k.recording) {
-        const e = newEvent(agent.name, agent.cpu, 'fault', 'SIGSEGV', mm.id, address);
-        e.detail = write ? 'write' : 'read';
-        k.log(e);
-      }
-      return VM_FAULT_SIGSEGV;
-    }
-    if (k.recording) {
-      k.log(newEvent(agent.name, agent.cpu, 'fault', write ? 'write fault' : 'read fault', mm.id, address));
-    }
-    return yield* handleMmFault(k, agent, vma, address, write ? FAULT_FLAG_WRITE : 0);
+    if (vma === undefined || !accessAllowed(vma, write)) return badArea(k, task, address, write);
+    if (k.recording) logFault(k, task, address, write);
+    return yield* handleMmFault(k, task.agent, vma, address, write ? FAULT_FLAG_WRITE : 0);
   } finally {
     unlockShared(mm.mmapLock);
   }
+}
+
+/** access_error's inverse: a write needs VM_WRITE, a read any of read, exec or write. */
+function accessAllowed(vma: Vma, write: boolean): boolean {
+  return (vma.flags & (write ? VM_WRITE : VM_READ | VM_EXEC | VM_WRITE)) !== 0;
+}
+
+/** bad_area: no vma, or one that forbids the access — SIGSEGV to the task (out of the fault's hot path). */
+function badArea(k: Kernel, task: Task, address: number, write: boolean): VmFaultResult {
+  const agent = task.agent;
+  task.signals.push('SIGSEGV');
+  k.faultCounters.sigsegv.inc();
+  if (k.recording) {
+    const e = newEvent(agent.name, agent.cpu, 'fault', 'SIGSEGV', task.mm.id, address);
+    e.detail = write ? 'write' : 'read';
+    k.log(e);
+  }
+  return VM_FAULT_SIGSEGV;
+}
+
+/** The fault in the event log (only when recording). */
+function logFault(k: Kernel, task: Task, address: number, write: boolean): void {
+  const agent = task.agent;
+  k.log(newEvent(agent.name, agent.cpu, 'fault', write ? 'write fault' : 'read fault', task.mm.id, address));
 }
 
 /**
