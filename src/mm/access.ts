@@ -8,6 +8,7 @@ import type { ContentId } from '../hw/content.js';
 import { ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE, vpnAddress, vpnOf } from '../hw/page.js';
 import { PTE_DIRTY, pteAccessible, pteMkdirty, pteMkyoung, ptePfn, pteSpecial, pteWrite } from '../hw/pte.js';
+import type { Tlb } from '../hw/tlb.js';
 import { type Agent, lockShared, type Path, preempt, preemptPoint, unlockShared } from '../sim/exec.js';
 import { newEvent } from '../sim/log.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_OOM, VM_FAULT_SIGSEGV, type VmFaultResult } from './fault.js';
@@ -77,6 +78,11 @@ export function translate(k: Kernel, agent: Agent, mm: Mm, address: number, writ
   if (cached !== 0 && (!write || (pteWrite(cached) && (cached & PTE_DIRTY) !== 0))) {
     return pteSpecial(cached) ? ZERO_PFN : ptePfn(cached);
   }
+  return pageWalk(tlb, mm, vpn, write);
+}
+
+/** The page walk on a TLB miss (its own function, so translate stays small enough to inline). */
+function pageWalk(tlb: Tlb, mm: Mm, vpn: number, write: boolean): number {
   const pte = mm.pt.get(vpn);
   if (!pteAccessible(pte) || (write && !pteWrite(pte))) return -1; // none or PROT_NONE: a fault
   let walked = pteMkyoung(pte);
@@ -113,13 +119,13 @@ export function* userAccess(
     const vpn = vpnOf(addr);
     const off = addr - vpnAddress(vpn);
     const chunk = Math.min(PAGE_SIZE - off, len - done);
-    let pfn = translate(k, agent, mm, addr, write);
-    for (let tries = 0; pfn < 0; tries++) {
+    // one translate() call site, so V8 inlines it (and the TLB and page-table accessors in it) once
+    let pfn: number;
+    for (let tries = 0; (pfn = translate(k, agent, mm, addr, write)) < 0; tries++) {
       if (tries > 8) throw new Error(`fault loop at 0x${addr.toString(16)}`);
       const r = yield* doUserAddrFault(k, task, addr, write);
       if (r & VM_FAULT_OOM) return { ok: false, error: 'ENOMEM' };
       if (r & VM_FAULT_SIGSEGV) return { ok: false, error: 'SIGSEGV' };
-      pfn = translate(k, agent, mm, addr, write);
     }
     const before = frames.contentOf(pfn);
     let after = before;
