@@ -76,8 +76,7 @@ export function handleMmFault(
 
 /**
  * handle_pte_fault (mm/memory.c v5.0): no pte yet goes to do_anonymous_page or do_shared_fault, a
- * present pte to the rest of it. It only chooses, so it returns the chosen handler's path instead of
- * running it in a generator of its own (one generator fewer on every fault).
+ * present pte to the rest of it. It only chooses: the handler's path is the fault's (no generator of its own).
  */
 function handlePteFault(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
   vmf.origPte = vmf.mm.pt.get(vpnOf(vmf.address));
@@ -108,29 +107,41 @@ function* handlePresentPte(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultR
   return VM_FAULT_DONE;
 }
 
-/** do_anonymous_page (mm/memory.c v5.0): zero page on read, a fresh zeroed page on write. No notifier. */
-export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
+/**
+ * do_anonymous_page (mm/memory.c v5.0): the zero page on a read, a fresh zeroed page on a write. No
+ * notifier. The two halves are paths of their own, so each is small enough for V8 to inline the
+ * page-table and lock accessors it calls; this only chooses, as the kernel's
+ * `if (!(vmf->flags & FAULT_FLAG_WRITE) ...)` does.
+ */
+export function doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
+  return isWriteFault(vmf) ? anonNewPage(k, agent, vmf) : anonZeroPage(k, agent, vmf);
+}
+
+/** do_anonymous_page on a read: map the shared zero page, read-only and special (`goto setpte`). */
+function* anonZeroPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
   const { mm, vma } = vmf;
-  const vpn = vpnOf(vmf.address);
-  if (!isWriteFault(vmf)) {
-    const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
-    yield* lock(agent, mm.ptl);
-    if (mm.pt.get(vpn) === 0) {
-      k.writePte(agent, mm, vmf.address, entry, 'set_pte_at');
-      k.faultCounters.anonReadZero.inc();
-    }
-    unlock(agent, mm.ptl);
-    return VM_FAULT_DONE;
+  const entry = mkPte(ZERO_PFN, (newPteBits(vma) | PTE_SPECIAL) & ~PTE_RW);
+  yield* lock(agent, vmf.ptl);
+  if (mm.pt.get(vpnOf(vmf.address)) === 0) {
+    k.writePte(agent, mm, vmf.address, entry, 'set_pte_at');
+    k.faultCounters.anonReadZero.inc();
   }
+  unlock(agent, vmf.ptl);
+  return VM_FAULT_DONE;
+}
+
+/** do_anonymous_page on a write: a new zeroed page, mapped writable and dirty. */
+function* anonNewPage(k: Kernel, agent: Agent, vmf: VmFault): Path<VmFaultResult> {
+  const { mm, vma } = vmf;
   anonVmaPrepare(k, vma);
   const pfn = k.allocPage(ZERO_CONTENT);
   if (pfn < 0) return VM_FAULT_OOM;
   let entry = mkPte(pfn, newPteBits(vma));
   if (vma.flags & VM_WRITE) entry = pteMkwrite(pteMkdirty(entry));
   yield* preempt(P_ANON_ALLOC);
-  yield* lock(agent, mm.ptl);
-  if (mm.pt.get(vpn) !== 0) {
-    unlock(agent, mm.ptl);
+  yield* lock(agent, vmf.ptl);
+  if (mm.pt.get(vpnOf(vmf.address)) !== 0) {
+    unlock(agent, vmf.ptl);
     k.putPage(pfn);
     return VM_FAULT_DONE;
   }
@@ -138,7 +149,7 @@ export function* doAnonymousPage(k: Kernel, agent: Agent, vmf: VmFault): Path<Vm
   k.frames.setFlags(pfn, PG_ANON_EXCLUSIVE);
   k.writePte(agent, mm, vmf.address, entry, 'set_pte_at');
   k.faultCounters.anonWrite.inc();
-  unlock(agent, mm.ptl);
+  unlock(agent, vmf.ptl);
   return VM_FAULT_DONE;
 }
 
