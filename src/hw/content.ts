@@ -142,7 +142,8 @@ export class ContentStore {
   /** Copy `len` bytes from `offset` of the page into `out` at `at` (no whole-page copy on the way). */
   readInto(id: ContentId, offset: number, len: number, out: Uint8Array, at: number): void {
     if (id < FILL_LIMIT) {
-      out.fill(id, at, at + len);
+      if (len > 16) out.fill(id, at, at + len);
+      else for (let i = at; i < at + len; i++) out[i] = id; // TypedArray fill is a call into C++: slow for a few bytes
       return;
     }
     const bytes = id < PATTERN_BASE ? this.explicit.get(id) : undefined;
