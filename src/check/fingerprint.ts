@@ -90,11 +90,13 @@ export function worldDigest(w: World, threads: readonly Thread[]): SumDigest {
     d.item(Item.MmapLockOwner, mm.id, nameHash(mm.mmapLock.owner?.name ?? ''));
     d.count(Item.MmapLockReaders, mm.id, 0, mm.mmapLock.readers);
     d.item(Item.PtlOwner, mm.id, nameHash(mm.ptl.owner?.name ?? ''));
-    for (const vma of mm.vmas) d.item(Item.Vma, mm.id, vma.start, vma.end, vma.flags);
-    mm.pt.forEachMapped(0, Number.MAX_SAFE_INTEGER, (vpn, pte) => {
-      d.item(Item.Pte, mm.id, vpn, pte);
-      if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
-    });
+    for (const vma of mm.vmas) {
+      d.item(Item.Vma, mm.id, vma.start, vma.end, vma.flags);
+      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+        d.item(Item.Pte, mm.id, vpn, pte);
+        if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
+      });
+    }
     const tlbs = k.machine.tlbs;
     for (let cpu = 0; cpu < tlbs.length; cpu++)
       tlbs[cpu].forEach(mm.id, (vpn, pte) => {
