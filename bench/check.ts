@@ -292,9 +292,9 @@ function example18Table(): void {
   table(
     ['search', 'outcome', 'ms', 'executions', 'final states', 'exec/s', 'problems'],
     [
-      row('reduced, <= 3 preemptions', red3),
+      row('reduced (trace-class cache), <= 3 preemptions', red3),
       row('unreduced, <= 3 preemptions', plain3),
-      row('reduced, no bound', redAll),
+      row('reduced (source-DPOR, sleep sets), no bound', redAll),
     ],
   );
   const ratio = reductionRatio(plain3, red3);
