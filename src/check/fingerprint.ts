@@ -65,6 +65,17 @@ function nameHash(s: string): number {
 }
 
 let isEffort: ((name: string) => boolean) | null = null;
+const counterHashes = new Map<string, number>();
+/** A counter's name hash, or 0 for an effort counter (left out); remembered per name. */
+function counterHash(name: string): number {
+  let h = counterHashes.get(name);
+  if (h === undefined) {
+    isEffort ??= effortCounter();
+    h = isEffort(name) ? 0 : stringHash(name) || 1;
+    counterHashes.set(name, h);
+  }
+  return h;
+}
 
 /**
  * The world's digest as a sum of items (sim/hash.ts SumDigest): two equal digests within one execution
@@ -77,10 +88,9 @@ export function worldDigest(w: World, threads: readonly Thread[]): SumDigest {
   const k = w.kernel;
   for (let i = 0; i < threads.length; i++)
     d.item(Item.Thread, i, nameHash(pauseText(threads[i].paused, threads[i].done)));
-  isEffort ??= effortCounter();
-  const effort = isEffort;
   k.counters.forEach((name, value) => {
-    if (!effort(name)) d.count(Item.Counter, nameHash(name), 0, value);
+    const h = counterHash(name);
+    if (h !== 0) d.count(Item.Counter, h, 0, value);
   });
   d.count(Item.Violations, 0, 0, w.violations.length);
   const f = k.frames;
