@@ -226,7 +226,7 @@ export class InvariantChecker implements KernelObserver {
     for (const mm of k.mms.values()) this.watch(mm);
     for (const tlb of k.machine.tlbs) {
       tlb.watch = (mm, vpn) => {
-        if (this.ptes !== null) this.notePage(mm, vpn);
+        if (this.ptes !== null) this.noteTranslation(mm, vpn);
       };
     }
   }
@@ -290,9 +290,17 @@ export class InvariantChecker implements KernelObserver {
     mm.pt.watch = (vpn, oldPte, newPte) => this.onStore(mm, vpn, oldPte, newPte);
   }
 
+  /** The pte or the expected data of (mm, vpn) changed: all of that page's facts are checked next time. */
   private notePage(mm: number, vpn: number): void {
     if (this.overflow) return; // the next check sweeps everything
-    this.pages.add(mm, vpn);
+    this.pages.add(mm, vpn, true);
+    if (this.pages.size > MAX_TRACKED) this.overflow = true;
+  }
+
+  /** A translation of (mm, vpn) changed or became visible: its coherence is checked next time. */
+  private noteTranslation(mm: number, vpn: number): void {
+    if (this.overflow) return;
+    this.pages.add(mm, vpn, false);
     if (this.pages.size > MAX_TRACKED) this.overflow = true;
   }
 
@@ -349,12 +357,13 @@ export class InvariantChecker implements KernelObserver {
   }
 
   onSecondaryMap(mm: Mm, address: number): void {
-    if (this.ptes !== null) this.notePage(mm.id, Math.floor(address / PAGE_SIZE));
+    if (this.ptes !== null) this.noteTranslation(mm.id, Math.floor(address / PAGE_SIZE));
   }
 
   onRangeEnd(_agent: Agent, range: NotifierRange): void {
     if (this.ptes === null) return;
-    if (range.end - range.start <= PAGE_SIZE) this.notePage(range.mm.id, Math.floor(range.start / PAGE_SIZE));
+    if (range.end - range.start <= PAGE_SIZE)
+      this.noteTranslation(range.mm.id, Math.floor(range.start / PAGE_SIZE));
     else if (!this.ranges.push(range.mm.id, range.start, range.end)) this.overflow = true;
   }
 
@@ -540,14 +549,21 @@ export class InvariantChecker implements KernelObserver {
       this.ksmKnown ??= new Uint8Array(f.count);
       this.freshKsmMappers = this.ksmMapperCounts ??= new Int32Array(f.count);
     }
-    // the changed pages, per mm in address order as runs of consecutive pages: one range check per run
-    for (const mm of k.mms.values())
-      this.pages.forEachRun(mm.id, (lo, hi) => this.checkRun(views, mm, lo, hi, ksmPages));
+    // the changed pages, per mm in address order as runs of consecutive pages: one range check per run,
+    // the coherence of every page noted, then the data of those whose pte or data changed (a sweep's order)
+    for (const mm of k.mms.values()) {
+      this.pages.forEachRun(mm.id, false, (lo, hi) => {
+        this.coherenceIn(views, mm, lo * PAGE_SIZE, hi * PAGE_SIZE);
+        this.tlbsIn(mm, lo, hi);
+      });
+    }
     const ranges = this.ranges;
     for (let i = 0; i < ranges.n; i++) {
       const mm = k.mms.get(ranges.mm(i));
       if (mm !== undefined) this.coherenceIn(views, mm, ranges.x(i), ranges.y(i));
     }
+    for (const mm of k.mms.values())
+      this.pages.forEachRun(mm.id, true, (lo, hi) => this.dataIn(mm, lo, hi, ksmPages));
     this.pages.clear();
     ranges.clear();
     const written = this.written.drainSorted();
@@ -570,16 +586,11 @@ export class InvariantChecker implements KernelObserver {
     this.freshKsmMappers = null;
   }
 
-  /** Invariants 1 and 3 at pages [lo, hi) of `mm`, which changed (and whether they map KSM pages writable). */
-  private checkRun(
-    views: Map<Mm, SecondaryMmuView[]>,
-    mm: Mm,
-    lo: number,
-    hi: number,
-    ksmPages: { mm: Mm; vpn: number; pte: number }[],
-  ): void {
-    this.coherenceIn(views, mm, lo * PAGE_SIZE, hi * PAGE_SIZE);
-    this.tlbsIn(mm, lo, hi);
+  /**
+   * Invariant 3 at pages [lo, hi) of `mm`, whose ptes or data changed; the ptes among them that map a
+   * KSM page writable go to `ksmPages`.
+   */
+  private dataIn(mm: Mm, lo: number, hi: number, ksmPages: { mm: Mm; vpn: number; pte: number }[]): void {
     const flags = this.k.frames.raw.flags;
     const content = this.k.frames.raw.content;
     const fresh = this.freshKsmMappers;
@@ -648,8 +659,7 @@ export class InvariantChecker implements KernelObserver {
       return;
     }
     for (const { mm, vpn, pte } of ksmPages) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
-    for (const p of src.ksmFrameProblems!(frames, ptesOf)) this.reportKsm(p);
-    for (const p of src.ksmFrameProblems!(written, ptesOf)) this.reportKsm(p);
+    for (const p of src.ksmFrameProblems!(mergeSorted(frames, written), ptesOf)) this.reportKsm(p);
   }
 
   /** Whether KSM's whole self-check is due at this check (its state moved) and can be done in parts. */
@@ -698,7 +708,7 @@ export class InvariantChecker implements KernelObserver {
       }
       known[pfn] = ksm;
     }
-    // the found frames whose every mapper a check of the changed pages saw need no walk (see checkRun)
+    // the found frames whose every mapper a check of the changed pages saw need no walk (see dataIn)
     const seen = this.freshKsmMappers;
     const ptes = this.ptes!;
     let unseen = false;
@@ -1053,7 +1063,7 @@ function mapsFrame(pte: number, pfn: number): boolean {
 }
 
 /** Two ascending lists as one ascending list without repeats. */
-function mergeSorted(a: Int32Array, b: readonly number[]): Int32Array {
+function mergeSorted(a: Int32Array, b: ArrayLike<number>): Int32Array {
   if (b.length === 0) return a;
   const out = new Int32Array(a.length + b.length);
   let n = 0;
