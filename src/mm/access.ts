@@ -109,16 +109,10 @@ export function* userAccess(
   const agent = task.agent;
   mm.runsOn(agent.cpu);
   const out = wantData ? new Uint8Array(len) : undefined;
-  const contents = k.contents;
-  const frames = k.frames;
-  const observe = k.observers.length > 0;
   let done = 0;
   let pageIndex = 0;
   while (done < len) {
     const addr = address + done;
-    const vpn = vpnOf(addr);
-    const off = addr - vpnAddress(vpn);
-    const chunk = Math.min(PAGE_SIZE - off, len - done);
     // one translate() call site, so V8 inlines it (and the TLB and page-table accessors in it) once
     let pfn: number;
     for (let tries = 0; (pfn = translate(k, agent, mm, addr, write)) < 0; tries++) {
@@ -127,29 +121,48 @@ export function* userAccess(
       if (r & VM_FAULT_OOM) return { ok: false, error: 'ENOMEM' };
       if (r & VM_FAULT_SIGSEGV) return { ok: false, error: 'SIGSEGV' };
     }
-    const before = frames.contentOf(pfn);
-    let after = before;
-    if (write) {
-      if ('bytes' in source) {
-        const b = source.bytes;
-        after = contents.write(
-          before,
-          off,
-          done === 0 && chunk === b.length ? b : b.subarray(done, done + chunk),
-        );
-      } else after = source.pages(pageIndex);
-      if (pfn === ZERO_PFN) throw new Error('store into the zero page');
-      k.setContent(pfn, after);
-    } else if (out !== undefined) {
-      contents.readInto(before, off, chunk, out, done);
-    }
-    if (observe) {
-      const rec = { agent, mm, address: addr, write, pfn, before, after, via: 'cpu' };
-      for (const o of k.observers) o.onAccess?.(rec);
-    }
-    done += chunk;
+    done += accessPage(k, agent, mm, addr, pfn, source, out, done, len - done, pageIndex);
     pageIndex++;
     if (done < len) yield* preempt(P_BETWEEN_PAGES);
   }
   return out === undefined ? { ok: true } : { ok: true, data: out };
+}
+
+/**
+ * The bytes an access moves in the page at `addr`, translated to `pfn`: a store's into the frame (its
+ * bytes from `source` at `at`, or page number `pageIndex` of its pages), a load's into `out` at `at`;
+ * the observers are told. Returns how many: up to the page's end, at most `left`. Out of userAccess,
+ * whose generator every access allocates, so that generator keeps few registers.
+ */
+function accessPage(
+  k: Kernel,
+  agent: Agent,
+  mm: Mm,
+  addr: number,
+  pfn: number,
+  source: StoreSource | undefined,
+  out: Uint8Array | undefined,
+  at: number,
+  left: number,
+  pageIndex: number,
+): number {
+  const off = addr - vpnAddress(vpnOf(addr));
+  const chunk = Math.min(PAGE_SIZE - off, left);
+  const before = k.frames.contentOf(pfn);
+  let after = before;
+  if (source !== undefined) {
+    if ('bytes' in source) {
+      const b = source.bytes;
+      after = k.contents.write(before, off, at === 0 && chunk === b.length ? b : b.subarray(at, at + chunk));
+    } else after = source.pages(pageIndex);
+    if (pfn === ZERO_PFN) throw new Error('store into the zero page');
+    k.setContent(pfn, after);
+  } else if (out !== undefined) {
+    k.contents.readInto(before, off, chunk, out, at);
+  }
+  if (k.observers.length > 0) {
+    const rec = { agent, mm, address: addr, write: source !== undefined, pfn, before, after, via: 'cpu' };
+    for (const o of k.observers) o.onAccess?.(rec);
+  }
+  return chunk;
 }
