@@ -1,4 +1,4 @@
-/** DESIGN.md §2: data flows down; nothing below imports from above. */
+/** docs/ARCHITECTURE.md, Layers: data flows down; nothing below imports from above. */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';

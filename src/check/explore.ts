@@ -1,7 +1,7 @@
 /**
  * The interleaving model checker, bounded: every schedule of a scenario's `parallel` threads with at
- * most K preemptions is run, and every invariant is checked in each (DESIGN.md §4: "at every state in
- * the checker" — here at every access and after every step of every schedule). Each execution is also
+ * most K preemptions is run, and every invariant is checked in each (docs/INVARIANTS.md, "When they are
+ * checked": at every access and after every step of every schedule). Each execution is also
  * searched for a livelock (check/livelock.ts): a retry loop that comes back to the same state.
  */
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';

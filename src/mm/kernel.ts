@@ -70,7 +70,7 @@ function noteIdAlloc(): void {
   if (FOOTPRINT.on) note(FootprintKind.IdAlloc, 0, 0, Access.Write);
 }
 
-/** A broken invariant (DESIGN.md §4) as a checker or a model path reports it (see notifier/violations.ts). */
+/** A broken invariant (docs/INVARIANTS.md) as a checker or a model path reports it (see notifier/violations.ts). */
 export interface ViolationReport {
   /** 'coherence' | 'stale-write' | 'data' | 'accounting' | 'use-change-pte' | 'use-after-free'. */
   invariant: string;

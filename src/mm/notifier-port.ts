@@ -1,7 +1,7 @@
 /**
  * The primary MMU's side of the mmu_notifier contract: the range it describes and the calls it makes.
  * The notifier core (src/notifier) implements MmuNotifierPort and attaches it to an mm; mm/ never
- * imports from above (DESIGN.md §2), so the contract lives here.
+ * imports from above (docs/ARCHITECTURE.md, Layers), so the contract lives here.
  * Kernel reference: include/linux/mmu_notifier.h (v5.2 range with event and flags; RFC v2 flag bit).
  */
 import type { Agent, Path } from '../sim/exec.js';

@@ -1,5 +1,5 @@
 /**
- * The seed's rule, enforced (DESIGN.md §4 item 5). A range carrying MMU_NOTIFIER_USE_CHANGE_PTE must
+ * The seed's rule, enforced (docs/INVARIANTS.md item 5). A range carrying MMU_NOTIFIER_USE_CHANGE_PTE must
  * cover one page and change at most that one pte, last stored by set_pte_at_notify, with a transition
  * the rule allows:
  * - 'v2' (the RFC's v2, 19 Feb 2019): RW→RO same pfn; RO→RW same or new pfn; RO→RO new pfn. RO→RO with

@@ -1,5 +1,5 @@
 /**
- * The run's broken invariants (DESIGN.md §4) as the checkers report them: the invariant checker, the
+ * The run's broken invariants (docs/INVARIANTS.md) as the checkers report them: the invariant checker, the
  * USE_CHANGE_PTE validator, and model paths that detect a bug themselves (through the kernel observers'
  * onViolation). The runner says which scenario step is running; the kernel knows nothing of either.
  */

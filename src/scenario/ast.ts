@@ -29,13 +29,13 @@ export type SignalName = (typeof SIGNALS)[number];
 export const COUNTER_OPS = ['==', '!=', '<', '<=', '>', '>='] as const;
 export type CounterOp = (typeof COUNTER_OPS)[number];
 
-/** When the runner checks the invariants of DESIGN.md §4 (an mmsim extension of the contract). */
+/** When the runner checks the invariants of docs/INVARIANTS.md (an mmsim extension of the contract). */
 export const INVARIANT_CHECK_MODES = ['every_step', 'at_end', 'off'] as const;
 export type InvariantCheckMode = (typeof INVARIANT_CHECK_MODES)[number];
 
 /**
  * Which USE_CHANGE_PTE rule invariant 5 enforces: the RFC v2 rule (default) or the strict text of the
- * original RFC, which its own replace_page breaks (DESIGN.md §4.5).
+ * original RFC, which its own replace_page breaks (docs/INVARIANTS.md item 5).
  */
 export const CHANGE_PTE_RULES = ['v2', 'strict'] as const;
 export type ChangePteRule = (typeof CHANGE_PTE_RULES)[number];
@@ -202,7 +202,7 @@ export interface InvariantsExpectation extends ExpectationBase {
   kind: 'invariants';
 }
 
-/** The invariants a violation can name (DESIGN.md §4): an mmsim extension of the contract. */
+/** The invariants a violation can name (docs/INVARIANTS.md): an mmsim extension of the contract. */
 export const INVARIANT_NAMES = ['coherence', 'stale-write', 'data', 'accounting', 'use-change-pte'] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 

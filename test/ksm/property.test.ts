@@ -1,7 +1,7 @@
 /**
  * Property: whatever mix of writes, forks, exits, madvise, pins and ksmd scans runs, no process ever
  * reads anything but what it last wrote (KSM is invisible to data), KSM's counters always equal a
- * recount of its trees, and every invariant of DESIGN.md §4 holds after every step.
+ * recount of its trees, and every invariant of docs/INVARIANTS.md holds after every step.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@
  * The outcomes the kernel's own KSM selftests check, re-expressed on the model
  * (tools/testing/selftests/mm/ksm_tests.c and ksm_functional_tests.c; the test named in each `describe`).
  * Every step is followed by a full sweep: KSM's counters against a recount of its trees and rmap items,
- * and the invariants of DESIGN.md §4 (coherence, data, accounting, USE_CHANGE_PTE).
+ * and the invariants of docs/INVARIANTS.md (coherence, data, accounting, USE_CHANGE_PTE).
  */
 import { describe, expect, it } from 'vitest';
 import { ZERO_PFN } from '../../src/hw/frames.js';

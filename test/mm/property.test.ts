@@ -1,5 +1,5 @@
 /**
- * Property test (issue 2, DESIGN.md §4 items 3 and 4): random sequences of mmap, munmap, mprotect,
+ * Property test (issue 2, docs/INVARIANTS.md items 3 and 4): random sequences of mmap, munmap, mprotect,
  * madvise(DONTNEED), fork, exit, read, write, gup/unpin (and, on v6.10, DMA writes through write pins)
  * over several processes. After every step the invariant checker sweeps coherence, data and accounting;
  * independently, a reference model (the bytes each process last wrote at each address) predicts every

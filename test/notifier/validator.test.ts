@@ -1,5 +1,5 @@
 /**
- * The seed's rule enforced (DESIGN.md §4 item 5): the RFC's three call sites pass; the flag on
+ * The seed's rule enforced (docs/INVARIANTS.md item 5): the RFC's three call sites pass; the flag on
  * mprotect, on a multi-page range, or on an RW->RO change of pfn is caught with the path, the address
  * and the old/new pte. The strict RFC v1 text flags the RFC's own replace_page.
  */
