@@ -33,13 +33,17 @@ export class PfnSet {
     this.list[this.n++] = pfn;
   }
 
-  /** The members in ascending order; the set is emptied. */
+  /** What drainSorted answers a view of (kept from drain to drain: no allocation per drain). */
+  private out = new Int32Array(64);
+
+  /** The members in ascending order, valid until the next drain; the set is emptied. */
   drainSorted(): Int32Array {
     const bits = this.bits;
-    let out: Int32Array;
-    if (this.n * 16 >= bits.length) {
+    const n = this.n;
+    if (this.out.length < n) this.out = new Int32Array(Math.max(n, 2 * this.out.length));
+    const out = this.out.subarray(0, n);
+    if (n * 16 >= bits.length) {
       // many members: reading them off the bitset in order is cheaper than sorting the list
-      out = new Int32Array(this.n);
       let j = 0;
       for (let w = 0; w < bits.length; w++) {
         let x = bits[w];
@@ -51,11 +55,13 @@ export class PfnSet {
         }
       }
     } else {
-      out = this.list.slice(0, this.n).sort();
-      for (let i = 0; i < this.n; i++) bits[this.list[i] >>> 5] = 0;
+      out.set(this.list.subarray(0, n));
+      out.sort();
+      for (let i = 0; i < n; i++) bits[this.list[i] >>> 5] = 0;
     }
     this.n = 0;
     if (this.list.length > 1 << 16) this.list = new Int32Array(64);
+    if (this.out.length > 1 << 16) this.out = new Int32Array(64);
     return out;
   }
 }

@@ -5,34 +5,63 @@
  * expected data did (then its data fact is checked too). A page is noted several times a step: after the
  * first, a note is one bit test. The pages come back per mm in address order, as runs of consecutive
  * pages, so a check visits each once whatever order the changes came in (ksmd alternates between mms).
- * No JS collection per page (those stop at 2^24 entries): 128 bytes per chunk touched.
+ * No JS collection per page (those stop at 2^24 entries): 128 bytes per chunk touched, in one buffer per mm.
  */
 
 const CHUNK = 512;
 const WORDS = CHUNK / 32;
-/** Where a chunk's second bitmap (pte or data changed) starts. */
+/** Where a chunk's second bitmap (pte or data changed) starts, and a chunk's size in Int32s. */
 const DATA = WORDS;
+const CHUNK_INTS = 2 * WORDS;
 
 class MmPages {
-  /** Chunk number -> its bits. */
-  private readonly chunks = new Map<number, Int32Array>();
+  /** Chunk number -> where its bits start in `bits`. */
+  private readonly chunks = new Map<number, number>();
+  /** Every chunk's bits, one after another (one buffer, kept from check to check: no allocation per chunk). */
+  private bits = new Int32Array(8 * CHUNK_INTS);
+  private used = 0;
   private lastKey = -1;
-  private lastChunk: Int32Array | undefined;
+  private lastAt = 0;
 
   /** Note page `vpn` (`data`: its pte or data changed); false if it was noted already. */
   add(vpn: number, data: boolean): boolean {
     const key = Math.floor(vpn / CHUNK);
-    let c = key === this.lastKey ? this.lastChunk : this.chunks.get(key);
-    if (c === undefined) this.chunks.set(key, (c = new Int32Array(2 * WORDS)));
-    this.lastKey = key;
-    this.lastChunk = c;
+    let at = this.lastAt;
+    if (key !== this.lastKey) {
+      const found = this.chunks.get(key);
+      at = found === undefined ? this.newChunk(key) : found;
+      this.lastKey = key;
+      this.lastAt = at;
+    }
     const i = vpn - key * CHUNK;
     const bit = 1 << (i & 31);
-    const w = i >>> 5;
+    const w = at + (i >>> 5);
+    const c = this.bits;
     if (data) c[DATA + w] |= bit;
     if ((c[w] & bit) !== 0) return false;
     c[w] |= bit;
     return true;
+  }
+
+  private newChunk(key: number): number {
+    if (this.used === this.bits.length) {
+      const bigger = new Int32Array(this.bits.length * 2);
+      bigger.set(this.bits);
+      this.bits = bigger;
+    }
+    const at = this.used;
+    this.used += CHUNK_INTS;
+    this.chunks.set(key, at);
+    return at;
+  }
+
+  /** Forget every page noted (the buffer stays, zeroed, unless it grew large). */
+  reset(): void {
+    if (this.bits.length > 64 * CHUNK_INTS) this.bits = new Int32Array(8 * CHUNK_INTS);
+    else this.bits.fill(0, 0, this.used);
+    this.used = 0;
+    this.chunks.clear();
+    this.lastKey = -1;
   }
 
   /** The runs [lo, hi) of consecutive noted pages (`data`: whose pte or data changed), ascending. */
@@ -41,11 +70,12 @@ class MmPages {
     const from = data ? DATA : 0;
     let lo = -1;
     let hi = -1;
+    const c = this.bits;
     for (const key of keys) {
-      const c = this.chunks.get(key)!;
+      const at = this.chunks.get(key)! + from;
       const base = key * CHUNK;
       for (let w = 0; w < WORDS; w++) {
-        let x = c[from + w];
+        let x = c[at + w];
         while (x !== 0) {
           const vpn = base + w * 32 + (31 - Math.clz32(x & -x));
           x &= x - 1;
@@ -84,7 +114,9 @@ export class ChangedPages {
   }
 
   clear(): void {
-    this.mms.clear();
+    // the mms' buffers are kept for the next check, unless many mms came and went
+    if (this.mms.size > 64) this.mms.clear();
+    else for (const m of this.mms.values()) m.reset();
     this.lastId = -1;
     this.last = undefined;
     this.size = 0;

@@ -659,7 +659,8 @@ export class InvariantChecker implements KernelObserver {
       return;
     }
     for (const { mm, vpn, pte } of ksmPages) this.reportKsm(src.ksmMappingProblem!(mm, vpn, pte));
-    for (const p of src.ksmFrameProblems!(mergeSorted(frames, written), ptesOf)) this.reportKsm(p);
+    for (const p of src.ksmFrameProblems!(frames, ptesOf)) this.reportKsm(p);
+    for (const p of src.ksmFrameProblems!(written, ptesOf)) this.reportKsm(p);
   }
 
   /** Whether KSM's whole self-check is due at this check (its state moved) and can be done in parts. */
@@ -939,7 +940,8 @@ export class InvariantChecker implements KernelObserver {
   checkAccounting(): void {
     const k = this.k;
     const f = k.frames;
-    const ptes = new Int32Array(f.count);
+    const ptes = this.ptes ?? new Int32Array(f.count); // the recount is rebuilt in place
+    ptes.fill(0);
     const flags = f.raw.flags;
     const ksmWritable: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
     this.rss.clear();
@@ -1063,7 +1065,7 @@ function mapsFrame(pte: number, pfn: number): boolean {
 }
 
 /** Two ascending lists as one ascending list without repeats. */
-function mergeSorted(a: Int32Array, b: ArrayLike<number>): Int32Array {
+function mergeSorted(a: Int32Array, b: readonly number[]): Int32Array {
   if (b.length === 0) return a;
   const out = new Int32Array(a.length + b.length);
   let n = 0;
