@@ -164,6 +164,36 @@ export function note(kind: FootprintKind, serial: number, index: number, mode: A
   if (FOOTPRINT.on) noteAccess(footprintKey(kind, serial, index), mode);
 }
 
+/**
+ * One entry of a table whose whole is a key too (index `whole`: a TLB, a spte table): a lookup reads the
+ * entry and touches the whole, so that clearing the whole orders against it.
+ */
+export function noteEntryRead(kind: FootprintKind, serial: number, index: number, whole: number): void {
+  noteAccess(footprintKey(kind, serial, index), Access.Read);
+  noteAccess(footprintKey(kind, serial, whole), Access.Touch);
+}
+
+/**
+ * A store to one entry of such a table writes the entry and marks the whole. A store that leaves the
+ * entry as it was (two vCPUs installing the same spte, a drop of an absent one) changes nothing, so it is
+ * a read: it still orders against every change of the entry, which would make it a real store, but not
+ * against readers or other such stores (within one trace every change of the entry keeps its order
+ * relative to this store, so it stays a no-op).
+ */
+export function noteEntryStore(
+  kind: FootprintKind,
+  serial: number,
+  index: number,
+  whole: number,
+  unchanged: boolean,
+): void {
+  if (unchanged) noteEntryRead(kind, serial, index, whole);
+  else {
+    noteAccess(footprintKey(kind, serial, index), Access.Write);
+    noteAccess(footprintKey(kind, serial, whole), Access.Mark);
+  }
+}
+
 /** A recorded transition's footprint: its distinct keys, sorted, each with the set of modes used. */
 export interface Footprint {
   /** Sorted keys. */

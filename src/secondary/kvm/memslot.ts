@@ -4,7 +4,15 @@
  * per-vCPU TLB that caches sptes the way the hardware's EPT TLB does.
  */
 import { PAGE_SIZE } from '../../hw/page.js';
-import { Access, FOOTPRINT, FootprintKind, footprintSerial, note } from '../../sim/footprint.js';
+import {
+  Access,
+  FOOTPRINT,
+  FootprintKind,
+  footprintSerial,
+  note,
+  noteEntryRead,
+  noteEntryStore,
+} from '../../sim/footprint.js';
 
 /** The footprint index standing for a whole table (a walk of every entry; marked by every store). */
 const WHOLE = 2 ** 36 - 1;
@@ -67,11 +75,6 @@ export class Memslot {
     return this.presentCount;
   }
 
-  private noteEntry(index: number, mode: Access, whole: Access): void {
-    note(FootprintKind.SecondaryEntry, this.serial, index, mode);
-    note(FootprintKind.SecondaryEntry, this.serial, WHOLE, whole);
-  }
-
   /** A walk of every spte (the kvm_handle_hva_range loops, reports). */
   noteWalk(): void {
     if (FOOTPRINT.on) note(FootprintKind.SecondaryEntry, this.serial, WHOLE, Access.Read);
@@ -79,24 +82,18 @@ export class Memslot {
 
   /** The spte's pfn, -1 where there is none. */
   pfnAt(index: number): number {
-    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Touch);
+    if (FOOTPRINT.on) noteEntryRead(FootprintKind.SecondaryEntry, this.serial, index, WHOLE);
     return this.pfn[index];
   }
 
   bitsAt(index: number): number {
-    if (FOOTPRINT.on) this.noteEntry(index, Access.Read, Access.Touch);
+    if (FOOTPRINT.on) noteEntryRead(FootprintKind.SecondaryEntry, this.serial, index, WHOLE);
     return this.bits[index];
   }
 
-  /**
-   * A store that leaves the entry as it was (two vCPUs installing the same spte, a drop of an absent
-   * one) changes nothing, so in the footprint it is a read: it still orders against every change of the
-   * entry, which would make it a real store, but not against readers or other such stores. (Within one
-   * trace every change of the entry keeps its order relative to this store, so it stays a no-op.)
-   */
+  /** A store to the spte at `index` (sim/footprint.ts: one that leaves it as it was is a read). */
   private noteStore(index: number, unchanged: boolean): void {
-    if (unchanged) this.noteEntry(index, Access.Read, Access.Touch);
-    else this.noteEntry(index, Access.Write, Access.Mark);
+    noteEntryStore(FootprintKind.SecondaryEntry, this.serial, index, WHOLE, unchanged);
   }
 
   setBits(index: number, bits: number): void {
@@ -137,15 +134,10 @@ export class GuestTlb {
   /** The TLB in footprints: one key per entry, one for the whole. */
   private readonly serial = footprintSerial();
 
-  private noteEntry(i: number, mode: Access, whole: Access): void {
-    note(FootprintKind.Tlb, this.serial, i, mode);
-    note(FootprintKind.Tlb, this.serial, TLB_ENTRIES, whole);
-  }
-
   /** The cached pfn of `gfn` if present and allowing the access, else -1. */
   lookup(gfn: number, write: boolean): number {
     const i = gfn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Touch);
+    if (FOOTPRINT.on) noteEntryRead(FootprintKind.Tlb, this.serial, i, TLB_ENTRIES);
     if (this.tag[i] !== gfn) return -1;
     if (write && this.writableOf[i] === 0) return -1;
     return this.pfnOf[i];
@@ -154,14 +146,13 @@ export class GuestTlb {
   /** The cached entry of `gfn` whatever the access, as pfn * 2 + writable, or -1. */
   peek(gfn: number): number {
     const i = gfn & (TLB_ENTRIES - 1);
-    if (FOOTPRINT.on) this.noteEntry(i, Access.Read, Access.Touch);
+    if (FOOTPRINT.on) noteEntryRead(FootprintKind.Tlb, this.serial, i, TLB_ENTRIES);
     return this.tag[i] === gfn ? this.pfnOf[i] * 2 + this.writableOf[i] : -1;
   }
 
   /** As Memslot's: a store that leaves the entry as it was is a read in the footprint. */
   private noteStore(i: number, unchanged: boolean): void {
-    if (unchanged) this.noteEntry(i, Access.Read, Access.Touch);
-    else this.noteEntry(i, Access.Write, Access.Mark);
+    noteEntryStore(FootprintKind.Tlb, this.serial, i, TLB_ENTRIES, unchanged);
   }
 
   fill(gfn: number, pfn: number, writable: boolean): void {
