@@ -22,8 +22,9 @@ export class PageMap {
   }
 
   get(page: number): number {
-    const c = this.chunk(Math.floor(page / PTRS_PER_PTE));
-    return c === undefined ? 0 : c[page % PTRS_PER_PTE];
+    const key = Math.floor(page / PTRS_PER_PTE);
+    const c = this.chunk(key);
+    return c === undefined ? 0 : c[page - key * PTRS_PER_PTE]; // not page % 512: a page number above 2^31 is a double, and % on it a real fmod
   }
 
   /** Store `value`; 0 clears the entry. */
@@ -34,7 +35,7 @@ export class PageMap {
       if (value === 0) return;
       this.chunks.set(key, (c = new Uint32Array(PTRS_PER_PTE)));
     }
-    c[page % PTRS_PER_PTE] = value;
+    c[page - key * PTRS_PER_PTE] = value;
   }
 
   /** Every non-zero entry in [from, to), in no particular order of chunks. */

@@ -15,7 +15,7 @@
 
 import { ZERO_CONTENT } from '../hw/content.js';
 import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
-import { PAGE_SIZE } from '../hw/page.js';
+import { PAGE_SIZE, vpnAddress, vpnOf } from '../hw/page.js';
 import { PageMap } from '../hw/page-map.js';
 import { VPN_LIMIT } from '../hw/pagetable.js';
 import { PfnSet } from '../hw/pfn-set.js';
@@ -76,7 +76,7 @@ const counted = (pte: number): boolean => pte !== 0 && !pteSpecial(pte);
 const ACCOUNTING_REPORTS_PER_CHECK = 5;
 
 /** Host addresses a page table can map (the end of a whole-address-space range). */
-const ADDRESS_LIMIT = VPN_LIMIT * PAGE_SIZE;
+const ADDRESS_LIMIT = vpnAddress(VPN_LIMIT);
 
 /** A run of changed pages longer than this finds its TLB entries by a scan of each TLB, not a lookup per page. */
 const TLB_SCAN_PAGES = 64;
@@ -164,8 +164,9 @@ interface Slot {
  * they change (onAccess), CPU TLB fills (Tlb.watch), secondary MMU installs (onSecondaryMap),
  * invalidation ranges closing (onRangeEnd), gup pins and ksmd's and the secondaries'
  * references (compared with the last check's), KSM's own state (`ksmVersion`). Since the last check,
- * `pages` lists the (mm, vpn) whose ptes, translations or expected data changed, `ranges` the ranges
- * that closed (translations they hid are visible again), `written` the frames whose bytes changed and
+ * `pages` (a bitmap per mm, ChangedPages) holds the (mm, vpn) whose translations changed (their
+ * coherence is checked) and those whose ptes or expected data changed (their data too), `ranges` the
+ * ranges that closed (translations they hid are visible again), `written` the frames whose bytes changed and
  * may be mapped elsewhere, and FrameTable.touched the frames whose accounting may have changed; the
  * checker keeps its own recount of the ptes mapping each frame and of every mm's rss (from the stores),
  * so a frame is checked without a walk. A full sweep (`checkAll`) re-establishes that recount.
@@ -247,7 +248,7 @@ export class InvariantChecker implements KernelObserver {
   /** The data key of (mm, address): the shmem page for shared mappings, else the private page. */
   private slot(mm: Mm, address: number): Slot {
     const vma = mm.findVma(address);
-    const vpn = Math.floor(address / PAGE_SIZE);
+    const vpn = vpnOf(address);
     const s = this.located;
     if (vma !== undefined && vma.shmem !== null) {
       let m = this.sharedData.get(vma.shmem.id);
@@ -277,7 +278,7 @@ export class InvariantChecker implements KernelObserver {
   /** A pin was taken: reads through it must return what its owner stored, and writes must reach it. */
   notePin(via: string, mm: Mm, address: number, pfns: readonly number[]): void {
     const content = pfns.map((pfn) => (pfn === ZERO_PFN ? ZERO_CONTENT : this.k.frames.raw.content[pfn]));
-    this.pins.set(via, { mm, vpn: Math.floor(address / PAGE_SIZE), pfns, content });
+    this.pins.set(via, { mm, vpn: vpnOf(address), pfns, content });
   }
 
   forgetPin(via: string): void {
@@ -344,8 +345,8 @@ export class InvariantChecker implements KernelObserver {
     for (const other of this.k.mms.values()) {
       for (const vma of other.vmas) {
         if (vma.shmem !== s.obj) continue;
-        const at = vma.start / PAGE_SIZE + (s.key - vma.shmemPgoff);
-        if (at >= vma.start / PAGE_SIZE && at < vma.end / PAGE_SIZE) this.notePage(other.id, at);
+        const at = vpnOf(vma.start) + (s.key - vma.shmemPgoff);
+        if (at >= vpnOf(vma.start) && at < vpnOf(vma.end)) this.notePage(other.id, at);
       }
     }
   }
@@ -357,18 +358,17 @@ export class InvariantChecker implements KernelObserver {
   }
 
   onSecondaryMap(mm: Mm, address: number): void {
-    if (this.ptes !== null) this.noteTranslation(mm.id, Math.floor(address / PAGE_SIZE));
+    if (this.ptes !== null) this.noteTranslation(mm.id, vpnOf(address));
   }
 
   onRangeEnd(_agent: Agent, range: NotifierRange): void {
     if (this.ptes === null) return;
-    if (range.end - range.start <= PAGE_SIZE)
-      this.noteTranslation(range.mm.id, Math.floor(range.start / PAGE_SIZE));
+    if (range.end - range.start <= PAGE_SIZE) this.noteTranslation(range.mm.id, vpnOf(range.start));
     else if (!this.ranges.push(range.mm.id, range.start, range.end)) this.overflow = true;
   }
 
   onAccess(a: AccessRecord): void {
-    const vpn = Math.floor(a.address / PAGE_SIZE);
+    const vpn = vpnOf(a.address);
     const pin = this.pins.size === 0 ? undefined : this.pins.get(a.via);
     if (pin !== undefined) {
       this.onPinIo(a, pin, vpn, this.where(a.mm, vpn));
@@ -455,8 +455,8 @@ export class InvariantChecker implements KernelObserver {
     if (via !== 'ptep_get_and_clear') return;
     const vma = mm.findVma(address);
     if (vma !== undefined && vma.shmem !== null) return;
-    if (FOOTPRINT.on) note(FootprintKind.CheckerShadow, mm.id + 1, address / PAGE_SIZE, Access.Write);
-    this.privateData.get(mm.id)?.set(address / PAGE_SIZE, ZERO_CONTENT);
+    if (FOOTPRINT.on) note(FootprintKind.CheckerShadow, mm.id + 1, vpnOf(address), Access.Write);
+    this.privateData.get(mm.id)?.set(vpnOf(address), ZERO_CONTENT);
   }
 
   onFork(parent: Mm, child: Mm): void {
@@ -469,8 +469,8 @@ export class InvariantChecker implements KernelObserver {
         (vpn, c) => {
           copy.set(vpn, c);
         },
-        vma.start / PAGE_SIZE,
-        vma.end / PAGE_SIZE,
+        vpnOf(vma.start),
+        vpnOf(vma.end),
       );
     }
     this.privateData.set(child.id, copy); // the child's ptes were noted as fork stored them
@@ -492,12 +492,12 @@ export class InvariantChecker implements KernelObserver {
 
   /** The content expected at (mm, address), for expectations that read without faulting. */
   expectedContent(mm: Mm, address: number): number {
-    return this.expectedAt(mm, Math.floor(address / PAGE_SIZE));
+    return this.expectedAt(mm, vpnOf(address));
   }
 
   /** What was last stored at page `vpn` of mm (as `slot` finds it, without making a Slot: every check asks). */
   private expectedAt(mm: Mm, vpn: number): number {
-    const vma = mm.findVma(vpn * PAGE_SIZE);
+    const vma = mm.findVma(vpnAddress(vpn));
     return this.dataMap(mm, vma)?.get(vpn + dataKeyOffset(vma)) ?? 0;
   }
 
@@ -553,7 +553,7 @@ export class InvariantChecker implements KernelObserver {
     // the coherence of every page noted, then the data of those whose pte or data changed (a sweep's order)
     for (const mm of k.mms.values()) {
       this.pages.forEachRun(mm.id, false, (lo, hi) => {
-        this.coherenceIn(views, mm, lo * PAGE_SIZE, hi * PAGE_SIZE);
+        this.coherenceIn(views, mm, vpnAddress(lo), vpnAddress(hi));
         this.tlbsIn(mm, lo, hi);
       });
     }
@@ -597,8 +597,8 @@ export class InvariantChecker implements KernelObserver {
     const known = this.ksmKnown;
     for (let vpn = lo; vpn < hi; ) {
       // the pages of one vma keep their expected content in one map (as `slot` finds it)
-      const vma = mm.findVma(vpn * PAGE_SIZE);
-      const end = vma === undefined ? vpn + 1 : Math.min(hi, vma.end / PAGE_SIZE);
+      const vma = mm.findVma(vpnAddress(vpn));
+      const end = vma === undefined ? vpn + 1 : Math.min(hi, vpnOf(vma.end));
       const data = this.dataMap(mm, vma);
       const key = dataKeyOffset(vma);
       for (; vpn < end; vpn++) {
@@ -752,7 +752,7 @@ export class InvariantChecker implements KernelObserver {
 
   /** `mm3:0x7f0000001000`: a page in a report (made only for one: every access is checked). */
   private where(mm: Mm, vpn: number): string {
-    return `mm${mm.id}:${hex(vpn * PAGE_SIZE)}`;
+    return `mm${mm.id}:${hex(vpnAddress(vpn))}`;
   }
 
   /** The secondary MMUs alive now, by the mm each mirrors (a check looks them up per changed page). */
@@ -812,7 +812,7 @@ export class InvariantChecker implements KernelObserver {
   ): void {
     if (chain?.covers(address)) return;
     const mm = view.mm;
-    const pte = mm.pt.get(Math.floor(address / PAGE_SIZE));
+    const pte = mm.pt.get(vpnOf(address));
     const problem = translationProblem(pte, pfn, writable);
     if (problem !== null) {
       this.report(
@@ -831,9 +831,9 @@ export class InvariantChecker implements KernelObserver {
     if (problem !== null) {
       this.report(
         'coherence',
-        `invariant 1: cpu${cpu}'s TLB maps ${hex(vpn * PAGE_SIZE)} to pfn ${hex(pfn)} but the primary pte is ${formatPte(pte)} (${problem})`,
+        `invariant 1: cpu${cpu}'s TLB maps ${hex(vpnAddress(vpn))} to pfn ${hex(pfn)} but the primary pte is ${formatPte(pte)} (${problem})`,
         [`cpu${cpu}`],
-        [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
+        [`mm${mm.id}:${hex(vpnAddress(vpn))}`],
       );
     }
   }
@@ -851,9 +851,9 @@ export class InvariantChecker implements KernelObserver {
       let key = 0;
       mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
         if (vpn < lo || vpn >= hi) {
-          const vma = mm.findVma(vpn * PAGE_SIZE);
-          lo = vma === undefined ? vpn : vma.start / PAGE_SIZE;
-          hi = vma === undefined ? vpn + 1 : vma.end / PAGE_SIZE;
+          const vma = mm.findVma(vpnAddress(vpn));
+          lo = vma === undefined ? vpn : vpnOf(vma.start);
+          hi = vma === undefined ? vpn + 1 : vpnOf(vma.end);
           data = this.dataMap(mm, vma);
           key = dataKeyOffset(vma);
         }
@@ -874,9 +874,9 @@ export class InvariantChecker implements KernelObserver {
     if (actual !== expected) {
       this.report(
         'data',
-        `invariant 3: mm${mm.id} (${mm.owner}) maps content #${actual} at ${hex(vpn * PAGE_SIZE)}, expected #${expected}`,
+        `invariant 3: mm${mm.id} (${mm.owner}) maps content #${actual} at ${hex(vpnAddress(vpn))}, expected #${expected}`,
         [mm.owner],
-        [`mm${mm.id}:${hex(vpn * PAGE_SIZE)}`],
+        [`mm${mm.id}:${hex(vpnAddress(vpn))}`],
       );
     }
   }
@@ -928,7 +928,7 @@ export class InvariantChecker implements KernelObserver {
   /** Does `vma`'s mm, if in the kernel's list, map `pfn` at `vpn` inside the vma? */
   private anonMapper(vma: Vma, vpn: number, pfn: number): boolean {
     return (
-      vma.contains(vpn * PAGE_SIZE) &&
+      vma.contains(vpnAddress(vpn)) &&
       this.k.mms.get(vma.mm.id) === vma.mm &&
       mapsFrame(vma.mm.pt.get(vpn), pfn)
     );
@@ -955,7 +955,7 @@ export class InvariantChecker implements KernelObserver {
         const pfn = ptePfn(pte);
         ptes[pfn]++;
         if (pteWrite(pte) && (flags[pfn] & PG_KSM) !== 0) ksmWritable.push({ mm, vpn, pte });
-        const address = vpn * PAGE_SIZE;
+        const address = vpnAddress(vpn);
         while (v < vmas.length && vmas[v].end <= address) v++;
         if (v < vmas.length && vmas[v].start <= address && vmas[v].shmem !== null) shmem++;
         else anon++;
@@ -1056,7 +1056,7 @@ export class InvariantChecker implements KernelObserver {
 
 /** Is (mm, vpn) in a shared (shmem) mapping? What the rss counts it as. */
 function isShmemAt(mm: Mm, vpn: number): boolean {
-  return mm.findVma(vpn * PAGE_SIZE)?.shmem != null;
+  return mm.findVma(vpnAddress(vpn))?.shmem != null;
 }
 
 /** Does `pte` map frame `pfn` (not none, not the zero page)? */
@@ -1090,5 +1090,5 @@ function translationProblem(pte: number, pfn: number, writable: boolean): string
 
 /** What turns a vpn of `vma` into its key in the data map (InvariantChecker.dataMap): 0 for private pages, the shmem page offset's distance for shared ones. */
 function dataKeyOffset(vma: Vma | undefined): number {
-  return vma === undefined || vma.shmem === null ? 0 : vma.shmemPgoff - vma.start / PAGE_SIZE;
+  return vma === undefined || vma.shmem === null ? 0 : vma.shmemPgoff - vpnOf(vma.start);
 }
