@@ -310,26 +310,23 @@ export class InvariantChecker implements KernelObserver {
     const ptes = this.ptes;
     if (ptes === null) return; // no recount yet: the first check sweeps everything
     this.notePage(mm.id, vpn);
-    const was = counted(oldPte);
-    const now = counted(newPte);
-    if (was === now && (!was || ptePfn(oldPte) === ptePfn(newPte))) return; // the same frame (or none): only bits changed
-    const shmem = isShmemAt(mm, vpn);
+    const oldPfn = counted(oldPte) ? ptePfn(oldPte) : -1;
+    const newPfn = counted(newPte) ? ptePfn(newPte) : -1;
+    if (oldPfn === newPfn) return; // the same frame (or none): only bits changed
+    if (oldPfn >= 0) {
+      ptes[oldPfn]--;
+      this.touched.add(oldPfn);
+    }
+    if (newPfn >= 0) {
+      ptes[newPfn]++;
+      this.touched.add(newPfn);
+    }
+    if (oldPfn >= 0 && newPfn >= 0) return; // a frame for a frame (KSM's replace_page, COW): the rss stays
     let r = this.rss.get(mm.id);
     if (r === undefined) this.rss.set(mm.id, (r = { anon: 0, shmem: 0 }));
-    if (was) {
-      const pfn = ptePfn(oldPte);
-      ptes[pfn]--;
-      this.touched.add(pfn);
-      if (shmem) r.shmem--;
-      else r.anon--;
-    }
-    if (now) {
-      const pfn = ptePfn(newPte);
-      ptes[pfn]++;
-      this.touched.add(pfn);
-      if (shmem) r.shmem++;
-      else r.anon++;
-    }
+    const d = newPfn >= 0 ? 1 : -1;
+    if (isShmemAt(mm, vpn)) r.shmem += d;
+    else r.anon += d;
   }
 
   /**
