@@ -559,12 +559,14 @@ export class InvariantChecker implements KernelObserver {
       const mm = k.mms.get(ranges.mm(i));
       if (mm !== undefined) this.coherenceIn(views, mm, ranges.x(i), ranges.y(i));
     }
+    // the other mappers of frames whose bytes changed join the data pass, so that every data fact comes
+    // in a sweep's order (by mm, then address) whatever made it due
+    const written = this.written.drainSorted();
+    this.noteMappersOf(written);
     for (const mm of k.mms.values())
       this.pages.forEachRun(mm.id, true, (lo, hi) => this.dataIn(mm, lo, hi, ksmPages));
     this.pages.clear();
     ranges.clear();
-    const written = this.written.drainSorted();
-    this.dataOfFrames(written);
     for (const mm of k.mms.values()) {
       const r = this.rss.get(mm.id);
       this.rssFact(mm, r?.anon ?? 0, r?.shmem ?? 0);
@@ -861,10 +863,6 @@ export class InvariantChecker implements KernelObserver {
     }
   }
 
-  private dataFact(mm: Mm, vpn: number, pte: number): void {
-    this.dataFactIs(mm, vpn, pte, this.expectedAt(mm, vpn));
-  }
-
   /** The page `pte` maps at (mm, vpn) holds `expected`, what was last stored there. */
   private dataFactIs(mm: Mm, vpn: number, pte: number, expected: number): void {
     const actual = pteSpecial(pte) ? ZERO_CONTENT : this.k.frames.raw.content[ptePfn(pte)];
@@ -879,10 +877,10 @@ export class InvariantChecker implements KernelObserver {
   }
 
   /**
-   * The data fact of every pte that maps one of `pfns` (their bytes changed): found through the anon
-   * rmap when it accounts for all of the frame's ptes, else by one walk of every page table for them all.
+   * Every pte that maps one of `pfns` (their bytes changed) is noted for the data pass: found through the
+   * anon rmap when it accounts for all of the frame's ptes, else by one walk of every page table for them all.
    */
-  private dataOfFrames(pfns: Int32Array): void {
+  private noteMappersOf(pfns: Int32Array): void {
     if (pfns.length === 0) return;
     const k = this.k;
     const f = k.frames;
@@ -891,7 +889,7 @@ export class InvariantChecker implements KernelObserver {
     const sole = this.written.bySoleMapper;
     for (const pfn of pfns) {
       if (ptes[pfn] === 0 || (ptes[pfn] === 1 && sole[pfn] === 1)) continue; // no mapper, or only the storer (noted)
-      if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== PG_ANON || !this.dataOfAnonMappers(pfn)) rest.push(pfn);
+      if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== PG_ANON || !this.noteAnonMappers(pfn)) rest.push(pfn);
     }
     if (rest.length === 0) return;
     this.scratch ??= new PfnSet(f.count);
@@ -899,17 +897,17 @@ export class InvariantChecker implements KernelObserver {
     for (const pfn of rest) wanted.add(pfn);
     for (const mm of k.mms.values()) {
       mm.pt.forEachMapped(0, VPN_LIMIT, (vpn, pte) => {
-        if (counted(pte) && wanted.has(ptePfn(pte))) this.dataFact(mm, vpn, pte);
+        if (counted(pte) && wanted.has(ptePfn(pte))) this.pages.add(mm.id, vpn, true);
       });
     }
     wanted.drainSorted();
   }
 
   /**
-   * The data fact of every mm (of the kernel's list) whose pte at the frame's anon rmap address maps it,
-   * if they are all its mappers (the recount says how many); false, having checked nothing, if not.
+   * Note every mm (of the kernel's list) whose pte at the frame's anon rmap address maps it for the data
+   * pass, if they are all its mappers (the recount says how many); false, having noted nothing, if not.
    */
-  private dataOfAnonMappers(pfn: number): boolean {
+  private noteAnonMappers(pfn: number): boolean {
     const k = this.k;
     const av = k.anonVmas.get(k.frames.raw.anonVma[pfn]);
     if (av === undefined) return false;
@@ -917,8 +915,7 @@ export class InvariantChecker implements KernelObserver {
     let n = 0;
     for (const vma of av.members) if (this.anonMapper(vma, vpn, pfn)) n++;
     if (n !== this.ptes![pfn]) return false;
-    for (const vma of av.members)
-      if (this.anonMapper(vma, vpn, pfn)) this.dataFact(vma.mm, vpn, vma.mm.pt.get(vpn));
+    for (const vma of av.members) if (this.anonMapper(vma, vpn, pfn)) this.pages.add(vma.mm.id, vpn, true);
     return true;
   }
 

@@ -3,7 +3,8 @@
  * what a full sweep (World.checkAll) reports, step by step. Two identical worlds run the same random
  * operations, one checked each way after every step; the model's seeded bug switches, KVM's test-only
  * fault injection and a few direct corruptions through the state accessors (a leaked reference, a pte
- * cleared or made writable behind the kernel's back, bytes scribbled into a frame, a stale TLB entry) make violations of
+ * cleared or made writable behind the kernel's back, bytes scribbled into a frame, a stale TLB entry, a frame
+ * ksmd marks a KSM page while a writable pte still maps it) make violations of
  * every invariant appear. The scenario runner's --paranoid mode is compared the same way on the bug
  * catalogue's scenarios under random interleavings.
  */
@@ -12,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUGS } from '../../src/check/bugs.js';
+import { PG_KSM } from '../../src/hw/frames.js';
 import { mkPte, pteMkwrite, ptePfn, pteSpecial } from '../../src/hw/pte.js';
 import type { KernelName, ProfileOverrides } from '../../src/kernel/profiles.js';
 import { parseScenario } from '../../src/scenario/parse.js';
@@ -41,7 +43,7 @@ type Op =
   | { op: 'ksm'; pages: number }
   // corruptions through the accessors: what a broken model path would do
   | {
-      op: 'leak' | 'drop-pte' | 'scribble' | 'stale-tlb' | 'mkwrite';
+      op: 'leak' | 'drop-pte' | 'scribble' | 'stale-tlb' | 'mkwrite' | 'ksm-mark';
       proc: Proc;
       page: number;
       byte: number;
@@ -113,6 +115,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         'scribble' as const,
         'stale-tlb' as const,
         'mkwrite' as const,
+        'ksm-mark' as const,
       ),
       proc,
       page,
@@ -261,8 +264,15 @@ function run(setup: Setup, ops: readonly Op[], full: boolean): string[] {
         if (o.op === 'leak') k.getPage(pfn);
         else if (o.op === 'drop-pte') mm.pt.set(vpn, 0);
         else if (o.op === 'mkwrite') mm.pt.set(vpn, pteMkwrite(pte));
-        else if (o.op === 'scribble') k.setContent(pfn, k.contents.fill(o.byte + 8));
-        else k.machine.tlbs[o.byte % k.machine.tlbs.length].fill(mm.id, vpn, mkPte(pfn + 1, pte % 512));
+        // (not into a KSM page: ksmd itself stops on a stable page whose bytes changed, a ModelBug)
+        else if (o.op === 'scribble') {
+          if ((k.frames.raw.flags[pfn] & PG_KSM) === 0) k.setContent(pfn, k.contents.fill(o.byte + 8));
+        } else if (o.op === 'ksm-mark') {
+          // a KSM path that sets PageKsm without write-protecting the mappers first: KSM's state moved, the
+          // pte did not (the check must find the writable mapping without being told of its page)
+          k.frames.setFlags(pfn, PG_KSM);
+          w.ksm.scan(1);
+        } else k.machine.tlbs[o.byte % k.machine.tlbs.length].fill(mm.id, vpn, mkPte(pfn + 1, pte % 512));
       }
     }
     check();
