@@ -6,11 +6,12 @@
  * the checker counts distinct final states with it, and the soundness tests compare the sets a reduced
  * and an unreduced search reach.
  */
+import { ptePfn, pteSpecial } from '../hw/pte.js';
 import type { World } from '../scenario/world.js';
 import { HmmMirror } from '../secondary/hmm/index.js';
 import { KvmGuest } from '../secondary/kvm/index.js';
 import { Digest } from '../sim/hash.js';
-import { digestMappings } from './fingerprint.js';
+import { visitMappings } from './fingerprint.js';
 
 export function finalStateHash(w: World): string {
   const d = new Digest();
@@ -20,7 +21,22 @@ export function finalStateHash(w: World): string {
   for (const mm of [...k.mms.values()].sort((a, b) => a.id - b.id)) {
     d.number(mm.id);
     d.number((mm.exiting ? 1 : 0) + (mm.dead ? 2 : 0));
-    digestMappings(d, w, mm, pfns);
+    visitMappings(w, mm, {
+      vma: (vma) => {
+        d.number(vma.start);
+        d.number(vma.end);
+        d.number(vma.flags);
+      },
+      pte: (vpn, pte) => {
+        d.number(vpn);
+        d.number(pte);
+        if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
+      },
+      tlb: (_cpu, vpn, pte) => {
+        d.number(vpn);
+        d.number(pte);
+      },
+    });
   }
   for (const view of w.secondaries()) {
     d.string(view.name);

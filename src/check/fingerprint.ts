@@ -7,13 +7,14 @@
  * every other counter is in, so progress anywhere (ksmd scanning a page, a notifier call) breaks it.
  */
 
-import { PAGE_SIZE } from '../hw/page.js';
+import { vpnOf } from '../hw/page.js';
 import { ptePfn, pteSpecial } from '../hw/pte.js';
 import type { Mm } from '../mm/mm.js';
+import type { Vma } from '../mm/vma.js';
 import { secondaryKinds } from '../scenario/secondary-kinds.js';
 import type { World } from '../scenario/world.js';
 import type { Pause } from '../sim/exec.js';
-import { type Digest, SumDigest, stringHash } from '../sim/hash.js';
+import { SumDigest, stringHash } from '../sim/hash.js';
 import type { Thread } from '../sim/scheduler.js';
 import type { LivelockDecision } from './livelock.js';
 
@@ -100,18 +101,14 @@ export function worldDigest(w: World, threads: readonly Thread[]): SumDigest {
     d.item(Item.MmapLockOwner, mm.id, nameHash(mm.mmapLock.owner?.name ?? ''));
     d.count(Item.MmapLockReaders, mm.id, 0, mm.mmapLock.readers);
     d.item(Item.PtlOwner, mm.id, nameHash(mm.ptl.owner?.name ?? ''));
-    for (const vma of mm.vmas) {
-      d.item(Item.Vma, mm.id, vma.start, vma.end, vma.flags);
-      mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
+    visitMappings(w, mm, {
+      vma: (vma) => d.item(Item.Vma, mm.id, vma.start, vma.end, vma.flags),
+      pte: (vpn, pte) => {
         d.item(Item.Pte, mm.id, vpn, pte);
         if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
-      });
-    }
-    const tlbs = k.machine.tlbs;
-    for (let cpu = 0; cpu < tlbs.length; cpu++)
-      tlbs[cpu].forEach(mm.id, (vpn, pte) => {
-        d.item(Item.TlbEntry, cpu, mm.id, vpn, pte);
-      });
+      },
+      tlb: (cpu, vpn, pte) => d.item(Item.TlbEntry, cpu, mm.id, vpn, pte),
+    });
   }
   for (const pfn of pfns) {
     d.item(Item.FrameState, pfn, f.raw.flags[pfn], f.raw.content[pfn]);
@@ -154,22 +151,24 @@ export function livelockDecision(
   };
 }
 
-/** An mm's vmas, ptes and CPU TLB entries into `d`; the frames its ptes map into `pfns` (check/final-state.ts too). */
-export function digestMappings(d: Digest, w: World, mm: Mm, pfns: Set<number>): void {
+/** What one walk of an mm's mappings visits (visitMappings). */
+export interface MappingVisitor {
+  vma(vma: Vma): void;
+  /** Each pte that is not none in the vma just visited, in address order. */
+  pte(vpn: number, pte: number): void;
+  /** Each CPU TLB's entries for the mm, after its vmas. */
+  tlb(cpu: number, vpn: number, pte: number): void;
+}
+
+/**
+ * One walk of an mm's vmas, their ptes and the CPU TLB entries for it: the livelock digest's and the
+ * final-state hash's (check/final-state.ts), which must see the same mappings.
+ */
+export function visitMappings(w: World, mm: Mm, v: MappingVisitor): void {
   for (const vma of mm.vmas) {
-    d.number(vma.start);
-    d.number(vma.end);
-    d.number(vma.flags);
-    mm.pt.forEachMapped(vma.start / PAGE_SIZE, vma.end / PAGE_SIZE, (vpn, pte) => {
-      d.number(vpn);
-      d.number(pte);
-      if (!pteSpecial(pte)) pfns.add(ptePfn(pte));
-    });
+    v.vma(vma);
+    mm.pt.forEachMapped(vpnOf(vma.start), vpnOf(vma.end), v.pte);
   }
-  for (const tlb of w.kernel.machine.tlbs) {
-    tlb.forEach(mm.id, (vpn, pte) => {
-      d.number(vpn);
-      d.number(pte);
-    });
-  }
+  const tlbs = w.kernel.machine.tlbs;
+  for (let cpu = 0; cpu < tlbs.length; cpu++) tlbs[cpu].forEach(mm.id, (vpn, pte) => v.tlb(cpu, vpn, pte));
 }

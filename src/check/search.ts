@@ -349,7 +349,6 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
         });
       } else if (e instanceof SleepSetBlocked || e instanceof AlreadyExplored) {
         completed = false;
-        if (e instanceof SleepSetBlocked) dpor?.abandoned();
       } else if (e instanceof ModelBug && e.message.startsWith('deadlock')) {
         found.push({
           key: 'deadlock',
@@ -372,7 +371,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
       stoppedBy = 'the problem was found';
       break;
     }
-    const more = (dpor ?? cached)?.next(completed) ?? plain!.next();
+    const more = (dpor ?? cached ?? plain!).next();
     if (!more) break;
   }
   return { complete: stoppedBy === undefined, stoppedBy, executions, abandoned, finalStates, problems };

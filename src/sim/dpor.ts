@@ -53,20 +53,11 @@ interface Node {
   readonly explored: Map<number, Footprint>;
 }
 
-export interface DporStats {
-  /** Executions run to the end. */
-  executions: number;
-  /** Executions abandoned because every enabled thread slept (a repeat of an explored trace). */
-  sleepBlocked: number;
-}
-
 export class DporSearch implements InterleavingSearch {
   private readonly nodes: Node[] = [];
   private depth = 0;
   private block = -1;
   private blockStart = 0;
-  readonly stats: DporStats = { executions: 0, sleepBlocked: 0 };
-
   /**
    * `prefix`: choices every execution starts with (a task of a split search: the caller explores every
    * alternative above them, so no race backtracks there).
@@ -145,17 +136,11 @@ export class DporSearch implements InterleavingSearch {
     this.depth++;
   };
 
-  /** An execution was abandoned (every enabled thread slept): its prefix is still analysed for races. */
-  abandoned(): void {
-    this.stats.sleepBlocked++;
-  }
-
   /**
    * Call after each execution (complete or abandoned): finds its races, adds backtrack points, and moves
    * to the next execution. False when the search is exhausted.
    */
-  next(completed: boolean): boolean {
-    if (completed) this.stats.executions++;
+  next(): boolean {
     this.nodes.length = this.depth; // a node created by an abandoned choose() has no transition
     this.addBacktracks();
     for (let i = this.nodes.length - 1; i >= this.prefix.length; i--) {

@@ -105,11 +105,6 @@ export class SumDigest {
     this.hi = (this.hi + Math.imul(finish(x ^ 0x9e3779b9) | 1, value)) >>> 0;
   }
 
-  /** Whether two digests are equal. */
-  equals(o: SumDigest): boolean {
-    return this.lo === o.lo && this.hi === o.hi;
-  }
-
   hex(): string {
     return this.lo.toString(16).padStart(8, '0') + this.hi.toString(16).padStart(8, '0');
   }

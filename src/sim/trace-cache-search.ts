@@ -38,13 +38,6 @@ interface Frame {
   tried: number;
 }
 
-export interface TraceCacheStats {
-  /** Executions run to the end. */
-  executions: number;
-  /** Executions abandoned at a class explored before. */
-  pruned: number;
-}
-
 export class TraceCacheSearch implements InterleavingSearch {
   /** The prefix the current round's item starts with (replayed), and the frames of the search below it. */
   private base: readonly number[];
@@ -61,7 +54,6 @@ export class TraceCacheSearch implements InterleavingSearch {
   private block = -1;
   /** Preemptions taken by the execution now running. */
   preemptions = 0;
-  readonly stats: TraceCacheStats = { executions: 0, pruned: 0 };
   /** What else the execution's future depends on (set by the search's owner; 0 when nothing). */
   salt: () => number = () => 0;
 
@@ -139,9 +131,7 @@ export class TraceCacheSearch implements InterleavingSearch {
   };
 
   /** Call after each execution (complete or abandoned): moves to the next schedule; false when done. */
-  next(completed: boolean): boolean {
-    if (completed) this.stats.executions++;
-    else this.stats.pruned++;
+  next(): boolean {
     const below = this.depth - this.base.length;
     this.frames.length = Math.max(0, Math.min(this.frames.length, below));
     while (this.frames.length > 0) {

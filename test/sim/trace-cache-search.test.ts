@@ -59,7 +59,7 @@ function explore(toy: Toy, search: TraceCacheSearch | PreemptionBoundedSearch): 
       out.completed.push(log.join(' '));
       out.preemptions.push(preemptions);
     }
-    if (!(search instanceof TraceCacheSearch ? search.next(completed) : search.next())) break;
+    if (!search.next()) break;
   }
   return out;
 }
