@@ -160,9 +160,6 @@ function accessPage(
   } else if (out !== undefined) {
     k.contents.readInto(before, off, chunk, out, at);
   }
-  if (k.observers.length > 0) {
-    const rec = { agent, mm, address: addr, write: source !== undefined, pfn, before, after, via: 'cpu' };
-    for (const o of k.observers) o.onAccess?.(rec);
-  }
+  k.accessed(agent, mm, addr, source !== undefined, pfn, before, after, 'cpu');
   return chunk;
 }

@@ -33,7 +33,7 @@ export type PteWriter =
 /** Something that watches the kernel (the invariant checker, the flag validator, tests). */
 export interface KernelObserver {
   onPteChange?(agent: Agent, mm: Mm, address: number, oldPte: number, newPte: number, via: PteWriter): void;
-  /** A CPU (or a secondary MMU, for the host's view) read or wrote bytes in a frame. */
+  /** A CPU (or a secondary MMU, for the host's view) read or wrote bytes in a frame (the record is reused: copy what you keep). */
   onAccess?(access: AccessRecord): void;
   /** An invalidation range opens or closes (whether or not the mm has subscribers). */
   onRangeStart?(agent: Agent, range: NotifierRange): void;
@@ -345,6 +345,36 @@ export class Kernel {
       e.newPte = pte;
       this.log(e);
     }
+  }
+
+  /** What observers see of an access: one record, refilled for each (an observer must not keep it). */
+  private accessRecord: AccessRecord | null = null;
+
+  /** A CPU, a device or a secondary MMU read or wrote frame `pfn` through (mm, address): the observers are told. */
+  accessed(
+    agent: Agent,
+    mm: Mm,
+    address: number,
+    write: boolean,
+    pfn: number,
+    before: number,
+    after: number,
+    via: string,
+  ): void {
+    if (this.observers.length === 0) return;
+    let r = this.accessRecord;
+    if (r === null) r = this.accessRecord = { agent, mm, address, write, pfn, before, after, via };
+    else {
+      r.agent = agent;
+      r.mm = mm;
+      r.address = address;
+      r.write = write;
+      r.pfn = pfn;
+      r.before = before;
+      r.after = after;
+      r.via = via;
+    }
+    for (const o of this.observers) o.onAccess?.(r);
   }
 
   /** A secondary MMU installed or changed its translation of (mm, address): the observers are told. */

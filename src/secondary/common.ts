@@ -113,10 +113,7 @@ export function accessFrame(
     }
     out.set(bytes, outOffset);
   }
-  if (k.observers.length > 0) {
-    const rec = { agent, mm, address, write: source !== undefined, pfn, before, after, via };
-    for (const o of k.observers) o.onAccess?.(rec);
-  }
+  k.accessed(agent, mm, address, source !== undefined, pfn, before, after, via);
 }
 
 /** Log a secondary-MMU event (kind 'secondary') when the kernel records. */

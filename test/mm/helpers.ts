@@ -5,7 +5,7 @@ import { ZERO_PFN } from '../../src/hw/frames.js';
 import { ptePfn, ptePresent, pteSpecial, pteWrite } from '../../src/hw/pte.js';
 import type { KernelName } from '../../src/kernel/profiles.js';
 import type { AccessOutcome } from '../../src/mm/access.js';
-import type { AccessRecord, Kernel } from '../../src/mm/kernel.js';
+import type { Kernel } from '../../src/mm/kernel.js';
 import type { KsmConfig } from '../../src/mm/ksm/index.js';
 import type { Mm } from '../../src/mm/mm.js';
 import type { MmSystem } from '../../src/mm/system.js';
@@ -102,6 +102,5 @@ export function dmaWrite(
   const before = k.frames.raw.content[pfn];
   const after = k.contents.write(before, address % PAGE, bytes);
   k.setContent(pfn, after);
-  const rec: AccessRecord = { agent, mm, address, write: true, pfn, before, after, via: `dma:${device}` };
-  for (const o of k.observers) o.onAccess?.(rec);
+  k.accessed(agent, mm, address, true, pfn, before, after, `dma:${device}`);
 }
