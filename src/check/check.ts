@@ -139,7 +139,7 @@ export function checkScenario(scenario: Scenario, opts: CheckOptions, runner: Ta
       profileOverrides: overrides,
       maxPreemptions: opts.maxPreemptions,
     });
-    const budget = Math.max(1, Math.ceil(opts.maxExecutions / tasks.length));
+    const share = Math.max(1, Math.ceil(opts.maxExecutions / tasks.length));
     const specs: TaskSpec[] = tasks
       .map((t, task) => ({
         task,
@@ -150,13 +150,18 @@ export function checkScenario(scenario: Scenario, opts: CheckOptions, runner: Ta
         maxPreemptions: opts.maxPreemptions,
         reduction: opts.reduction,
         paranoid: opts.paranoid === true,
-        maxExecutions: budget,
+        maxExecutions: share,
         file: opts.file,
       }))
       .filter((s) => opts.shard === undefined || s.task % opts.shard.count === opts.shard.index);
-    let done = 0;
-    const outcomes = runner(specs, () => opts.progress?.(++done, specs.length));
-    results.push(shardResult(scenario, opts, kernel, overrides, outcomes, specs, tasks.length, runner));
+    // a shard cannot know what the others leave unused: its tasks keep their equal shares
+    const run =
+      opts.shard === undefined
+        ? runWithinBudget(specs, opts.maxExecutions, runner, opts.progress)
+        : runOnce(specs, runner, opts.progress);
+    results.push(
+      shardResult(scenario, opts, kernel, overrides, run.outcomes, run.specs, tasks.length, runner),
+    );
   }
   return {
     format: 'mmsim-check',
@@ -166,6 +171,61 @@ export function checkScenario(scenario: Scenario, opts: CheckOptions, runner: Ta
     settings: settingsKey(opts),
     results,
   };
+}
+
+/** The tasks' outcomes, and the specs (with the budgets) they last ran with, in task order. */
+interface BudgetedRun {
+  readonly outcomes: readonly TaskOutcome[];
+  readonly specs: readonly TaskSpec[];
+}
+
+function runOnce(
+  specs: readonly TaskSpec[],
+  runner: TaskRunner,
+  progress: CheckOptions['progress'],
+): BudgetedRun {
+  let done = 0;
+  return { outcomes: runner(specs, () => progress?.(++done, specs.length)), specs };
+}
+
+/**
+ * Run the tasks within `max` executions in all (whole or abandoned ones). Each starts with an equal
+ * share; what the tasks that finish leave unused goes, in the next round, to those that used up their
+ * share, which run again from the start with the bigger share, until every task finishes or a round
+ * gives no task more than it had. One task can hold nearly the whole space (four racing vCPUs: one of
+ * 16 tasks): with equal shares alone, it stopped at a sixteenth of the budget. The shares depend only on
+ * the earlier rounds' counts, so the report does not depend on the number of workers.
+ */
+function runWithinBudget(
+  specs: readonly TaskSpec[],
+  max: number,
+  runner: TaskRunner,
+  progress: CheckOptions['progress'],
+): BudgetedRun {
+  const finished = new Map<number, { outcome: TaskOutcome; spec: TaskSpec }>();
+  let round = specs;
+  let total = specs.length;
+  let done = 0;
+  for (;;) {
+    const specOf = new Map(round.map((s) => [s.task, s]));
+    const outcomes = runner(round, () => progress?.(++done, total));
+    const cut: TaskSpec[] = [];
+    let used = 0;
+    for (const { outcome } of finished.values()) used += outcome.executions + outcome.abandoned;
+    for (const o of outcomes) {
+      if (o.complete) used += o.executions + o.abandoned;
+      else cut.push(specOf.get(o.task)!);
+    }
+    const share = cut.length === 0 ? 0 : Math.floor((max - used) / cut.length);
+    const grows = cut.length > 0 && share > cut[0].maxExecutions;
+    for (const o of outcomes)
+      if (o.complete || !grows) finished.set(o.task, { outcome: o, spec: specOf.get(o.task)! });
+    if (!grows) break;
+    round = cut.map((s) => ({ ...s, maxExecutions: share }));
+    total += round.length;
+  }
+  const inOrder = [...finished.values()].sort((a, b) => a.outcome.task - b.outcome.task);
+  return { outcomes: inOrder.map((f) => f.outcome), specs: inOrder.map((f) => f.spec) };
 }
 
 /** What must agree between shards of one check. */
@@ -198,8 +258,13 @@ function shardResult(
   for (const o of [...outcomes].sort((a, b) => a.task - b.task)) {
     executions += o.executions;
     abandoned += o.abandoned;
-    // a task stops only at its share of the budget: say the budget the user gave
-    if (!o.complete) stoppedBy = `--max-executions ${opts.maxExecutions}`;
+    // a task stops only at its share of the budget: say the budget the user gave (and, in a shard, how
+    // it was shared: a shard's tasks keep equal shares)
+    if (!o.complete)
+      stoppedBy =
+        opts.shard === undefined
+          ? `--max-executions ${opts.maxExecutions}`
+          : `--max-executions ${opts.maxExecutions}, shared equally among the ${tasks} tasks of the shards`;
     for (const h of o.finalStates) states.add(h);
     for (const p of o.problems) if (betterProblem(p, best.get(p.key))) best.set(p.key, p);
   }
