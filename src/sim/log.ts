@@ -1,4 +1,4 @@
-import { Digest } from './hash.js';
+import { Digest, StripeDigest } from './hash.js';
 
 /** The kinds of thing the event log records. */
 export type EventKind =
@@ -130,6 +130,41 @@ function kindNumber(kind: EventKind): number {
   }
 }
 
+/**
+ * A `what` string's atom, the `what` logged after it last time (and its atom), and the other strings of
+ * the last event with this `what` with the words they made: most events repeat the kind, agent, range
+ * event, flags and caller of the last event with the same `what`, so they need no table.
+ */
+interface WhatAtom {
+  readonly id: number;
+  next: string | undefined;
+  nextAtom: WhatAtom | undefined;
+  kind: EventKind | undefined;
+  agent: string | undefined;
+  event: string | undefined;
+  flags: string | undefined;
+  detail: string | undefined;
+  w0: number;
+  w2: number;
+  w3: number;
+}
+
+function newWhatAtom(id: number): WhatAtom {
+  return {
+    id,
+    next: undefined,
+    nextAtom: undefined,
+    kind: undefined,
+    agent: undefined,
+    event: undefined,
+    flags: undefined,
+    detail: undefined,
+    w0: 0,
+    w2: 0,
+    w3: 0,
+  };
+}
+
 interface LastAtom {
   s: string | undefined;
   id: number;
@@ -147,7 +182,7 @@ const MAX_ATOMS = (1 << 16) - 2; // numbers 2 .. 65535: two to a word
 export class EventLog {
   readonly events: LogEvent[] = [];
   private seq = 0;
-  private readonly digest = new Digest();
+  private readonly digest = new StripeDigest();
   private sink: ((e: LogEvent) => void) | undefined;
 
   constructor(
@@ -194,8 +229,8 @@ export class EventLog {
     return this.digest.hex();
   }
 
-  /** One event's fields: strings by atom number two to a word, the kind, phase, format, cpu and mm, then numbers as doubles. */
-  private readonly block = new ArrayBuffer(88);
+  /** One event's fields: atoms two to a word, kind, phase, format, cpu, mm, numbers as doubles, padding. */
+  private readonly block = new ArrayBuffer(96);
   private readonly blockWords = new Int32Array(this.block);
   private readonly blockDoubles = new Float64Array(this.block);
 
@@ -204,17 +239,50 @@ export class EventLog {
    * is seen its characters go in (tagged 1) and it gets a number, later only the number; equal logs
    * number their strings alike, so they hash equal, and the stream stays a faithful encoding of the
    * events. The kind and phase go in by a fixed number each, a detail format by its key. The fields
-   * then go in as one block of 16 words (22 with a detail format) whose first word is at least 2^16
-   * (the kind is never 0), so it cannot be taken for an atom's tag. The hottest path of a long run: no
-   * string hashed twice, no number formatted, nothing allocated.
+   * then go in as one block of 16 words (24 with a detail format, the last two 0) whose first word is
+   * at least 2^16 (the kind is never 0), so it cannot be taken for an atom's tag. The hottest path of a
+   * long run: no string hashed twice, no number formatted, nothing allocated, and most events' strings
+   * found without a table (see WhatAtom).
    */
   private hashEvent(e: LogEvent): void {
     const w = this.blockWords;
     const f = this.blockDoubles;
-    w[0] = this.atomOf(this.lastAgent, e.agent) | (kindNumber(e.kind) << 16);
-    w[1] = this.atom(e.what) | ((e.phase === undefined ? 0 : e.phase === 'B' ? 1 : 2) << 16);
-    w[2] = this.atomOf(this.lastEvent, e.event) | (this.atomOf(this.lastFlags, e.flags) << 16);
-    w[3] = this.atomOf(this.lastDetail, e.detail);
+    const what = this.whatAtom(e.what);
+    const kind = e.kind;
+    const agent = e.agent;
+    const event = e.event;
+    const flags = e.flags;
+    const detail = e.detail;
+    if (
+      kind === what.kind &&
+      agent === what.agent &&
+      event === what.event &&
+      flags === what.flags &&
+      detail === what.detail
+    ) {
+      w[0] = what.w0;
+      w[2] = what.w2;
+      w[3] = what.w3;
+    } else {
+      const w0 = this.atomOf(this.lastAgent, agent) | (kindNumber(kind) << 16);
+      const w2 = this.atomOf(this.lastEvent, event) | (this.atomOf(this.lastFlags, flags) << 16);
+      const w3 = this.atomOf(this.lastDetail, detail);
+      w[0] = w0;
+      w[2] = w2;
+      w[3] = w3;
+      // a string numbered 1 was put by its characters and must be again next time: no shortcut then
+      if (what.id > 1 && (w0 & 0xffff) !== 1 && (w2 & 0xffff) !== 1 && w2 >>> 16 !== 1 && w3 !== 1) {
+        what.kind = kind;
+        what.agent = agent;
+        what.event = event;
+        what.flags = flags;
+        what.detail = detail;
+        what.w0 = w0;
+        what.w2 = w2;
+        what.w3 = w3;
+      }
+    }
+    w[1] = what.id | ((e.phase === undefined ? 0 : e.phase === 'B' ? 1 : 2) << 16);
     const format = e.format;
     w[4] = format === undefined ? 0 : format.key;
     w[5] = e.cpu + 1;
@@ -224,13 +292,40 @@ export class EventLog {
     f[6] = e.oldPte ?? -1;
     f[7] = e.newPte ?? -1;
     if (format === undefined) {
-      this.digest.words(w, 16);
+      this.digest.stripes(w, 16);
       return;
     }
     f[8] = e.x ?? -1;
     f[9] = e.y ?? -1;
     f[10] = e.z ?? -1;
-    this.digest.words(w, 22);
+    this.digest.stripes(w, 24);
+  }
+
+  /** Each `what` numbered so far, by its string (numbered in the atom table like any string). */
+  private readonly whats = new Map<string, WhatAtom>();
+  private lastWhat: WhatAtom = newWhatAtom(0);
+
+  /**
+   * The `what` of an event: the one that followed the last event's `what` last time, most often (the
+   * model's paths log in the same order again and again), else through the table.
+   */
+  private whatAtom(s: string): WhatAtom {
+    const prev = this.lastWhat;
+    let what = prev.nextAtom;
+    if (s !== prev.next || what === undefined) {
+      what = this.whats.get(s);
+      if (what === undefined) {
+        const id = this.atom(s);
+        what = newWhatAtom(id);
+        if (id > 1) this.whats.set(s, what);
+      }
+      if (what.id > 1) {
+        prev.next = s;
+        prev.nextAtom = what;
+      }
+    }
+    this.lastWhat = what;
+    return what;
   }
 
   private readonly atoms = new Map<string, number>();
@@ -261,8 +356,7 @@ export class EventLog {
     if (s === undefined) return 0;
     const id = this.atoms.get(s);
     if (id !== undefined) return id;
-    this.digest.word(1);
-    this.digest.string(s);
+    this.digest.string(1, s);
     if (this.atoms.size >= MAX_ATOMS) return 1;
     this.atoms.set(s, this.atoms.size + 2);
     return this.atoms.size + 1;

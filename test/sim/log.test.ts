@@ -1,9 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toChromeTrace } from '../../src/mm/event-text.js';
 import { MmSystem } from '../../src/mm/system.js';
 import { Counters } from '../../src/sim/counters.js';
-import { Digest, hashBytes } from '../../src/sim/hash.js';
-import { detailFormat, detailText, EventLog } from '../../src/sim/log.js';
+import { Digest, hashBytes, StripeDigest } from '../../src/sim/hash.js';
+import { detailFormat, detailText, type EventKind, EventLog, newEvent } from '../../src/sim/log.js';
 import { Rng } from '../../src/sim/rng.js';
 
 /** A small workload whose choices come from `seed`; returns the system after it ran. */
@@ -87,6 +88,63 @@ describe('EventLog', () => {
     expect(made).toBe(1);
   });
 
+  it('a log and the same log with one field of one event changed hash apart, whatever repeats', () => {
+    // few values per field, so that events repeat each other's strings (the log's shortcuts)
+    const values = {
+      agent: ['ksmd', 'kvm'],
+      kind: ['pte', 'notify'],
+      what: ['zap', 'map', 'flush'],
+      mm: [undefined, 1],
+      start: [undefined, 0x7f00_0000_1000, 0.5],
+      event: [undefined, 'CLEAR'],
+      flags: [undefined, 'BLOCKABLE', 'NONE'],
+      detail: [undefined, 'by', 'other'],
+      phase: [undefined, 'B', 'E'],
+    } as const;
+    type Name = keyof typeof values;
+    type Fields = { [N in Name]: (typeof values)[N][number] };
+    const names = Object.keys(values) as Name[];
+    const fields = fc.record(
+      Object.fromEntries(names.map((n) => [n, fc.constantFrom(...values[n])])) as {
+        [N in Name]: fc.Arbitrary<Fields[N]>;
+      },
+    );
+    const hash = (events: Fields[]): string => {
+      const log = new EventLog(true);
+      for (const f of events) {
+        const e = newEvent(f.agent, 0, f.kind as EventKind, f.what, f.mm, f.start);
+        e.event = f.event;
+        e.flags = f.flags;
+        e.detail = f.detail;
+        e.phase = f.phase;
+        log.record(e);
+      }
+      return log.hash();
+    };
+    const change = fc.record({ at: fc.nat(), field: fc.constantFrom(...names), to: fc.nat() });
+    fc.assert(
+      fc.property(fc.array(fields, { minLength: 1, maxLength: 12 }), change, (a, { at, field, to }) => {
+        const b = a.map((e) => ({ ...e }));
+        const changed = b[at % b.length] as Record<Name, unknown>;
+        changed[field] = values[field][to % values[field].length];
+        expect(hash(a) === hash(b)).toBe(JSON.stringify(a) === JSON.stringify(b));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('past the table of numbered strings, a string goes in by its characters every time', () => {
+    const log = (last: string[]): string => {
+      const l = new EventLog(true);
+      for (let i = 0; i < 70_000; i++) l.record(newEvent('a', 0, 'pte', `w${i}`));
+      for (const what of last) l.record(newEvent('a', 0, 'pte', what));
+      return l.hash();
+    };
+    expect(log(['x', 'y', 'x'])).toBe(log(['x', 'y', 'x']));
+    expect(log(['x', 'y', 'x'])).not.toBe(log(['x', 'y', 'y']));
+    expect(log(['w69999', 'x'])).not.toBe(log(['w69998', 'x']));
+  });
+
   it('with recording off only the sequence advances; keep bounds memory, not the digest', () => {
     const off = new EventLog(false);
     off.record({ agent: 'x', cpu: 0, kind: 'step', what: 's' });
@@ -147,6 +205,29 @@ describe('Digest, Counters, Rng', () => {
     t.string('ba');
     expect(s.hex()).not.toBe(t.hex());
     expect(hashBytes(new Uint8Array(8))).toBe(hashBytes(new Uint8Array(8)));
+  });
+
+  it('StripeDigest is deterministic, order sensitive, and pads strings unambiguously', () => {
+    const d = (...stripes: number[][]): string => {
+      const g = new StripeDigest();
+      for (const s of stripes) g.stripes(Int32Array.from(s), s.length);
+      return g.hex();
+    };
+    expect(d([1, 2, 3, 4])).toMatch(/^[0-9a-f]{16}$/);
+    expect(d([1, 2, 3, 4])).toBe(d([1, 2, 3, 4]));
+    expect(d([1, 2, 3, 4])).not.toBe(d([2, 1, 3, 4]));
+    expect(d([1, 2, 3, 4], [5, 6, 7, 8])).not.toBe(d([5, 6, 7, 8], [1, 2, 3, 4]));
+    expect(d([0, 0, 0, 0])).not.toBe(d());
+    const s = (...xs: string[]): string => {
+      const g = new StripeDigest();
+      for (const x of xs) g.string(1, x);
+      return g.hex();
+    };
+    expect(s('ab')).toBe(s('ab'));
+    expect(s('ab')).not.toBe(s('ba'));
+    expect(s('a')).not.toBe(s('a\0'));
+    expect(s('', 'a')).not.toBe(s('a', ''));
+    expect(s('abcdefghijk')).not.toBe(s('abcdefghijl'));
   });
 
   it('Counters: slots are stable, snapshots sorted, unknown names read 0', () => {
