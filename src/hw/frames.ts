@@ -47,6 +47,9 @@ const MAPCOUNT_OVERFLOW = 0xff;
 /** How often FrameTable.onFreshFrames is called, in frames used for the first time (16 MiB of RAM). */
 export const FRESH_FRAMES_PER_CALL = 4096;
 
+/** The typed arrays a per-frame array can be. */
+export type PerFrameArray = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
+
 export class FrameTable {
   private readonly refcount: Int32Array;
   private readonly flags: Uint8Array;
@@ -86,14 +89,18 @@ export class FrameTable {
   /** Frames whose bytes (content id) changed since the invariant checker last looked (null: nobody checks). */
   rewritten: PfnSet | null = null;
 
+  /** Every array indexed by frame number (perFrame), with how many frames share one of its elements. */
+  private readonly perFrameArrays: { readonly array: PerFrameArray; readonly framesPerElement: number }[] =
+    [];
+
   constructor(readonly count: number) {
     if (count < 2) throw new RangeError('a machine needs at least 2 frames');
-    this.refcount = new Int32Array(count);
-    this.flags = new Uint8Array(count);
-    this.content = new Uint32Array(count);
-    this.anonVma = new Uint32Array(count);
-    this.index = new Uint32Array(count);
-    this.mapcount8 = new Uint8Array(count);
+    this.refcount = this.perFrame(Int32Array);
+    this.flags = this.perFrame(Uint8Array);
+    this.content = this.perFrame(Uint32Array);
+    this.anonVma = this.perFrame(Uint32Array);
+    this.index = this.perFrame(Uint32Array);
+    this.mapcount8 = this.perFrame(Uint8Array);
     this.raw = {
       refcount: this.refcount,
       flags: this.flags,
@@ -117,6 +124,29 @@ export class FrameTable {
   /** Frames below this pfn have been handed out at some time (those above never were). */
   get everUsedBelow(): number {
     return this.fresh;
+  }
+
+  /**
+   * A new zeroed array indexed by frame number (a bitset: `framesPerElement` 32), of this table's or of
+   * anyone keeping per-frame state (KSM, the invariant checker). Its owner writes it only at frames
+   * handed out (below everUsedBelow), so a snapshot restores only that part (usedBytes).
+   */
+  perFrame<A extends PerFrameArray>(make: new (length: number) => A, framesPerElement = 1): A {
+    const array = new make(Math.ceil(this.count / framesPerElement));
+    this.perFrameArrays.push({ array, framesPerElement });
+    return array;
+  }
+
+  /** For a snapshot: each per-frame array's buffer, and how many of its bytes the frames handed out cover. */
+  usedBytes(): Map<ArrayBufferLike, () => number> {
+    const out = new Map<ArrayBufferLike, () => number>();
+    for (const { array, framesPerElement } of this.perFrameArrays) {
+      out.set(
+        array.buffer,
+        () => Math.ceil(this.fresh / framesPerElement) * array.BYTES_PER_ELEMENT + array.byteOffset,
+      );
+    }
+    return out;
   }
 
   /**

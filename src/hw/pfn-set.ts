@@ -8,8 +8,12 @@ export class PfnSet {
   private list = new Int32Array(64);
   private n = 0;
 
-  constructor(readonly frames: number) {
-    this.bits = new Uint32Array(Math.ceil(frames / 32));
+  /** `bits`: the bitset, a bit a frame (FrameTable.perFrame(Uint32Array, 32), which snapshots restore in part). */
+  constructor(
+    readonly frames: number,
+    bits?: Uint32Array,
+  ) {
+    this.bits = bits ?? new Uint32Array(Math.ceil(frames / 32));
   }
 
   get size(): number {

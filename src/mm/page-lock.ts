@@ -45,7 +45,7 @@ export function trylockPage(k: Kernel, agent: Agent, pfn: number): boolean {
   const s = stateOf(k);
   const l = s.locks.get(pfn);
   if (l !== undefined) return tryLock(agent, l);
-  const marks = s.marks ?? (s.marks = new Int32Array(k.frames.count));
+  const marks = s.marks ?? (s.marks = k.frames.perFrame(Int32Array));
   if (marks[pfn] !== 0) return false;
   marks[pfn] = agent.id;
   if (s.owners.get(agent.id) !== agent) s.owners.set(agent.id, agent);

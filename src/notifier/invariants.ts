@@ -14,7 +14,7 @@
  */
 
 import { ZERO_CONTENT } from '../hw/content.js';
-import { PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
+import { type FrameTable, PG_ANON, PG_KSM, ZERO_PFN } from '../hw/frames.js';
 import { PAGE_SIZE, vpnAddress, vpnOf } from '../hw/page.js';
 import { PageMap } from '../hw/page-map.js';
 import { VPN_LIMIT } from '../hw/pagetable.js';
@@ -134,9 +134,9 @@ class ChangeList {
 class Rewrites extends PfnSet {
   readonly bySoleMapper: Uint8Array;
 
-  constructor(frames: number) {
-    super(frames);
-    this.bySoleMapper = new Uint8Array(frames);
+  constructor(frames: FrameTable) {
+    super(frames.count, frames.perFrame(Uint32Array, 32));
+    this.bySoleMapper = frames.perFrame(Uint8Array);
   }
 
   override add(pfn: number): void {
@@ -220,8 +220,8 @@ export class InvariantChecker implements KernelObserver {
     private readonly sources: CheckSources,
     private readonly violations: Violations,
   ) {
-    this.written = new Rewrites(k.frames.count);
-    this.touched = new PfnSet(k.frames.count);
+    this.written = new Rewrites(k.frames);
+    this.touched = newPfnSet(k.frames);
     k.frames.touched = this.touched;
     k.frames.rewritten = this.written;
     for (const mm of k.mms.values()) this.watch(mm);
@@ -543,8 +543,8 @@ export class InvariantChecker implements KernelObserver {
     const f = k.frames;
     const ksmMoved = this.ksmMoved();
     if (ksmMoved) {
-      this.ksmKnown ??= new Uint8Array(f.count);
-      this.freshKsmMappers = this.ksmMapperCounts ??= new Int32Array(f.count);
+      this.ksmKnown ??= f.perFrame(Uint8Array);
+      this.freshKsmMappers = this.ksmMapperCounts ??= f.perFrame(Int32Array);
     }
     // the changed pages, per mm in address order as runs of consecutive pages: one range check per run,
     // the coherence of every page noted, then the data of those whose pte or data changed (a sweep's order)
@@ -696,8 +696,8 @@ export class InvariantChecker implements KernelObserver {
     for (const p of src.ksmStructureProblems!()) this.reportKsm(p);
     const f = this.k.frames;
     const flags = f.raw.flags;
-    const known = (this.ksmKnown ??= new Uint8Array(f.count));
-    this.scratch ??= new PfnSet(f.count);
+    const known = (this.ksmKnown ??= f.perFrame(Uint8Array));
+    this.scratch ??= newPfnSet(f);
     const found = this.scratch;
     let n = 0;
     for (let pfn = 1; pfn < f.everUsedBelow; pfn++) {
@@ -892,7 +892,7 @@ export class InvariantChecker implements KernelObserver {
       if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== PG_ANON || !this.noteAnonMappers(pfn)) rest.push(pfn);
     }
     if (rest.length === 0) return;
-    this.scratch ??= new PfnSet(f.count);
+    this.scratch ??= newPfnSet(f);
     const wanted = this.scratch;
     for (const pfn of rest) wanted.add(pfn);
     for (const mm of k.mms.values()) {
@@ -934,7 +934,7 @@ export class InvariantChecker implements KernelObserver {
   checkAccounting(): void {
     const k = this.k;
     const f = k.frames;
-    const ptes = this.ptes ?? new Int32Array(f.count); // the recount is rebuilt in place
+    const ptes = this.ptes ?? f.perFrame(Int32Array); // the recount is rebuilt in place
     ptes.fill(0);
     const flags = f.raw.flags;
     const ksmWritable: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
@@ -1046,6 +1046,11 @@ export class InvariantChecker implements KernelObserver {
     }
     return refs;
   }
+}
+
+/** A set of frames whose bitset is a per-frame array of the table. */
+function newPfnSet(frames: FrameTable): PfnSet {
+  return new PfnSet(frames.count, frames.perFrame(Uint32Array, 32));
 }
 
 /** Is (mm, vpn) in a shared (shmem) mapping? What the rss counts it as. */

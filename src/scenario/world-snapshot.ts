@@ -16,6 +16,7 @@ import type { World } from './world.js';
 export function snapshotWorld(world: World): GraphSnapshot {
   return snapshotGraph([world, pageLockState(world.kernel)], {
     appendOnly: [world.kernel.machine.log.events],
+    usedBytes: world.kernel.frames.usedBytes(),
   });
 }
 
@@ -28,6 +29,7 @@ export function snapshotRun(run: ScenarioRun): GraphSnapshot {
   return snapshotGraph([run, pageLockState(run.world.kernel)], {
     leaves: [run.scenario, run.options],
     appendOnly: [run.world.kernel.machine.log.events],
+    usedBytes: run.world.kernel.frames.usedBytes(),
   });
 }
 

@@ -26,6 +26,13 @@ export interface SnapshotOptions {
    * restored by cutting them back to their length, their elements taken as immutable and not walked.
    */
   readonly appendOnly?: Iterable<readonly unknown[]>;
+  /**
+   * Buffers of which only a leading part can be non-zero, with how many bytes that part has now (it
+   * grows as the run goes, and a restore takes it back): a restore copies back the part the snapshot
+   * saw and zeroes what it grew by since, not the whole buffer. A 256 MiB machine's frame table is
+   * 1.2 MB, and a race touches a few frames of it: copying it all was most of a restore.
+   */
+  readonly usedBytes?: ReadonlyMap<ArrayBufferLike, () => number>;
 }
 
 export interface GraphSnapshot {
@@ -312,15 +319,30 @@ function edgeText(e: Edge): string {
 }
 
 /** Record everything reachable from `root`; see the module comment for what is and is not captured. */
+/** Whether every byte of `b` from `from` on is zero (checked a word at a time). */
+function zeroFrom(b: ArrayBufferLike, from: number): boolean {
+  const bytes = new Uint8Array(b);
+  const start = Math.ceil(from / 4) * 4;
+  const n = start < bytes.length ? (bytes.length - start) >> 2 : 0;
+  if (n === 0) return bytes.subarray(from).every((x) => x === 0); // a few bytes
+  for (let i = from; i < start; i++) if (bytes[i] !== 0) return false;
+  const words = new Int32Array(b, start, n);
+  for (let i = 0; i < n; i++) if (words[i] !== 0) return false;
+  for (let i = start + n * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 export function snapshotGraph(root: object, options: SnapshotOptions = {}): GraphSnapshot {
   const w = new Walk(options);
   w.run(root);
-  const buffers = [...w.buffers].map((b) => ({
-    target: b,
-    length: b.byteLength,
-    saved: new Uint8Array(b.slice(0)),
-  }));
-  const bytes = buffers.reduce((n, b) => n + b.length, 0);
+  const buffers = [...w.buffers].map((b) => {
+    const used = options.usedBytes?.get(b);
+    const from = used === undefined ? b.byteLength : Math.min(used(), b.byteLength);
+    if (!zeroFrom(b, from))
+      throw new SnapshotError(`a buffer has bytes past the ${from} its owner says are used`);
+    return { target: b, length: b.byteLength, saved: new Uint8Array(b.slice(0, from)), used };
+  });
+  const bytes = buffers.reduce((n, b) => n + b.saved.length, 0);
   const { propObjs, propStart, propCount, propKeys, propVals, propFlags } = w;
   const { arrays, arrayStart, arrayLength, elements } = w;
   const { maps, mapStart, mapCount, mapKeys, mapVals } = w;
@@ -435,7 +457,10 @@ export function snapshotGraph(root: object, options: SnapshotOptions = {}): Grap
           throw new SnapshotError('an ArrayBuffer was detached or resized since the snapshot');
         t.resize!(b.length);
       }
-      new Uint8Array(t).set(b.saved);
+      const view = new Uint8Array(t);
+      view.set(b.saved);
+      // what became used since the snapshot goes back to zero (the rest never left it)
+      if (b.used !== undefined) view.fill(0, b.saved.length, Math.min(b.used(), b.length));
     }
   }
 

@@ -2,6 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { FrameTable, PG_ANON, PG_ZERO, ZERO_PFN } from '../../src/hw/frames.js';
 
 describe('FrameTable', () => {
+  it('per-frame arrays: zeroed, registered, and a snapshot of them covers the frames handed out', () => {
+    const f = new FrameTable(1000);
+    const marks = f.perFrame(Int32Array);
+    const bits = f.perFrame(Uint32Array, 32);
+    expect(marks.length).toBe(1000);
+    expect(bits.length).toBe(32);
+    const used = f.usedBytes();
+    expect(used.get(marks.buffer)!()).toBe(4); // the zero page only
+    for (let i = 0; i < 40; i++) f.alloc();
+    expect(f.everUsedBelow).toBe(41);
+    expect(used.get(marks.buffer)!()).toBe(41 * 4);
+    expect(used.get(bits.buffer)!()).toBe(2 * 4);
+    expect(used.size).toBe(8); // the table's own six arrays and these two
+  });
+
   it('frame 0 is the reserved zero page', () => {
     const f = new FrameTable(8);
     expect(f.raw.flags[ZERO_PFN] & PG_ZERO).toBe(PG_ZERO);

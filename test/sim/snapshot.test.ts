@@ -211,6 +211,32 @@ describe('snapshotGraph: typed arrays', () => {
     expect(o.pfn).toBe(original);
     expect([...o.pfn]).toEqual([5]);
   });
+
+  it('copies back only the used part of a buffer whose owner says how much is used, and zeroes what grew', () => {
+    const table = { used: 2, refs: new Int32Array(1000) };
+    table.refs.set([7, 8]);
+    const usedBytes = new Map([[table.refs.buffer, () => table.used * 4]]);
+    const snap = snapshotGraph(table, { usedBytes });
+    expect(snap.bytes).toBe(8);
+    table.refs[1] = 80;
+    table.used = 5; // frames handed out since
+    table.refs.set([1, 2, 3], 2);
+    snap.restore();
+    expect(table.used).toBe(2);
+    expect([...table.refs.subarray(0, 6)]).toEqual([7, 8, 0, 0, 0, 0]);
+    snap.restore(); // and again, from the smaller extent
+    expect([...table.refs.subarray(0, 6)]).toEqual([7, 8, 0, 0, 0, 0]);
+  });
+
+  it('refuses a buffer with bytes past the part its owner says is used', () => {
+    for (const at of [3, 4, 998, 999]) {
+      const bytes = new Uint8Array(1001);
+      bytes[at] = 1;
+      expect(() => snapshotGraph({ bytes }, { usedBytes: new Map([[bytes.buffer, () => 3]]) })).toThrow(
+        /past the 3 its owner says are used/,
+      );
+    }
+  });
 });
 
 describe('snapshotGraph: Maps and Sets', () => {

@@ -121,7 +121,7 @@ export class KsmState {
   ) {
     this.config = { ...KSM_DEFAULT_CONFIG, ...config };
     this.agent = k.newAgent('ksmd');
-    this.pfnNode = new Int32Array(k.frames.count);
+    this.pfnNode = k.frames.perFrame(Int32Array);
     const c = k.counters;
     this.cv = c.values;
     this.c = {
