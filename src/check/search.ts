@@ -270,6 +270,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
   });
   const fork = Math.max(0, parallelStepIndex(scenario));
   run.runUntil(fork);
+  run.world.counterValues(); // its sorted names, made now, are in the snapshot: not made again per execution
   const snapshot = snapshotRun(run);
   const serials = nextFootprintSerial();
   let fresh = true;

@@ -4,8 +4,11 @@ import type { Kernel } from './kernel.js';
 
 interface PageLocks {
   locks: Map<number, Lock>;
-  /** Pages locked through trylockPage that have no Lock object yet: pfn -> owner's agent id (0: none). */
-  marks: Int32Array | null;
+  /**
+   * Pages locked through trylockPage that have no Lock object yet: pfn -> owner's agent id (0: none).
+   * Made with the state (a snapshot then holds it: made after one, every execution made it again).
+   */
+  marks: Int32Array;
   /** The agents that took such locks, by id. */
   owners: Map<number, Agent>;
 }
@@ -17,7 +20,8 @@ let lastState: PageLocks | null = null;
 function stateOf(k: Kernel): PageLocks {
   if (k === lastKernel) return lastState!;
   let s = all.get(k);
-  if (s === undefined) all.set(k, (s = { locks: new Map(), marks: null, owners: new Map() }));
+  if (s === undefined)
+    all.set(k, (s = { locks: new Map(), marks: k.frames.perFrame(Int32Array), owners: new Map() }));
   lastKernel = k;
   lastState = s;
   return s;
@@ -29,7 +33,7 @@ export function pageLock(k: Kernel, pfn: number): Lock {
   if (l === undefined) {
     s.locks.set(pfn, (l = new Lock(`page${pfn}.lock`)));
     // locked through trylockPage: the new Lock object starts out held by that agent
-    if (s.marks !== null && s.marks[pfn] !== 0) {
+    if (s.marks[pfn] !== 0) {
       l.owner = s.owners.get(s.marks[pfn])!;
       s.marks[pfn] = 0;
     }
@@ -45,7 +49,7 @@ export function trylockPage(k: Kernel, agent: Agent, pfn: number): boolean {
   const s = stateOf(k);
   const l = s.locks.get(pfn);
   if (l !== undefined) return tryLock(agent, l);
-  const marks = s.marks ?? (s.marks = k.frames.perFrame(Int32Array));
+  const marks = s.marks;
   if (marks[pfn] !== 0) return false;
   marks[pfn] = agent.id;
   if (s.owners.get(agent.id) !== agent) s.owners.set(agent.id, agent);
@@ -60,7 +64,7 @@ export function lockPage(k: Kernel, agent: Agent, pfn: number): Path {
 /** unlock_page, for a page locked with trylockPage or pageLock. */
 export function unlockPage(k: Kernel, agent: Agent, pfn: number): void {
   const s = stateOf(k);
-  if (s.marks !== null && s.marks[pfn] === agent.id) s.marks[pfn] = 0;
+  if (s.marks[pfn] === agent.id) s.marks[pfn] = 0;
   else unlock(agent, pageLock(k, pfn));
 }
 

@@ -204,15 +204,51 @@ export interface Footprint {
 
 export const EMPTY_FOOTPRINT: Footprint = { keys: new Float64Array(0), modes: new Uint8Array(0) };
 
+/** Footprints up to this many accesses are sorted by insertion (most transitions'); longer ones through a Map. */
+const INSERTION_SORTED = 64;
+
 /** Take the accesses recorded since the last call as one footprint, and start a new one. */
 export function takeFootprint(): Footprint {
   const keys = FOOTPRINT.keys;
   const modes = FOOTPRINT.modes;
-  if (keys.length === 0) return EMPTY_FOOTPRINT;
+  const n = keys.length;
+  if (n === 0) return EMPTY_FOOTPRINT;
+  const fp = n <= INSERTION_SORTED ? insertionSorted(keys, modes) : mapSorted(keys, modes);
+  keys.length = 0;
+  modes.length = 0;
+  return fp;
+}
+
+/** Each access put in its place in sorted arrays (binary search), equal keys joining their modes. */
+function insertionSorted(keys: readonly number[], modes: readonly Access[]): Footprint {
+  const k = new Float64Array(keys.length);
+  const m = new Uint8Array(keys.length);
+  let len = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    let lo = 0;
+    let hi = len;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (k[mid] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < len && k[lo] === key) {
+      m[lo] |= 1 << modes[i];
+      continue;
+    }
+    k.copyWithin(lo + 1, lo, len);
+    m.copyWithin(lo + 1, lo, len);
+    k[lo] = key;
+    m[lo] = 1 << modes[i];
+    len++;
+  }
+  return len === keys.length ? { keys: k, modes: m } : { keys: k.slice(0, len), modes: m.slice(0, len) };
+}
+
+function mapSorted(keys: readonly number[], modes: readonly Access[]): Footprint {
   const merged = new Map<number, number>();
   for (let i = 0; i < keys.length; i++) merged.set(keys[i], (merged.get(keys[i]) ?? 0) | (1 << modes[i]));
-  FOOTPRINT.keys = [];
-  FOOTPRINT.modes = [];
   const sorted = Float64Array.from(merged.keys()).sort();
   const out = new Uint8Array(sorted.length);
   for (let i = 0; i < sorted.length; i++) out[i] = merged.get(sorted[i])!;
