@@ -78,6 +78,12 @@ export class FrameTable {
   private readonly mapcountBig = new BigMap<number, number>();
   /** Frames from here to the end have never been handed out. */
   private fresh = 1;
+  /**
+   * Frames from here to the end have never been handed out nor stored into: only a broken secondary
+   * stores into a frame that is free (accessFrame), and one never handed out only through a made-up
+   * translation (the checker's tests make such), but its bytes and marks then land past `fresh`.
+   */
+  private writtenBelow = 1;
   /** The most recently freed frame (0: none); each free frame's `index` names the next. */
   private freeHead = 0;
   private freeCount: number;
@@ -126,15 +132,32 @@ export class FrameTable {
     return this.fresh;
   }
 
+  /** Per-frame state can be non-zero below this pfn only: frames handed out, or stored into (writtenBelow). */
+  private get usedBelow(): number {
+    return Math.max(this.fresh, this.writtenBelow);
+  }
+
   /**
    * A new zeroed array indexed by frame number (a bitset: `framesPerElement` 32), of this table's or of
    * anyone keeping per-frame state (KSM, the invariant checker). Its owner writes it only at frames
-   * handed out (below everUsedBelow), so a snapshot restores only that part (usedBytes).
+   * handed out or stored into (usedBelow), so a snapshot restores only that part (usedBytes).
    */
   perFrame<A extends PerFrameArray>(make: new (length: number) => A, framesPerElement = 1): A {
     const array = new make(Math.ceil(this.count / framesPerElement));
     this.perFrameArrays.push({ array, framesPerElement });
     return array;
+  }
+
+  /**
+   * Whether every per-frame array is zero past the frames handed out, as snapshots assume (perFrame);
+   * the invariant checker's full sweep asks. A word at a time: the arrays' elements are 1 to 4 bytes.
+   */
+  perFrameArraysClean(): boolean {
+    for (const { array, framesPerElement } of this.perFrameArrays) {
+      const from = Math.ceil(this.usedBelow / framesPerElement);
+      for (let i = from; i < array.length; i++) if (array[i] !== 0) return false;
+    }
+    return true;
   }
 
   /** For a snapshot: each per-frame array's buffer, and how many of its bytes the frames handed out cover. */
@@ -143,7 +166,7 @@ export class FrameTable {
     for (const { array, framesPerElement } of this.perFrameArrays) {
       out.set(
         array.buffer,
-        () => Math.ceil(this.fresh / framesPerElement) * array.BYTES_PER_ELEMENT + array.byteOffset,
+        () => Math.ceil(this.usedBelow / framesPerElement) * array.BYTES_PER_ELEMENT + array.byteOffset,
       );
     }
     return out;
@@ -179,6 +202,7 @@ export class FrameTable {
 
   /** Note a store into the frame's bytes (a new content id). */
   touchContent(pfn: number): void {
+    if (pfn >= this.writtenBelow) this.writtenBelow = pfn + 1;
     this.rewritten?.add(pfn);
   }
 
@@ -244,6 +268,7 @@ export class FrameTable {
   /** Store new bytes (a content id) in the frame; the caller keeps the content store's references. */
   setContent(pfn: number, content: number): void {
     if (FOOTPRINT.on) this.noteFrame(pfn, WRITE, DATA);
+    if (pfn >= this.writtenBelow) this.writtenBelow = pfn + 1;
     this.content[pfn] = content;
     this.rewritten?.add(pfn);
   }
