@@ -131,14 +131,18 @@ function kindNumber(kind: EventKind): number {
 }
 
 /**
- * A `what` string's atom, the `what` logged after it last time (and its atom), and the other strings of
- * the last event with this `what` with the words they made: most events repeat the kind, agent, range
- * event, flags and caller of the last event with the same `what`, so they need no table.
+ * A `what` string's atom, the `what`s logged after it the last two times (and their atoms), and the
+ * other strings of the last event with this `what` with the words they made: most events repeat the
+ * kind, agent, range event, flags and caller of the last event with the same `what`, so they need no
+ * table.
  */
 interface WhatAtom {
   readonly id: number;
   next: string | undefined;
   nextAtom: WhatAtom | undefined;
+  /** The `what` that followed it the time before (a path that goes on two ways by turns). */
+  other: string | undefined;
+  otherAtom: WhatAtom | undefined;
   kind: EventKind | undefined;
   agent: string | undefined;
   event: string | undefined;
@@ -154,6 +158,8 @@ function newWhatAtom(id: number): WhatAtom {
     id,
     next: undefined,
     nextAtom: undefined,
+    other: undefined,
+    otherAtom: undefined,
     kind: undefined,
     agent: undefined,
     event: undefined,
@@ -311,8 +317,10 @@ export class EventLog {
    */
   private whatAtom(s: string): WhatAtom {
     const prev = this.lastWhat;
-    let what = prev.nextAtom;
-    if (s !== prev.next || what === undefined) {
+    let what: WhatAtom | undefined;
+    if (s === prev.next) what = prev.nextAtom;
+    else if (s === prev.other) what = prev.otherAtom;
+    if (what === undefined) {
       what = this.whats.get(s);
       if (what === undefined) {
         const id = this.atom(s);
@@ -320,6 +328,8 @@ export class EventLog {
         if (id > 1) this.whats.set(s, what);
       }
       if (what.id > 1) {
+        prev.other = prev.next;
+        prev.otherAtom = prev.nextAtom;
         prev.next = s;
         prev.nextAtom = what;
       }
