@@ -32,16 +32,45 @@ export function mmuNotifierRangeInit(
   return { by, event, flags, vma, mm, start, end };
 }
 
-/** `invalidate_range_start BY` and `_end BY` by caller, made once each (the log hashes a string seen before as a number). */
-const callNames = { B: new Map<string, string>(), E: new Map<string, string>() };
+/**
+ * `invalidate_range_start BY` and `_end BY` by caller, made once each (the log hashes a string seen before
+ * as a number). The last two callers of a phase are tried before the table: KSM's merges open ranges of
+ * two callers by turns, millions of them in a long run.
+ */
+class CallNames {
+  private readonly names = new Map<string, string>();
+  private by1 = '';
+  private what1 = '';
+  private by2 = '';
+  private what2 = '';
+
+  constructor(private readonly prefix: string) {}
+
+  of(by: string): string {
+    if (by === this.by1) return this.what1;
+    const by1 = this.by1;
+    const what1 = this.what1;
+    let what: string | undefined;
+    if (by === this.by2) what = this.what2;
+    else {
+      what = this.names.get(by);
+      if (what === undefined) {
+        what = `${this.prefix} ${by}`;
+        this.names.set(by, what);
+      }
+    }
+    this.by1 = by;
+    this.what1 = what;
+    this.by2 = by1;
+    this.what2 = what1;
+    return what;
+  }
+}
+const callNames = { B: new CallNames('invalidate_range_start'), E: new CallNames('invalidate_range_end') };
 
 function logNotify(k: Kernel, agent: Agent, range: NotifierRange, phase: 'B' | 'E'): void {
   if (!k.recording) return;
-  let what = callNames[phase].get(range.by);
-  if (what === undefined) {
-    what = `${phase === 'B' ? 'invalidate_range_start' : 'invalidate_range_end'} ${range.by}`;
-    callNames[phase].set(range.by, what);
-  }
+  const what = callNames[phase].of(range.by);
   const e = newEvent(agent.name, agent.cpu, 'notify', what, range.mm.id, range.start, range.end);
   e.event = EVENT_NAMES[range.event];
   e.flags = formatRangeFlags(range.flags);
