@@ -9,7 +9,7 @@
 import { isKernelName, type KernelName, type ProfileOverrides } from '../kernel/profiles.js';
 import type { StoreSource } from '../mm/access.js';
 import type { Task } from '../mm/kernel.js';
-import { type Agent, type Path, runToCompletion } from '../sim/exec.js';
+import { type Agent, ModelBug, type Path, runToCompletion } from '../sim/exec.js';
 import { type LogEvent, newEvent } from '../sim/log.js';
 import { Scheduler, type Thread } from '../sim/scheduler.js';
 import type { InterleavingSearch } from '../sim/search.js';
@@ -146,7 +146,16 @@ export class ScenarioRun implements StepRunner {
     }
     for (const step of this.scenario.steps.slice(k)) runToCompletion(this.step(step, 0));
     this.world.violations.step = -1;
-    if (this.scenario.checks.invariants !== 'off') this.world.checkAll(); // a full sweep ends every run
+    if (this.scenario.checks.invariants !== 'off') {
+      this.world.checkAll(); // a full sweep ends every run
+      // snapshots restore per-frame arrays only where frames were used (FrameTable.perFrame): a run checks
+      // that the rest is zero, an execution of the model checker only when paranoid (it is O(RAM))
+      if (
+        (this.options.search === undefined || this.options.paranoid) &&
+        !this.world.kernel.frames.perFrameArraysClean()
+      )
+        throw new ModelBug('per-frame state was written at a frame never used (FrameTable.perFrame)');
+    }
     this.evaluateAll(this.scenario.expect);
     const file = this.options.file ?? this.scenario.steps[0]?.pos.file ?? 'scenario';
     const replay = replayCommand({

@@ -279,6 +279,8 @@ function run(setup: Setup, ops: readonly Op[], full: boolean): string[] {
   });
   w.violations.step = -1;
   w.checkAll();
+  // what snapshots assume of per-frame state, whatever the corruptions did (FrameTable.perFrame)
+  expect(k.frames.perFrameArraysClean()).toBe(true);
   return w.violations.list.map((v) => `${v.step} ${v.invariant}: ${v.message}`);
 }
 
