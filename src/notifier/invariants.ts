@@ -227,7 +227,7 @@ export class InvariantChecker implements KernelObserver {
     for (const mm of k.mms.values()) this.watch(mm);
     for (const tlb of k.machine.tlbs) {
       tlb.watch = (mm, vpn) => {
-        if (this.ptes !== null) this.noteTranslation(mm, vpn);
+        if (this.ptes !== null) this.note(mm, vpn, false);
       };
     }
   }
@@ -291,17 +291,13 @@ export class InvariantChecker implements KernelObserver {
     mm.pt.watch = (vpn, oldPte, newPte) => this.onStore(mm, vpn, oldPte, newPte);
   }
 
-  /** The pte or the expected data of (mm, vpn) changed: all of that page's facts are checked next time. */
-  private notePage(mm: number, vpn: number): void {
+  /**
+   * Something of (mm, vpn) changed: a translation of it (its coherence is checked next time), or with
+   * `data` its pte or expected data (all of its facts are).
+   */
+  private note(mm: number, vpn: number, data: boolean): void {
     if (this.overflow) return; // the next check sweeps everything
-    this.pages.add(mm, vpn, true);
-    if (this.pages.size > MAX_TRACKED) this.overflow = true;
-  }
-
-  /** A translation of (mm, vpn) changed or became visible: its coherence is checked next time. */
-  private noteTranslation(mm: number, vpn: number): void {
-    if (this.overflow) return;
-    this.pages.add(mm, vpn, false);
+    this.pages.add(mm, vpn, data);
     if (this.pages.size > MAX_TRACKED) this.overflow = true;
   }
 
@@ -309,7 +305,7 @@ export class InvariantChecker implements KernelObserver {
   private onStore(mm: Mm, vpn: number, oldPte: number, newPte: number): void {
     const ptes = this.ptes;
     if (ptes === null) return; // no recount yet: the first check sweeps everything
-    this.notePage(mm.id, vpn);
+    this.note(mm.id, vpn, true);
     const oldPfn = counted(oldPte) ? ptePfn(oldPte) : -1;
     const newPfn = counted(newPte) ? ptePfn(newPte) : -1;
     if (oldPfn === newPfn) return; // the same frame (or none): only bits changed
@@ -336,14 +332,14 @@ export class InvariantChecker implements KernelObserver {
   private noteStore(mm: Mm, vpn: number, s: Slot): void {
     if (this.ptes === null) return;
     if (s.obj === null) {
-      this.notePage(mm.id, vpn);
+      this.note(mm.id, vpn, true);
       return;
     }
     for (const other of this.k.mms.values()) {
       for (const vma of other.vmas) {
         if (vma.shmem !== s.obj) continue;
         const at = vpnOf(vma.start) + (s.key - vma.shmemPgoff);
-        if (at >= vpnOf(vma.start) && at < vpnOf(vma.end)) this.notePage(other.id, at);
+        if (at >= vpnOf(vma.start) && at < vpnOf(vma.end)) this.note(other.id, at, true);
       }
     }
   }
@@ -355,12 +351,12 @@ export class InvariantChecker implements KernelObserver {
   }
 
   onSecondaryMap(mm: Mm, address: number): void {
-    if (this.ptes !== null) this.noteTranslation(mm.id, vpnOf(address));
+    if (this.ptes !== null) this.note(mm.id, vpnOf(address), false);
   }
 
   onRangeEnd(_agent: Agent, range: NotifierRange): void {
     if (this.ptes === null) return;
-    if (range.end - range.start <= PAGE_SIZE) this.noteTranslation(range.mm.id, vpnOf(range.start));
+    if (range.end - range.start <= PAGE_SIZE) this.note(range.mm.id, vpnOf(range.start), false);
     else if (!this.ranges.push(range.mm.id, range.start, range.end)) this.overflow = true;
   }
 
