@@ -194,7 +194,8 @@ class Observed implements InterleavingSearch {
       // look only at the thread's own transitions and what conflicts with them, so every schedule of
       // one trace class blocks alike (the class cache of sim/trace-cache-search.ts relies on it).
       const same = effect !== undefined && effect.lo === 0 && effect.hi === 0;
-      this.effect.set(me, { lo: 0, hi: 0 });
+      if (effect === undefined) this.effect.set(me, { lo: 0, hi: 0 });
+      else effect.lo = effect.hi = 0; // the count starts again at this arrival
       if (!this.stale.delete(me) && same) this.failed.set(me, attempt);
       this.attempt.delete(me);
     } else this.attempt.set(me, attempt);
