@@ -15,6 +15,7 @@ import {
   note,
   noteAccess,
 } from '../sim/footprint.js';
+import { zeroFrom } from '../sim/snapshot.js';
 import type { PfnSet } from './pfn-set.js';
 
 export const ZERO_PFN = 0;
@@ -150,12 +151,12 @@ export class FrameTable {
 
   /**
    * Whether every per-frame array is zero past the frames handed out, as snapshots assume (perFrame);
-   * the invariant checker's full sweep asks. A word at a time: the arrays' elements are 1 to 4 bytes.
+   * a run's end asks.
    */
   perFrameArraysClean(): boolean {
     for (const { array, framesPerElement } of this.perFrameArrays) {
-      const from = Math.ceil(this.usedBelow / framesPerElement);
-      for (let i = from; i < array.length; i++) if (array[i] !== 0) return false;
+      const from = Math.ceil(this.usedBelow / framesPerElement) * array.BYTES_PER_ELEMENT;
+      if (!zeroFrom(array.buffer, array.byteOffset + from)) return false;
     }
     return true;
   }

@@ -3,6 +3,8 @@
  * list of members in insertion order, so adding is O(1), listing is O(members) and nothing per frame is
  * a JS collection (those stop at 2^24 entries). 1 bit + (while listed) 4 bytes a frame.
  */
+const NONE = new Int32Array(0);
+
 export class PfnSet {
   private readonly bits: Uint32Array;
   private list = new Int32Array(64);
@@ -44,6 +46,7 @@ export class PfnSet {
   drainSorted(): Int32Array {
     const bits = this.bits;
     const n = this.n;
+    if (n === 0) return NONE; // most checks of a small step
     if (this.out.length < n) this.out = new Int32Array(Math.max(n, 2 * this.out.length));
     const out = this.out.subarray(0, n);
     if (n * 16 >= bits.length) {

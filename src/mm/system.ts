@@ -159,6 +159,7 @@ export class MmSystem {
 
   /** The references held by live gup/pin handles, per pfn (for the accounting recount). */
   pinnedRefs(): Map<number, number> {
+    if (this.pins.size === 0) return new Map(); // (a BigMap's Maps only when there are pins: checked every step)
     const out = new BigMap<number, number>();
     for (const { result } of this.pins.values()) {
       for (const pfn of result.pfns) out.set(pfn, (out.get(pfn) ?? 0) + result.refs);

@@ -198,7 +198,7 @@ export class InvariantChecker implements KernelObserver {
   /** A list overflowed: the next check sweeps everything. */
   private overflow = false;
   /** References held outside page tables and caches (pins, ksmd, secondaries) at the last check. */
-  private holders: Map<number, number> = new BigMap<number, number>();
+  private holders: ReadonlyMap<number, number> = NO_HOLDERS;
   /** Frames with an unreported accounting problem that the per-check report cap held back. */
   private carried: number[] = [];
   private ksmSeen = Number.NaN;
@@ -1032,17 +1032,19 @@ export class InvariantChecker implements KernelObserver {
   }
 
   /** References held outside page tables and caches: gup pins, ksmd, the secondaries. */
-  private holdersNow(): Map<number, number> {
-    const refs = new BigMap<number, number>();
+  private holdersNow(): ReadonlyMap<number, number> {
+    let refs: BigMap<number, number> | null = null; // made for the first reference: most checks find none
     for (const [pfn, n] of this.sources.pinnedRefs())
-      if (pfn !== ZERO_PFN) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
+      if (pfn !== ZERO_PFN) (refs ??= new BigMap()).set(pfn, (refs.get(pfn) ?? 0) + n);
     for (const view of this.sources.secondaries()) {
       const held = view.heldRefs?.();
-      if (held) for (const [pfn, n] of held) refs.set(pfn, (refs.get(pfn) ?? 0) + n);
+      if (held) for (const [pfn, n] of held) (refs ??= new BigMap()).set(pfn, (refs.get(pfn) ?? 0) + n);
     }
-    return refs;
+    return refs ?? NO_HOLDERS;
   }
 }
+
+const NO_HOLDERS: ReadonlyMap<number, number> = new Map();
 
 /** A set of frames whose bitset is a per-frame array of the table. */
 function newPfnSet(frames: FrameTable): PfnSet {

@@ -320,7 +320,7 @@ function edgeText(e: Edge): string {
 
 /** Record everything reachable from `root`; see the module comment for what is and is not captured. */
 /** Whether every byte of `b` from `from` on is zero (checked a word at a time). */
-function zeroFrom(b: ArrayBufferLike, from: number): boolean {
+export function zeroFrom(b: ArrayBufferLike, from: number): boolean {
   const bytes = new Uint8Array(b);
   const start = Math.ceil(from / 4) * 4;
   const n = start < bytes.length ? (bytes.length - start) >> 2 : 0;
