@@ -173,6 +173,9 @@ export function checkScenario(scenario: Scenario, opts: CheckOptions, runner: Ta
   };
 }
 
+/** Rounds of runWithinBudget: the work of a budget-limited search stays within this many budgets. */
+const MAX_ROUNDS = 4;
+
 /** The tasks' outcomes, and the specs (with the budgets) they last ran with, in task order. */
 interface BudgetedRun {
   readonly outcomes: readonly TaskOutcome[];
@@ -191,10 +194,11 @@ function runOnce(
 /**
  * Run the tasks within `max` executions in all (whole or abandoned ones). Each starts with an equal
  * share; what the tasks that finish leave unused goes, in the next round, to those that used up their
- * share, which run again from the start with the bigger share, until every task finishes or a round
- * gives no task more than it had. One task can hold nearly the whole space (four racing vCPUs: one of
- * 16 tasks): with equal shares alone, it stopped at a sixteenth of the budget. The shares depend only on
- * the earlier rounds' counts, so the report does not depend on the number of workers.
+ * share, which run again from the start with the bigger share, until every task finishes, a round gives
+ * no task more than it had, or MAX_ROUNDS rounds ran. One task can hold nearly the whole space (four
+ * racing vCPUs: one of 16 tasks): with equal shares alone, it stopped at a sixteenth of the budget.
+ * The shares depend only on the earlier rounds' counts, so the report does not depend on the number of
+ * workers.
  */
 function runWithinBudget(
   specs: readonly TaskSpec[],
@@ -206,7 +210,7 @@ function runWithinBudget(
   let round = specs;
   let total = specs.length;
   let done = 0;
-  for (;;) {
+  for (let rounds = 1; ; rounds++) {
     const specOf = new Map(round.map((s) => [s.task, s]));
     const outcomes = runner(round, () => progress?.(++done, total));
     const cut: TaskSpec[] = [];
@@ -217,7 +221,8 @@ function runWithinBudget(
       else cut.push(specOf.get(o.task)!);
     }
     const share = cut.length === 0 ? 0 : Math.floor((max - used) / cut.length);
-    const grows = cut.length > 0 && share > cut[0].maxExecutions;
+    // a rerun repeats what its task did before: at most MAX_ROUNDS budgets of work in all
+    const grows = cut.length > 0 && share > cut[0].maxExecutions && rounds < MAX_ROUNDS;
     for (const o of outcomes)
       if (o.complete || !grows) finished.set(o.task, { outcome: o, spec: specOf.get(o.task)! });
     if (!grows) break;
