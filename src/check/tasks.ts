@@ -16,6 +16,13 @@ import type { InterleavingSearch } from '../sim/search.js';
 /** Enough tasks to share among workers and shards; deeper prefixes give up more reduction. */
 const ENOUGH_TASKS = 16;
 const MAX_DEPTH = 3;
+/**
+ * With no bound, the first task is split this many levels further: sleep sets make the first child of
+ * every decision the one that explores most (its later siblings start with it asleep), so the first task
+ * held nearly the whole space (6,681 of the 3-vCPU race's 6,696 executions) and workers had nothing to
+ * share. Under a bound each task keeps its own class cache, and more tasks would repeat more classes.
+ */
+const FIRST_TASK_DEPTH = 12;
 
 export interface TaskOptions {
   kernel?: KernelName;
@@ -95,32 +102,35 @@ export function splitTasks(scenario: Scenario, opts: TaskOptions): Task[] {
     if (frontier.length + leaves.length >= ENOUGH_TASKS) break;
     const next: Node[] = [];
     for (const node of frontier) {
-      const enabled = node.enabled;
-      if (enabled === null) {
-        leaves.push(node);
-        continue;
-      }
-      const kids: { thread: number; cost: number; probe: Probe }[] = [];
-      for (const thread of enabled) {
-        const cost = node.preemptions + preemptions(node.prefix, thread, enabled);
-        if (cost <= opts.maxPreemptions)
-          kids.push({ thread, cost, probe: probe(scenario, [...node.prefix, thread], opts) });
-      }
-      kids.forEach((kid, i) => {
-        const before = kids.slice(0, i).map((k) => [k.thread, k.probe.last!] as const);
-        next.push({
-          prefix: [...node.prefix, kid.thread],
-          explored: [...node.explored, before],
-          preemptions: kid.cost,
-          enabled: kid.probe.enabled,
-        });
-      });
+      if (node.enabled === null) leaves.push(node);
+      else next.push(...children(scenario, node, opts));
     }
     frontier = next;
+  }
+  if (!Number.isFinite(opts.maxPreemptions)) {
+    for (let depth = 0; depth < FIRST_TASK_DEPTH && frontier[0]?.enabled != null; depth++)
+      frontier = [...children(scenario, frontier[0], opts), ...frontier.slice(1)];
   }
   return [...leaves, ...frontier]
     .map(({ prefix, explored }) => ({ prefix, explored }))
     .sort((a, b) => comparePrefixes(a.prefix, b.prefix));
+}
+
+/** A node's children, one per thread that can run there within the bound, each with its earlier siblings asleep. */
+function children(scenario: Scenario, node: Node, opts: TaskOptions): Node[] {
+  const enabled = node.enabled!;
+  const kids: { thread: number; cost: number; probe: Probe }[] = [];
+  for (const thread of enabled) {
+    const cost = node.preemptions + preemptions(node.prefix, thread, enabled);
+    if (cost <= opts.maxPreemptions)
+      kids.push({ thread, cost, probe: probe(scenario, [...node.prefix, thread], opts) });
+  }
+  return kids.map((kid, i) => ({
+    prefix: [...node.prefix, kid.thread],
+    explored: [...node.explored, kids.slice(0, i).map((k) => [k.thread, k.probe.last!] as const)],
+    preemptions: kid.cost,
+    enabled: kid.probe.enabled,
+  }));
 }
 
 function comparePrefixes(a: readonly number[], b: readonly number[]): number {

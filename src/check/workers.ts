@@ -2,8 +2,10 @@
  * Running a check's tasks on worker threads (`mmsim check --workers N`). Each worker parses the scenario
  * itself and runs the tasks it is given (check/check.ts runTask); results come back over a MessagePort
  * that the main thread reads synchronously (receiveMessageOnPort, waking on an Atomics counter), so the
- * command stays one synchronous call. Tasks are dealt round robin and the results merged by task index:
- * the report is the one a single thread gives.
+ * command stays one synchronous call. Each worker takes the next task not yet taken (an Atomics counter
+ * over the task list: a worker that drew a small task goes on to the next instead of waiting beside one
+ * that holds most of the space), and the results are merged by task index: every task runs whoever runs
+ * it, so the report is the one a single thread gives.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -28,7 +30,9 @@ import {
 interface WorkerInput {
   readonly file: string;
   readonly text: string;
+  /** Every task of the run; a worker takes the next untaken one (`next`) until none is left. */
   readonly specs: readonly TaskSpec[];
+  readonly next: Int32Array;
   readonly port: MessagePort;
   readonly done: Int32Array;
 }
@@ -42,6 +46,7 @@ function workerRunner(file: string, text: string, n: number): TaskRunner {
   return (specs, onDone) => {
     if (specs.length === 0) return [];
     const done = new Int32Array(new SharedArrayBuffer(4));
+    const next = new Int32Array(new SharedArrayBuffer(4));
     const workers: Worker[] = [];
     const ports: MessagePort[] = [];
     const count = Math.min(n, specs.length);
@@ -51,7 +56,8 @@ function workerRunner(file: string, text: string, n: number): TaskRunner {
       const input: WorkerInput = {
         file,
         text,
-        specs: specs.filter((_, i) => i % count === w),
+        specs,
+        next,
         port: port2,
         done,
       };
@@ -106,7 +112,8 @@ if (workerData !== null && typeof workerData === 'object' && 'specs' in workerDa
   if (!parsed.ok) post({ ok: false, error: `${input.file} does not parse` });
   else {
     try {
-      for (const spec of input.specs) post({ ok: true, outcome: runTask(parsed.scenario, spec) });
+      for (let i = Atomics.add(input.next, 0, 1); i < input.specs.length; i = Atomics.add(input.next, 0, 1))
+        post({ ok: true, outcome: runTask(parsed.scenario, input.specs[i]) });
     } catch (e) {
       post({ ok: false, error: (e as Error).message });
     }
