@@ -51,6 +51,12 @@ export const FRESH_FRAMES_PER_CALL = 4096;
 /** The typed arrays a per-frame array can be. */
 export type PerFrameArray = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
 
+interface PerFrameEntry {
+  readonly array: PerFrameArray;
+  /** Frames sharing one element (32 for a bitset). */
+  readonly framesPerElement: number;
+}
+
 export class FrameTable {
   private readonly refcount: Int32Array;
   private readonly flags: Uint8Array;
@@ -97,8 +103,7 @@ export class FrameTable {
   rewritten: PfnSet | null = null;
 
   /** Every array indexed by frame number (perFrame), with how many frames share one of its elements. */
-  private readonly perFrameArrays: { readonly array: PerFrameArray; readonly framesPerElement: number }[] =
-    [];
+  private readonly perFrameArrays: PerFrameEntry[] = [];
 
   constructor(readonly count: number) {
     if (count < 2) throw new RangeError('a machine needs at least 2 frames');
@@ -154,22 +159,19 @@ export class FrameTable {
    * a run's end asks.
    */
   perFrameArraysClean(): boolean {
-    for (const { array, framesPerElement } of this.perFrameArrays) {
-      const from = Math.ceil(this.usedBelow / framesPerElement) * array.BYTES_PER_ELEMENT;
-      if (!zeroFrom(array.buffer, array.byteOffset + from)) return false;
-    }
+    for (const a of this.perFrameArrays) if (!zeroFrom(a.array.buffer, this.usedEnd(a))) return false;
     return true;
+  }
+
+  /** Where in its buffer the part of a per-frame array that frames in use cover ends (bytes). */
+  private usedEnd({ array, framesPerElement }: PerFrameEntry): number {
+    return Math.ceil(this.usedBelow / framesPerElement) * array.BYTES_PER_ELEMENT + array.byteOffset;
   }
 
   /** For a snapshot: each per-frame array's buffer, and how many of its bytes the frames handed out cover. */
   usedBytes(): Map<ArrayBufferLike, () => number> {
     const out = new Map<ArrayBufferLike, () => number>();
-    for (const { array, framesPerElement } of this.perFrameArrays) {
-      out.set(
-        array.buffer,
-        () => Math.ceil(this.usedBelow / framesPerElement) * array.BYTES_PER_ELEMENT + array.byteOffset,
-      );
-    }
+    for (const a of this.perFrameArrays) out.set(a.array.buffer, () => this.usedEnd(a));
     return out;
   }
 

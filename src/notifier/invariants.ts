@@ -202,17 +202,21 @@ export class InvariantChecker implements KernelObserver {
   /** Frames with an unreported accounting problem that the per-check report cap held back. */
   private carried: number[] = [];
   private ksmSeen = Number.NaN;
-  /** Frames whose every mapper one check must find by a walk (allocated when first needed). */
-  private scratch: PfnSet | null = null;
-  /** The frames that were KSM pages at the last check of KSM (a byte each, allocated when first needed). */
-  private ksmKnown: Uint8Array | null = null;
+  /**
+   * Frames whose every mapper one check must find by a walk. This and the two KSM arrays below are made
+   * with the checker: made when first needed, after the model checker's snapshot, every execution would
+   * make them again.
+   */
+  private readonly scratch: PfnSet;
+  /** The frames that were KSM pages at the last check of KSM (a byte each). */
+  private readonly ksmKnown: Uint8Array;
   /**
    * While a check whose KSM state moved looks at the changed pages: per frame that became a KSM page
    * since the last check, the ptes mapping it the look saw (then a frame all of whose mappers it saw is
    * not looked for by a walk); else null.
    */
   private freshKsmMappers: Int32Array | null = null;
-  private ksmMapperCounts: Int32Array | null = null;
+  private readonly ksmMapperCounts: Int32Array;
   private readonly unseen: number[] = [];
 
   constructor(
@@ -222,6 +226,9 @@ export class InvariantChecker implements KernelObserver {
   ) {
     this.written = new Rewrites(k.frames);
     this.touched = newPfnSet(k.frames);
+    this.scratch = newPfnSet(k.frames);
+    this.ksmKnown = k.frames.perFrame(Uint8Array);
+    this.ksmMapperCounts = k.frames.perFrame(Int32Array);
     k.frames.touched = this.touched;
     k.frames.rewritten = this.written;
     for (const mm of k.mms.values()) this.watch(mm);
@@ -539,8 +546,7 @@ export class InvariantChecker implements KernelObserver {
     const f = k.frames;
     const ksmMoved = this.ksmMoved();
     if (ksmMoved) {
-      this.ksmKnown ??= f.perFrame(Uint8Array);
-      this.freshKsmMappers = this.ksmMapperCounts ??= f.perFrame(Int32Array);
+      this.freshKsmMappers = this.ksmMapperCounts;
     }
     // the changed pages, per mm in address order as runs of consecutive pages: one range check per run,
     // the coherence of every page noted, then the data of those whose pte or data changed (a sweep's order)
@@ -609,7 +615,7 @@ export class InvariantChecker implements KernelObserver {
         if ((flags[pfn] & PG_KSM) === 0) continue;
         if (pteWrite(pte)) ksmPages.push({ mm, vpn, pte });
         // a mapper of a frame that became a KSM page since the last check (see ksmWhole)
-        if (fresh !== null && known![pfn] === 0) fresh[pfn]++;
+        if (fresh !== null && known[pfn] === 0) fresh[pfn]++;
       }
     }
   }
@@ -692,8 +698,7 @@ export class InvariantChecker implements KernelObserver {
     for (const p of src.ksmStructureProblems!()) this.reportKsm(p);
     const f = this.k.frames;
     const flags = f.raw.flags;
-    const known = (this.ksmKnown ??= f.perFrame(Uint8Array));
-    this.scratch ??= newPfnSet(f);
+    const known = this.ksmKnown;
     const found = this.scratch;
     let n = 0;
     for (let pfn = 1; pfn < f.everUsedBelow; pfn++) {
@@ -888,7 +893,6 @@ export class InvariantChecker implements KernelObserver {
       if ((f.raw.flags[pfn] & (PG_ANON | PG_KSM)) !== PG_ANON || !this.noteAnonMappers(pfn)) rest.push(pfn);
     }
     if (rest.length === 0) return;
-    this.scratch ??= newPfnSet(f);
     const wanted = this.scratch;
     for (const pfn of rest) wanted.add(pfn);
     for (const mm of k.mms.values()) {

@@ -318,7 +318,6 @@ function edgeText(e: Edge): string {
   }
 }
 
-/** Record everything reachable from `root`; see the module comment for what is and is not captured. */
 /** Whether every byte of `b` from `from` on is zero (checked a word at a time). */
 export function zeroFrom(b: ArrayBufferLike, from: number): boolean {
   const bytes = new Uint8Array(b);
@@ -332,6 +331,7 @@ export function zeroFrom(b: ArrayBufferLike, from: number): boolean {
   return true;
 }
 
+/** Record everything reachable from `root`; see the module comment for what is and is not captured. */
 export function snapshotGraph(root: object, options: SnapshotOptions = {}): GraphSnapshot {
   const w = new Walk(options);
   w.run(root);
