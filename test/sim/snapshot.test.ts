@@ -46,6 +46,34 @@ describe('snapshotGraph: objects', () => {
     expect(Object.getOwnPropertyDescriptor(o, 'hidden')?.enumerable).toBe(false);
   });
 
+  it('removes symbol-keyed and non-enumerable properties added since', () => {
+    const tag = Symbol('tag');
+    const o: { a: number; [tag]?: number; hidden?: number } = { a: 1 };
+    const snap = snapshotGraph(o);
+    o[tag] = 2;
+    Object.defineProperty(o, 'hidden', { value: 3, writable: true, enumerable: false, configurable: true });
+    o.a = 9;
+    snap.restore();
+    expect(Reflect.ownKeys(o)).toEqual(['a']);
+    expect(o.a).toBe(1);
+  });
+
+  it('restores objects whose read-only properties sit at different places among the same writable ones', () => {
+    const readOnly = (o: object, key: string, value: number) =>
+      Object.defineProperty(o, key, { value, writable: false, enumerable: true, configurable: true });
+    const first: Record<string, number> = {};
+    readOnly(first, 'ro', 1);
+    first.w = 2;
+    const second: Record<string, number> = { w: 3 };
+    readOnly(second, 'ro', 4);
+    const snap = snapshotGraph({ first, second });
+    first.w = 20;
+    second.w = 30;
+    snap.restore();
+    expect(first).toEqual({ ro: 1, w: 2 });
+    expect(second).toEqual({ w: 3, ro: 4 });
+  });
+
   it('restores class instances without touching their prototype', () => {
     class Counter {
       private n = 0;
