@@ -139,7 +139,7 @@ export class FrameTable {
   }
 
   /** Per-frame state can be non-zero below this pfn only: frames handed out, or stored into (writtenBelow). */
-  private get usedBelow(): number {
+  get usedBelow(): number {
     return Math.max(this.fresh, this.writtenBelow);
   }
 

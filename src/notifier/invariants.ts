@@ -935,7 +935,7 @@ export class InvariantChecker implements KernelObserver {
     const k = this.k;
     const f = k.frames;
     const ptes = this.ptes ?? f.perFrame(Int32Array); // the recount is rebuilt in place
-    ptes.fill(0);
+    ptes.fill(0, 0, f.usedBelow); // past the frames in use it is zero (FrameTable.perFrame)
     const flags = f.raw.flags;
     const ksmWritable: { mm: Mm; vpn: number; pte: number }[] = []; // ptes mapping a KSM page writable
     this.rss.clear();

@@ -178,13 +178,19 @@ export class DporSearch implements InterleavingSearch {
     width = Math.max(width, 1 + Math.max(...nodes.map((x) => x.chosen)));
     // vc[j][t]: the latest transition of thread t (as a node index) that happens before or is j
     const vc: Int32Array[] = [];
-    const lastOf = new Map<string, number>(); // `${block}:${thread}` -> node index
+    // per thread, its latest node in the block of node j (blocks run one after another)
+    const lastOf = new Int32Array(width).fill(-1);
+    let block = n > 0 ? nodes[0].block : 0;
     for (let j = 0; j < n; j++) {
       const nj = nodes[j];
       const fj = nj.fp!;
       const p = nj.chosen;
       const clock = new Int32Array(width).fill(-1);
-      const prev = lastOf.get(`${nj.block}:${p}`) ?? -1;
+      if (nj.block !== block) {
+        block = nj.block;
+        lastOf.fill(-1);
+      }
+      const prev = lastOf[p];
       if (prev >= 0) join(clock, vc[prev]);
       const dependent: number[] = []; // latest first
       for (let i = j - 1; i >= 0 && nodes[i].block === nj.block; i--) {
@@ -195,7 +201,7 @@ export class DporSearch implements InterleavingSearch {
       }
       clock[p] = j;
       vc.push(clock);
-      lastOf.set(`${nj.block}:${p}`, j);
+      lastOf[p] = j;
       for (const i of dependent) {
         if (!coEnabled(nodes[i].fp!, fj)) continue;
         if (prev >= 0 && vc[prev][nodes[i].chosen] >= i) continue; // already ordered before p's previous step
