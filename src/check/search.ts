@@ -177,9 +177,11 @@ class Observed implements InterleavingSearch {
     const me = this.lastIndex;
     // what others wrote wakes a retry that read it, and makes an attempt under way that read it stale
     for (const [t, reads] of this.failed) if (t !== me && conflicts(fp, reads)) this.failed.delete(t);
-    for (const [t, reads] of this.attempt) if (t !== me && conflicts(fp, reads)) this.stale.add(t);
+    for (const [t, reads] of this.attempt)
+      if (t !== me && !this.stale.has(t) && conflicts(fp, reads)) this.stale.add(t);
+    // a stale attempt's footprint is never looked at again (it cannot block): it stops growing
     const sofar = this.attempt.get(me);
-    const attempt = sofar === undefined ? fp : unionFootprints(sofar, fp);
+    const attempt = sofar === undefined ? fp : this.stale.has(me) ? sofar : unionFootprints(sofar, fp);
     const effect = this.effect.get(me);
     if (effect !== undefined && this.digestBefore !== null) {
       const after = this.digest();
