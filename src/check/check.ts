@@ -138,6 +138,8 @@ export function checkScenario(scenario: Scenario, opts: CheckOptions, runner: Ta
       kernel,
       profileOverrides: overrides,
       maxPreemptions: opts.maxPreemptions,
+      file: opts.file,
+      paranoid: opts.paranoid === true,
     });
     const share = Math.max(1, Math.ceil(opts.maxExecutions / tasks.length));
     const specs: TaskSpec[] = tasks

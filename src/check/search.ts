@@ -9,18 +9,10 @@
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
 import { expectedViolations } from '../scenario/result.js';
-import { ScenarioRun } from '../scenario/run.js';
 import type { World } from '../scenario/world.js';
-import { parallelStepIndex, snapshotRun } from '../scenario/world-snapshot.js';
 import { DporSearch, SleepSetBlocked } from '../sim/dpor.js';
 import { ModelBug } from '../sim/exec.js';
-import {
-  conflicts,
-  type Footprint,
-  nextFootprintSerial,
-  resetFootprintSerials,
-  unionFootprints,
-} from '../sim/footprint.js';
+import { conflicts, type Footprint, unionFootprints } from '../sim/footprint.js';
 import { finish, mix, SumDigest } from '../sim/hash.js';
 import type { Thread } from '../sim/scheduler.js';
 import { type InterleavingSearch, PreemptionBoundedSearch, PrefixInfeasible } from '../sim/search.js';
@@ -28,6 +20,7 @@ import { AlreadyExplored, TraceCacheSearch } from '../sim/trace-cache-search.js'
 import type { ProblemKind } from './counterexample.js';
 import { finalStateHash } from './final-state.js';
 import { livelockDecision, worldDigest } from './fingerprint.js';
+import { forkedRun } from './forked-run.js';
 import { describeLivelock, findLivelock, type LivelockDecision } from './livelock.js';
 
 export interface SearchOptions {
@@ -261,22 +254,15 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
   let abandoned = 0;
   let stoppedBy: string | undefined;
   // the steps before the first `parallel` run once: every execution restores the world taken there
-  resetFootprintSerials();
-  const run = new ScenarioRun(scenario, {
+  const forked = forkedRun(scenario, {
     kernel: opts.kernel,
     profileOverrides: opts.profileOverrides,
-    search: observed,
     file: opts.file,
     recording: false,
     paranoid: opts.paranoid === true,
     sweepInsideParallel: opts.paranoid === true,
   });
-  const fork = Math.max(0, parallelStepIndex(scenario));
-  run.runUntil(fork);
-  run.world.counterValues(); // its sorted names, made now, are in the snapshot: not made again per execution
-  const snapshot = snapshotRun(run);
-  const serials = nextFootprintSerial();
-  let fresh = true;
+  const { run, fork } = forked;
   for (;;) {
     if (executions + abandoned >= opts.maxExecutions) {
       stoppedBy = `--max-executions ${opts.maxExecutions}`;
@@ -285,9 +271,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
     dpor?.begin();
     cached?.begin();
     plain?.begin();
-    if (!fresh) snapshot.restore();
-    fresh = false;
-    resetFootprintSerials(serials);
+    forked.rewind();
     observed.begin(run.world);
     let completed = true;
     const found: FoundProblem[] = [];

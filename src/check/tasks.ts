@@ -8,10 +8,10 @@
  */
 import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
-import { ScenarioRun } from '../scenario/run.js';
-import { type Footprint, resetFootprintSerials } from '../sim/footprint.js';
+import type { Footprint } from '../sim/footprint.js';
 import type { Thread } from '../sim/scheduler.js';
 import type { InterleavingSearch } from '../sim/search.js';
+import { type ForkedRun, forkedRun } from './forked-run.js';
 
 /** Enough tasks to share among workers and shards; deeper prefixes give up more reduction. */
 const ENOUGH_TASKS = 16;
@@ -28,6 +28,9 @@ export interface TaskOptions {
   kernel?: KernelName;
   profileOverrides?: ProfileOverrides;
   maxPreemptions: number;
+  /** As the tasks' searches get them (check/search.ts SearchOptions). */
+  file?: string;
+  paranoid?: boolean;
 }
 
 class ReachedDepth extends Error {}
@@ -50,8 +53,11 @@ interface Probe {
   last: Footprint | null;
 }
 
-/** Follow `prefix` and look at the next decision. */
-function probe(scenario: Scenario, prefix: readonly number[], opts: TaskOptions): Probe {
+/**
+ * Follow `prefix` and look at the next decision, from the run at the first `parallel` step that the
+ * tasks' executions start from too (check/forked-run.ts).
+ */
+function probe(forked: ForkedRun, prefix: readonly number[]): Probe {
   let depth = 0;
   const found: Probe = { enabled: null, last: null };
   const search: InterleavingSearch = {
@@ -67,15 +73,9 @@ function probe(scenario: Scenario, prefix: readonly number[], opts: TaskOptions)
       found.last = fp;
     },
   };
-  resetFootprintSerials();
+  forked.rewind();
   try {
-    new ScenarioRun(scenario, {
-      kernel: opts.kernel,
-      profileOverrides: opts.profileOverrides,
-      search,
-      recording: false,
-      sweepInsideParallel: false,
-    }).run();
+    forked.run.runFrom(forked.fork, { search });
   } catch (e) {
     if (!(e instanceof ReachedDepth)) throw e;
   }
@@ -94,22 +94,29 @@ interface Node extends Task {
 
 /** The tasks, in a canonical order (by prefix). */
 export function splitTasks(scenario: Scenario, opts: TaskOptions): Task[] {
-  let frontier: Node[] = [
-    { prefix: [], explored: [], preemptions: 0, enabled: probe(scenario, [], opts).enabled },
-  ];
+  // the options the tasks' searches run with (check/search.ts), so that they start from this run too
+  const forked = forkedRun(scenario, {
+    kernel: opts.kernel,
+    profileOverrides: opts.profileOverrides,
+    file: opts.file,
+    recording: false,
+    paranoid: opts.paranoid === true,
+    sweepInsideParallel: opts.paranoid === true,
+  });
+  let frontier: Node[] = [{ prefix: [], explored: [], preemptions: 0, enabled: probe(forked, []).enabled }];
   const leaves: Node[] = [];
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     if (frontier.length + leaves.length >= ENOUGH_TASKS) break;
     const next: Node[] = [];
     for (const node of frontier) {
       if (node.enabled === null) leaves.push(node);
-      else next.push(...children(scenario, node, opts));
+      else next.push(...children(forked, node, opts));
     }
     frontier = next;
   }
   if (!Number.isFinite(opts.maxPreemptions)) {
     for (let depth = 0; depth < FIRST_TASK_DEPTH && frontier[0]?.enabled != null; depth++)
-      frontier = [...children(scenario, frontier[0], opts), ...frontier.slice(1)];
+      frontier = [...children(forked, frontier[0], opts), ...frontier.slice(1)];
   }
   return [...leaves, ...frontier]
     .map(({ prefix, explored }) => ({ prefix, explored }))
@@ -117,13 +124,13 @@ export function splitTasks(scenario: Scenario, opts: TaskOptions): Task[] {
 }
 
 /** A node's children, one per thread that can run there within the bound, each with its earlier siblings asleep. */
-function children(scenario: Scenario, node: Node, opts: TaskOptions): Node[] {
+function children(forked: ForkedRun, node: Node, opts: TaskOptions): Node[] {
   const enabled = node.enabled!;
   const kids: { thread: number; cost: number; probe: Probe }[] = [];
   for (const thread of enabled) {
     const cost = node.preemptions + preemptions(node.prefix, thread, enabled);
     if (cost <= opts.maxPreemptions)
-      kids.push({ thread, cost, probe: probe(scenario, [...node.prefix, thread], opts) });
+      kids.push({ thread, cost, probe: probe(forked, [...node.prefix, thread]) });
   }
   return kids.map((kid, i) => ({
     prefix: [...node.prefix, kid.thread],
