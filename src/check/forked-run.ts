@@ -8,24 +8,22 @@
  * of one check, and the reruns that make a counterexample minimal, run those steps once per thread
  * instead of once each (a scenario that fills a guest before racing on it paid that for every task).
  */
+import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
-import { type RunOptions, ScenarioRun } from '../scenario/run.js';
+import { ScenarioRun } from '../scenario/run.js';
 import { parallelStepIndex, snapshotRun } from '../scenario/world-snapshot.js';
 import { nextFootprintSerial, resetFootprintSerials } from '../sim/footprint.js';
 import type { GraphSnapshot } from '../sim/snapshot.js';
 
-/** What decides the state at the fork and how executions run: all but the driver, which each execution passes to runFrom. */
-export type ForkOptions = Pick<
-  RunOptions,
-  | 'kernel'
-  | 'seed'
-  | 'keepEvents'
-  | 'file'
-  | 'profileOverrides'
-  | 'sweepInsideParallel'
-  | 'recording'
-  | 'paranoid'
->;
+/** What decides the state at the fork and how the executions from it run (the driver aside). */
+export interface ForkOptions {
+  kernel?: KernelName;
+  profileOverrides?: ProfileOverrides;
+  /** The scenario file as named (in replay commands). */
+  file?: string;
+  /** Sweep every invariant over all of memory at each quiescent point inside the block (`--paranoid`). */
+  paranoid?: boolean;
+}
 
 export class ForkedRun {
   readonly run: ScenarioRun;
@@ -37,7 +35,15 @@ export class ForkedRun {
 
   constructor(scenario: Scenario, options: ForkOptions) {
     resetFootprintSerials();
-    this.run = new ScenarioRun(scenario, options);
+    const paranoid = options.paranoid === true;
+    this.run = new ScenarioRun(scenario, {
+      kernel: options.kernel,
+      profileOverrides: options.profileOverrides,
+      file: options.file,
+      recording: false,
+      paranoid,
+      sweepInsideParallel: paranoid,
+    });
     this.fork = Math.max(0, parallelStepIndex(scenario));
     this.run.runUntil(this.fork);
     this.run.world.counterValues(); // its sorted names, made now, are in the snapshot: not made again per execution
@@ -57,17 +63,11 @@ let last: { scenario: Scenario; key: string; forked: ForkedRun } | null = null;
 
 /** The forked run of `scenario` under `options`: the last one made if it matches, else a new one. */
 export function forkedRun(scenario: Scenario, options: ForkOptions): ForkedRun {
-  const o = options;
-  // every field, in a fixed order (a field added to ForkOptions must be added here)
   const key = JSON.stringify([
-    o.kernel,
-    o.seed,
-    o.keepEvents,
-    o.file,
-    o.profileOverrides,
-    o.sweepInsideParallel,
-    o.recording,
-    o.paranoid,
+    options.kernel,
+    options.profileOverrides,
+    options.file,
+    options.paranoid === true,
   ]);
   if (last === null || last.scenario !== scenario || last.key !== key)
     last = { scenario, key, forked: new ForkedRun(scenario, options) };

@@ -254,14 +254,7 @@ export function searchScenario(scenario: Scenario, opts: SearchOptions): SearchO
   let abandoned = 0;
   let stoppedBy: string | undefined;
   // the steps before the first `parallel` run once: every execution restores the world taken there
-  const forked = forkedRun(scenario, {
-    kernel: opts.kernel,
-    profileOverrides: opts.profileOverrides,
-    file: opts.file,
-    recording: false,
-    paranoid: opts.paranoid === true,
-    sweepInsideParallel: opts.paranoid === true,
-  });
+  const forked = forkedRun(scenario, opts);
   const { run, fork } = forked;
   for (;;) {
     if (executions + abandoned >= opts.maxExecutions) {

@@ -94,15 +94,7 @@ interface Node extends Task {
 
 /** The tasks, in a canonical order (by prefix). */
 export function splitTasks(scenario: Scenario, opts: TaskOptions): Task[] {
-  // the options the tasks' searches run with (check/search.ts), so that they start from this run too
-  const forked = forkedRun(scenario, {
-    kernel: opts.kernel,
-    profileOverrides: opts.profileOverrides,
-    file: opts.file,
-    recording: false,
-    paranoid: opts.paranoid === true,
-    sweepInsideParallel: opts.paranoid === true,
-  });
+  const forked = forkedRun(scenario, opts); // the run the tasks' searches start from too
   let frontier: Node[] = [{ prefix: [], explored: [], preemptions: 0, enabled: probe(forked, []).enabled }];
   const leaves: Node[] = [];
   for (let depth = 0; depth < MAX_DEPTH; depth++) {

@@ -32,7 +32,7 @@ const search = (scenario: Scenario, kernel: SearchOptions['kernel']) => {
 describe('the forked run', () => {
   it('is shared by searches of one scenario with the same options, which find what fresh ones find', () => {
     const scenario = load();
-    const options = { kernel: 'rfc-2019' as const, file: FILE, recording: false, paranoid: false };
+    const options = { kernel: 'rfc-2019' as const, file: FILE };
     expect(forkedRun(scenario, options)).toBe(forkedRun(scenario, options));
     expect(forkedRun(scenario, { ...options, kernel: 'v5.0' })).not.toBe(forkedRun(scenario, options));
 
