@@ -21,7 +21,10 @@ export interface ForkOptions {
   profileOverrides?: ProfileOverrides;
   /** The scenario file as named (in replay commands). */
   file?: string;
-  /** Sweep every invariant over all of memory at each quiescent point inside the block (`--paranoid`). */
+  /**
+   * Sweep every invariant over all of memory at every quiescent point inside the block too (`--paranoid`;
+   * such points depend on the schedule, so this only adds checks: the sweep at the end always runs).
+   */
   paranoid?: boolean;
 }
 

@@ -6,7 +6,6 @@
  * executions, the distinct final states (check/final-state.ts), and for every problem (an invariant, an
  * expectation, a livelock, a deadlock) the schedule that shows it with the fewest preemptions found.
  */
-import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
 import { expectedViolations } from '../scenario/result.js';
 import type { World } from '../scenario/world.js';
@@ -20,24 +19,17 @@ import { AlreadyExplored, TraceCacheSearch } from '../sim/trace-cache-search.js'
 import type { ProblemKind } from './counterexample.js';
 import { finalStateHash } from './final-state.js';
 import { livelockDecision, worldDigest } from './fingerprint.js';
-import { forkedRun } from './forked-run.js';
+import { type ForkOptions, forkedRun } from './forked-run.js';
 import { describeLivelock, findLivelock, type LivelockDecision } from './livelock.js';
 
-export interface SearchOptions {
-  kernel?: KernelName;
-  profileOverrides?: ProfileOverrides;
+/** The options of the run the executions start from (check/forked-run.ts), and of the search. */
+export interface SearchOptions extends ForkOptions {
   /** Infinity: no bound. */
   maxPreemptions: number;
   /** Partial-order reduction (default) or every schedule. */
   reduction: boolean;
-  /**
-   * Sweep every invariant over all of memory at every quiescent point inside the block too (`--paranoid`;
-   * such points depend on the schedule, so this only adds checks: the sweep at the end always runs).
-   */
-  paranoid?: boolean;
   /** Stop after this many executions (the result then says so). */
   maxExecutions: number;
-  file?: string;
   /** Stop at the first execution showing this problem (a key of `problems`), or any problem ('any'). */
   stopAt?: string;
   /** Choices every execution starts with (a task of a split search, check/tasks.ts). */

@@ -6,12 +6,11 @@
  * (never on the number of workers or shards), so a split run, a sharded run merged, and a run with any
  * number of workers explore the same executions and give the same report.
  */
-import type { KernelName, ProfileOverrides } from '../kernel/profiles.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { Footprint } from '../sim/footprint.js';
 import type { Thread } from '../sim/scheduler.js';
 import type { InterleavingSearch } from '../sim/search.js';
-import { type ForkedRun, forkedRun } from './forked-run.js';
+import { type ForkedRun, type ForkOptions, forkedRun } from './forked-run.js';
 
 /** Enough tasks to share among workers and shards; deeper prefixes give up more reduction. */
 const ENOUGH_TASKS = 16;
@@ -24,13 +23,9 @@ const MAX_DEPTH = 3;
  */
 const FIRST_TASK_DEPTH = 12;
 
-export interface TaskOptions {
-  kernel?: KernelName;
-  profileOverrides?: ProfileOverrides;
+/** The options of the run the tasks' executions start from (check/forked-run.ts), and the bound. */
+export interface TaskOptions extends ForkOptions {
   maxPreemptions: number;
-  /** As the tasks' searches get them (check/search.ts SearchOptions). */
-  file?: string;
-  paranoid?: boolean;
 }
 
 class ReachedDepth extends Error {}
