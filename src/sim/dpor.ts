@@ -193,9 +193,14 @@ export class DporSearch implements InterleavingSearch {
       const prev = lastOf[p];
       if (prev >= 0) join(clock, vc[prev]);
       const dependent: number[] = []; // latest first
+      const before = prev >= 0 ? vc[prev] : null;
       for (let i = j - 1; i >= 0 && nodes[i].block === nj.block; i--) {
         const ni = nodes[i];
-        if (ni.chosen === p || !conflicts(ni.fp!, fj)) continue;
+        if (ni.chosen === p) continue;
+        // i happens before p's previous transition: in the clock already, and never a race partner of j
+        // (Flanagan and Godefroid: the partner must not happen before p's previous transition)
+        if (before !== null && before[ni.chosen] >= i) continue;
+        if (!conflicts(ni.fp!, fj)) continue;
         join(clock, vc[i]);
         dependent.push(i);
       }
@@ -204,7 +209,6 @@ export class DporSearch implements InterleavingSearch {
       lastOf[p] = j;
       for (const i of dependent) {
         if (!coEnabled(nodes[i].fp!, fj)) continue;
-        if (prev >= 0 && vc[prev][nodes[i].chosen] >= i) continue; // already ordered before p's previous step
         this.reverse(i, j, vc);
         break;
       }
