@@ -221,8 +221,8 @@ export function takeFootprint(): Footprint {
 
 /** Each access put in its place in sorted arrays (binary search), equal keys joining their modes. */
 function insertionSorted(keys: readonly number[], modes: readonly Access[]): Footprint {
-  const k = new Float64Array(keys.length);
-  const m = new Uint8Array(keys.length);
+  const k = SORT_KEYS;
+  const m = SORT_MODES;
   let len = 0;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
@@ -243,8 +243,12 @@ function insertionSorted(keys: readonly number[], modes: readonly Access[]): Foo
     m[lo] = 1 << modes[i];
     len++;
   }
-  return len === keys.length ? { keys: k, modes: m } : { keys: k.slice(0, len), modes: m.slice(0, len) };
+  return { keys: k.slice(0, len), modes: m.slice(0, len) };
 }
+
+/** Where insertionSorted sorts (then copies out the distinct keys): one allocation per array, not two. */
+const SORT_KEYS = new Float64Array(INSERTION_SORTED);
+const SORT_MODES = new Uint8Array(INSERTION_SORTED);
 
 function mapSorted(keys: readonly number[], modes: readonly Access[]): Footprint {
   const merged = new Map<number, number>();
