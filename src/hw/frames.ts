@@ -271,9 +271,8 @@ export class FrameTable {
   /** Store new bytes (a content id) in the frame; the caller keeps the content store's references. */
   setContent(pfn: number, content: number): void {
     if (FOOTPRINT.on) this.noteFrame(pfn, WRITE, DATA);
-    if (pfn >= this.writtenBelow) this.writtenBelow = pfn + 1;
     this.content[pfn] = content;
-    this.rewritten?.add(pfn);
+    this.touchContent(pfn);
   }
 
   /** page->mapping of an anonymous page: its anon_vma id (0: none). */

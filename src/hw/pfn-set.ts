@@ -5,17 +5,27 @@
  */
 const NONE = new Int32Array(0);
 
+/** A machine's frames, whose per-frame arrays (FrameTable.perFrame) snapshots restore in part. */
+interface Frames {
+  readonly count: number;
+  perFrame(make: new (length: number) => Uint32Array, framesPerElement: number): Uint32Array;
+}
+
 export class PfnSet {
+  readonly frames: number;
   private readonly bits: Uint32Array;
   private list = new Int32Array(64);
   private n = 0;
 
-  /** `bits`: the bitset, a bit a frame (FrameTable.perFrame(Uint32Array, 32), which snapshots restore in part). */
-  constructor(
-    readonly frames: number,
-    bits?: Uint32Array,
-  ) {
-    this.bits = bits ?? new Uint32Array(Math.ceil(frames / 32));
+  /** Over `frames` frames, or over a frame table's, the bitset then one of its per-frame arrays. */
+  constructor(frames: number | Frames) {
+    if (typeof frames === 'number') {
+      this.frames = frames;
+      this.bits = new Uint32Array(Math.ceil(frames / 32));
+    } else {
+      this.frames = frames.count;
+      this.bits = frames.perFrame(Uint32Array, 32);
+    }
   }
 
   get size(): number {

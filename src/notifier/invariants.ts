@@ -135,7 +135,7 @@ class Rewrites extends PfnSet {
   readonly bySoleMapper: Uint8Array;
 
   constructor(frames: FrameTable) {
-    super(frames.count, frames.perFrame(Uint32Array, 32));
+    super(frames);
     this.bySoleMapper = frames.perFrame(Uint8Array);
   }
 
@@ -225,8 +225,8 @@ export class InvariantChecker implements KernelObserver {
     private readonly violations: Violations,
   ) {
     this.written = new Rewrites(k.frames);
-    this.touched = newPfnSet(k.frames);
-    this.scratch = newPfnSet(k.frames);
+    this.touched = new PfnSet(k.frames);
+    this.scratch = new PfnSet(k.frames);
     this.ksmKnown = k.frames.perFrame(Uint8Array);
     this.ksmMapperCounts = k.frames.perFrame(Int32Array);
     k.frames.touched = this.touched;
@@ -1049,11 +1049,6 @@ export class InvariantChecker implements KernelObserver {
 }
 
 const NO_HOLDERS: ReadonlyMap<number, number> = new Map();
-
-/** A set of frames whose bitset is a per-frame array of the table. */
-function newPfnSet(frames: FrameTable): PfnSet {
-  return new PfnSet(frames.count, frames.perFrame(Uint32Array, 32));
-}
 
 /** Is (mm, vpn) in a shared (shmem) mapping? What the rss counts it as. */
 function isShmemAt(mm: Mm, vpn: number): boolean {
